@@ -1,0 +1,249 @@
+"""Configuration dataclasses: one per component, every field documented, serialised to config.json.
+
+A :class:`ModelConfig` fully defines a model: network widths, image size, the physical ranges that
+decode network outputs into scene parameters, the renderer convention and the loss weights. It is
+what travels beside ``model.safetensors`` on the Hub.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+PARTS: tuple[str, ...] = ("geom", "alb", "light", "view")
+"""Names of the four scene parts, in the order features are concatenated."""
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Widths of the five Unsup3d networks. The paper's values are the defaults."""
+
+    depth_nf: int = 64
+    """Base width of the depth (geometry) encoder-decoder."""
+    albedo_nf: int = 64
+    """Base width of the albedo encoder-decoder."""
+    light_nf: int = 32
+    """Base width of the light encoder; its bottleneck has ``8 * light_nf`` channels."""
+    view_nf: int = 32
+    """Base width of the view encoder; its bottleneck has ``8 * view_nf`` channels."""
+    conf_nf: int = 64
+    """Base width of the confidence network."""
+    zdim: int = 256
+    """Bottleneck size of the depth and albedo encoder-decoders (the geom/alb feature size)."""
+    conf_zdim: int = 128
+    """Bottleneck size of the confidence network."""
+    use_conf: bool = True
+    """Build the confidence network (faces: on; cars: off, then the losses use unit confidence)."""
+
+    def __post_init__(self) -> None:
+        for name in ("depth_nf", "albedo_nf", "light_nf", "view_nf", "conf_nf", "zdim", "conf_zdim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"NetConfig.{name}: expected a positive int, got {value!r}")
+        for name in ("depth_nf", "albedo_nf", "conf_nf"):
+            if getattr(self, name) % 16:
+                raise ValueError(
+                    f"NetConfig.{name}: GroupNorm uses 16 groups per nf, so nf must be a multiple of 16; "
+                    f"got {getattr(self, name)}"
+                )
+
+    @property
+    def feature_dims(self) -> dict[str, int]:
+        """Size of each part's bottleneck feature."""
+        return {"geom": self.zdim, "alb": self.zdim, "light": 8 * self.light_nf, "view": 8 * self.view_nf}
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """Physical ranges that decode network outputs (in [-1, 1]) into scene parameters."""
+
+    min_depth: float = 0.9
+    """Canonical depth for a network output of -1."""
+    max_depth: float = 1.1
+    """Canonical depth for a network output of +1."""
+    border_depth: float = 0.7 * 1.1 + 0.3 * 0.9
+    """Depth given to the 2-pixel border of the canonical depth map (cars: 1.08)."""
+    amb_range: tuple[float, float] = (0.0, 1.0)
+    """Range of the ambient light intensity."""
+    diff_range: tuple[float, float] = (0.0, 1.0)
+    """Range of the diffuse light intensity (cars: (0.5, 1.0))."""
+    rot_range_deg: float = 60.0
+    """Maximum absolute rotation about x, y and z, in degrees."""
+    xy_translation_range: float = 0.1
+    """Maximum absolute translation along x and y."""
+    z_translation_range: float = 0.0
+    """Maximum absolute translation along z."""
+    rot_center_depth: float = 1.0
+    """Depth of the point on the optical axis that views rotate about."""
+    fov_deg: float = 10.0
+    """Horizontal and vertical field of view of the perspective camera, in degrees."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_depth < self.max_depth:
+            raise ValueError(
+                f"SceneConfig: expected 0 < min_depth < max_depth, got {self.min_depth}, {self.max_depth}"
+            )
+        for name in ("amb_range", "diff_range"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"SceneConfig.{name}: expected (low, high) with low <= high, got {(lo, hi)}")
+        if not 0 < self.fov_deg < 180:
+            raise ValueError(f"SceneConfig.fov_deg: expected a value in (0, 180), got {self.fov_deg}")
+
+    @property
+    def depth_margin(self) -> float:
+        """Margin beyond the depth range that marks background pixels: (max - min) / 2."""
+        return (self.max_depth - self.min_depth) / 2
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """Renderer settings."""
+
+    backend: str = "torch"
+    """``"torch"`` (ours, CPU and CUDA) or ``"nmr"`` (neural_renderer, CUDA only, optional)."""
+    pixel_convention: str = "integer"
+    """Where pixel ``(r, c)`` is sampled: ``"integer"`` at image point ``(c, r)``, matching the
+    intrinsics ``cx = cy = (S - 1) / 2``. (NMR samples at ``c + 0.5``; see README.)"""
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("torch", "nmr"):
+            raise ValueError(f"RenderConfig.backend: expected 'torch' or 'nmr', got {self.backend!r}")
+        if self.pixel_convention != "integer":
+            raise ValueError(
+                f"RenderConfig.pixel_convention: only 'integer' is implemented, got {self.pixel_convention!r}"
+            )
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights of the reconstruction loss terms."""
+
+    lam_flip: float = 0.5
+    """Weight of the losses of the reconstruction from the flipped canonical depth and albedo."""
+    lam_perc: float = 0.0
+    """Weight of the VGG16 relu3_3 perceptual loss. Non-zero requires ``perceptual_weights``."""
+    perceptual_weights: str | None = None
+    """Local VGG16 weights (a .safetensors file with torchvision/timm key names) or ``"timm"``."""
+    lam_depth_smooth: float = 0.0
+    """Weight of the depth smoothness term (cars: 0.1)."""
+
+    def __post_init__(self) -> None:
+        if self.lam_perc < 0 or self.lam_flip < 0 or self.lam_depth_smooth < 0:
+            raise ValueError("LossConfig: loss weights must be >= 0")
+        if self.lam_perc > 0 and not self.perceptual_weights:
+            raise ValueError(
+                "LossConfig.lam_perc > 0 needs perceptual_weights (a local VGG16 .safetensors file or "
+                "'timm'): ImageNet weights cannot be downloaded here. Set lam_perc=0 to train without "
+                "the perceptual term."
+            )
+
+    @property
+    def perceptual_on(self) -> bool:
+        """Whether the perceptual term is part of the loss."""
+        return self.lam_perc > 0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything that defines a physdis model; saved as config.json beside the weights."""
+
+    image_size: int = 64
+    """Side of the square images the networks take (the networks are built for 64)."""
+    nets: NetConfig = field(default_factory=NetConfig)
+    """Network widths."""
+    scene: SceneConfig = field(default_factory=SceneConfig)
+    """Physical ranges."""
+    render: RenderConfig = field(default_factory=RenderConfig)
+    """Renderer settings."""
+    loss: LossConfig = field(default_factory=LossConfig)
+    """Reconstruction loss weights."""
+    variant: str = "none"
+    """LOOCC variant the weights were trained with: ``"none"``, ``"L"`` or ``"LV"``."""
+    category: str = "faces"
+    """Object category the model was trained on (``"faces"``, ``"cars"``, ...)."""
+    training_data: str = ""
+    """Free text: the data set the weights were trained on."""
+    license: str = "mit"
+    """Licence of the weights (an SPDX-like id, as on the Hub)."""
+    resize: str = "center-crop"
+    """How inputs of another size are brought to ``image_size``: ``"center-crop"`` (crop the largest
+    centred square, then resize) or ``"stretch"`` (resize without keeping the aspect ratio)."""
+
+    def __post_init__(self) -> None:
+        if self.image_size != 64:
+            raise ValueError(
+                f"ModelConfig.image_size: the Unsup3d networks are defined for 64x64 images, got {self.image_size}"
+            )
+        if self.variant not in ("none", "L", "LV"):
+            raise ValueError(f"ModelConfig.variant: expected 'none', 'L' or 'LV', got {self.variant!r}")
+        if self.resize not in ("center-crop", "stretch"):
+            raise ValueError(f"ModelConfig.resize: expected 'center-crop' or 'stretch', got {self.resize!r}")
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        """Build from :meth:`to_dict` output. Unknown keys are errors, so a typo never passes silently."""
+        return _from_dict(cls, data, "config")
+
+    def to_json(self, path: str | Path) -> None:
+        """Write config.json."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "ModelConfig":
+        """Read config.json."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from err
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> "ModelConfig":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _from_dict(cls: type[T], data: Any, where: str) -> T:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(fields)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        ftype = fields[name].type
+        sub = _NESTED.get(ftype if isinstance(ftype, str) else getattr(ftype, "__name__", ""))
+        if sub is not None:
+            kwargs[name] = _from_dict(sub, value, f"{where}.{name}")
+        elif isinstance(value, list):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as err:
+        raise ValueError(f"{where}: {err}") from err
+
+
+_NESTED: dict[str, type] = {
+    "NetConfig": NetConfig,
+    "SceneConfig": SceneConfig,
+    "RenderConfig": RenderConfig,
+    "LossConfig": LossConfig,
+}
+
+
+def cars_scene() -> SceneConfig:
+    """Scene ranges of the cars configuration (border depth 1.08, diffuse in [0.5, 1])."""
+    return SceneConfig(border_depth=1.08, diff_range=(0.5, 1.0))

@@ -1,0 +1,124 @@
+"""Perspective camera, rigid view transforms, depth <-> 3D points, and normals.
+
+Conventions (Unsup3d's): camera at the origin looking down +z, x to the right, y down. Pixel
+``(r, c)`` sits at image point ``(x=c, y=r)``; the principal point is ``((S-1)/2, (S-1)/2)`` and
+``f = (S-1)/2 / tan(fov/2)``. A view rotates points about ``(0, 0, rot_center_depth)`` by
+``R = Rz @ Ry @ Rx`` (angles in radians) and then translates them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+class Camera:
+    """Pinhole intrinsics of a square ``size x size`` image.
+
+    Args:
+        size: image side S in pixels.
+        fov_deg: field of view in degrees.
+    """
+
+    def __init__(self, size: int, fov_deg: float) -> None:
+        self.size = size
+        self.focal = (size - 1) / 2 / math.tan(math.radians(fov_deg) / 2)
+        self.center = (size - 1) / 2
+
+    def pixel_grid(self, like: torch.Tensor) -> torch.Tensor:
+        """Image coordinates of every pixel, ``(S, S, 2)`` as ``(x, y)``, dtype/device of ``like``."""
+        r = torch.arange(self.size, dtype=like.dtype, device=like.device)
+        y, x = torch.meshgrid(r, r, indexing="ij")
+        return torch.stack([x, y], dim=-1)
+
+    def unproject(self, depth: torch.Tensor) -> torch.Tensor:
+        """Lift a depth map to camera-space points.
+
+        Args:
+            depth: ``(B, S, S)`` z values.
+
+        Returns:
+            ``(B, S, S, 3)`` points whose z equals ``depth``.
+        """
+        xy = (self.pixel_grid(depth) - self.center) / self.focal
+        z = depth.unsqueeze(-1)
+        return torch.cat([xy.expand(*depth.shape, 2) * z, z], dim=-1)
+
+    def project(self, points: torch.Tensor) -> torch.Tensor:
+        """Camera-space points ``(..., 3)`` -> image coordinates ``(..., 2)`` as ``(x, y)``."""
+        return points[..., :2] / points[..., 2:3] * self.focal + self.center
+
+    def to_grid(self, xy: torch.Tensor) -> torch.Tensor:
+        """Image coordinates ``(..., 2)`` -> ``grid_sample`` coordinates in [-1, 1] (align_corners=True)."""
+        return xy / (self.size - 1) * 2 - 1
+
+
+def rotation_matrix(angles: torch.Tensor) -> torch.Tensor:
+    """Rotation matrices ``R = Rz @ Ry @ Rx``.
+
+    Args:
+        angles: ``(B, 3)`` rotations about x, y, z in radians.
+
+    Returns:
+        ``(B, 3, 3)``.
+    """
+    cos, sin = angles.cos(), angles.sin()
+    one, zero = torch.ones_like(cos[:, 0]), torch.zeros_like(cos[:, 0])
+
+    def mat(rows: list[list[torch.Tensor]]) -> torch.Tensor:
+        return torch.stack([torch.stack(row, dim=-1) for row in rows], dim=-2)
+
+    cx, cy, cz = cos.unbind(1)
+    sx, sy, sz = sin.unbind(1)
+    rx = mat([[one, zero, zero], [zero, cx, -sx], [zero, sx, cx]])
+    ry = mat([[cy, zero, sy], [zero, one, zero], [-sy, zero, cy]])
+    rz = mat([[cz, -sz, zero], [sz, cz, zero], [zero, zero, one]])
+    return rz @ ry @ rx
+
+
+def transform_points(
+    points: torch.Tensor, rotation: torch.Tensor, translation: torch.Tensor, center_depth: float, inverse: bool = False
+) -> torch.Tensor:
+    """Apply a view (or its inverse) to points.
+
+    Args:
+        points: ``(B, N, 3)`` or ``(B, H, W, 3)``.
+        rotation: ``(B, 3)`` angles in radians.
+        translation: ``(B, 3)``.
+        center_depth: z of the rotation centre on the optical axis.
+        inverse: undo the view instead of applying it.
+
+    Returns:
+        Points of the same shape.
+    """
+    shape = points.shape
+    pts = points.reshape(shape[0], -1, 3)
+    rot = rotation_matrix(rotation)
+    center = points.new_tensor([0.0, 0.0, center_depth])
+    shift = translation[:, None, :]
+    if inverse:
+        pts = (pts - shift - center) @ rot + center  # R^-1 = R^T, applied on row vectors
+    else:
+        pts = (pts - center) @ rot.transpose(1, 2) + center + shift
+    return pts.reshape(shape)
+
+
+def normals_from_depth(camera: Camera, depth: torch.Tensor) -> torch.Tensor:
+    """Unit normals of a depth map from central differences of its 3D points.
+
+    The normal is ``d/dx x d/dy`` of the surface, which points away from the camera (+z) for a
+    fronto-parallel plane; light directions use the same orientation.
+
+    Args:
+        depth: ``(B, S, S)``.
+
+    Returns:
+        ``(B, S, S, 3)`` unit normals (border pixels copy their inner neighbour).
+    """
+    pts = camera.unproject(depth)
+    du = pts[:, 1:-1, 2:] - pts[:, 1:-1, :-2]
+    dv = pts[:, 2:, 1:-1] - pts[:, :-2, 1:-1]
+    n = torch.cross(du, dv, dim=-1)
+    n = torch.nn.functional.pad(n.permute(0, 3, 1, 2), (1, 1, 1, 1), mode="replicate").permute(0, 2, 3, 1)
+    return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)

@@ -1,0 +1,154 @@
+"""The renderer: scene parameters -> image as seen from a view.
+
+Reconstruction follows Unsup3d: shade the canonical albedo with the canonical normals and the light
+(the canonical image), lift the canonical depth to a grid mesh, move it by the view, rasterize its
+depth from the camera, lift that depth back to 3D, undo the view to find where each pixel came from
+in the canonical frame, and ``grid_sample`` the canonical image there. Pixels whose depth fell to the
+background are masked. The same path relights and re-poses objects (:meth:`Renderer.render` with a
+new light or view), so figures and LOOCC re-renders use exactly the training renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..config import ModelConfig
+from ..scene import Light, SceneParams, View, shade, shading
+from .camera import Camera, normals_from_depth, transform_points
+from .rasterize import face_index_map, grid_faces, interpolate_depth
+
+
+@dataclass
+class Rendering:
+    """What the renderer produces for a batch of ``B`` images of side ``S``.
+
+    Attributes:
+        canonical: ``(B, 3, S, S)`` shaded canonical (frontal) image in [-1, 1].
+        shading: ``(B, 1, S, S)`` canonical shading.
+        normal: ``(B, S, S, 3)`` canonical normals.
+        depth: ``(B, S, S)`` depth of the object seen from the view (background clamped to the far limit).
+        image: ``(B, 3, S, S)`` the object seen from the view, in [-1, 1], zero where ``mask`` is 0.
+        mask: ``(B, 1, S, S)`` 1 where the object covers the pixel, else 0 (no gradient).
+    """
+
+    canonical: torch.Tensor
+    shading: torch.Tensor
+    normal: torch.Tensor
+    depth: torch.Tensor
+    image: torch.Tensor
+    mask: torch.Tensor
+
+
+class Renderer(torch.nn.Module):
+    """Differentiable renderer of depth-map grid meshes (pure PyTorch; CPU and CUDA).
+
+    Args:
+        config: the model configuration (image size, scene ranges, renderer backend).
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.scene_cfg = config.scene
+        self.size = config.image_size
+        self.camera = Camera(self.size, config.scene.fov_deg)
+        self.register_buffer("faces", grid_faces(self.size, self.size), persistent=False)
+        self._backend = config.render.backend
+        if self._backend == "nmr":
+            from .nmr_backend import NMRDepth  # raises a clear ImportError/RuntimeError when unusable
+
+            self._nmr = NMRDepth(self.camera)
+
+    @property
+    def far_depth(self) -> float:
+        """Depth given to background pixels: ``max_depth + margin``."""
+        return self.scene_cfg.max_depth + self.scene_cfg.depth_margin
+
+    def view_depth(self, depth: torch.Tensor, view: View) -> torch.Tensor:
+        """Depth of the canonical surface seen from ``view``.
+
+        Args:
+            depth: ``(B, S, S)`` canonical depth.
+            view: :class:`View` of batch ``B``.
+
+        Returns:
+            ``(B, S, S)`` clamped to ``[min_depth - margin, max_depth + margin]``.
+        """
+        pts = transform_points(
+            self.camera.unproject(depth), view.rotation, view.translation, self.scene_cfg.rot_center_depth
+        ).flatten(1, 2)
+        if self._backend == "nmr":
+            out = self._nmr.render_depth(pts, self.faces)
+        else:
+            xy = self.camera.project(pts)
+            face_map = face_index_map(xy.detach(), pts[..., 2].detach(), self.faces, self.size, self.size)
+            out = interpolate_depth(xy, pts[..., 2], self.faces, face_map, self.far_depth)
+        margin = self.scene_cfg.depth_margin
+        return out.clamp(self.scene_cfg.min_depth - margin, self.far_depth)
+
+    def sampling_grid(self, view_depth: torch.Tensor, view: View) -> torch.Tensor:
+        """Where each pixel of the view comes from in the canonical image.
+
+        Args:
+            view_depth: ``(B, S, S)`` from :meth:`view_depth`.
+            view: the same view.
+
+        Returns:
+            ``(B, S, S, 2)`` ``grid_sample`` coordinates (align_corners=True).
+        """
+        pts = transform_points(
+            self.camera.unproject(view_depth),
+            view.rotation,
+            view.translation,
+            self.scene_cfg.rot_center_depth,
+            inverse=True,
+        )
+        return self.camera.to_grid(self.camera.project(pts))
+
+    def object_mask(self, view_depth: torch.Tensor) -> torch.Tensor:
+        """``(B, S, S)`` depth -> ``(B, 1, S, S)`` float mask of pixels the object covers (no gradient)."""
+        return (view_depth < self.far_depth - 1e-6).to(view_depth.dtype).unsqueeze(1).detach()
+
+    def canonical(self, scene: SceneParams) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Canonical image, shading and normals of ``scene`` (see :class:`Rendering`)."""
+        normal = normals_from_depth(self.camera, scene.depth)
+        shade_map = shading(normal, scene.light)
+        return shade(scene.albedo, shade_map), shade_map, normal
+
+    def warp(self, canonical: torch.Tensor, depth: torch.Tensor, view: View) -> tuple[torch.Tensor, ...]:
+        """See a canonical image ``(B, C, S, S)`` with canonical depth ``(B, S, S)`` from ``view``.
+
+        Returns:
+            ``(image (B, C, S, S), mask (B, 1, S, S), view_depth (B, S, S))``; image is not masked.
+        """
+        vdepth = self.view_depth(depth, view)
+        grid = self.sampling_grid(vdepth, view)
+        image = F.grid_sample(canonical, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+        return image, self.object_mask(vdepth), vdepth
+
+    def render(self, scene: SceneParams, light: Light | None = None, view: View | None = None) -> Rendering:
+        """Render ``scene``, optionally with another light and/or view (relighting, novel views).
+
+        Args:
+            scene: :class:`SceneParams` of batch ``B`` and side ``S`` (the configured image size).
+            light: replaces ``scene.light`` if given.
+            view: replaces ``scene.view`` if given.
+
+        Returns:
+            :class:`Rendering`.
+        """
+        if light is not None:
+            scene = scene.with_light(light)
+        if view is not None:
+            scene = scene.with_view(view)
+        if scene.depth.shape[-1] != self.size or scene.depth.shape[-2] != self.size:
+            raise ValueError(
+                f"scene.depth: expected (B, {self.size}, {self.size}), got {tuple(scene.depth.shape)}"
+            )
+        scene.validate()
+        canonical, shade_map, normal = self.canonical(scene)
+        image, mask, vdepth = self.warp(canonical, scene.depth, scene.view)
+        return Rendering(canonical, shade_map, normal, vdepth, image * mask, mask)

@@ -1,0 +1,191 @@
+"""Scene parameters: a typed container shared by the renderer, LOOCC and the public API.
+
+Network outputs (in [-1, 1]) are decoded into physical quantities with Unsup3d's conventions
+(:class:`~physdis_hub.config.SceneConfig` holds the ranges): canonical depth with a border, albedo,
+light (ambient, diffuse, direction) and view (rotations, translation). Lambertian shading turns
+them into the canonical image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+import torch
+
+from .config import SceneConfig
+
+
+@dataclass
+class Light:
+    """Directional light with an ambient term.
+
+    Attributes:
+        ambient: ``(B,)`` ambient intensity.
+        diffuse: ``(B,)`` diffuse intensity.
+        direction: ``(B, 3)`` unit vector (same orientation as the normals: +z faces away from the camera).
+    """
+
+    ambient: torch.Tensor
+    diffuse: torch.Tensor
+    direction: torch.Tensor
+
+    @staticmethod
+    def from_angles(ambient: torch.Tensor, diffuse: torch.Tensor, pitch: torch.Tensor, yaw: torch.Tensor) -> "Light":
+        """Build from angles (radians): ``direction = normalize(tan(yaw), tan(pitch), 1)``.
+
+        Args:
+            ambient, diffuse, pitch, yaw: ``(B,)``.
+        """
+        d = torch.stack([yaw.tan(), pitch.tan(), torch.ones_like(yaw)], dim=-1)
+        return Light(ambient, diffuse, d / d.norm(dim=-1, keepdim=True))
+
+    def angles(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(pitch, yaw)`` of the direction in radians, each ``(B,)``; inverse of :meth:`from_angles`."""
+        x, y, z = self.direction.unbind(-1)
+        return torch.atan2(y, z), torch.atan2(x, z)
+
+
+@dataclass
+class View:
+    """Rigid view transform of the canonical object.
+
+    Attributes:
+        rotation: ``(B, 3)`` rotations about x (pitch), y (yaw) and z (roll), radians.
+        translation: ``(B, 3)`` translation.
+    """
+
+    rotation: torch.Tensor
+    translation: torch.Tensor
+
+    @staticmethod
+    def identity(batch: int, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> "View":
+        """The identity view for ``batch`` images."""
+        zeros = torch.zeros(batch, 3, dtype=dtype, device=device)
+        return View(zeros, zeros.clone())
+
+
+@dataclass
+class SceneParams:
+    """Everything the renderer needs for a batch of ``B`` images of side ``S``.
+
+    Attributes:
+        depth: ``(B, S, S)`` canonical depth (camera z of the canonical, frontal object).
+        albedo: ``(B, 3, S, S)`` canonical albedo in [-1, 1].
+        light: :class:`Light`.
+        view: :class:`View`.
+    """
+
+    depth: torch.Tensor
+    albedo: torch.Tensor
+    light: Light
+    view: View
+
+    @property
+    def batch_size(self) -> int:
+        return self.depth.shape[0]
+
+    def map(self, fn) -> "SceneParams":  # type: ignore[no-untyped-def]
+        """Apply ``fn`` to every tensor (e.g. ``lambda t: t.detach()``, ``lambda t: t[idx]``)."""
+        return SceneParams(
+            fn(self.depth),
+            fn(self.albedo),
+            Light(*(fn(getattr(self.light, f.name)) for f in fields(Light))),
+            View(*(fn(getattr(self.view, f.name)) for f in fields(View))),
+        )
+
+    def detach(self) -> "SceneParams":
+        return self.map(lambda t: t.detach())
+
+    def to(self, *args, **kwargs) -> "SceneParams":  # type: ignore[no-untyped-def]
+        return self.map(lambda t: t.to(*args, **kwargs))
+
+    def flipped(self) -> "SceneParams":
+        """Horizontally mirrored canonical depth and albedo (the symmetry assumption), same light/view."""
+        return replace(self, depth=self.depth.flip(-1), albedo=self.albedo.flip(-1))
+
+    def with_light(self, light: Light) -> "SceneParams":
+        return replace(self, light=light)
+
+    def with_view(self, view: View) -> "SceneParams":
+        return replace(self, view=view)
+
+    def validate(self, name: str = "scene") -> None:
+        """Raise ``ValueError`` naming the field if a shape is inconsistent or a value is not finite."""
+        b, s = self.depth.shape[0], self.depth.shape[-1]
+        expected = {
+            "depth": (b, s, s),
+            "albedo": (b, 3, s, s),
+            "light.ambient": (b,),
+            "light.diffuse": (b,),
+            "light.direction": (b, 3),
+            "view.rotation": (b, 3),
+            "view.translation": (b, 3),
+        }
+        for key, shape in expected.items():
+            obj = self
+            for part in key.split("."):
+                obj = getattr(obj, part)
+            if tuple(obj.shape) != shape:
+                raise ValueError(f"{name}.{key}: expected shape {shape}, got {tuple(obj.shape)}")
+            if not torch.isfinite(obj).all():
+                raise ValueError(f"{name}.{key}: contains NaN or inf")
+
+
+def _rescale(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Map [-1, 1] linearly onto [lo, hi]."""
+    return (1 + x) / 2 * hi + (1 - x) / 2 * lo
+
+
+def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
+    """Depth network output -> canonical depth.
+
+    Subtract the per-image mean, squash with tanh, map [-1, 1] onto [min_depth, max_depth], and set
+    the 2-pixel border to ``border_depth``.
+
+    Args:
+        raw: ``(B, 1, S, S)`` or ``(B, S, S)``.
+
+    Returns:
+        ``(B, S, S)``.
+    """
+    raw = raw.reshape(raw.shape[0], raw.shape[-2], raw.shape[-1])
+    d = (raw - raw.mean(dim=(1, 2), keepdim=True)).tanh()
+    d = _rescale(d, cfg.min_depth, cfg.max_depth)
+    border = torch.ones_like(d[:1], dtype=torch.bool)
+    border[:, 2:-2, 2:-2] = False
+    return torch.where(border, torch.full_like(d, cfg.border_depth), d)
+
+
+def decode_light(raw: torch.Tensor, cfg: SceneConfig) -> Light:
+    """Light network output ``(B, 4)`` in [-1, 1] -> :class:`Light` (direction ``normalize(lx, ly, 1)``)."""
+    ambient = _rescale(raw[:, 0], *cfg.amb_range)
+    diffuse = _rescale(raw[:, 1], *cfg.diff_range)
+    d = torch.cat([raw[:, 2:4], torch.ones_like(raw[:, :1])], dim=1)
+    return Light(ambient, diffuse, d / d.norm(dim=1, keepdim=True))
+
+
+def decode_view(raw: torch.Tensor, cfg: SceneConfig) -> View:
+    """View network output ``(B, 6)`` in [-1, 1] -> :class:`View` (rotations scaled to +-rot_range_deg)."""
+    rotation = raw[:, :3] * math.radians(cfg.rot_range_deg)
+    scale = raw.new_tensor([cfg.xy_translation_range, cfg.xy_translation_range, cfg.z_translation_range])
+    return View(rotation, raw[:, 3:6] * scale)
+
+
+def shading(normal: torch.Tensor, light: Light) -> torch.Tensor:
+    """Lambertian shading ``ambient + diffuse * max(0, n . l)``.
+
+    Args:
+        normal: ``(B, S, S, 3)`` unit normals.
+        light: :class:`Light` of batch ``B``.
+
+    Returns:
+        ``(B, 1, S, S)``.
+    """
+    cos = (normal * light.direction[:, None, None, :]).sum(-1).clamp(min=0)
+    return (light.ambient[:, None, None] + light.diffuse[:, None, None] * cos).unsqueeze(1)
+
+
+def shade(albedo: torch.Tensor, shade_map: torch.Tensor) -> torch.Tensor:
+    """Canonical image in [-1, 1] from albedo ``(B, 3, S, S)`` in [-1, 1] and shading ``(B, 1, S, S)``."""
+    return (albedo / 2 + 0.5) * shade_map * 2 - 1
