@@ -1,1 +1,28 @@
-"""physdis-hub."""
+"""physdis-hub: physically disentangled image representations.
+
+An unsupervised inverse renderer (after Unsup3d) with separate encoder-decoders for geometry,
+albedo, light and view, a differentiable renderer in plain PyTorch, and the LOOCC loss. The
+encoders' bottleneck features are the representation.
+"""
+
+from .config import PARTS, LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
+from .model import Decomposition, ForwardOutput, PhysDisModel
+from .scene import Light, SceneParams, View
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PARTS",
+    "Decomposition",
+    "ForwardOutput",
+    "Light",
+    "LossConfig",
+    "ModelConfig",
+    "NetConfig",
+    "PhysDisModel",
+    "RenderConfig",
+    "SceneConfig",
+    "SceneParams",
+    "View",
+    "__version__",
+]

@@ -1,0 +1,192 @@
+"""Losses: photometric L1 and VGG16 perceptual terms with confidence, depth smoothness, NT-Xent.
+
+Images are in the networks' [-1, 1] convention throughout.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import LossConfig
+
+_EPS = 1e-7
+
+
+def _masked_mean(loss: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    if mask is None:
+        return loss.mean()
+    mask = mask.expand_as(loss)
+    return (loss * mask).sum() / mask.sum().clamp_min(_EPS)
+
+
+def photometric_loss(
+    pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, sigma: torch.Tensor | None = None
+) -> torch.Tensor:
+    """L1 photometric loss, with a Laplacian confidence if ``sigma`` is given.
+
+    Per pixel ``|pred - target| * sqrt(2) / sigma + log(sigma)`` (or plain ``|pred - target|``),
+    averaged over the pixels where ``mask`` is 1.
+
+    Args:
+        pred, target: ``(B, C, H, W)``.
+        mask: ``(B, 1, H, W)`` or None.
+        sigma: ``(B, 1, H, W)`` positive confidence, or None.
+
+    Returns:
+        Scalar.
+    """
+    loss = (pred - target).abs()
+    if sigma is not None:
+        loss = loss * math.sqrt(2) / (sigma + _EPS) + torch.log(sigma + _EPS)
+    return _masked_mean(loss, mask)
+
+
+class VGG16Features(nn.Module):
+    """VGG16 convolutions up to relu3_3, with torchvision/timm parameter names (``features.N.*``)."""
+
+    _LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256)
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = 3
+        for item in self._LAYOUT:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(cin, int(item), 3, padding=1), nn.ReLU(inplace=True)]
+                cin = int(item)
+        self.features = nn.Sequential(*layers)
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` in [-1, 1] -> relu3_3 features ``(B, 256, H/4, W/4)``."""
+        return self.features(((image + 1) / 2 - self.mean) / self.std)
+
+    @classmethod
+    def load(cls, source: str) -> "VGG16Features":
+        """Build from a local ``.safetensors`` file of VGG16 weights, or ``"timm"`` (timm's pretrained
+        vgg16, which needs timm and its cached ImageNet weights). Extra keys (the classifier,
+        deeper layers) are ignored; missing ones are errors."""
+        net = cls()
+        if source == "timm":
+            try:
+                import timm  # type: ignore[import-untyped]
+            except ImportError as err:
+                raise ImportError("perceptual_weights='timm' needs timm (pip install 'physdis-hub[timm]')") from err
+            state = timm.create_model("vgg16", pretrained=True).state_dict()
+        else:
+            path = Path(source)
+            if path.suffix != ".safetensors" or not path.is_file():
+                raise FileNotFoundError(
+                    f"perceptual_weights: expected an existing .safetensors file of VGG16 weights, got {source!r}"
+                )
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        wanted = net.state_dict()
+        missing = sorted(k for k in wanted if k not in state)
+        if missing:
+            raise KeyError(f"perceptual_weights: {source!r} lacks VGG16 keys {missing[:4]}...")
+        net.load_state_dict({k: state[k] for k in wanted})
+        return net.requires_grad_(False).eval()
+
+
+class PerceptualLoss(nn.Module):
+    """Squared-error loss on VGG16 relu3_3 features with a Gaussian confidence (Unsup3d's form):
+    ``(f1 - f2)^2 / (2 sigma^2) + log(sigma)``, masked by the average-pooled pixel mask."""
+
+    def __init__(self, weights: str) -> None:
+        super().__init__()
+        self.vgg = VGG16Features.load(weights)
+
+    def forward(
+        self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, sigma: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """pred, target ``(B, 3, H, W)``; mask ``(B, 1, H, W)``; sigma ``(B, 1, H/4, W/4)`` -> scalar."""
+        f1, f2 = self.vgg(torch.cat([pred, target])).chunk(2)
+        loss = (f1 - f2) ** 2
+        if sigma is not None:
+            loss = loss / (2 * sigma**2 + _EPS) + torch.log(sigma + _EPS)
+        if mask is not None:
+            k = mask.shape[-1] // loss.shape[-1]
+            mask = F.avg_pool2d(mask, k, k)
+        return _masked_mean(loss, mask)
+
+
+def depth_smoothness(depth: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring canonical depths (inside the border).
+
+    Args:
+        depth: ``(B, H, W)``.
+    """
+    inner = depth[:, 2:-2, 2:-2]
+    return (inner[:, 1:] - inner[:, :-1]).abs().mean() + (inner[:, :, 1:] - inner[:, :, :-1]).abs().mean()
+
+
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    """NT-Xent (SimCLR) loss between two views of a batch.
+
+    Row ``i`` of ``z1`` and row ``i`` of ``z2`` are positives; every other row of the ``2N`` rows is
+    a negative. Cosine similarities are divided by ``temperature``; the loss is the mean over all
+    ``2N`` anchors of ``-log(exp(s_pos) / sum_{k != anchor} exp(s_k))``.
+
+    Args:
+        z1, z2: ``(N, D)``, N >= 2.
+
+    Returns:
+        Scalar.
+    """
+    if z1.shape != z2.shape or z1.ndim != 2:
+        raise ValueError(f"nt_xent: expected two (N, D) tensors of one shape, got {tuple(z1.shape)}, {tuple(z2.shape)}")
+    if z1.shape[0] < 2:
+        raise ValueError(f"nt_xent: needs N >= 2 samples for negatives, got N={z1.shape[0]}")
+    n = z1.shape[0]
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    sim = z @ z.T / temperature
+    sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(sim, target)
+
+
+class ReconstructionLoss(nn.Module):
+    """Unsup3d's reconstruction objective for a :class:`~physdis_hub.model.ForwardOutput`.
+
+    ``L = l1 + lam_flip * l1_flip + lam_perc * (perc + lam_flip * perc_flip) + lam_depth_smooth * smooth``.
+    """
+
+    def __init__(self, config: LossConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.perceptual = PerceptualLoss(config.perceptual_weights) if config.perceptual_on else None
+
+    def forward(self, out: "ForwardOutput", target: torch.Tensor) -> dict[str, torch.Tensor]:  # noqa: F821
+        """Loss terms (``"total"`` among them) for ``target (B, 3, H, W)`` in [-1, 1]."""
+        cfg = self.config
+        b = target.shape[0]
+        recon, mask = out.reconstruction, out.mask
+        sig_px, sig_perc = out.confidence if out.confidence is not None else (None, None)
+
+        def channel(sig: torch.Tensor | None, k: int) -> torch.Tensor | None:
+            return None if sig is None else sig[:, k : k + 1]
+
+        terms = {
+            "l1": photometric_loss(recon[:b], target, mask[:b], channel(sig_px, 0)),
+            "l1_flip": photometric_loss(recon[b:], target, mask[b:], channel(sig_px, 1)),
+        }
+        total = terms["l1"] + cfg.lam_flip * terms["l1_flip"]
+        if self.perceptual is not None:
+            terms["perc"] = self.perceptual(recon[:b], target, mask[:b], channel(sig_perc, 0))
+            terms["perc_flip"] = self.perceptual(recon[b:], target, mask[b:], channel(sig_perc, 1))
+            total = total + cfg.lam_perc * (terms["perc"] + cfg.lam_flip * terms["perc_flip"])
+        if cfg.lam_depth_smooth > 0:
+            terms["depth_smooth"] = depth_smoothness(out.scene.depth)
+            total = total + cfg.lam_depth_smooth * terms["depth_smooth"]
+        terms["total"] = total
+        return terms

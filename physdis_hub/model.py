@@ -1,0 +1,257 @@
+"""PhysDisModel: per-parameter encoder-decoders + renderer (the paper's Fig. 2), and its public API.
+
+``forward`` is the training pass (network convention: images in [-1, 1]). ``extract``,
+``decompose`` and ``render`` are the user-facing inference API (images in [0, 1]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import PARTS, ModelConfig
+from .inputs import Images, as_batch
+from .nets import ConfidenceNet, Encoder, EncoderDecoder
+from .render import Renderer, Rendering
+from .scene import Light, SceneParams, View, decode_depth, decode_light, decode_view
+
+
+@dataclass
+class ForwardOutput:
+    """Training pass output for a batch of ``B`` images of side ``S``.
+
+    Attributes:
+        scene: predicted :class:`SceneParams` (batch ``B``).
+        features: part name -> bottleneck feature ``(B, D_part)``.
+        rendering: :class:`Rendering` of batch ``2B``: the scene, then the scene with flipped
+            canonical depth and albedo.
+        reconstruction: ``(2B, 3, S, S)`` in [-1, 1], masked by ``mask``.
+        mask: ``(2B, 1, S, S)`` pixels valid in both the reconstruction and its flipped twin.
+        confidence: ``((B, 2, S, S), (B, 2, S/4, S/4))`` or None when the model has no ConfidenceNet.
+    """
+
+    scene: SceneParams
+    features: dict[str, torch.Tensor]
+    rendering: Rendering
+    reconstruction: torch.Tensor
+    mask: torch.Tensor
+    confidence: tuple[torch.Tensor, torch.Tensor] | None
+
+
+@dataclass
+class Decomposition:
+    """What :meth:`PhysDisModel.decompose` returns; images in [0, 1].
+
+    Attributes:
+        scene: :class:`SceneParams` (albedo in [-1, 1], the renderer's convention).
+        albedo: ``(B, 3, S, S)`` in [0, 1].
+        canonical: ``(B, 3, S, S)`` shaded frontal image.
+        shading: ``(B, 1, S, S)``.
+        reconstruction: ``(B, 3, S, S)`` the input re-rendered from the scene (0 on background).
+        mask: ``(B, 1, S, S)``.
+    """
+
+    scene: SceneParams
+    albedo: torch.Tensor
+    canonical: torch.Tensor
+    shading: torch.Tensor
+    reconstruction: torch.Tensor
+    mask: torch.Tensor
+
+
+def _to_unit(image: torch.Tensor) -> torch.Tensor:
+    return ((image + 1) / 2).clamp(0, 1)
+
+
+class PhysDisModel(nn.Module):
+    """Physically disentangled inverse renderer.
+
+    Args:
+        config: :class:`ModelConfig`; ``ModelConfig()`` is the paper's architecture
+            (29,441,536 parameters without the confidence network).
+
+    Example:
+        >>> model = PhysDisModel(ModelConfig())
+        >>> feats = model.extract(torch.rand(2, 3, 64, 64), parts=["geom", "alb"])
+        >>> feats.shape
+        torch.Size([2, 512])
+    """
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or ModelConfig()
+        n = config.nets
+        self.depth_net = EncoderDecoder(3, 1, n.depth_nf, n.zdim)
+        self.albedo_net = EncoderDecoder(3, 3, n.albedo_nf, n.zdim)
+        self.light_net = Encoder(3, 4, n.light_nf)
+        self.view_net = Encoder(3, 6, n.view_nf)
+        self.conf_net = ConfidenceNet(3, n.conf_nf, n.conf_zdim) if n.use_conf else None
+        self.renderer = Renderer(config)
+
+    # -- building blocks ---------------------------------------------------------------------
+    def part_networks(self) -> dict[str, EncoderDecoder | Encoder]:
+        """Part name -> its network (``geom``: depth, ``alb``: albedo, ``light``, ``view``)."""
+        return {"geom": self.depth_net, "alb": self.albedo_net, "light": self.light_net, "view": self.view_net}
+
+    def part_encoders(self) -> dict[str, nn.Module]:
+        """Part name -> down path, mapping ``(B, 3, S, S)`` in [-1, 1] to ``(B, D, 1, 1)``."""
+        return {name: net.encoder for name, net in self.part_networks().items()}
+
+    def encode(self, x: torch.Tensor, parts: Sequence[str] = PARTS) -> dict[str, torch.Tensor]:
+        """Bottleneck features of ``parts`` for ``x (B, 3, S, S)`` in [-1, 1]; each ``(B, D)``."""
+        nets = self.part_networks()
+        return {p: nets[p].encode(x) for p in parts}
+
+    def decode_scene(self, features: dict[str, torch.Tensor]) -> SceneParams:
+        """Decode the four parts' features into :class:`SceneParams`."""
+        cfg = self.config.scene
+        return SceneParams(
+            depth=decode_depth(self.depth_net.decode(features["geom"]), cfg),
+            albedo=self.albedo_net.decode(features["alb"]),
+            light=decode_light(self.light_net.decode(features["light"]), cfg),
+            view=decode_view(self.view_net.decode(features["view"]), cfg),
+        )
+
+    def reconstruct(self, scene: SceneParams) -> tuple[Rendering, torch.Tensor, torch.Tensor]:
+        """Render ``scene`` and its flipped twin (batch ``2B``) with the joint validity mask.
+
+        Returns:
+            ``(rendering, reconstruction (2B, 3, S, S) masked, mask (2B, 1, S, S))``.
+        """
+        both = SceneParams(
+            torch.cat([scene.depth, scene.depth.flip(-1)]),
+            torch.cat([scene.albedo, scene.albedo.flip(-1)]),
+            Light(*(torch.cat([t, t]) for t in (scene.light.ambient, scene.light.diffuse, scene.light.direction))),
+            View(torch.cat([scene.view.rotation] * 2), torch.cat([scene.view.translation] * 2)),
+        )
+        rendering = self.renderer.render(both)
+        b = scene.batch_size
+        mask = rendering.mask[:b] * rendering.mask[b:]
+        mask = torch.cat([mask, mask])
+        return rendering, rendering.image * mask, mask
+
+    def forward(self, x: torch.Tensor) -> ForwardOutput:
+        """Training pass.
+
+        Args:
+            x: ``(B, 3, S, S)`` images in [-1, 1].
+        """
+        self._check_network_input(x)
+        features = self.encode(x)
+        scene = self.decode_scene(features)
+        rendering, recon, mask = self.reconstruct(scene)
+        confidence = self.conf_net(x) if self.conf_net is not None else None
+        return ForwardOutput(scene, features, rendering, recon, mask, confidence)
+
+    def _check_network_input(self, x: torch.Tensor) -> None:
+        s = self.config.image_size
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != (3, s, s):
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x: expected a (B, 3, {s}, {s}) tensor in [-1, 1], got {shape}")
+        if x.shape[0] == 0:
+            raise ValueError("x: empty batch")
+
+    # -- inference API -----------------------------------------------------------------------
+    def _prepare(self, images: Images) -> torch.Tensor:
+        batch = as_batch(images, self.config.image_size, self.config.resize)
+        return batch.to(next(self.parameters()).device) * 2 - 1
+
+    @staticmethod
+    def _check_parts(parts: Sequence[str]) -> list[str]:
+        if isinstance(parts, str):
+            parts = [parts]
+        parts = list(parts)
+        unknown = [p for p in parts if p not in PARTS]
+        if not parts or unknown:
+            raise ValueError(f"parts: expected a non-empty subset of {list(PARTS)}, got {parts}")
+        if len(set(parts)) != len(parts):
+            raise ValueError(f"parts: repeated part names in {parts}")
+        return parts
+
+    def _batches(self, x: torch.Tensor, batch_size: int, progress: bool | None, desc: str) -> list[torch.Tensor]:
+        if batch_size <= 0:
+            raise ValueError(f"batch_size: expected a positive int, got {batch_size}")
+        chunks = list(x.split(batch_size))
+        if progress or (progress is None and len(chunks) > 4):
+            from tqdm.auto import tqdm
+
+            return list(tqdm(chunks, desc=desc, unit="batch"))
+        return chunks
+
+    def extract(
+        self,
+        images: Images,
+        parts: Sequence[str] = ("geom", "alb"),
+        *,
+        as_dict: bool = False,
+        batch_size: int = 256,
+        progress: bool | None = None,
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Representation of ``images``: the bottleneck features of ``parts``, concatenated in the
+        order given. Runs only the down paths of the networks the parts need.
+
+        Args:
+            images: see :func:`physdis_hub.inputs.as_batch` (tensors, arrays, PIL, paths, lists).
+            parts: subset of ``("geom", "alb", "light", "view")``.
+            as_dict: return ``{part: (B, D_part)}`` instead of one tensor.
+            batch_size: images per forward pass.
+            progress: show a progress bar (default: only for long inputs).
+
+        Returns:
+            ``(B, sum of D_part)`` float32 on the model's device (256 per part at paper widths), or a dict.
+        """
+        parts = self._check_parts(parts)
+        x = self._prepare(images)
+        encoders = self.part_encoders()
+        out: dict[str, list[torch.Tensor]] = {p: [] for p in parts}
+        with torch.inference_mode():
+            for chunk in self._batches(x, batch_size, progress, "extract"):
+                for p in parts:
+                    out[p].append(encoders[p](chunk).flatten(1))
+        feats = {p: torch.cat(v) for p, v in out.items()}
+        return feats if as_dict else torch.cat([feats[p] for p in parts], dim=1)
+
+    def decompose(self, images: Images, *, batch_size: int = 256, progress: bool | None = None) -> Decomposition:
+        """Inverse-render ``images`` into scene parameters, canonical image, shading and reconstruction."""
+        x = self._prepare(images)
+        outs = []
+        with torch.inference_mode():
+            for chunk in self._batches(x, batch_size, progress, "decompose"):
+                scene = self.decode_scene(self.encode(chunk))
+                r = self.renderer.render(scene)
+                outs.append((scene, r))
+        scene = _cat_scenes([s for s, _ in outs])
+        cat = lambda f: torch.cat([getattr(r, f) for _, r in outs])  # noqa: E731
+        return Decomposition(
+            scene=scene,
+            albedo=_to_unit(scene.albedo),
+            canonical=_to_unit(cat("canonical")),
+            shading=cat("shading"),
+            reconstruction=_to_unit(cat("image")) * cat("mask"),
+            mask=cat("mask"),
+        )
+
+    def render(self, scene: SceneParams, light: Light | None = None, view: View | None = None) -> torch.Tensor:
+        """Render ``scene`` (e.g. from :meth:`decompose`) with an optional new light and/or view.
+
+        Returns:
+            ``(B, 3, S, S)`` in [0, 1], 0 on background.
+        """
+        with torch.inference_mode():
+            r = self.renderer.render(scene, light=light, view=view)
+        return _to_unit(r.image) * r.mask
+
+
+def _cat_scenes(scenes: list[SceneParams]) -> SceneParams:
+    if len(scenes) == 1:
+        return scenes[0]
+    cat = torch.cat
+    return SceneParams(
+        cat([s.depth for s in scenes]),
+        cat([s.albedo for s in scenes]),
+        Light(*(cat([getattr(s.light, f) for s in scenes]) for f in ("ambient", "diffuse", "direction"))),
+        View(*(cat([getattr(s.view, f) for s in scenes]) for f in ("rotation", "translation"))),
+    )
