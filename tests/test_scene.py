@@ -1,0 +1,60 @@
+import math
+
+import pytest
+import torch
+
+from physdis_hub.config import SceneConfig, cars_scene
+from physdis_hub.scene import Light, decode_depth, decode_light, decode_view, shade, shading
+
+
+def test_decode_depth_range_and_border() -> None:
+    cfg = SceneConfig()
+    depth = decode_depth(torch.randn(3, 1, 64, 64) * 5, cfg)
+    inner = depth[:, 2:-2, 2:-2]
+    assert depth.shape == (3, 64, 64)
+    assert inner.min() >= cfg.min_depth and inner.max() <= cfg.max_depth
+    assert (depth[:, :2] == cfg.border_depth).all() and (depth[:, :, -2:] == cfg.border_depth).all()
+    # A constant network output gives the middle of the range (mean removed, tanh(0) = 0).
+    flat = decode_depth(torch.full((1, 1, 64, 64), 3.0), cfg)
+    torch.testing.assert_close(flat[:, 2:-2, 2:-2], torch.full((1, 60, 60), 1.0))
+
+
+def test_decode_light_and_view_ranges() -> None:
+    cfg = cars_scene()
+    light = decode_light(torch.tensor([[-1.0, -1.0, 0.0, 0.0], [1.0, 1.0, 0.5, -0.5]]), cfg)
+    torch.testing.assert_close(light.ambient, torch.tensor([0.0, 1.0]))
+    torch.testing.assert_close(light.diffuse, torch.tensor([0.5, 1.0]))
+    torch.testing.assert_close(light.direction.norm(dim=1), torch.ones(2))
+    view = decode_view(torch.tensor([[1.0, -1.0, 0.5, 1.0, -1.0, 1.0]]), cfg)
+    torch.testing.assert_close(view.rotation, torch.tensor([[math.pi / 3, -math.pi / 3, math.pi / 6]]))
+    torch.testing.assert_close(view.translation, torch.tensor([[0.1, -0.1, 0.0]]))
+
+
+def test_light_angles_round_trip() -> None:
+    pitch, yaw = torch.tensor([0.3, -0.5]), torch.tensor([-0.2, 0.7])
+    light = Light.from_angles(torch.zeros(2), torch.ones(2), pitch, yaw)
+    p2, y2 = light.angles()
+    torch.testing.assert_close(p2, pitch)
+    torch.testing.assert_close(y2, yaw)
+
+
+def test_lambertian_shading() -> None:
+    normal = torch.zeros(1, 4, 4, 3)
+    normal[..., 2] = 1  # fronto-parallel surface
+    light = Light(torch.tensor([0.2]), torch.tensor([0.5]), torch.tensor([[0.0, 0.0, 1.0]]))
+    torch.testing.assert_close(shading(normal, light), torch.full((1, 1, 4, 4), 0.7))
+    behind = Light(torch.tensor([0.2]), torch.tensor([0.5]), torch.tensor([[0.0, 0.0, -1.0]]))
+    torch.testing.assert_close(shading(normal, behind), torch.full((1, 1, 4, 4), 0.2))
+    white = torch.ones(1, 3, 4, 4)
+    torch.testing.assert_close(shade(white, torch.full((1, 1, 4, 4), 0.5)), torch.zeros(1, 3, 4, 4))
+
+
+def test_flip_mirrors_depth_and_albedo_only() -> None:
+    from tests.render.test_renderer import face_like_scene
+
+    scene = face_like_scene(1, yaw_deg=10.0)
+    scene.depth[0, 20, 10] = 1.09
+    flipped = scene.flipped()
+    assert flipped.depth[0, 20, 53] == pytest.approx(1.09)
+    assert torch.equal(flipped.albedo, scene.albedo.flip(-1))
+    assert flipped.view is scene.view and flipped.light is scene.light
