@@ -1,0 +1,264 @@
+"""Synthetic faces: the MediaPipe canonical face mesh, deformed per identity and per expression.
+
+Geometry (mesh units are the asset's, about a centimetre; X right in the image, Y up, Z towards the
+camera):
+
+- the 468-vertex MediaPipe canonical face (``assets/mediapipe_face.npz``, exactly mirror symmetric);
+- identity: global width/height/depth scales, a nose class (small / medium / large: protrusion and
+  width around the nose), and six smooth random bumps mirrored about ``X = 0``;
+- expression, drawn per image: neutral, smile (mouth corners up and out, cheeks raised, teeth
+  showing) or surprise (jaw dropped, mouth open, brows raised);
+- a head ellipsoid behind the face (hair, and skin at the ears) and a neck cylinder below the chin.
+
+Albedo is procedural in *reference* coordinates (each surface point's position on the undeformed
+mesh), so features follow the deformations: skin tone class, cheeks, lips, the mouth opening
+(teeth when smiling, dark when open), nostrils, eyes (sclera, iris, pupil, lash line), brows and
+hair (colour class, hairline). All are functions of ``|X|``, hence symmetric.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+
+import numpy as np
+import torch
+
+from ..config import SceneConfig
+from ..render import Camera, grid_faces
+from .category import AttributeSpec, CanonicalObject, ObjectCategory, Params
+from .mesh import mirror_left_half, rasterize_mesh
+
+PX_PER_UNIT = 2.75
+"""Image pixels per mesh unit at depth 1 (the face is about 43 pixels wide)."""
+Y_CENTER = 0.8
+"""Reference Y at the image centre."""
+NOSE_DEPTH = 0.95
+"""Canonical depth of the undeformed nose tip."""
+NOSE_Z = 7.59
+"""Reference Z of the nose tip."""
+N_BUMPS = 6
+"""Random smooth bumps per identity."""
+
+SKIN_TONES = {"light": (0.93, 0.76, 0.66), "medium": (0.78, 0.56, 0.43), "dark": (0.46, 0.31, 0.23)}
+HAIR_COLOURS = {
+    "black": (0.07, 0.06, 0.05),
+    "brown": (0.33, 0.21, 0.13),
+    "blond": (0.80, 0.66, 0.40),
+    "auburn": (0.56, 0.23, 0.11),
+}
+NOSE_CLASSES = {"small": (-0.8, 0.88), "medium": (0.0, 1.0), "large": (1.0, 1.16)}
+"""Nose class -> (protrusion in mesh units, width factor)."""
+EXPRESSIONS = ("neutral", "smile", "surprise")
+EYE_COLOURS = np.array([(0.32, 0.19, 0.10), (0.30, 0.46, 0.66), (0.30, 0.46, 0.30), (0.12, 0.08, 0.06)])
+
+_PART_FACE, _PART_HEAD, _PART_NECK = range(3)
+
+
+def load_face_mesh() -> tuple[torch.Tensor, torch.Tensor]:
+    """The MediaPipe canonical face mesh shipped in ``assets/`` (Apache-2.0, see LICENSES.md).
+
+    Returns:
+        ``(vertices (468, 3) float32, faces (898, 3) int64)``; X right, Y up, Z out of the face.
+    """
+    with resources.files(__package__).joinpath("assets/mediapipe_face.npz").open("rb") as fh:
+        data = np.load(fh)
+        return torch.from_numpy(data["vertices"].astype(np.float32)), torch.from_numpy(data["faces"].astype(np.int64))
+
+
+def _ellipsoid_grid(rows: int, cols: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Front half of a unit sphere as a ``rows x cols`` grid: ``(points (rows*cols, 3), faces)``."""
+    lat = torch.linspace(-math.pi / 2, math.pi / 2, rows)
+    lon = torch.linspace(-math.pi / 2, math.pi / 2, cols)
+    la, lo = torch.meshgrid(lat, lon, indexing="ij")
+    pts = torch.stack([la.cos() * lo.sin(), la.sin(), la.cos() * lo.cos()], -1).reshape(-1, 3)
+    return pts, grid_faces(rows, cols)
+
+
+def _cylinder_grid(rows: int, cols: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Front half of a unit vertical cylinder, y in [0, 1]: ``(points (rows*cols, 3), faces)``."""
+    y = torch.linspace(0, 1, rows)
+    lon = torch.linspace(-math.pi / 2, math.pi / 2, cols)
+    yy, lo = torch.meshgrid(y, lon, indexing="ij")
+    pts = torch.stack([lo.sin(), yy, lo.cos()], -1).reshape(-1, 3)
+    return pts, grid_faces(rows, cols)
+
+
+def _gauss(x: torch.Tensor, y: torch.Tensor, cx: float, cy: float, sx: float, sy: float) -> torch.Tensor:
+    return torch.exp(-0.5 * (((x - cx) / sx) ** 2 + ((y - cy) / sy) ** 2))
+
+
+def _smoothstep(x: torch.Tensor) -> torch.Tensor:
+    x = x.clamp(0, 1)
+    return x * x * (3 - 2 * x)
+
+
+def _ellipse(x: torch.Tensor, y: torch.Tensor, cx: float, cy: float, ax: float, ay: float, soft: float = 0.12) -> torch.Tensor:
+    """Soft indicator (0..1) of the ellipse centred at ``(cx, cy)`` with half-axes ``(ax, ay)``;
+    the edge is ``soft`` mesh units wide."""
+    r = torch.sqrt(((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2)
+    return torch.sigmoid((1 - r) * min(ax, ay) / soft)
+
+
+def _paint(base: torch.Tensor, colour: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Blend ``colour`` (``(B, 3, 1, 1)`` or ``(B, 3, H, W)``) over ``base`` with ``weight (B, 1, H, W)``."""
+    return base + (colour - base) * weight
+
+
+class SyntheticFaces(ObjectCategory):
+    """Face-like category (see the module docstring). Scene ranges: the faces configuration."""
+
+    name = "faces"
+    scene = SceneConfig()
+    attributes = (
+        AttributeSpec("nose", tuple(NOSE_CLASSES), "identity"),
+        AttributeSpec("skin", tuple(SKIN_TONES), "identity"),
+        AttributeSpec("hair", tuple(HAIR_COLOURS), "identity"),
+        AttributeSpec("expression", EXPRESSIONS, "image"),
+    )
+
+    def __init__(self) -> None:
+        self.face_vertices, face_faces = load_face_mesh()
+        head, head_faces = _ellipsoid_grid(22, 22)
+        neck, neck_faces = _cylinder_grid(8, 14)
+        n_face, n_head = len(self.face_vertices), len(head)
+        self.head_unit, self.neck_unit = head, neck
+        self.faces = torch.cat([face_faces, head_faces + n_face, neck_faces + n_face + n_head])
+        part = torch.cat([torch.full((n_face,), _PART_FACE), torch.full((n_head,), _PART_HEAD), torch.full((len(neck),), _PART_NECK)])
+        self.part_onehot = torch.nn.functional.one_hot(part, 3).float()
+
+    # -- sampling ------------------------------------------------------------------------------
+    def sample_identities(self, rng: np.random.Generator, n: int) -> Params:
+        nose = rng.integers(0, len(NOSE_CLASSES), n)
+        skin = rng.integers(0, len(SKIN_TONES), n)
+        hair = rng.integers(0, len(HAIR_COLOURS), n)
+        nose_table = np.array(list(NOSE_CLASSES.values()))
+        return {
+            "nose": nose,
+            "skin": skin,
+            "hair": hair,
+            "scale": rng.uniform([0.92, 0.94, 0.85], [1.08, 1.06, 1.15], (n, 3)),
+            "nose_amp": nose_table[nose, 0] + rng.normal(0, 0.12, n),
+            "nose_width": nose_table[nose, 1] + rng.normal(0, 0.03, n),
+            "bump_center": rng.uniform([0.0, -8.5], [7.0, 7.5], (n, N_BUMPS, 2)),
+            "bump_sigma": rng.uniform(1.5, 3.2, (n, N_BUMPS)),
+            "bump_amp": rng.normal(0, 0.3, (n, N_BUMPS)),
+            "skin_rgb": np.array(list(SKIN_TONES.values()))[skin] * rng.uniform(0.93, 1.07, (n, 1)) + rng.normal(0, 0.02, (n, 3)),
+            "hair_rgb": np.array(list(HAIR_COLOURS.values()))[hair] * rng.uniform(0.85, 1.15, (n, 1)) + rng.normal(0, 0.015, (n, 3)),
+            "eye_rgb": EYE_COLOURS[rng.integers(0, len(EYE_COLOURS), n)],
+            "lip_tint": rng.uniform(0.0, 1.0, n),
+            "blush": rng.uniform(0.0, 1.0, n),
+            "brow_thickness": rng.uniform(0.32, 0.6, n),
+            "hairline": rng.uniform(6.0, 7.6, n),
+            "head_size": rng.uniform([8.5, 10.4, 0.9], [9.3, 11.4, 1.6], (n, 3)),
+            "hair_length": rng.uniform(-3.0, 0.5, n),
+        }
+
+    def sample_image_factors(self, rng: np.random.Generator, n: int) -> Params:
+        return {"expression": rng.integers(0, len(EXPRESSIONS), n), "strength": rng.uniform(0.7, 1.0, n)}
+
+    # -- geometry ------------------------------------------------------------------------------
+    def deform_face(self, identity: dict[str, torch.Tensor], image: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Deformed face mesh vertices ``(B, 468, 3)`` in mesh units (before the global scale)."""
+        ref = self.face_vertices
+        batch = identity["scale"].shape[0]
+        x, y, z = (c.expand(batch, -1).clone() for c in ref.unbind(-1))
+        ax = x.abs()
+        # identity: symmetric bumps (in |X|) along Z, nose protrusion and width
+        c, s, a = identity["bump_center"], identity["bump_sigma"], identity["bump_amp"]
+        d2 = (ax[:, :, None] - c[:, None, :, 0]) ** 2 + (y[:, :, None] - c[:, None, :, 1]) ** 2
+        z = z + (a[:, None, :] * torch.exp(-d2 / (2 * s[:, None, :] ** 2))).sum(-1)
+        g_nose = _gauss(x, y, 0.0, -0.9, 1.4, 1.9)
+        z = z + identity["nose_amp"][:, None] * g_nose
+        x = x * (1 + (identity["nose_width"][:, None] - 1) * g_nose)
+        # expression
+        expr, k = image["expression"], image["strength"][:, None]
+        smile = (expr == 1).float()[:, None] * k
+        surprise = (expr == 2).float()[:, None] * k
+        g_corner = _gauss(ax, y, 2.46, -4.34, 1.0, 0.9)
+        g_cheek = _gauss(ax, y, 3.3, -2.3, 1.4, 1.2)
+        y = y + smile * (0.55 * g_corner + 0.25 * g_cheek)
+        x = x + smile * 0.35 * g_corner * torch.sign(x)
+        z = z + smile * (0.35 * g_cheek - 0.25 * g_corner)
+        below = _smoothstep((-4.27 - y) / 0.27)  # 0 above the lips' meeting line, 1 from the lower lip down
+        jaw = 1 - _smoothstep((ax - 2.5) / 4.5)
+        drop = smile * 0.35 + surprise * 1.7
+        y = y - drop * below * jaw
+        z = z - 0.3 * drop * below * jaw
+        y = y + surprise * 0.55 * _smoothstep((y - 3.4) / 1.2) * (1 - _smoothstep((ax - 5.5) / 2))
+        return torch.stack([x, y, z], -1)
+
+    def canonical(
+        self, identity: dict[str, torch.Tensor], image: dict[str, torch.Tensor], camera: Camera
+    ) -> CanonicalObject:
+        batch = identity["scale"].shape[0]
+        face = self.deform_face(identity, image)
+        hs = identity["head_size"]  # (rx, ry, z offset of the head centre behind the face)
+        head = self.head_unit * torch.stack([hs[:, 0], hs[:, 1], hs[:, 0] * 0.95], -1)[:, None]
+        head = head + torch.stack([torch.zeros(batch), torch.full((batch,), 0.9), -4.4 - hs[:, 2]], -1)[:, None]
+        neck = self.neck_unit * torch.tensor([4.8, 10.0, 4.8]) + torch.tensor([0.0, -16.5, -1.8])
+        mesh = torch.cat([face, head, neck.expand(batch, -1, -1)], 1)
+        ref = mesh.clone()
+        mesh = mesh * identity["scale"][:, None]
+
+        unit = PX_PER_UNIT / camera.focal  # world units per mesh unit at depth 1
+        cam = torch.stack(
+            [mesh[..., 0] * unit, -(mesh[..., 1] - Y_CENTER) * unit, NOSE_DEPTH + (NOSE_Z - mesh[..., 2]) * unit], -1
+        )
+        attrs = torch.cat([ref, self.part_onehot.expand(batch, -1, -1)], -1)
+        maps = rasterize_mesh(cam, self.faces, attrs, camera, self.scene.border_depth)
+        depth = maps.depth.clamp(max=self.scene.border_depth)
+        on_object = maps.covered & (maps.depth < self.scene.border_depth)
+        depth = torch.where(on_object, depth, torch.full_like(depth, self.scene.border_depth))
+        border = torch.ones_like(on_object[:1])
+        border[:, 2:-2, 2:-2] = False
+        depth = torch.where(border, torch.full_like(depth, self.scene.border_depth), depth)
+        on_object = on_object & ~border
+        albedo = self.albedo(identity, image, maps.attributes)
+        return CanonicalObject(
+            mirror_left_half(depth), mirror_left_half(albedo), mirror_left_half(on_object)
+        )
+
+    # -- albedo --------------------------------------------------------------------------------
+    def albedo(
+        self, identity: dict[str, torch.Tensor], image: dict[str, torch.Tensor], attrs: torch.Tensor
+    ) -> torch.Tensor:
+        """Albedo ``(B, 3, S, S)`` in [0, 1] from interpolated reference coordinates and part weights
+        ``attrs (B, 6, S, S)``."""
+        x, y = attrs[:, 0:1].abs(), attrs[:, 1:2]
+        part = attrs[:, 3:6].argmax(1, keepdim=True)
+        col = lambda key: identity[key][:, :, None, None].float()  # noqa: E731
+        skin, hair = col("skin_rgb"), col("hair_rgb")
+        out = skin.expand(-1, -1, *x.shape[-2:]).clone()
+        # cheeks and lips
+        blush = identity["blush"][:, None, None, None] * 0.18
+        out = _paint(out, skin * torch.tensor([1.0, 0.78, 0.78]).view(1, 3, 1, 1), blush * _gauss(x, y, 3.6, -1.9, 1.3, 1.1))
+        lips = skin * torch.tensor([0.82, 0.52, 0.52]).view(1, 3, 1, 1)
+        lips = lips * (1 - 0.15 * identity["lip_tint"][:, None, None, None])
+        lip_region = torch.where(y > -4.35, _ellipse(x, y, 0.0, -4.35, 2.5, 1.0), _ellipse(x, y, 0.0, -4.35, 2.5, 1.05))
+        out = _paint(out, lips, lip_region)
+        smiling = (image["expression"] == 1)[:, None, None, None]
+        interior = torch.where(smiling, torch.tensor([0.88, 0.85, 0.78]).view(1, 3, 1, 1), torch.tensor([0.22, 0.06, 0.07]).view(1, 3, 1, 1))
+        out = _paint(out, interior, _ellipse(x, y, 0.0, -4.265, 2.2, 0.28, soft=0.05))
+        # nose: nostrils
+        out = _paint(out, skin * 0.35, _ellipse(x, y, 0.72, -1.86, 0.36, 0.17, soft=0.06))
+        # eyes: socket shade, lash line, sclera, iris, pupil
+        out = _paint(out, skin * 0.82, 0.6 * _gauss(x, y, 3.1, 2.9, 1.5, 0.8))
+        out = _paint(out, torch.tensor([0.12, 0.08, 0.07]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.66, 1.42, 0.46, soft=0.06))
+        out = _paint(out, torch.tensor([0.9, 0.88, 0.86]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.6, 1.26, 0.32, soft=0.05))
+        iris = _ellipse(x, y, 3.15, 2.62, 0.42, 0.42, soft=0.05) * _ellipse(x, y, 3.15, 2.6, 1.26, 0.34, soft=0.05)
+        out = _paint(out, col("eye_rgb"), iris)
+        out = _paint(out, torch.tensor([0.03, 0.03, 0.03]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.62, 0.18, 0.18, soft=0.04) * iris)
+        # brows: a band around a quadratic centre line through the asset's brow landmarks
+        centre = 4.2 + 0.55 * (x - 1.2) - 0.135 * (x - 1.2) ** 2
+        half = identity["brow_thickness"][:, None, None, None] / 2 * (1.15 - 0.1 * x)
+        brow = torch.sigmoid((half - (y - centre).abs()) / 0.07) * torch.sigmoid((x - 1.2) / 0.15) * torch.sigmoid((5.9 - x) / 0.25)
+        out = _paint(out, hair * 0.8 + 0.02, brow)
+        # hair above the hairline on the face; the head is hair above ear level, skin below
+        hairline = identity["hairline"][:, None, None, None] - 0.06 * x**2
+        on_face_hair = torch.sigmoid((y - hairline) / 0.2)
+        head_hair = torch.sigmoid((y - identity["hair_length"][:, None, None, None]) / 0.3)
+        weight = torch.where(part == _PART_FACE, on_face_hair, torch.where(part == _PART_HEAD, head_hair, torch.zeros_like(y)))
+        out = _paint(out, hair, weight)
+        out = torch.where(part == _PART_NECK, out * 0.86, out)
+        return out.clamp(0, 1)
