@@ -6,6 +6,14 @@ encoders' bottleneck features are the representation.
 """
 
 from .config import PARTS, LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
+from .hub import (
+    PretrainedEntry,
+    list_pretrained,
+    load_pretrained,
+    push_to_hub,
+    register_pretrained,
+    save_pretrained,
+)
 from .model import Decomposition, ForwardOutput, PhysDisModel
 from .scene import Light, SceneParams, View
 
@@ -20,9 +28,15 @@ __all__ = [
     "ModelConfig",
     "NetConfig",
     "PhysDisModel",
+    "PretrainedEntry",
     "RenderConfig",
     "SceneConfig",
     "SceneParams",
     "View",
     "__version__",
+    "list_pretrained",
+    "load_pretrained",
+    "push_to_hub",
+    "register_pretrained",
+    "save_pretrained",
 ]

@@ -1,0 +1,294 @@
+"""The ``physdis`` command line.
+
+Subcommands:
+
+- ``physdis list [PATTERN]``: registered pretrained checkpoints;
+- ``physdis extract IMAGES... --model NAME -o features.npz``: features of images or folders
+  (``.npz`` with ``features`` (N, D), ``names`` (N,), ``parts``; or ``.parquet`` with pyarrow);
+- ``physdis decompose IMAGES... --model NAME -o figures/``: one PNG figure per image (input, albedo,
+  depth, shading, reconstruction, two relightings, two rotated views);
+- ``physdis push FOLDER ORG/REPO``: publish a folder written by ``save_pretrained`` to the Hub.
+
+Each subcommand is added by one ``_add_*`` function listed in :data:`SUBCOMMANDS`; extend that
+tuple (or :func:`build_parser`'s result) to add more. Model names are those of
+:func:`physdis_hub.load_pretrained` (registry names, ``hf-hub:org/repo[@rev]``, ``local-dir:PATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import PARTS
+from .hub import CheckpointError, list_pretrained, load_pretrained, push_directory
+from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
+from .hub.download import LOCAL_DIR_PREFIX
+from .inputs import as_batch
+from .model import PhysDisModel
+from .scene import Light, View
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+# -- list --------------------------------------------------------------------------------------------
+def _add_list(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("list", help="list the registered pretrained checkpoints")
+    p.add_argument("pattern", nargs="?", help="glob on names, e.g. 'faces-*'")
+    p.set_defaults(run=_run_list)
+
+
+def _run_list(args: argparse.Namespace) -> None:
+    entries = list_pretrained(args.pattern)
+    if not entries:
+        print(
+            "No pretrained checkpoints are registered"
+            + (f" matching {args.pattern!r}" if args.pattern else " yet")
+            + ". Load your own with --model hf-hub:ORG/REPO[@REVISION] or --model local-dir:PATH."
+        )
+        return
+    rows = [("NAME", "KIND", "SOURCE", "LICENSE", "SUMMARY")]
+    rows += [(e.name, e.kind, e.source, e.license, e.summary) for e in entries]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
+
+
+# -- shared by extract and decompose ------------------------------------------------------------------
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", help="image files and/or folders of images (not recursive)")
+    p.add_argument("--model", required=True, help="registry name, hf-hub:ORG/REPO[@REV] or local-dir:PATH")
+    p.add_argument("--revision", help="revision of an hf-hub: model (same as @REV)")
+    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
+    p.add_argument("--local-files-only", action="store_true", help="use the Hub cache only, no network")
+
+
+def collect_images(inputs: Sequence[str]) -> list[Path]:
+    """Image files named by ``inputs``: files as given, folders expanded (sorted, not recursive)."""
+    images: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise ValueError(f"inputs: no images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
+            images += found
+        elif path.is_file():
+            images.append(path)
+        else:
+            raise ValueError(f"inputs: {item} is neither an image file nor a folder")
+    return images
+
+
+def _load(args: argparse.Namespace) -> PhysDisModel:
+    return load_pretrained(
+        args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only
+    )
+
+
+def _read_images(paths: list[Path], model: PhysDisModel) -> torch.Tensor:
+    """``(B, 3, S, S)`` in [0, 1], each file cropped and resized on its own as the model's config says."""
+    size, resize = model.config.image_size, model.config.resize
+    return torch.cat([as_batch(str(p), size, resize, name=f"inputs ({p})") for p in paths])
+
+
+def _chunks(images: list[Path], size: int, desc: str) -> list[list[Path]]:
+    if size <= 0:
+        raise ValueError(f"--batch-size: expected a positive int, got {size}")
+    chunks = [images[i : i + size] for i in range(0, len(images), size)]
+    from tqdm.auto import tqdm
+
+    return list(tqdm(chunks, desc=desc, unit="batch", disable=None if len(chunks) > 1 else True))
+
+
+# -- extract -----------------------------------------------------------------------------------------
+def _add_extract(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("extract", help="extract features of images to .npz (or .parquet)")
+    _add_model_arguments(p)
+    p.add_argument("--parts", nargs="+", default=["geom", "alb"], choices=PARTS, help="parts, in order")
+    p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file")
+    p.set_defaults(run=_run_extract)
+
+
+def _run_extract(args: argparse.Namespace) -> None:
+    if args.output.suffix not in (".npz", ".parquet"):
+        raise ValueError(f"--output: expected a .npz or .parquet file name, got {args.output}")
+    if args.output.suffix == ".parquet":
+        _require_pyarrow()
+    images = collect_images(args.inputs)
+    model = _load(args)
+    features = [
+        model.extract(_read_images(chunk, model), parts=args.parts, batch_size=args.batch_size).cpu().numpy()
+        for chunk in _chunks(images, args.batch_size, "extract")
+    ]
+    names = [str(p) for p in images]
+    write_features(args.output, np.concatenate(features).astype(np.float32), names, args.parts)
+    print(f"wrote {len(names)} x {features[0].shape[1]} features ({' '.join(args.parts)}) to {args.output}")
+
+
+def _require_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as err:
+        raise ValueError("--output: .parquet needs pyarrow (pip install 'physdis-hub[parquet]'); or use .npz") from err
+
+
+def write_features(path: Path, features: np.ndarray, names: list[str], parts: Sequence[str]) -> None:
+    """Write ``features (N, D)`` with their ``names`` atomically to ``.npz`` or ``.parquet``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            column = pa.FixedSizeListArray.from_arrays(pa.array(features.reshape(-1)), features.shape[1])
+            table = pa.table({"name": names, "features": column}, metadata={"parts": json.dumps(list(parts))})
+            pq.write_table(table, tmp)
+        else:
+            with open(tmp, "wb") as f:
+                np.savez(f, features=features, names=np.array(names), parts=np.array(list(parts)))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# -- decompose ---------------------------------------------------------------------------------------
+FIGURE_LABELS = (
+    "input", "albedo", "depth", "shading", "reconstruction",
+    "light yaw -45", "light yaw +45", "view yaw -30", "view yaw +30",
+)  # fmt: skip
+
+
+def _add_decompose(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("decompose", help="write a decomposition figure (PNG) per image")
+    _add_model_arguments(p)
+    p.add_argument("-o", "--output", required=True, type=Path, help="output folder for the PNG figures")
+    p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
+    p.set_defaults(run=_run_decompose)
+
+
+def _run_decompose(args: argparse.Namespace) -> None:
+    if args.scale <= 0:
+        raise ValueError(f"--scale: expected a positive int, got {args.scale}")
+    images = collect_images(args.inputs)
+    model = _load(args)
+    args.output.mkdir(parents=True, exist_ok=True)
+    used: set[str] = set()
+    for chunk in _chunks(images, args.batch_size, "decompose"):
+        panels = decomposition_panels(model, _read_images(chunk, model))
+        for i, path in enumerate(chunk):
+            name = _unique(path.stem, used)
+            _figure([panel[i] for panel in panels], args.scale).save(args.output / f"{name}.png")
+    print(f"wrote {len(images)} figures to {args.output}")
+
+
+def decomposition_panels(model: PhysDisModel, images: torch.Tensor) -> list[torch.Tensor]:
+    """The figure's panels for ``images (B, 3, S, S)`` in [0, 1]: one ``(B, 3, S, S)`` tensor in [0, 1]
+    per :data:`FIGURE_LABELS` entry. Depth is normalised per image (near = bright); relightings keep
+    the predicted intensities and turn the light to yaw -45/+45 degrees; views add -30/+30 degrees of yaw."""
+    dec = model.decompose(images.to(next(model.parameters()).device))
+    scene = dec.scene
+    depth = scene.depth[:, None]
+    inner = depth[..., 2:-2, 2:-2].flatten(1)
+    lo, hi = inner.amin(1)[:, None, None, None], inner.amax(1)[:, None, None, None]
+    near = ((hi - depth) / (hi - lo).clamp(min=1e-6)).clamp(0, 1)
+    shading = dec.shading / dec.shading.flatten(1).amax(1).clamp(min=1)[:, None, None, None]
+    zeros = torch.zeros_like(scene.light.ambient)
+    panels = [images, dec.albedo, near, shading, dec.reconstruction]
+    for yaw in (-45.0, 45.0):
+        light = Light.from_angles(scene.light.ambient, scene.light.diffuse, zeros, zeros + math.radians(yaw))
+        panels.append(model.render(scene, light=light))
+    for yaw in (-30.0, 30.0):
+        turn = scene.view.rotation.new_tensor([0.0, math.radians(yaw), 0.0])
+        panels.append(model.render(scene, view=View(scene.view.rotation + turn, scene.view.translation)))
+    return [p.detach().cpu().expand(-1, 3, -1, -1).clamp(0, 1) for p in panels]
+
+
+def _figure(panels: list[torch.Tensor], scale: int) -> "PIL.Image.Image":  # noqa: F821
+    from PIL import Image, ImageDraw
+
+    side, label_h = panels[0].shape[-1] * scale, 14
+    fig = Image.new("RGB", (side * len(panels), side + label_h), "white")
+    draw = ImageDraw.Draw(fig)
+    for k, (panel, label) in enumerate(zip(panels, FIGURE_LABELS)):
+        array = (panel.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        fig.paste(Image.fromarray(array).resize((side, side), Image.NEAREST), (k * side, label_h))
+        draw.text((k * side + 2, 1), label, fill="black")
+    return fig
+
+
+def _unique(stem: str, used: set[str]) -> str:
+    name, n = stem, 1
+    while name in used:
+        name, n = f"{stem}-{n}", n + 1
+    used.add(name)
+    return name
+
+
+# -- push --------------------------------------------------------------------------------------------
+def _add_push(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("push", help="publish a folder written by save_pretrained to the Hub")
+    p.add_argument("folder", help="checkpoint folder (config.json, model.safetensors, README.md)")
+    p.add_argument("repo_id", help="Hub repository ORG/NAME (created if needed)")
+    p.add_argument("--revision", help="branch to commit to (created from main if needed)")
+    p.add_argument("--private", action="store_true", help="create the repository private")
+    p.add_argument("-m", "--message", default="Upload physdis-hub model", help="commit message")
+    p.add_argument("--token", help="Hub token (default: HF_TOKEN or the stored login)")
+    p.set_defaults(run=_run_push)
+
+
+def _run_push(args: argparse.Namespace) -> None:
+    folder = Path(args.folder.removeprefix(LOCAL_DIR_PREFIX)).expanduser()
+    sha = push_directory(
+        folder, args.repo_id, revision=args.revision, commit_message=args.message, private=args.private, token=args.token
+    )
+    print(f"pushed {folder} to {args.repo_id} at commit {sha}")
+    print(f"load it with: hf-hub:{args.repo_id}@{sha}")
+    print(f"registry pins: revision={sha!r}, sha256={sha256_file(folder / WEIGHTS_NAME)!r}, ", end="")
+    print(f"config_sha256={sha256_file(folder / CONFIG_NAME)!r}")
+
+
+# -- entry point -------------------------------------------------------------------------------------
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_list, _add_extract, _add_decompose, _add_push)
+"""Functions that each add one subcommand (a subparser whose ``run`` default handles it)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``physdis`` argument parser with every subcommand of :data:`SUBCOMMANDS`."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="physdis", description="Physically disentangled image representations.")
+    parser.add_argument("--version", action="version", version=f"physdis-hub {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``physdis`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
+
+    Example:
+        >>> main(["extract", "photos/", "--model", "local-dir:ckpt", "-o", "features.npz"])  # doctest: +SKIP
+        0
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (ValueError, LookupError, OSError, CheckpointError) as err:
+        print(f"physdis: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Pretrained checkpoints: the registry, loading (registry names, ``hf-hub:``, ``local-dir:``),
+saving with a model card, and publishing to the Hugging Face Hub.
+
+Hub plumbing only; the model itself lives in :mod:`physdis_hub.model`.
+"""
+
+from .card import render_model_card
+from .checkpoint import CheckpointError, ChecksumMismatchError
+from .download import load_pretrained, parse_model_name
+from .publish import push_directory, push_to_hub, save_pretrained
+from .registry import (
+    PretrainedEntry,
+    UnknownPretrainedError,
+    get_pretrained,
+    list_pretrained,
+    register_pretrained,
+    unregister_pretrained,
+)
+
+__all__ = [
+    "CheckpointError",
+    "ChecksumMismatchError",
+    "PretrainedEntry",
+    "UnknownPretrainedError",
+    "get_pretrained",
+    "list_pretrained",
+    "load_pretrained",
+    "parse_model_name",
+    "push_directory",
+    "push_to_hub",
+    "register_pretrained",
+    "render_model_card",
+    "save_pretrained",
+    "unregister_pretrained",
+]

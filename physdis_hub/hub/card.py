@@ -1,0 +1,125 @@
+"""Model cards: ``README.md`` rendered from the template ``model_card_template.md`` (see model_cards/).
+
+The card carries the Hub metadata block (library_name physdis-hub, licence, tags, datasets), the
+architecture, the training data and licence, an evaluation table and how to load the model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any, Union
+
+from ..model import PhysDisModel
+
+EvalResults = Union[Mapping[str, Any], str, os.PathLike]
+"""``{"metrics": {name: number, ...}, "command": "the command that produced them"}`` or a JSON file of it."""
+
+TEMPLATE_NAME = "model_card_template.md"
+
+
+def render_model_card(model: PhysDisModel, *, eval_results: EvalResults | None = None, repo_id: str | None = None) -> str:
+    """The model card of ``model`` as Markdown with a YAML metadata block.
+
+    Args:
+        model: the model (its config and parameter counts fill the card).
+        eval_results: metrics and the command that produced them (dict or JSON file), or None.
+        repo_id: Hub repository the card is for; used in the loading example.
+
+    Example:
+        >>> card = render_model_card(model, eval_results={"metrics": {"cluster_acc": 0.61},
+        ...                                               "command": "physdis probe cluster ..."})  # doctest: +SKIP
+    """
+    config = model.config
+    variant = "no LOOCC" if config.variant == "none" else f"LOOCC {config.variant}"
+    tags = [
+        "physdis-hub",
+        "inverse-rendering",
+        "disentangled-representation",
+        "image-feature-extraction",
+        config.category,
+        "no-loocc" if config.variant == "none" else f"loocc-{config.variant.lower()}",
+    ]
+    dims = config.nets.feature_dims
+    template = Template(resources.files(__package__).joinpath(TEMPLATE_NAME).read_text(encoding="utf-8"))
+    return template.substitute(
+        license=json.dumps(config.license),
+        tags=json.dumps(tags),
+        datasets=json.dumps([config.training_data] if config.training_data else []),
+        title=f"physdis-hub {config.category} model ({variant})",
+        architecture=_architecture(model),
+        config_json=json.dumps(config.to_dict(), indent=2, sort_keys=True),
+        training=(
+            f"- Category: {config.category}\n"
+            f"- Training data: {config.training_data or 'not recorded'}\n"
+            f"- Training objective: photometric reconstruction ({variant})\n"
+            f"- Licence of the weights: `{config.license}` (the training data's own terms also apply)"
+        ),
+        evaluation=_evaluation(eval_results),
+        load_name=f"hf-hub:{repo_id}" if repo_id else "local-dir:path/to/this/folder",
+        geom_alb_dim=dims["geom"] + dims["alb"],
+    )
+
+
+def _architecture(model: PhysDisModel) -> str:
+    config = model.config
+    nets, dims = config.nets, config.nets.feature_dims
+    rows = [
+        ("geom", f"depth encoder-decoder, nf {nets.depth_nf}", dims["geom"], model.depth_net),
+        ("alb", f"albedo encoder-decoder, nf {nets.albedo_nf}", dims["alb"], model.albedo_net),
+        ("light", f"light encoder, nf {nets.light_nf}", dims["light"], model.light_net),
+        ("view", f"view encoder, nf {nets.view_nf}", dims["view"], model.view_net),
+    ]
+    lines = ["| part | network | feature size | parameters |", "|---|---|---|---|"]
+    lines += [f"| {p} | {desc} | {dim} | {_count(net):,} |" for p, desc, dim, net in rows]
+    if model.conf_net is not None:
+        lines.append(f"| (confidence) | ConfidenceNet, nf {nets.conf_nf}, training only | - | {_count(model.conf_net):,} |")
+    lines += [
+        "",
+        f"Input: {config.image_size}x{config.image_size} RGB (other sizes: {config.resize}). "
+        f"Renderer: {config.render.backend}. Total parameters: {_count(model):,}.",
+    ]
+    return "\n".join(lines)
+
+
+def _count(module: Any) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _evaluation(eval_results: EvalResults | None) -> str:
+    if eval_results is None:
+        return "No evaluation results were recorded for this checkpoint."
+    data = _read_eval_results(eval_results)
+    lines = ["| metric | value |", "|---|---|"]
+    for name, value in data["metrics"].items():
+        cell = name.replace("|", "\\|")  # a '|' would end the table cell
+        lines.append(f"| {cell} | {value:.4g} |")
+    return "\n".join(lines) + f"\n\nProduced by:\n\n```bash\n{data['command']}\n```"
+
+
+def _read_eval_results(eval_results: EvalResults) -> Mapping[str, Any]:
+    if isinstance(eval_results, (str, os.PathLike)):
+        try:
+            data = json.loads(Path(eval_results).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"eval_results: cannot read JSON from {eval_results}: {err}") from err
+    else:
+        data = eval_results
+    if not isinstance(data, Mapping) or set(data) != {"metrics", "command"}:
+        keys = sorted(data) if isinstance(data, Mapping) else type(data).__name__
+        raise ValueError(f"eval_results: expected exactly the keys 'metrics' and 'command', got {keys}")
+    metrics, command = data["metrics"], data["command"]
+    if not isinstance(command, str) or not command.strip():
+        raise ValueError("eval_results: 'command' must be the non-empty command line that produced the metrics")
+    if not isinstance(metrics, Mapping) or not metrics:
+        raise ValueError("eval_results: 'metrics' must be a non-empty mapping of metric name -> number")
+    for name, value in metrics.items():
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not isinstance(name, str) or not name or not ok:
+            raise ValueError(f"eval_results: metric {name!r} must be a name with a finite number, got {value!r}")
+    return data

@@ -1,0 +1,309 @@
+"""``load_pretrained``: from a model name to a ready model, fetching files with huggingface_hub.
+
+Names follow the timm / open_clip conventions:
+
+- ``"faces-loocc-lv"``: a registry name (:mod:`physdis_hub.hub.registry`), pinned to a commit and
+  sha256-verified; embedded entries load from the package with no network;
+- ``"hf-hub:org/repo"`` or ``"hf-hub:org/repo@revision"``: any Hub repository holding a checkpoint;
+- ``"local-dir:/path/to/folder"``: a folder written by :func:`physdis_hub.save_pretrained`.
+
+Every download goes through ``huggingface_hub.hf_hub_download``, so ``HF_ENDPOINT``, ``HF_HOME`` /
+``HF_HUB_CACHE``, ``HF_HUB_OFFLINE``, ``HF_TOKEN``, proxies and the shared cache behave as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from ..model import PhysDisModel
+from . import registry
+from .checkpoint import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    CheckpointError,
+    ChecksumMismatchError,
+    build_model,
+    missing_weights_error,
+    sha256_file,
+)
+
+HF_HUB_PREFIX = "hf-hub:"
+LOCAL_DIR_PREFIX = "local-dir:"
+_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A parsed model name.
+
+    Attributes:
+        kind: ``"registry"``, ``"hf-hub"`` or ``"local-dir"``.
+        target: registry name, Hub repo id or folder path.
+        revision: the ``@revision`` of an ``hf-hub:`` name, else None.
+    """
+
+    kind: Literal["registry", "hf-hub", "local-dir"]
+    target: str
+    revision: str | None = None
+
+
+def parse_model_name(name: str | os.PathLike[str]) -> ModelSource:
+    """Split a model name into its kind, target and revision (a path-like means ``local-dir:``).
+
+    Example:
+        >>> parse_model_name("hf-hub:org/repo@v1")
+        ModelSource(kind='hf-hub', target='org/repo', revision='v1')
+    """
+    if isinstance(name, os.PathLike):
+        return ModelSource("local-dir", os.fspath(name))
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name: expected a registry name, 'hf-hub:org/repo[@revision]' or 'local-dir:/path', got {name!r}")
+    if name.startswith(HF_HUB_PREFIX):
+        repo_id, at, revision = name[len(HF_HUB_PREFIX) :].partition("@")
+        if not _REPO_ID.fullmatch(repo_id) or (at and not revision):
+            raise ValueError(f"name: expected 'hf-hub:org/repo' or 'hf-hub:org/repo@revision', got {name!r}")
+        return ModelSource("hf-hub", repo_id, revision or None)
+    if name.startswith(LOCAL_DIR_PREFIX):
+        path = name[len(LOCAL_DIR_PREFIX) :]
+        if not path:
+            raise ValueError(f"name: expected 'local-dir:/path/to/folder', got {name!r}")
+        return ModelSource("local-dir", path)
+    return ModelSource("registry", name)
+
+
+def load_pretrained(
+    name: str | os.PathLike[str],
+    *,
+    revision: str | None = None,
+    device: str | torch.device = "cpu",
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+) -> PhysDisModel:
+    """Load a pretrained :class:`PhysDisModel` (eval mode, on ``device``).
+
+    Args:
+        name: a registry name (see :func:`list_pretrained`), ``"hf-hub:org/repo[@revision]"`` or
+            ``"local-dir:/path"`` (or a path-like).
+        revision: branch, tag or commit of an ``hf-hub:`` name (same as ``@revision``). Registry
+            names are pinned and refuse another revision.
+        device: where the model goes.
+        cache_dir: Hub cache folder (default: huggingface_hub's, ``$HF_HOME/hub``).
+        local_files_only: never touch the network; load from the cache or fail
+            (``HF_HUB_OFFLINE=1`` does the same).
+
+    Returns:
+        The model; ``model.extract(images)`` gives ``(B, 512)`` geom+alb features at paper widths.
+
+    Raises:
+        UnknownPretrainedError: unknown registry name (with close matches).
+        CheckpointError: missing repo, revision or file, pickle-only weights, sha256 mismatch
+            (:class:`ChecksumMismatchError`), config/weights mismatch, offline without a cached copy.
+        ValueError: malformed arguments.
+
+    Example:
+        >>> model = load_pretrained("hf-hub:org/physdis-faces@main")  # doctest: +SKIP
+        >>> model.extract(torch.rand(8, 3, 64, 64), parts=["geom", "alb"]).shape  # doctest: +SKIP
+        torch.Size([8, 512])
+    """
+    source = parse_model_name(name)
+    try:
+        target_device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
+    if revision is not None and (not isinstance(revision, str) or not revision):
+        raise ValueError(f"revision: expected a branch, tag or commit string, got {revision!r}")
+    with _checkpoint_files(source, revision, cache_dir, local_files_only) as (config_path, weights_path):
+        model = build_model(config_path, weights_path, source=_label(source))
+    return model.to(target_device)
+
+
+def _label(source: ModelSource) -> str:
+    if source.kind == "registry":
+        return repr(source.target)
+    prefix = HF_HUB_PREFIX if source.kind == "hf-hub" else LOCAL_DIR_PREFIX
+    return prefix + source.target + (f"@{source.revision}" if source.revision else "")
+
+
+@contextmanager
+def _checkpoint_files(
+    source: ModelSource, revision: str | None, cache_dir: str | os.PathLike[str] | None, local_files_only: bool
+) -> Iterator[tuple[Path, Path]]:
+    """Yield local paths of ``(config.json, model.safetensors)``, verified where the registry pins them."""
+    label = _label(source)
+    if source.kind == "local-dir":
+        if revision is not None:
+            raise ValueError(f"revision: a local-dir: checkpoint has no revisions, got {revision!r}")
+        yield _local_files(Path(source.target).expanduser(), label)
+    elif source.kind == "hf-hub":
+        if revision is not None and source.revision is not None and revision != source.revision:
+            raise ValueError(f"revision: {revision!r} contradicts the '@{source.revision}' in the name")
+        hub = _HubFiles(source.target, revision or source.revision or "main", label, cache_dir, local_files_only)
+        yield hub.fetch(CONFIG_NAME), hub.fetch(WEIGHTS_NAME)
+    else:
+        entry = registry.get_pretrained(source.target)
+        if revision is not None and revision != entry.revision:
+            other = (
+                f"; load 'hf-hub:{entry.repo_id}@{revision}' for that (it is not sha256-verified)"
+                if entry.kind == "hub"
+                else ""
+            )
+            raise ValueError(f"revision: {label} is pinned to {entry.source}, not {revision!r}{other}")
+        if entry.kind == "embedded":
+            with _embedded_files(entry, label) as paths:
+                yield paths
+        else:
+            assert entry.repo_id is not None and entry.revision is not None  # checked by PretrainedEntry
+            hub = _HubFiles(entry.repo_id, entry.revision, label, cache_dir, local_files_only)
+            yield hub.fetch(CONFIG_NAME, entry.config_sha256), hub.fetch(WEIGHTS_NAME, entry.sha256)
+
+
+def _local_files(directory: Path, label: str) -> tuple[Path, Path]:
+    if not directory.is_dir():
+        raise CheckpointError(f"{label}: no such folder")
+    config, weights = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+    if not weights.is_file():
+        raise missing_weights_error(label, [p.name for p in directory.iterdir()])
+    if not config.is_file():
+        raise CheckpointError(f"{label}: no {CONFIG_NAME} beside {WEIGHTS_NAME}; the config defines the model")
+    return config, weights
+
+
+@contextmanager
+def _embedded_files(entry: registry.PretrainedEntry, label: str) -> Iterator[tuple[Path, Path]]:
+    folder = registry.EMBEDDED_WEIGHTS / entry.name
+    with resources.as_file(folder / CONFIG_NAME) as config, resources.as_file(folder / WEIGHTS_NAME) as weights:
+        for path, expected in ((config, entry.config_sha256), (weights, entry.sha256)):
+            if not path.is_file():
+                raise CheckpointError(f"{label}: the package lacks its embedded file {path}; reinstall physdis-hub")
+            actual = sha256_file(path)
+            if actual != expected:
+                raise ChecksumMismatchError(
+                    f"{label}: the embedded {path.name} has sha256 {actual}, expected {expected}: the installed "
+                    "package is corrupted or was modified; reinstall physdis-hub"
+                )
+        yield config, weights
+
+
+@dataclass
+class _HubFiles:
+    """Downloads the files of one Hub repository revision into the huggingface_hub cache."""
+
+    repo_id: str
+    revision: str
+    label: str
+    cache_dir: str | os.PathLike[str] | None
+    local_files_only: bool
+
+    def fetch(self, filename: str, sha256: str | None = None) -> Path:
+        """Local path of ``filename``; when ``sha256`` is given, a file that differs is deleted and refused."""
+        from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+        was_cached = isinstance(
+            try_to_load_from_cache(self.repo_id, filename, cache_dir=self.cache_dir, revision=self.revision), str
+        )
+        try:
+            path = Path(
+                hf_hub_download(
+                    self.repo_id,
+                    filename,
+                    revision=self.revision,
+                    cache_dir=self.cache_dir,
+                    local_files_only=self.local_files_only,
+                    library_name="physdis-hub",
+                )
+            )
+        except Exception as err:  # noqa: BLE001 - every failure becomes one clear CheckpointError
+            raise self._download_error(filename, err) from err
+        if sha256 is not None:
+            actual = sha256_file(path)
+            if actual != sha256:
+                raise self._checksum_error(filename, path, actual, sha256, was_cached)
+        return path
+
+    def _where(self) -> str:
+        from huggingface_hub import constants
+
+        return f"{self.repo_id}@{self.revision} on {constants.ENDPOINT}"
+
+    def _download_error(self, filename: str, err: Exception) -> CheckpointError:
+        from huggingface_hub import constants
+        from huggingface_hub.errors import (
+            LocalEntryNotFoundError,
+            RemoteEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
+
+        if isinstance(err, RepositoryNotFoundError):
+            return CheckpointError(
+                f"{self.label}: repository {self.repo_id!r} not found on {constants.ENDPOINT} (check the id; "
+                "for a private repository log in with `hf auth login` or set HF_TOKEN)"
+            )
+        if isinstance(err, RevisionNotFoundError):
+            return CheckpointError(f"{self.label}: revision {self.revision!r} not found in {self.repo_id!r}")
+        if isinstance(err, RemoteEntryNotFoundError):
+            if filename == WEIGHTS_NAME:
+                return missing_weights_error(f"{self.label} ({self._where()})", self._remote_files())
+            return CheckpointError(f"{self.label}: no {filename} in {self._where()}; the config defines the model")
+        if isinstance(err, LocalEntryNotFoundError):
+            why = (
+                "local_files_only=True"
+                if self.local_files_only
+                else "offline mode (HF_HUB_OFFLINE=1)"
+                if constants.HF_HUB_OFFLINE
+                else f"{constants.ENDPOINT} cannot be reached"
+            )
+            return CheckpointError(
+                f"{self.label}: {filename} of {self.repo_id}@{self.revision} is not in the local cache and "
+                f"downloads are impossible ({why}). Load it once with network access, or point HF_HOME / "
+                "cache_dir at a cache that has it."
+            )
+        return CheckpointError(
+            f"{self.label}: downloading {filename} from {self._where()} failed ({type(err).__name__}: {err}). "
+            "Nothing partial was kept in the cache; run again."
+        )
+
+    def _remote_files(self) -> list[str] | None:
+        """Files of the revision (None when the listing fails: it only improves an error message)."""
+        from huggingface_hub import HfApi
+
+        try:
+            info = HfApi().model_info(self.repo_id, revision=self.revision)
+        except Exception:  # noqa: BLE001
+            return None
+        return [s.rfilename for s in info.siblings or ()]
+
+    def _checksum_error(self, filename: str, path: Path, actual: str, expected: str, was_cached: bool) -> CheckpointError:
+        removed = _discard(path)
+        where = ", ".join(str(p) for p in removed)
+        if was_cached:
+            return ChecksumMismatchError(
+                f"{self.label}: the cached {filename} of {self.repo_id}@{self.revision} is corrupted (sha256 "
+                f"{actual}, expected {expected}). It was not used and has been deleted from the cache ({where}); "
+                "run the same call again to download a fresh copy."
+            )
+        return ChecksumMismatchError(
+            f"{self.label}: {filename} downloaded from {self._where()} has sha256 {actual}, but the registry pins "
+            f"{expected}. The file was not used and has been deleted from the cache ({where}). The server may "
+            "serve altered files or the registry entry is wrong: do not use this checkpoint until it is resolved."
+        )
+
+
+def _discard(path: Path) -> list[Path]:
+    """Delete a cached file: its snapshot entry and, when that is a symlink, the blob it points to."""
+    blob = Path(os.path.realpath(path))
+    removed = []
+    for p in dict.fromkeys([path, blob]):
+        if p.is_symlink() or p.exists():
+            p.unlink()
+            removed.append(p)
+    return removed

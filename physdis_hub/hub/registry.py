@@ -1,0 +1,152 @@
+"""The registry of named pretrained checkpoints.
+
+Each :class:`PretrainedEntry` pins exactly what a name loads: a Hub repository at a 40-hex commit
+with the sha256 of its files, or files embedded in the package (``physdis_hub/hub/weights/<name>/``,
+loaded with no network). The registry names only checkpoints that really load; none is published
+yet, so it starts empty. :func:`register_pretrained` adds entries at run time (your own checkpoints,
+tests).
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+EMBEDDED_WEIGHTS = resources.files(__package__) / "weights"
+"""Folder of the embedded checkpoints: one ``<name>/`` sub-folder with config.json + model.safetensors."""
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class UnknownPretrainedError(LookupError):
+    """No registered checkpoint has this name (the message suggests close matches)."""
+
+
+@dataclass(frozen=True)
+class PretrainedEntry:
+    """A named, pinned checkpoint.
+
+    Attributes:
+        name: registry name, lowercase (e.g. ``"faces-loocc-lv"``).
+        kind: ``"hub"`` (downloaded from ``repo_id`` at ``revision``) or ``"embedded"`` (files in
+            ``physdis_hub/hub/weights/<name>/``; ``repo_id`` and ``revision`` are None).
+        repo_id: Hub repository ``"org/name"``.
+        revision: the 40-hex commit the name is pinned to (a branch could move).
+        sha256: sha256 of ``model.safetensors``, checked before the file is used.
+        config_sha256: sha256 of ``config.json`` (it defines the model, so it is pinned too).
+        summary: one-line summary of the config (category, LOOCC variant, parts).
+        license: licence of the weights (Hub licence id).
+        paper: paper the model follows (URL).
+        description: what the checkpoint is and how it was trained.
+
+    Example:
+        >>> entry = PretrainedEntry(
+        ...     name="faces-demo", kind="hub", repo_id="org/physdis-faces", revision="0" * 40,
+        ...     sha256="1" * 64, config_sha256="2" * 64, summary="faces, LOOCC LV, 4 x 256-d",
+        ...     license="mit", paper="https://arxiv.org/abs/2204.05281", description="demo")
+    """
+
+    name: str
+    kind: Literal["hub", "embedded"]
+    repo_id: str | None
+    revision: str | None
+    sha256: str
+    config_sha256: str
+    summary: str
+    license: str
+    paper: str
+    description: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
+            raise ValueError(f"name: expected lowercase letters, digits, '.', '_' or '-', got {self.name!r}")
+        if self.kind == "hub":
+            if not isinstance(self.repo_id, str) or not _REPO_ID.fullmatch(self.repo_id):
+                raise ValueError(f"repo_id: expected 'org/name' for a hub entry, got {self.repo_id!r}")
+            if not isinstance(self.revision, str) or not _COMMIT.fullmatch(self.revision):
+                raise ValueError(
+                    f"revision: a hub entry is pinned to a 40-hex commit sha (a branch can move), got {self.revision!r}"
+                )
+        elif self.kind == "embedded":
+            if self.repo_id is not None or self.revision is not None:
+                raise ValueError("repo_id, revision: must be None for an embedded entry (its files ship in the package)")
+        else:
+            raise ValueError(f"kind: expected 'hub' or 'embedded', got {self.kind!r}")
+        for field in ("sha256", "config_sha256"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not _SHA256.fullmatch(value):
+                raise ValueError(f"{field}: expected 64 lowercase hex digits, got {value!r}")
+
+    @property
+    def source(self) -> str:
+        """Where the files come from: ``"org/name@<commit>"`` or ``"embedded"``."""
+        return f"{self.repo_id}@{self.revision}" if self.kind == "hub" else "embedded"
+
+
+_BUILTIN: tuple[PretrainedEntry, ...] = ()
+"""Checkpoints that ship with physdis-hub (none published yet)."""
+
+_REGISTRY: dict[str, PretrainedEntry] = {entry.name: entry for entry in _BUILTIN}
+
+
+def register_pretrained(entry: PretrainedEntry, *, overwrite: bool = False) -> None:
+    """Add ``entry`` to the registry so that ``load_pretrained(entry.name)`` loads it.
+
+    Raises:
+        ValueError: ``entry`` is not a :class:`PretrainedEntry`, or its name is taken and not ``overwrite``.
+    """
+    if not isinstance(entry, PretrainedEntry):
+        raise ValueError(f"entry: expected a PretrainedEntry, got {type(entry).__name__}")
+    if entry.name in _REGISTRY and not overwrite:
+        raise ValueError(f"entry: the name {entry.name!r} is already registered; pass overwrite=True to replace it")
+    _REGISTRY[entry.name] = entry
+
+
+def unregister_pretrained(name: str) -> PretrainedEntry:
+    """Remove ``name`` from the registry and return its entry."""
+    entry = get_pretrained(name)
+    del _REGISTRY[name]
+    return entry
+
+
+def list_pretrained(filter: str | None = None) -> list[PretrainedEntry]:  # noqa: A002 (timm-style name)
+    """Registered checkpoints sorted by name, optionally only names matching the glob ``filter``.
+
+    Example:
+        >>> [entry.name for entry in list_pretrained("faces-*")]  # doctest: +SKIP
+        ['faces-loocc-lv']
+    """
+    if filter is not None and not isinstance(filter, str):
+        raise ValueError(f"filter: expected a glob pattern string such as 'faces-*', got {type(filter).__name__}")
+    return [
+        _REGISTRY[name]
+        for name in sorted(_REGISTRY)
+        if filter is None or fnmatch.fnmatchcase(name, filter.lower())
+    ]
+
+
+def get_pretrained(name: str) -> PretrainedEntry:
+    """The entry registered as ``name``.
+
+    Raises:
+        UnknownPretrainedError: with close-match suggestions and the other ways to name a checkpoint.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        pass
+    close = difflib.get_close_matches(name.lower(), list(_REGISTRY), n=3, cutoff=0.6)
+    hints = [f"did you mean {' or '.join(repr(c) for c in close)}?"] if close else []
+    if _REPO_ID.fullmatch(name):
+        hints.append(f"to load a Hub repository, use 'hf-hub:{name}'")
+    known = ", ".join(sorted(_REGISTRY)) or "none yet"
+    hints.append(f"registered names: {known} (see physdis_hub.list_pretrained())")
+    hints.append("other checkpoints load as 'hf-hub:org/repo[@revision]' or 'local-dir:/path/to/folder'")
+    raise UnknownPretrainedError(f"no pretrained model named {name!r}; " + "; ".join(hints))
