@@ -1,0 +1,87 @@
+"""Input checks shared by the probes: every error names the offending argument."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+def as_features(name: str, x: ArrayLike, *, n: int | None = None) -> np.ndarray:
+    """Validate a feature matrix.
+
+    Args:
+        name: argument name used in error messages.
+        x: ``(N, D)`` real values, all finite.
+        n: expected number of rows, if known.
+
+    Returns:
+        ``(N, D)`` float64 copy-free view where possible.
+    """
+    arr = np.asarray(x)
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected shape (N, D), got {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name}: empty array of shape {arr.shape}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all():
+        bad = int((~np.isfinite(arr)).any(axis=1).sum())
+        raise ValueError(f"{name}: {bad} row(s) contain NaN or inf")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} rows to match the other inputs, got {arr.shape[0]}")
+    return arr
+
+
+def as_labels(name: str, y: ArrayLike, *, n: int | None = None) -> np.ndarray:
+    """Validate a vector of class labels.
+
+    Args:
+        name: argument name used in error messages.
+        y: ``(N,)`` hashable class labels (ints or strings).
+        n: expected length, if known.
+
+    Returns:
+        ``(N,)`` array.
+    """
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name}: expected shape (N,), got {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name}: empty")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name}: length {arr.shape[0]} does not match the {n} samples of the other inputs")
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise ValueError(f"{name}: contains NaN or inf")
+    return arr
+
+
+def as_binary_matrix(name: str, y: ArrayLike, *, n: int | None = None) -> np.ndarray:
+    """Validate multi-label binary targets.
+
+    Args:
+        name: argument name used in error messages.
+        y: ``(N, K)`` values in {0, 1} (or {-1, 1}, as in CelebA's ``list_attr_celeba.txt``).
+        n: expected number of rows, if known.
+
+    Returns:
+        ``(N, K)`` int64 array in {0, 1}.
+    """
+    arr = np.asarray(y)
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty (N, K) array, got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name}: {arr.shape[0]} rows do not match the {n} samples of the other inputs")
+    values = set(np.unique(arr).tolist())
+    if values <= {0, 1}:
+        return arr.astype(np.int64)
+    if values <= {-1, 1}:
+        return (arr > 0).astype(np.int64)
+    raise ValueError(f"{name}: expected binary values in {{0, 1}} or {{-1, 1}}, got {sorted(values)[:5]}")
+
+
+def check_positive_int(name: str, value: int, *, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
+    return int(value)
