@@ -1,0 +1,68 @@
+"""Probes: how useful and how disentangled a representation is (paper Sec. 4 and 5).
+
+Every probe takes plain arrays or an *extractor* (an ``nn.Module`` from images ``(B, 3, 64, 64)`` in
+[0, 1] to features ``(B, D)``) and returns a result dataclass with ``.to_json()`` and
+``.to_markdown()``. :class:`Report` puts a model and its baselines side by side.
+
+- clustering: :func:`cluster_probe`, :func:`attribute_cluster_probe`, :func:`average_by_track`
+- linear probe: :func:`linear_probe`, :func:`finetune_probe`, :func:`supervised_resnet18_probe`
+- segmentation: :class:`SegmentationUNet`, :func:`segmentation_probe`
+- disentanglement: :func:`part_correlation`
+- attribution: :func:`feature_attribution`, :func:`input_attribution`, :func:`gradcam_by_part`
+- baselines: :class:`PixelPCA`, :func:`random_init_like`, :class:`ResNet18Extractor`
+"""
+
+from .attribute import (
+    AttributionResult,
+    feature_attribution,
+    gradcam_by_part,
+    input_attribution,
+    save_gradcam_figure,
+)
+from .baselines import PixelPCA, ResNet18Extractor, random_init_like
+from .cluster import (
+    AttributeClusterResult,
+    ClusterResult,
+    attribute_cluster_probe,
+    average_by_track,
+    cluster_features,
+    cluster_probe,
+)
+from .disentangle import CorrelationResult, cross_correlation, part_correlation
+from .extractors import PartsExtractor, down_path_stages, extract_features
+from .linear import (
+    LinearProbeResult,
+    ProbeHead,
+    budget_split,
+    finetune_probe,
+    linear_probe,
+    supervised_resnet18_probe,
+)
+from .metrics import (
+    cluster_accuracy,
+    cluster_f1,
+    majority_labels,
+    nmi,
+    segmentation_scores,
+)
+from .report import ProbeResult, Report, markdown_table
+from .resnet import ResNet18, load_resnet18_weights
+from .segment import (
+    SegmentationResult,
+    SegmentationUNet,
+    evaluate_segmentation,
+    segmentation_probe,
+    train_segmentation,
+)
+
+__all__ = [
+    "AttributeClusterResult", "AttributionResult", "ClusterResult", "CorrelationResult", "LinearProbeResult",
+    "PartsExtractor", "PixelPCA", "ProbeHead", "ProbeResult", "Report", "ResNet18", "ResNet18Extractor",
+    "SegmentationResult", "SegmentationUNet",
+    "attribute_cluster_probe", "average_by_track", "budget_split", "cluster_accuracy", "cluster_f1",
+    "cluster_features", "cluster_probe", "cross_correlation", "down_path_stages", "evaluate_segmentation",
+    "extract_features", "feature_attribution", "finetune_probe", "gradcam_by_part", "input_attribution",
+    "linear_probe", "load_resnet18_weights", "majority_labels", "markdown_table", "nmi", "part_correlation",
+    "random_init_like", "save_gradcam_figure", "segmentation_probe", "segmentation_scores",
+    "supervised_resnet18_probe", "train_segmentation",
+]  # fmt: skip
