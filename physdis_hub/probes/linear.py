@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike
 from torch import nn
 
 from ._checks import as_binary_matrix, as_features, as_labels, check_positive_int
+from ._train import fit
 from .baselines import ResNet18Extractor
 from .extractors import check_images, extract_features
 from .report import ProbeResult
@@ -175,38 +176,6 @@ def _targets(train_labels: ArrayLike, test_labels: ArrayLike, n_train_pool: int,
     )
 
 
-def _fit(
-    model: nn.Module,
-    inputs: torch.Tensor,
-    targets: torch.Tensor,
-    loss_fn: nn.Module,
-    *,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    weight_decay: float,
-    seed: int,
-) -> float:
-    """Adam over shuffled minibatches; returns the mean loss of the last epoch."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    generator = torch.Generator().manual_seed(seed)
-    device = next(model.parameters()).device
-    model.train()
-    last = float("nan")
-    for _ in range(epochs):
-        order = torch.randperm(len(inputs), generator=generator)
-        total = 0.0
-        for idx in order.split(batch_size):
-            loss = loss_fn(model(inputs[idx].to(device)), targets[idx].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(idx)
-        last = total / len(inputs)
-    return last
-
-
 @torch.no_grad()
 def _predict(model: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
     model.eval()
@@ -218,13 +187,6 @@ def _standardiser(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     mean = features.mean(0)
     std = features.std(0, unbiased=False) if len(features) > 1 else torch.ones_like(mean)
     return mean, torch.where(std > 0, std, torch.ones_like(std))
-
-
-def _check_training_args(epochs: int, lr: float, batch_size: int) -> None:
-    check_positive_int("epochs", epochs)
-    check_positive_int("batch_size", batch_size)
-    if not lr > 0:
-        raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
 
 
 def _result(targets: _Targets, predicted: np.ndarray, **settings: Any) -> LinearProbeResult:
@@ -267,14 +229,13 @@ def linear_probe(
     if xt.shape[1] != x.shape[1]:
         raise ValueError(f"test_features: {xt.shape[1]} dimensions, train_features have {x.shape[1]}")
     targets = _targets(train_labels, test_labels, len(x), len(xt))
-    _check_training_args(epochs, lr, batch_size)
     budget, _ = budget_split(np.asarray(train_labels), n_train, seed=seed)
     inputs = torch.from_numpy(x[budget]).float()
     torch.manual_seed(seed)
     mean, std = _standardiser(inputs)
     model = ProbeHead(x.shape[1], targets.out_dim, head, mean=mean, std=std)
-    loss = _fit(model, inputs, targets.train[budget], targets.loss(),
-                epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed)  # fmt: skip
+    loss = fit(model, inputs, targets.train[budget], targets.loss(),
+               epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed)[-1]  # fmt: skip
     predicted = targets.decide(_predict(model, torch.from_numpy(xt).float(), 1024))
     return _result(targets, predicted, mode="frozen", head=head, n_train=len(budget), n_test=len(xt),
                    epochs=epochs, seed=seed, final_loss=loss)  # fmt: skip
@@ -315,7 +276,6 @@ def finetune_probe(
     images = check_images("train_images", train_images)
     test = check_images("test_images", test_images)
     targets = _targets(train_labels, test_labels, len(images), len(test))
-    _check_training_args(epochs, lr, batch_size)
     budget, _ = budget_split(np.asarray(train_labels), n_train, seed=seed)
     inputs = images[torch.from_numpy(budget)]
     start = torch.from_numpy(extract_features(extractor, inputs, batch_size=batch_size))
@@ -326,8 +286,8 @@ def finetune_probe(
     model = nn.Sequential(copy.deepcopy(extractor), probe_head).to(device)
     for p in model.parameters():
         p.requires_grad_(True)
-    loss = _fit(model, inputs, targets.train[budget], targets.loss(),
-                epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed)  # fmt: skip
+    loss = fit(model, inputs, targets.train[budget], targets.loss(),
+               epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed)[-1]  # fmt: skip
     predicted = targets.decide(_predict(model, test, batch_size))
     return _result(targets, predicted, mode="finetune", head=head, n_train=len(budget), n_test=len(test),
                    epochs=epochs, seed=seed, final_loss=loss)  # fmt: skip

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ._checks import check_positive_int
+from ._train import fit
 from .extractors import check_images, down_path_stages
 from .metrics import confusion_matrix, per_class_iou, segmentation_scores
 from .report import ProbeResult
@@ -131,25 +132,7 @@ def train_segmentation(
     images = check_images("images", images)
     num_classes = unet.num_classes
     masks = _check_masks("masks", masks, images, num_classes)
-    epochs = check_positive_int("epochs", epochs)
-    batch_size = check_positive_int("batch_size", batch_size)
-    params = [p for p in unet.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    device = next(unet.parameters()).device
-    unet.train()
-    history = []
-    for _ in range(epochs):
-        total = 0.0
-        for idx in torch.randperm(len(images), generator=generator).split(batch_size):
-            logits = unet(images[idx].to(device))
-            loss = nn.functional.cross_entropy(logits, masks[idx].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(idx)
-        history.append(total / len(images))
-    return history
+    return fit(unet, images, masks, nn.CrossEntropyLoss(), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
 
 
 @dataclass

@@ -80,6 +80,10 @@ def test_probe_errors_name_the_argument():
         linear_probe(x, y, x, y[:5])
     with pytest.raises(ValueError, match="head: expected 'linear' or 'mlp'"):
         linear_probe(x, y, x, y, n_train=10, head="svm")
+    with pytest.raises(ValueError, match="lr: expected a positive learning rate"):
+        linear_probe(x, y, x, y, n_train=10, lr=0.0)
+    with pytest.raises(ValueError, match="epochs: expected an int >= 1"):
+        linear_probe(x, y, x, y, n_train=10, epochs=0)
     x[2, 2] = np.nan
     with pytest.raises(ValueError, match="train_features: 1 row"):
         linear_probe(x, y, x, y)
