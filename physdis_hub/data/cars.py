@@ -35,7 +35,8 @@ ELEVATION_DEG = 15.0
 FILL = 0.8
 """Fraction of the image side the car's larger projected extent covers."""
 DEPTH_SQUASH = 0.6
-"""Factor applied to depth offsets (see the module docstring)."""
+"""Factor applied to depth offsets (see the module docstring); smaller where a car would otherwise
+not fit in 95% of [min_depth, border_depth]."""
 
 N_SECTIONS = 40
 """Cross-sections along the body."""
@@ -233,9 +234,10 @@ class SyntheticCars(ObjectCategory):
         centre = (lo + hi) / 2
         extent = (hi - lo)[..., :2].amax(-1, keepdim=True)  # (B, 1, 1)
         unit = FILL * (camera.size - 1) / camera.focal / extent  # world units per metre at depth 1
-        mid_depth = (self.scene.min_depth + self.scene.border_depth) / 2
+        lo_depth, hi_depth = self.scene.min_depth, self.scene.border_depth
+        z_scale = torch.minimum(unit * DEPTH_SQUASH, 0.95 * (hi_depth - lo_depth) / (hi - lo)[..., 2:])
         xy = (cam[..., :2] - centre[..., :2]) * unit
-        z = mid_depth + (cam[..., 2:] - centre[..., 2:]) * unit * DEPTH_SQUASH
+        z = (lo_depth + hi_depth) / 2 + (cam[..., 2:] - centre[..., 2:]) * z_scale
         cam = torch.cat([xy * z, z], -1)  # x, y scale with depth so the projection is the fitted one
 
         attrs = torch.cat([pts, onehot, material[..., None], radius[..., None]], -1)

@@ -53,7 +53,7 @@ def load_image(path: str | Path, size: int = 64, crop_size: int | None = None) -
         side = min(crop_size, w, h)
         left, top = (w - side) // 2, (h - side) // 2
         img = img.crop((left, top, left + side, top + side))
-    return as_batch(img, size, "center-crop", name=str(path))[0]
+    return as_batch(np.array(img), size, "center-crop", name=str(path))[0]
 
 
 def seeded_split(n: int, split: str, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> np.ndarray:
