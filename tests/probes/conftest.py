@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from physdis_hub.config import ModelConfig, NetConfig
 from physdis_hub.model import PhysDisModel
 
-SMALL_NETS = NetConfig(depth_nf=16, albedo_nf=16, light_nf=32, view_nf=32, conf_nf=16, use_conf=False)
+from ..conftest import small_config
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +25,7 @@ def _one_torch_thread():
 def small_model() -> PhysDisModel:
     """A randomly initialised PhysDisModel with narrow geometry/albedo nets (fast on CPU)."""
     torch.manual_seed(0)
-    return PhysDisModel(ModelConfig(nets=SMALL_NETS)).eval()
+    return PhysDisModel(small_config()).eval()
 
 
 def _blobs(n_per_class: int, n_classes: int, dim: int, *, spread: float = 4.0, seed: int = 0):
