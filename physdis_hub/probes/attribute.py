@@ -226,7 +226,7 @@ def save_gradcam_figure(
     for row in range(b):
         tiles = [rgb[row]] + [(1 - alpha) * rgb[row] + alpha * heatmap(c[row].cpu().numpy()) for c in cams.values()]
         for col, tile in enumerate(tiles):
-            img = Image.fromarray(tile.round().astype(np.uint8)).resize((tw, th), Image.NEAREST)
+            img = Image.fromarray(tile.round().astype(np.uint8)).resize((tw, th), Image.NEAREST)  # type: ignore[attr-defined]
             canvas.paste(img, (col * (tw + gap), header + row * (th + gap)))
     path = Path(path)
     canvas.save(path, format="PNG")

@@ -30,6 +30,9 @@ class PixelPCA(nn.Module):
     ``(B, 3*H*W)``.
     """
 
+    mean: torch.Tensor
+    components: torch.Tensor
+
     def __init__(self, k: int | None = 128) -> None:
         super().__init__()
         self.k = None if k is None else check_positive_int("k", k)
@@ -70,8 +73,9 @@ def random_init_like(module: nn.Module, seed: int = 0) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for m in clone.modules():
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+            reset = getattr(m, "reset_parameters", None)
+            if callable(reset):
+                reset()
     return clone
 
 
@@ -84,6 +88,9 @@ class ResNet18Extractor(nn.Module):
 
     ``forward``: ``(B, 3, H, W)`` in [0, 1] -> ``(B, 512)``.
     """
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self, weights: str | Path | None = None) -> None:
         super().__init__()

@@ -92,7 +92,7 @@ def extract_features(extractor: nn.Module, images: torch.Tensor, *, batch_size: 
     return torch.cat(out).numpy()
 
 
-def down_path_stages(down: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+def down_path_stages(down: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """Run an Unsup3d down path and return the activation at every resolution.
 
     A stage ends where the next convolution starts, so for 64x64 inputs the result is

@@ -84,6 +84,9 @@ class ProbeHead(nn.Module):
     ``forward``: ``(B, D)`` -> logits ``(B, out_dim)``.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(
         self,
         in_dim: int,

@@ -38,6 +38,10 @@ class BasicBlock(nn.Module):
         return self.relu(self.bn2(self.conv2(y)) + shortcut)
 
 
+def _stage(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1))
+
+
 class ResNet18(nn.Module):
     """ResNet-18 (11.7M parameters with the 1000-class head).
 
@@ -55,11 +59,10 @@ class ResNet18(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        widths = [64, 64, 128, 256, 512]
-        for i in range(1, 5):
-            stride = 1 if i == 1 else 2
-            block = nn.Sequential(BasicBlock(widths[i - 1], widths[i], stride), BasicBlock(widths[i], widths[i], 1))
-            setattr(self, f"layer{i}", block)
+        self.layer1 = _stage(64, 64, 1)
+        self.layer2 = _stage(64, 128, 2)
+        self.layer3 = _stage(128, 256, 2)
+        self.layer4 = _stage(256, 512, 2)
         self.fc: nn.Module = nn.Linear(512, num_classes) if num_classes > 0 else nn.Identity()
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
