@@ -4,13 +4,16 @@ Subcommands:
 
 - ``physdis list [PATTERN]``: registered pretrained checkpoints;
 - ``physdis extract IMAGES... --model NAME -o features.npz``: features of images or folders
-  (``.npz`` with ``features`` (N, D), ``names`` (N,), ``parts``; or ``.parquet`` with pyarrow);
+  (``.npz`` with ``features`` (N, D), ``names`` (N,), ``parts`` and one ``(N, d)`` array per part;
+  or ``.parquet`` with the same columns, with pyarrow);
 - ``physdis decompose IMAGES... --model NAME -o figures/``: one PNG figure per image (input, albedo,
   depth, shading, reconstruction, two relightings, two rotated views);
-- ``physdis push FOLDER ORG/REPO``: publish a folder written by ``save_pretrained`` to the Hub.
+- ``physdis push FOLDER ORG/REPO``: publish a folder written by ``save_pretrained`` to the Hub;
+- ``physdis probe cluster|linear|pcc --features F.npz``: evaluation probes
+  (:mod:`physdis_hub.probes.cli`), which read the files ``extract`` writes.
 
-Each subcommand is added by one ``_add_*`` function listed in :data:`SUBCOMMANDS`; extend that
-tuple (or :func:`build_parser`'s result) to add more. Model names are those of
+Each subcommand is added by one function listed in :data:`SUBCOMMANDS`; extend that tuple (or
+:func:`build_parser`'s result) to add more. Model names are those of
 :func:`physdis_hub.load_pretrained` (registry names, ``hf-hub:org/repo[@rev]``, ``local-dir:PATH``).
 """
 
@@ -33,6 +36,7 @@ from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from .hub.download import LOCAL_DIR_PREFIX
 from .inputs import as_batch
 from .model import PhysDisModel
+from .probes.cli import add_probe_subcommands
 from .scene import Light, View
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -42,7 +46,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 def _add_list(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("list", help="list the registered pretrained checkpoints")
     p.add_argument("pattern", nargs="?", help="glob on names, e.g. 'faces-*'")
-    p.set_defaults(run=_run_list)
+    p.set_defaults(func=_run_list)
 
 
 def _run_list(args: argparse.Namespace) -> None:
@@ -115,7 +119,7 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
     _add_model_arguments(p)
     p.add_argument("--parts", nargs="+", default=["geom", "alb"], choices=PARTS, help="parts, in order")
     p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file")
-    p.set_defaults(run=_run_extract)
+    p.set_defaults(func=_run_extract)
 
 
 def _run_extract(args: argparse.Namespace) -> None:
@@ -125,13 +129,14 @@ def _run_extract(args: argparse.Namespace) -> None:
         _require_pyarrow()
     images = collect_images(args.inputs)
     model = _load(args)
-    features = [
-        model.extract(_read_images(chunk, model), parts=args.parts, batch_size=args.batch_size).cpu().numpy()
+    chunks = [
+        model.extract(_read_images(chunk, model), parts=args.parts, batch_size=args.batch_size, as_dict=True)
         for chunk in _chunks(images, args.batch_size, "extract")
     ]
-    names = [str(p) for p in images]
-    write_features(args.output, np.concatenate(features).astype(np.float32), names, args.parts)
-    print(f"wrote {len(names)} x {features[0].shape[1]} features ({' '.join(args.parts)}) to {args.output}")
+    parts = {p: torch.cat([c[p] for c in chunks]).cpu().numpy() for p in args.parts}
+    write_features(args.output, parts, [str(p) for p in images])
+    dim = sum(a.shape[1] for a in parts.values())
+    print(f"wrote {len(images)} x {dim} features ({' '.join(args.parts)}) to {args.output}")
 
 
 def _require_pyarrow() -> None:
@@ -141,8 +146,11 @@ def _require_pyarrow() -> None:
         raise ValueError("--output: .parquet needs pyarrow (pip install 'physdis-hub[parquet]'); or use .npz") from err
 
 
-def write_features(path: Path, features: np.ndarray, names: list[str], parts: Sequence[str]) -> None:
-    """Write ``features (N, D)`` with their ``names`` atomically to ``.npz`` or ``.parquet``."""
+def write_features(path: Path, parts: dict[str, np.ndarray], names: list[str]) -> None:
+    """Write per-part features ``{part: (N, d)}``, their concatenation ``features (N, D)`` (in the
+    order of ``parts``) and the images' ``names`` atomically to ``.npz`` or ``.parquet``."""
+    arrays = {"features": np.concatenate(list(parts.values()), axis=1), **parts}
+    arrays = {k: v.astype(np.float32) for k, v in arrays.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -150,12 +158,12 @@ def write_features(path: Path, features: np.ndarray, names: list[str], parts: Se
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            column = pa.FixedSizeListArray.from_arrays(pa.array(features.reshape(-1)), features.shape[1])
-            table = pa.table({"name": names, "features": column}, metadata={"parts": json.dumps(list(parts))})
+            columns = {k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), v.shape[1]) for k, v in arrays.items()}
+            table = pa.table({"name": names, **columns}, metadata={"parts": json.dumps(list(parts))})
             pq.write_table(table, tmp)
         else:
             with open(tmp, "wb") as f:
-                np.savez(f, features=features, names=np.array(names), parts=np.array(list(parts)))
+                np.savez(f, names=np.array(names), parts=np.array(list(parts)), **arrays)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -173,7 +181,7 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     _add_model_arguments(p)
     p.add_argument("-o", "--output", required=True, type=Path, help="output folder for the PNG figures")
     p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
-    p.set_defaults(run=_run_decompose)
+    p.set_defaults(func=_run_decompose)
 
 
 def _run_decompose(args: argparse.Namespace) -> None:
@@ -243,7 +251,7 @@ def _add_push(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--private", action="store_true", help="create the repository private")
     p.add_argument("-m", "--message", default="Upload physdis-hub model", help="commit message")
     p.add_argument("--token", help="Hub token (default: HF_TOKEN or the stored login)")
-    p.set_defaults(run=_run_push)
+    p.set_defaults(func=_run_push)
 
 
 def _run_push(args: argparse.Namespace) -> None:
@@ -258,8 +266,15 @@ def _run_push(args: argparse.Namespace) -> None:
 
 
 # -- entry point -------------------------------------------------------------------------------------
-SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_list, _add_extract, _add_decompose, _add_push)
-"""Functions that each add one subcommand (a subparser whose ``run`` default handles it)."""
+SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], object], ...] = (
+    _add_list,
+    _add_extract,
+    _add_decompose,
+    _add_push,
+    add_probe_subcommands,
+)
+"""Functions that each add one subcommand: a subparser whose ``func`` default runs it and returns
+the exit status (None means 0)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,11 +298,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        return args.func(args) or 0
     except (ValueError, LookupError, OSError, CheckpointError) as err:
         print(f"physdis: error: {err}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

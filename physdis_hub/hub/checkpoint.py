@@ -101,7 +101,7 @@ def _state_dict_problems(state: dict[str, torch.Tensor], expected: dict[str, tor
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     shapes = [
-        f"{k} {tuple(state[k].shape)} in the file, {tuple(expected[k].shape)} in the model"
+        f"{k} (file {_shape(state[k])}, model {_shape(expected[k])})"
         for k in sorted(set(state) & set(expected))
         if state[k].shape != expected[k].shape
     ]
@@ -111,6 +111,10 @@ def _state_dict_problems(state: dict[str, torch.Tensor], expected: dict[str, tor
             more = f" (+{len(items) - 5} more)" if len(items) > 5 else ""
             problems.append(f"{label}: {', '.join(items[:5])}{more}")
     return problems
+
+
+def _shape(tensor: torch.Tensor) -> str:
+    return "x".join(map(str, tensor.shape)) or "scalar"
 
 
 def write_checkpoint(model: PhysDisModel, directory: Path) -> None:
