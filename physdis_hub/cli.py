@@ -26,9 +26,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image, ImageDraw
 
 from .config import PARTS
 from .hub import CheckpointError, list_pretrained, load_pretrained, push_directory
@@ -149,7 +151,7 @@ def _require_pyarrow() -> None:
 def write_features(path: Path, parts: dict[str, np.ndarray], names: list[str]) -> None:
     """Write per-part features ``{part: (N, d)}``, their concatenation ``features (N, D)`` (in the
     order of ``parts``) and the images' ``names`` atomically to ``.npz`` or ``.parquet``."""
-    arrays = {"features": np.concatenate(list(parts.values()), axis=1), **parts}
+    arrays: dict[str, Any] = {"features": np.concatenate(list(parts.values()), axis=1), **parts}
     arrays = {k: v.astype(np.float32) for k, v in arrays.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -158,7 +160,9 @@ def write_features(path: Path, parts: dict[str, np.ndarray], names: list[str]) -
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            columns = {k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), v.shape[1]) for k, v in arrays.items()}
+            columns = {
+                k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), v.shape[1]) for k, v in arrays.items()
+            }
             table = pa.table({"name": names, **columns}, metadata={"parts": json.dumps(list(parts))})
             pq.write_table(table, tmp)
         else:
@@ -221,15 +225,13 @@ def decomposition_panels(model: PhysDisModel, images: torch.Tensor) -> list[torc
     return [p.detach().cpu().expand(-1, 3, -1, -1).clamp(0, 1) for p in panels]
 
 
-def _figure(panels: list[torch.Tensor], scale: int) -> "PIL.Image.Image":  # noqa: F821
-    from PIL import Image, ImageDraw
-
+def _figure(panels: list[torch.Tensor], scale: int) -> Image.Image:
     side, label_h = panels[0].shape[-1] * scale, 14
     fig = Image.new("RGB", (side * len(panels), side + label_h), "white")
     draw = ImageDraw.Draw(fig)
     for k, (panel, label) in enumerate(zip(panels, FIGURE_LABELS)):
         array = (panel.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-        fig.paste(Image.fromarray(array).resize((side, side), Image.NEAREST), (k * side, label_h))
+        fig.paste(Image.fromarray(array).resize((side, side), Image.Resampling.NEAREST), (k * side, label_h))
         draw.text((k * side + 2, 1), label, fill="black")
     return fig
 
@@ -257,7 +259,12 @@ def _add_push(sub: argparse._SubParsersAction) -> None:
 def _run_push(args: argparse.Namespace) -> None:
     folder = Path(args.folder.removeprefix(LOCAL_DIR_PREFIX)).expanduser()
     sha = push_directory(
-        folder, args.repo_id, revision=args.revision, commit_message=args.message, private=args.private, token=args.token
+        folder,
+        args.repo_id,
+        revision=args.revision,
+        commit_message=args.message,
+        private=args.private,
+        token=args.token,
     )
     print(f"pushed {folder} to {args.repo_id} at commit {sha}")
     print(f"load it with: hf-hub:{args.repo_id}@{sha}")

@@ -94,7 +94,10 @@ def test_decompose_writes_one_figure_per_image(checkpoint, photos, tmp_path):
     [
         (["extract", "missing.png", "--model", "local-dir:x", "-o", "f.npz"], "inputs: missing.png is neither"),
         (["extract", "{photos}", "--model", "faces-lv", "-o", "f.npz"], "no pretrained model named 'faces-lv'"),
-        (["extract", "{photos}", "--model", "local-dir:{ckpt}", "-o", "f.csv"], "--output: expected a .npz or .parquet"),
+        (
+            ["extract", "{photos}", "--model", "local-dir:{ckpt}", "-o", "f.csv"],
+            "--output: expected a .npz or .parquet",
+        ),
         (["extract", "{photos}", "--model", "local-dir:{ckpt}", "-o", "f.npz", "--batch-size", "0"], "--batch-size"),
         (["decompose", "{empty}", "--model", "local-dir:{ckpt}", "-o", "figs"], "inputs: no images"),
     ],

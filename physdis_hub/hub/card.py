@@ -13,17 +13,19 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from string import Template
-from typing import Any, Union
+from typing import Any
 
 from ..model import PhysDisModel
 
-EvalResults = Union[Mapping[str, Any], str, os.PathLike]
+EvalResults = Mapping[str, Any] | str | os.PathLike
 """``{"metrics": {name: number, ...}, "command": "the command that produced them"}`` or a JSON file of it."""
 
 TEMPLATE_NAME = "model_card_template.md"
 
 
-def render_model_card(model: PhysDisModel, *, eval_results: EvalResults | None = None, repo_id: str | None = None) -> str:
+def render_model_card(
+    model: PhysDisModel, *, eval_results: EvalResults | None = None, repo_id: str | None = None
+) -> str:
     """The model card of ``model`` as Markdown with a YAML metadata block.
 
     Args:
@@ -78,11 +80,15 @@ def _architecture(model: PhysDisModel) -> str:
     lines = ["| part | network | feature size | parameters |", "|---|---|---|---|"]
     lines += [f"| {p} | {desc} | {dim} | {_count(net):,} |" for p, desc, dim, net in rows]
     if model.conf_net is not None:
-        lines.append(f"| (confidence) | ConfidenceNet, nf {nets.conf_nf}, training only | - | {_count(model.conf_net):,} |")
+        lines.append(
+            f"| (confidence) | ConfidenceNet, nf {nets.conf_nf}, training only | - | {_count(model.conf_net):,} |"
+        )
     lines += [
         "",
-        f"Input: {config.image_size}x{config.image_size} RGB (other sizes: {config.resize}). "
-        f"Renderer: {config.render.backend}. Total parameters: {_count(model):,}.",
+        (
+            f"Input: {config.image_size}x{config.image_size} RGB (other sizes: {config.resize}). "
+            f"Renderer: {config.render.backend}. Total parameters: {_count(model):,}."
+        ),
     ]
     return "\n".join(lines)
 

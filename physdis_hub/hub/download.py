@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,7 +67,9 @@ def parse_model_name(name: str | os.PathLike[str]) -> ModelSource:
     if isinstance(name, os.PathLike):
         return ModelSource("local-dir", os.fspath(name))
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"name: expected a registry name, 'hf-hub:org/repo[@revision]' or 'local-dir:/path', got {name!r}")
+        raise ValueError(
+            f"name: expected a registry name, 'hf-hub:org/repo[@revision]' or 'local-dir:/path', got {name!r}"
+        )
     if name.startswith(HF_HUB_PREFIX):
         repo_id, at, revision = name[len(HF_HUB_PREFIX) :].partition("@")
         if not _REPO_ID.fullmatch(repo_id) or (at and not revision):
@@ -121,7 +124,8 @@ def load_pretrained(
         raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
     if revision is not None and (not isinstance(revision, str) or not revision):
         raise ValueError(f"revision: expected a branch, tag or commit string, got {revision!r}")
-    with _checkpoint_files(source, revision, cache_dir, local_files_only) as (config_path, weights_path):
+    cache = Path(cache_dir) if cache_dir is not None else None
+    with _checkpoint_files(source, revision, cache, local_files_only) as (config_path, weights_path):
         model = build_model(config_path, weights_path, source=_label(source))
     return model.to(target_device)
 
@@ -135,7 +139,7 @@ def _label(source: ModelSource) -> str:
 
 @contextmanager
 def _checkpoint_files(
-    source: ModelSource, revision: str | None, cache_dir: str | os.PathLike[str] | None, local_files_only: bool
+    source: ModelSource, revision: str | None, cache_dir: Path | None, local_files_only: bool
 ) -> Iterator[tuple[Path, Path]]:
     """Yield local paths of ``(config.json, model.safetensors)``, verified where the registry pins them."""
     label = _label(source)
@@ -200,18 +204,53 @@ class _HubFiles:
     repo_id: str
     revision: str
     label: str
-    cache_dir: str | os.PathLike[str] | None
+    cache_dir: Path | None
     local_files_only: bool
 
     def fetch(self, filename: str, sha256: str | None = None) -> Path:
-        """Local path of ``filename``; when ``sha256`` is given, a file that differs is deleted and refused."""
-        from huggingface_hub import hf_hub_download, try_to_load_from_cache
+        """Local path of ``filename``, checked against ``sha256`` when given.
 
-        was_cached = isinstance(
-            try_to_load_from_cache(self.repo_id, filename, cache_dir=self.cache_dir, revision=self.revision), str
+        A file that differs is deleted from the cache and never used. If it was the cached copy that
+        was corrupted and the network may be used, one fresh copy is downloaded (with a warning).
+        """
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(self.repo_id, filename, cache_dir=self.cache_dir, revision=self.revision)
+        path = self._download(filename)
+        if sha256 is None:
+            return path
+        actual = sha256_file(path)
+        if actual == sha256:
+            return path
+        removed = _discard(path)
+        if isinstance(cached, str) and not self._offline():
+            warnings.warn(
+                f"{self.label}: the cached {filename} was corrupted (sha256 {actual}, expected {sha256}); "
+                f"deleted it ({_paths(removed)}) and downloading a fresh copy",
+                stacklevel=5,  # the caller of load_pretrained
+            )
+            cached, path = None, self._download(filename)
+            actual = sha256_file(path)
+            if actual == sha256:
+                return path
+            removed = _discard(path)
+        if isinstance(cached, str):
+            raise ChecksumMismatchError(
+                f"{self.label}: the cached {filename} of {self.repo_id}@{self.revision} is corrupted (sha256 "
+                f"{actual}, expected {sha256}). It was not used and has been deleted from the cache "
+                f"({_paths(removed)}); run again with network access to download a fresh copy."
+            )
+        raise ChecksumMismatchError(
+            f"{self.label}: {filename} downloaded from {self._where()} has sha256 {actual}, but the registry pins "
+            f"{sha256}. The file was not used and has been deleted from the cache ({_paths(removed)}). The server "
+            "may serve altered files or the registry entry is wrong: do not use this checkpoint until it is resolved."
         )
+
+    def _download(self, filename: str) -> Path:
+        from huggingface_hub import hf_hub_download
+
         try:
-            path = Path(
+            return Path(
                 hf_hub_download(
                     self.repo_id,
                     filename,
@@ -221,13 +260,13 @@ class _HubFiles:
                     library_name="physdis-hub",
                 )
             )
-        except Exception as err:  # noqa: BLE001 - every failure becomes one clear CheckpointError
+        except Exception as err:  # every failure becomes one clear CheckpointError
             raise self._download_error(filename, err) from err
-        if sha256 is not None:
-            actual = sha256_file(path)
-            if actual != sha256:
-                raise self._checksum_error(filename, path, actual, sha256, was_cached)
-        return path
+
+    def _offline(self) -> bool:
+        from huggingface_hub import constants
+
+        return self.local_files_only or constants.HF_HUB_OFFLINE
 
     def _where(self) -> str:
         from huggingface_hub import constants
@@ -243,17 +282,8 @@ class _HubFiles:
             RevisionNotFoundError,
         )
 
-        if isinstance(err, RepositoryNotFoundError):
-            return CheckpointError(
-                f"{self.label}: repository {self.repo_id!r} not found on {constants.ENDPOINT} (check the id; "
-                "for a private repository log in with `hf auth login` or set HF_TOKEN)"
-            )
-        if isinstance(err, RevisionNotFoundError):
-            return CheckpointError(f"{self.label}: revision {self.revision!r} not found in {self.repo_id!r}")
-        if isinstance(err, RemoteEntryNotFoundError):
-            if filename == WEIGHTS_NAME:
-                return missing_weights_error(f"{self.label} ({self._where()})", self._remote_files())
-            return CheckpointError(f"{self.label}: no {filename} in {self._where()}; the config defines the model")
+        if isinstance(err, (RepositoryNotFoundError, RevisionNotFoundError, RemoteEntryNotFoundError)):
+            return self._not_found_error(filename, err)
         if isinstance(err, LocalEntryNotFoundError):
             why = (
                 "local_files_only=True"
@@ -272,30 +302,62 @@ class _HubFiles:
             "Nothing partial was kept in the cache; run again."
         )
 
-    def _remote_files(self) -> list[str] | None:
-        """Files of the revision (None when the listing fails: it only improves an error message)."""
-        from huggingface_hub import HfApi
-
-        try:
-            info = HfApi().model_info(self.repo_id, revision=self.revision)
-        except Exception:  # noqa: BLE001
-            return None
-        return [s.rfilename for s in info.siblings or ()]
-
-    def _checksum_error(self, filename: str, path: Path, actual: str, expected: str, was_cached: bool) -> CheckpointError:
-        removed = _discard(path)
-        where = ", ".join(str(p) for p in removed)
-        if was_cached:
-            return ChecksumMismatchError(
-                f"{self.label}: the cached {filename} of {self.repo_id}@{self.revision} is corrupted (sha256 "
-                f"{actual}, expected {expected}). It was not used and has been deleted from the cache ({where}); "
-                "run the same call again to download a fresh copy."
-            )
-        return ChecksumMismatchError(
-            f"{self.label}: {filename} downloaded from {self._where()} has sha256 {actual}, but the registry pins "
-            f"{expected}. The file was not used and has been deleted from the cache ({where}). The server may "
-            "serve altered files or the registry entry is wrong: do not use this checkpoint until it is resolved."
+    def _not_found_error(self, filename: str, err: Exception) -> CheckpointError:
+        """Say which of repository, revision or file is missing (listing the revision's files)."""
+        from huggingface_hub import constants
+        from huggingface_hub.errors import (
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
         )
+
+        missing, files = self._locate()
+        if missing == "unknown":
+            missing = (
+                "repository"
+                if isinstance(err, RepositoryNotFoundError)
+                else "revision"
+                if isinstance(err, RevisionNotFoundError)
+                else "file"
+            )
+        if missing == "repository":
+            return CheckpointError(
+                f"{self.label}: repository {self.repo_id!r} not found on {constants.ENDPOINT} (check the id; "
+                "for a private repository log in with `hf auth login` or set HF_TOKEN)"
+            )
+        if missing == "revision":
+            return CheckpointError(f"{self.label}: revision {self.revision!r} not found in {self.repo_id!r}")
+        if filename == WEIGHTS_NAME:
+            return missing_weights_error(f"{self.label} ({self._where()})", files)
+        return CheckpointError(f"{self.label}: no {filename} in {self._where()}; the config defines the model")
+
+    def _locate(self) -> tuple[Literal["file", "revision", "repository", "unknown"], list[str] | None]:
+        """Ask the server what exists: servers type a 404 differently (a mirror may answer RepoNotFound
+        for a missing file or revision), so the file error alone is not trusted."""
+        from huggingface_hub import HfApi
+        from huggingface_hub.errors import (
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
+
+        api = HfApi()
+        try:
+            info = api.model_info(self.repo_id, revision=self.revision)
+            return "file", [s.rfilename for s in info.siblings or ()]
+        except RevisionNotFoundError:
+            return "revision", None
+        except RepositoryNotFoundError:
+            pass
+        except Exception:  # noqa: BLE001 - no listing: the caller falls back on the download error
+            return "unknown", None
+        try:
+            api.model_info(self.repo_id, revision="main")
+        except Exception:  # noqa: BLE001 - whatever the reason, no such repository is reachable
+            return "repository", None
+        return "revision", None
+
+
+def _paths(paths: list[Path]) -> str:
+    return ", ".join(str(p) for p in paths) or "nothing was left"
 
 
 def _discard(path: Path) -> list[Path]:

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from ..model import PhysDisModel
 from .card import EvalResults, render_model_card
-from .checkpoint import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, CheckpointError, build_model, write_checkpoint
+from .checkpoint import (
+    CARD_NAME,
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    CheckpointError,
+    build_model,
+    write_checkpoint,
+)
 
 _REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 
@@ -46,7 +53,7 @@ def save_pretrained(
         PosixPath('checkpoints/faces-lv')
     """
     if not isinstance(model, PhysDisModel):
-        raise ValueError(f"model: expected a PhysDisModel, got {type(model).__name__}")
+        raise TypeError(f"model: expected a PhysDisModel, got {type(model).__name__}")
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
         raise ValueError(f"directory: expected a folder path, got {directory!r}")
     directory = Path(directory).expanduser()

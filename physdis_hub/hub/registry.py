@@ -76,7 +76,9 @@ class PretrainedEntry:
                 )
         elif self.kind == "embedded":
             if self.repo_id is not None or self.revision is not None:
-                raise ValueError("repo_id, revision: must be None for an embedded entry (its files ship in the package)")
+                raise ValueError(
+                    "repo_id, revision: must be None for an embedded entry (its files ship in the package)"
+                )
         else:
             raise ValueError(f"kind: expected 'hub' or 'embedded', got {self.kind!r}")
         for field in ("sha256", "config_sha256"):
@@ -100,10 +102,11 @@ def register_pretrained(entry: PretrainedEntry, *, overwrite: bool = False) -> N
     """Add ``entry`` to the registry so that ``load_pretrained(entry.name)`` loads it.
 
     Raises:
-        ValueError: ``entry`` is not a :class:`PretrainedEntry`, or its name is taken and not ``overwrite``.
+        TypeError: ``entry`` is not a :class:`PretrainedEntry`.
+        ValueError: its name is taken and not ``overwrite``.
     """
     if not isinstance(entry, PretrainedEntry):
-        raise ValueError(f"entry: expected a PretrainedEntry, got {type(entry).__name__}")
+        raise TypeError(f"entry: expected a PretrainedEntry, got {type(entry).__name__}")
     if entry.name in _REGISTRY and not overwrite:
         raise ValueError(f"entry: the name {entry.name!r} is already registered; pass overwrite=True to replace it")
     _REGISTRY[entry.name] = entry
@@ -116,7 +119,7 @@ def unregister_pretrained(name: str) -> PretrainedEntry:
     return entry
 
 
-def list_pretrained(filter: str | None = None) -> list[PretrainedEntry]:  # noqa: A002 (timm-style name)
+def list_pretrained(filter: str | None = None) -> list[PretrainedEntry]:
     """Registered checkpoints sorted by name, optionally only names matching the glob ``filter``.
 
     Example:
@@ -126,9 +129,7 @@ def list_pretrained(filter: str | None = None) -> list[PretrainedEntry]:  # noqa
     if filter is not None and not isinstance(filter, str):
         raise ValueError(f"filter: expected a glob pattern string such as 'faces-*', got {type(filter).__name__}")
     return [
-        _REGISTRY[name]
-        for name in sorted(_REGISTRY)
-        if filter is None or fnmatch.fnmatchcase(name, filter.lower())
+        _REGISTRY[name] for name in sorted(_REGISTRY) if filter is None or fnmatch.fnmatchcase(name, filter.lower())
     ]
 
 

@@ -45,9 +45,10 @@ def point_huggingface_hub_at(monkeypatch: pytest.MonkeyPatch, url: str, home: Pa
 
 
 @pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
-    """A fresh Hub server; huggingface_hub talks to it and caches under ``tmp_path / "hf-home"``."""
-    with HubServer() as server:
+def hub(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
+    """A fresh Hub server; huggingface_hub talks to it and caches under ``tmp_path / "hf-home"``.
+    Indirect parametrization passes :class:`HubServer` keyword arguments."""
+    with HubServer(**getattr(request, "param", {})) as server:
         point_huggingface_hub_at(monkeypatch, server.url, tmp_path / "hf-home")
         yield server
     huggingface_hub.close_session()  # drop keep-alive connections to the stopped server
@@ -71,18 +72,18 @@ def register() -> Iterator[Callable[..., PretrainedEntry]]:
     names: list[str] = []
 
     def _register(name: str, repo_id: str, revision: str, directory: Path, **changes: str) -> PretrainedEntry:
-        fields = dict(
-            name=name,
-            kind="hub",
-            repo_id=repo_id,
-            revision=revision,
-            sha256=sha256_file(directory / WEIGHTS_NAME),
-            config_sha256=sha256_file(directory / CONFIG_NAME),
-            summary="faces, tiny test networks",
-            license="mit",
-            paper="https://arxiv.org/abs/2204.05281",
-            description="test checkpoint",
-        )
+        fields = {
+            "name": name,
+            "kind": "hub",
+            "repo_id": repo_id,
+            "revision": revision,
+            "sha256": sha256_file(directory / WEIGHTS_NAME),
+            "config_sha256": sha256_file(directory / CONFIG_NAME),
+            "summary": "faces, tiny test networks",
+            "license": "mit",
+            "paper": "https://arxiv.org/abs/2204.05281",
+            "description": "test checkpoint",
+        }
         entry = PretrainedEntry(**{**fields, **changes})  # type: ignore[arg-type]
         register_pretrained(entry)
         names.append(entry.name)

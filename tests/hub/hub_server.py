@@ -31,9 +31,10 @@ import itertools
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml  # a huggingface_hub dependency; parses model card metadata like the Hub does
@@ -106,9 +107,9 @@ class _State:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the Hub; every answer has a Content-Length
     timeout = 30
-    server: "_HTTPServer"
+    server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -142,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
                     with self.state.lock:
                         handler(self, match, body, parse_qs(url.query))
                 except HubError as err:
+                    if self.server.not_found_as_repo and err.code in ("RevisionNotFound", "EntryNotFound"):
+                        err = HubError(401, "Repository not found", "RepoNotFound")
                     self._send_json(err.status, {"error": err.message, **err.extra}, _error_headers(err))
                 return
         self._send_json(404, {"error": f"no route for {method} {url.path}"})
@@ -351,7 +354,9 @@ def _validate_card(content: str) -> tuple[list[dict[str, str]], list[dict[str, s
     if not isinstance(meta, dict):
         return [{"message": "the metadata block must be a mapping"}], []
     errors = []
-    if "license" in meta and not (isinstance(meta["license"], str) and re.fullmatch(r"[a-z0-9][a-z0-9.-]*", meta["license"])):
+    if "license" in meta and not (
+        isinstance(meta["license"], str) and re.fullmatch(r"[a-z0-9][a-z0-9.-]*", meta["license"])
+    ):
         errors.append({"message": f'"license" must be a license identifier, got {meta["license"]!r}'})
     for key in ("tags", "datasets"):
         if key in meta and not (isinstance(meta[key], list) and all(isinstance(v, str) for v in meta[key])):
@@ -377,19 +382,25 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # keep-alive connections must not block shutdown
     state: _State
+    not_found_as_repo: bool
 
 
 class HubServer:
     """The server, started on an ephemeral port of 127.0.0.1 in a daemon thread.
+
+    Args:
+        not_found_as_repo: answer a missing revision or file as a missing repository (401
+            ``RepoNotFound``), as some mirrors do (olah's offline mode), instead of the Hub's typed 404s.
 
     Example:
         >>> with HubServer() as hub:  # doctest: +SKIP
         ...     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, not_found_as_repo: bool = False) -> None:
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.state = self._state = _State()
+        self._httpd.not_found_as_repo = not_found_as_repo
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="hub-server", daemon=True)
 
     @property
@@ -397,7 +408,7 @@ class HubServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "HubServer":
+    def start(self) -> HubServer:
         self._thread.start()
         return self
 
@@ -405,7 +416,7 @@ class HubServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "HubServer":
+    def __enter__(self) -> HubServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -434,7 +445,9 @@ class HubServer:
         with self._state.lock:
             repo = self._state.repo(repo_id)
             parent = repo.refs[branch]
-            repo.refs[branch] = self._state.new_commit(repo, parent, {**repo.commits[parent], path: data}, f"add {path}")
+            repo.refs[branch] = self._state.new_commit(
+                repo, parent, {**repo.commits[parent], path: data}, f"add {path}"
+            )
             return repo.refs[branch]
 
     def tamper(self, repo_id: str, revision: str, path: str, data: bytes) -> None:

@@ -13,7 +13,12 @@ from huggingface_hub import HfApi
 from safetensors.torch import load_file, save_file
 
 from physdis_hub import load_pretrained, push_to_hub
-from physdis_hub.hub import CheckpointError, ChecksumMismatchError, UnknownPretrainedError, save_pretrained
+from physdis_hub.hub import (
+    CheckpointError,
+    ChecksumMismatchError,
+    UnknownPretrainedError,
+    save_pretrained,
+)
 from physdis_hub.hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME
 
 from .helpers import cache_files, publish, same_weights, tiny_config, tiny_model
@@ -38,6 +43,9 @@ def test_unknown_name_suggests_close_matches(register, tmp_path):
         load_pretrained("org/faces")
 
 
+@pytest.mark.parametrize(
+    "hub", [{}, {"not_found_as_repo": True}], indirect=True, ids=["typed-404s", "mirror-answers-repo-not-found"]
+)
 def test_missing_repo_revision_and_file(hub, tmp_path):
     with pytest.raises(CheckpointError, match="repository 'org/nothing' not found"):
         load_pretrained("hf-hub:org/nothing")
@@ -57,6 +65,9 @@ def test_missing_repo_revision_and_file(hub, tmp_path):
     assert _incomplete(tmp_path / "hf-home") == []
 
 
+@pytest.mark.parametrize(
+    "hub", [{}, {"not_found_as_repo": True}], indirect=True, ids=["typed-404s", "mirror-answers-repo-not-found"]
+)
 def test_pickle_only_checkpoints_are_refused(hub, tmp_path):
     folder = save_pretrained(tiny_model(), tmp_path / "ckpt")
     (folder / WEIGHTS_NAME).rename(folder / "pytorch_model.bin")
@@ -88,7 +99,9 @@ def test_config_and_weights_must_match_strictly(hub, tmp_path):
     state["extra.weight"] = torch.zeros(1)
     del state["view_net.encoder.0.weight"]
     save_file(state, folder / WEIGHTS_NAME)
-    with pytest.raises(CheckpointError, match=r"missing keys: view_net\.encoder\.0\.weight; unexpected keys: extra\.weight"):
+    with pytest.raises(
+        CheckpointError, match=r"missing keys: view_net\.encoder\.0\.weight; unexpected keys: extra\.weight"
+    ):
         load_pretrained(f"local-dir:{folder}")
 
     (folder / WEIGHTS_NAME).write_bytes(b"not a safetensors file")
@@ -116,20 +129,29 @@ def test_a_file_altered_on_the_server_is_refused_and_not_kept(hub, register, tmp
         load_pretrained("faces-test")
 
 
-def test_a_corrupted_cache_file_is_detected_deleted_and_downloaded_again(hub, register, tmp_path):
+def test_a_corrupted_cache_file_is_replaced_online_and_refused_offline(hub, register, offline, tmp_path):
     model = tiny_model()
     sha = publish(model, tmp_path / "ckpt", "org/faces")
     register("faces-test", "org/faces", sha, tmp_path / "ckpt")
     load_pretrained("faces-test")
-    (weights,) = [p for p in cache_files(tmp_path / "hf-home") if p.name == WEIGHTS_NAME]
-    blob = Path(os.path.realpath(weights))
-    blob.write_bytes(_flip_one_byte(blob.read_bytes()))
+    home = tmp_path / "hf-home"
 
+    def corrupt_cached_weights() -> Path:
+        (weights,) = [p for p in cache_files(home) if p.name == WEIGHTS_NAME]
+        blob = Path(os.path.realpath(weights))
+        blob.write_bytes(_flip_one_byte(blob.read_bytes()))
+        return blob
+
+    corrupt_cached_weights()
+    with pytest.warns(UserWarning, match="the cached model.safetensors was corrupted .* downloading a fresh copy"):
+        assert same_weights(load_pretrained("faces-test"), model)
+
+    blob = corrupt_cached_weights()
+    offline()
     with pytest.raises(ChecksumMismatchError, match="the cached model.safetensors .* is corrupted") as info:
         load_pretrained("faces-test")
-    assert "run the same call again" in str(info.value)
-    assert not blob.exists() and not weights.is_symlink()
-    assert same_weights(load_pretrained("faces-test"), model)
+    assert "run again with network access" in str(info.value)
+    assert not blob.exists() and not any(p.name == WEIGHTS_NAME for p in cache_files(home))
 
 
 def test_an_interrupted_download_leaves_nothing_partial(hub, tmp_path):
@@ -160,15 +182,15 @@ def test_argument_errors_name_the_argument(register, tmp_path):
     folder = save_pretrained(tiny_model(), tmp_path / "ckpt")
     register("faces-test", "org/faces", "b" * 40, folder)
     cases = [
-        (dict(name=""), "name"),
-        (dict(name=3), "name"),
-        (dict(name="hf-hub:not-a-repo"), "name"),
-        (dict(name="hf-hub:org/faces@"), "name"),
-        (dict(name="local-dir:"), "name"),
-        (dict(name=f"local-dir:{folder}", device="gpu0"), "device"),
-        (dict(name=f"local-dir:{folder}", revision="main"), "revision"),
-        (dict(name="hf-hub:org/faces@v1", revision="v2"), "revision"),
-        (dict(name="faces-test", revision="main"), "revision: 'faces-test' is pinned"),
+        ({"name": ""}, "name"),
+        ({"name": 3}, "name"),
+        ({"name": "hf-hub:not-a-repo"}, "name"),
+        ({"name": "hf-hub:org/faces@"}, "name"),
+        ({"name": "local-dir:"}, "name"),
+        ({"name": f"local-dir:{folder}", "device": "gpu0"}, "device"),
+        ({"name": f"local-dir:{folder}", "revision": "main"}, "revision"),
+        ({"name": "hf-hub:org/faces@v1", "revision": "v2"}, "revision"),
+        ({"name": "faces-test", "revision": "main"}, "revision: 'faces-test' is pinned"),
     ]
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):

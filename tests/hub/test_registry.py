@@ -7,8 +7,19 @@ import dataclasses
 import pytest
 import torch
 
-from physdis_hub import PretrainedEntry, list_pretrained, load_pretrained, register_pretrained
-from physdis_hub.hub import ChecksumMismatchError, get_pretrained, parse_model_name, registry, save_pretrained
+from physdis_hub import (
+    PretrainedEntry,
+    list_pretrained,
+    load_pretrained,
+    register_pretrained,
+)
+from physdis_hub.hub import (
+    ChecksumMismatchError,
+    get_pretrained,
+    parse_model_name,
+    registry,
+    save_pretrained,
+)
 from physdis_hub.hub.checkpoint import WEIGHTS_NAME
 from physdis_hub.hub.download import ModelSource
 
@@ -31,14 +42,14 @@ ENTRY = PretrainedEntry(
 @pytest.mark.parametrize(
     "changes, argument",
     [
-        (dict(name="Faces Demo"), "name"),
-        (dict(revision="main"), "revision: a hub entry is pinned to a 40-hex commit"),
-        (dict(revision="0123456"), "revision"),
-        (dict(repo_id="faces"), "repo_id"),
-        (dict(sha256="A" * 64), "sha256"),
-        (dict(config_sha256="ab"), "config_sha256"),
-        (dict(kind="embedded"), "repo_id, revision: must be None"),
-        (dict(kind="zip"), "kind"),
+        ({"name": "Faces Demo"}, "name"),
+        ({"revision": "main"}, "revision: a hub entry is pinned to a 40-hex commit"),
+        ({"revision": "0123456"}, "revision"),
+        ({"repo_id": "faces"}, "repo_id"),
+        ({"sha256": "A" * 64}, "sha256"),
+        ({"config_sha256": "ab"}, "config_sha256"),
+        ({"kind": "embedded"}, "repo_id, revision: must be None"),
+        ({"kind": "zip"}, "kind"),
     ],
 )
 def test_entries_are_validated(changes, argument):
@@ -61,7 +72,7 @@ def test_registry_starts_empty_and_lists_registered_entries(register, tmp_path):
         register_pretrained(a)
     register_pretrained(dataclasses.replace(a, description="new"), overwrite=True)
     assert get_pretrained("faces-a").description == "new"
-    with pytest.raises(ValueError, match="entry: expected a PretrainedEntry"):
+    with pytest.raises(TypeError, match="entry: expected a PretrainedEntry"):
         register_pretrained({"name": "x"})  # type: ignore[arg-type]
 
 

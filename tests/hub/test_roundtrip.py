@@ -20,7 +20,13 @@ def test_every_name_form_loads_bit_identical_features(hub, register, tmp_path):
     register("faces-test", "org/faces", sha, folder)
 
     expected = features(model)
-    names = ["faces-test", "hf-hub:org/faces", f"hf-hub:org/faces@{sha}", "hf-hub:org/faces@main", f"local-dir:{folder}"]
+    names = [
+        "faces-test",
+        "hf-hub:org/faces",
+        f"hf-hub:org/faces@{sha}",
+        "hf-hub:org/faces@main",
+        f"local-dir:{folder}",
+    ]
     for name in names:
         loaded = load_pretrained(name)
         assert not loaded.training, name

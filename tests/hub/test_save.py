@@ -12,7 +12,13 @@ import pytest
 import yaml
 
 from physdis_hub import save_pretrained
-from physdis_hub.hub import CheckpointError, card, publish, push_directory, render_model_card
+from physdis_hub.hub import (
+    CheckpointError,
+    card,
+    publish,
+    push_directory,
+    render_model_card,
+)
 from physdis_hub.hub.checkpoint import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
 
 from .helpers import tiny_config, tiny_model
@@ -43,7 +49,10 @@ def test_save_writes_config_weights_and_card(tmp_path):
     assert "| cluster_acc_identity | 0.6123 |" in text and "| nmi\\|identity | 0.58 |" in text
     assert EVAL["command"] in text
     assert 'load_pretrained("hf-hub:org/faces")' in text
-    assert f"| geom | depth encoder-decoder, nf 16 | 32 | {sum(p.numel() for p in model.depth_net.parameters()):,} |" in text
+    assert (
+        f"| geom | depth encoder-decoder, nf 16 | 32 | {sum(p.numel() for p in model.depth_net.parameters()):,} |"
+        in text
+    )
     assert "${" not in text  # every placeholder was filled
 
 
@@ -98,7 +107,7 @@ def test_save_refuses_a_non_empty_folder_unless_overwrite(tmp_path):
     save_pretrained(tiny_model(seed=1), target, overwrite=True)
     assert sorted(p.name for p in target.iterdir()) == [CARD_NAME, CONFIG_NAME, WEIGHTS_NAME]
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no temporary siblings left
-    with pytest.raises(ValueError, match="model: expected a PhysDisModel"):
+    with pytest.raises(TypeError, match="model: expected a PhysDisModel"):
         save_pretrained(object(), tmp_path / "x")  # type: ignore[arg-type]
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match="directory: .* is not a folder"):
