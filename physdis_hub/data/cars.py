@@ -32,7 +32,7 @@ from .mesh import mirror_left_half, rasterize_mesh
 
 ELEVATION_DEG = 15.0
 """Elevation of the canonical view above the car's horizon."""
-FILL = 0.8
+FILL = 0.75
 """Fraction of the image side the car's larger projected extent covers."""
 DEPTH_SQUASH = 0.6
 """Factor applied to depth offsets (see the module docstring); smaller where a car would otherwise
@@ -219,7 +219,6 @@ class SyntheticCars(ObjectCategory):
         part = torch.cat(
             [torch.full((self.n_body,), _PART_BODY), torch.full((1,), _PART_FASCIA), torch.full((n_wheel,), _PART_WHEEL)]
         )
-        part[self.n_body - self.n_around : self.n_body] = _PART_BODY
         onehot = torch.nn.functional.one_hot(part, 3).float().expand(batch, -1, -1).clone()
         # fascia triangles share the last ring with the body; mark the fascia by its centre only and
         # recover it per pixel from the interpolated fascia weight (> 0 only on fascia triangles)

@@ -9,7 +9,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .images import DataLayoutError, ImageListDataset, check_on_malformed, listing, report_malformed, seeded_split
+from .images import (
+    DataLayoutError,
+    ImageListDataset,
+    check_on_malformed,
+    listing,
+    report_malformed,
+    seeded_split,
+)
 
 CELEBA_LAYOUT = """\
 <root>/
@@ -206,7 +213,7 @@ class CelebAMaskHQ(ImageListDataset):
                 raise DataLayoutError("celebamask-hq", f"{path}: size {on.shape} differs from the other parts' {label.shape}", MASK_LAYOUT)
             label[on] = cls
         assert label is not None  # every id kept has at least one part
-        small = Image.fromarray(label).resize((self.size, self.size), Image.NEAREST)
+        small = Image.fromarray(label).resize((self.size, self.size), Image.Resampling.NEAREST)
         return torch.from_numpy(np.asarray(small, dtype=np.int64).copy())
 
     def item_labels(self, index: int) -> dict[str, torch.Tensor]:

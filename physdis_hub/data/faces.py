@@ -100,6 +100,11 @@ def _ellipse(x: torch.Tensor, y: torch.Tensor, cx: float, cy: float, ax: float, 
     return torch.sigmoid((1 - r) * min(ax, ay) / soft)
 
 
+def _rgb(identity: dict[str, torch.Tensor], key: str) -> torch.Tensor:
+    """Per-identity colour ``(B, 3)`` -> ``(B, 3, 1, 1)``."""
+    return identity[key][:, :, None, None].float()
+
+
 def _paint(base: torch.Tensor, colour: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """Blend ``colour`` (``(B, 3, 1, 1)`` or ``(B, 3, H, W)``) over ``base`` with ``weight (B, 1, H, W)``."""
     return base + (colour - base) * weight
@@ -227,8 +232,7 @@ class SyntheticFaces(ObjectCategory):
         ``attrs (B, 6, S, S)``."""
         x, y = attrs[:, 0:1].abs(), attrs[:, 1:2]
         part = attrs[:, 3:6].argmax(1, keepdim=True)
-        col = lambda key: identity[key][:, :, None, None].float()  # noqa: E731
-        skin, hair = col("skin_rgb"), col("hair_rgb")
+        skin, hair = _rgb(identity, "skin_rgb"), _rgb(identity, "hair_rgb")
         out = skin.expand(-1, -1, *x.shape[-2:]).clone()
         # cheeks and lips
         blush = identity["blush"][:, None, None, None] * 0.18
@@ -247,7 +251,7 @@ class SyntheticFaces(ObjectCategory):
         out = _paint(out, torch.tensor([0.12, 0.08, 0.07]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.66, 1.42, 0.46, soft=0.06))
         out = _paint(out, torch.tensor([0.9, 0.88, 0.86]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.6, 1.26, 0.32, soft=0.05))
         iris = _ellipse(x, y, 3.15, 2.62, 0.42, 0.42, soft=0.05) * _ellipse(x, y, 3.15, 2.6, 1.26, 0.34, soft=0.05)
-        out = _paint(out, col("eye_rgb"), iris)
+        out = _paint(out, _rgb(identity, "eye_rgb"), iris)
         out = _paint(out, torch.tensor([0.03, 0.03, 0.03]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.62, 0.18, 0.18, soft=0.04) * iris)
         # brows: a band around a quadratic centre line through the asset's brow landmarks
         centre = 4.2 + 0.55 * (x - 1.2) - 0.135 * (x - 1.2) ** 2

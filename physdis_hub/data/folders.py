@@ -7,7 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import IMAGE_SUFFIXES, DataLayoutError, ImageListDataset, check_on_malformed, report_malformed
+from .images import (
+    IMAGE_SUFFIXES,
+    DataLayoutError,
+    ImageListDataset,
+    check_on_malformed,
+    report_malformed,
+)
 
 SYNCAR_LAYOUT = """\
 <root>/

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import torch
 
 from ..render import Camera, face_index_map
-from ..render.rasterize import _barycentric  # the renderer's own barycentrics, shared on purpose
+from ..render.rasterize import (
+    _barycentric,  # the renderer's own barycentrics, shared on purpose
+)
 
 
 @dataclass

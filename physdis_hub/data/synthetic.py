@@ -182,13 +182,13 @@ class SyntheticConfig:
             raise ValueError(f"SyntheticConfig.background: expected 0 <= low <= high <= 1, got {self.background}")
 
     @classmethod
-    def cars(cls, **changes: Any) -> "SyntheticConfig":
+    def cars(cls, **changes: Any) -> SyntheticConfig:
         """The cars data set (any field can be changed by keyword)."""
         base = cls(category="cars", light_in=_car_light((0.0, 30.0)), light_ood=_car_light((35.0, 45.0)))
         return dataclasses.replace(base, **changes)
 
     @classmethod
-    def for_category(cls, category: str, **changes: Any) -> "SyntheticConfig":
+    def for_category(cls, category: str, **changes: Any) -> SyntheticConfig:
         """The default config of ``category`` with ``changes`` applied."""
         if category == "cars":
             return cls.cars(**changes)
@@ -398,7 +398,7 @@ class SyntheticGenerator:
             IndexError: naming the split when an index is out of range.
         """
         plan = self.plan(split)
-        idx = np.asarray(list(indices) if not isinstance(indices, np.ndarray) else indices, dtype=np.int64)
+        idx = np.asarray(indices, dtype=np.int64)
         n = len(plan.identity)
         if idx.ndim != 1 or len(idx) == 0:
             raise ValueError(f"indices: expected a non-empty 1-d sequence, got shape {idx.shape}")

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from .synthetic import SyntheticBatch, SyntheticConfig, SyntheticGenerator
 
@@ -73,7 +72,7 @@ def write_cache(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "meta.json").unlink(missing_ok=True)
     n = config.split_size(split)
-    arrays: dict[str, np.ndarray] = {}
+    arrays: dict[str, np.memmap] = {}
     start = 0
     for batch in generator.batches(split, batch_size, progress=progress):
         flat = _flatten(batch)

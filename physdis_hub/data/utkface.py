@@ -7,7 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import DataLayoutError, ImageListDataset, check_on_malformed, report_malformed, seeded_split
+from .images import (
+    DataLayoutError,
+    ImageListDataset,
+    check_on_malformed,
+    report_malformed,
+    seeded_split,
+)
 
 LAYOUT = """\
 <root>/                      (or <root>/UTKFace/)

@@ -13,7 +13,7 @@ from physdis_hub.data import SyntheticConfig, SyntheticGenerator
 
 def tiny_config(category: str, **changes) -> SyntheticConfig:  # type: ignore[no-untyped-def]
     """A few identities per block, so a whole split renders in well under a second."""
-    sizes = dict(train_identities=6, val_identities=2, test_identities=4, images_per_identity=3)
+    sizes = {"train_identities": 6, "val_identities": 2, "test_identities": 4, "images_per_identity": 3}
     sizes.update(changes)
     return SyntheticConfig.for_category(category, **sizes)
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from physdis_hub.data import DataLayoutError, FaceTracks, SyntheticConfig, SyntheticDataset, dataset_info, get_dataset, list_datasets
+from physdis_hub.data import (
+    DataLayoutError,
+    FaceTracks,
+    SyntheticConfig,
+    SyntheticDataset,
+    dataset_info,
+    get_dataset,
+    list_datasets,
+)
 
 from .conftest import write_image
 

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from physdis_hub.data import SPLITS, LightRange, SyntheticConfig, SyntheticGenerator, ViewRange
+from physdis_hub.data import (
+    SPLITS,
+    LightRange,
+    SyntheticConfig,
+    SyntheticGenerator,
+    ViewRange,
+)
 from physdis_hub.data.synthetic import scene_from_ground_truth
 
 from .conftest import tiny_config
@@ -19,9 +25,9 @@ CATEGORIES = ("faces", "cars")
 
 @pytest.mark.parametrize("category", CATEGORIES)
 def test_same_seed_same_samples_other_seed_other_samples(category: str) -> None:
-    a = SyntheticGenerator(tiny_config(category)).render("train", range(6))
-    b = SyntheticGenerator(tiny_config(category)).render("train", range(6))
-    c = SyntheticGenerator(tiny_config(category, seed=1)).render("train", range(6))
+    a = SyntheticGenerator(tiny_config(category)).render("train", range(4))
+    b = SyntheticGenerator(tiny_config(category)).render("train", range(4))
+    c = SyntheticGenerator(tiny_config(category, seed=1)).render("train", range(4))
     assert torch.equal(a.image, b.image) and torch.equal(a.depth, b.depth) and torch.equal(a.albedo, b.albedo)
     assert torch.equal(a.light.direction, b.light.direction) and torch.equal(a.view.rotation, b.view.rotation)
     assert not torch.allclose(a.image, c.image)
@@ -129,30 +135,35 @@ def _polar_deg(direction: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("category", CATEGORIES)
 def test_ood_splits_are_outside_the_training_ranges(category: str) -> None:
-    cfg = tiny_config(category, test_identities=20, train_identities=20)
+    cfg = tiny_config(category, test_identities=100, train_identities=100, images_per_identity=5)
     gen = SyntheticGenerator(cfg)
     stats = {}
     for split in SPLITS:
-        batch = gen.render(split, range(cfg.split_size(split)))
-        polar = _polar_deg(batch.light.direction)
-        yaw = torch.rad2deg(batch.view.rotation[:, 1]).abs()
-        stats[split] = (polar, yaw)
-        assert torch.allclose(batch.light.direction.norm(dim=1), torch.ones(len(polar)), atol=1e-6)
+        plan = gen.plan(split)
+        direction = torch.from_numpy(plan.direction)
+        assert torch.allclose(direction.norm(dim=1), torch.ones(len(direction), dtype=torch.float64))
+        stats[split] = (_polar_deg(direction), torch.from_numpy(plan.rotation[:, 1]).rad2deg().abs())
+        # the rendered samples carry exactly these numbers
+        batch = gen.render(split, [0, len(direction) - 1])
+        assert torch.allclose(batch.light.direction.double(), direction[[0, -1]], atol=1e-7)
+        assert torch.allclose(batch.view.rotation.double(), torch.from_numpy(plan.rotation[[0, -1]]), atol=1e-7)
     train_polar, train_yaw = stats["train"]
-    assert train_polar.max() <= 30 + 1e-3 and train_yaw.max() <= 25 + 1e-3
+    assert train_polar.max() <= 30 + 1e-6 and train_yaw.max() <= 25 + 1e-6
     for split in ("val", "test"):
-        assert stats[split][0].max() <= 30 + 1e-3 and stats[split][1].max() <= 25 + 1e-3
+        assert stats[split][0].max() <= 30 + 1e-6 and stats[split][1].max() <= 25 + 1e-6
     for split in ("test-ood-light", "test-ood"):
         polar = stats[split][0]
-        assert polar.min() >= 35 - 1e-3 and polar.max() <= 45 + 1e-3 and polar.min() > train_polar.max()
+        assert polar.min() >= 35 - 1e-6 and polar.max() <= 45 + 1e-6 and polar.min() > train_polar.max()
     for split in ("test-ood-view", "test-ood"):
         yaw = stats[split][1]
-        assert yaw.min() >= 30 - 1e-3 and yaw.max() <= 45 + 1e-3 and yaw.min() > train_yaw.max()
-    assert stats["test-ood-light"][1].max() <= 25 + 1e-3  # OOD light only
-    assert stats["test-ood-view"][0].max() <= 30 + 1e-3  # OOD view only
-    # both signs of yaw, light from every side
+        assert yaw.min() >= 30 - 1e-6 and yaw.max() <= 45 + 1e-6 and yaw.min() > train_yaw.max()
+    assert stats["test-ood-light"][1].max() <= 25 + 1e-6  # OOD light only
+    assert stats["test-ood-view"][0].max() <= 30 + 1e-6  # OOD view only
+    # the ranges are covered: both signs of yaw, light from every side
     rot = gen.plan("test-ood").rotation[:, 1]
     assert (rot > 0).any() and (rot < 0).any()
+    azimuth = np.arctan2(gen.plan("test-ood").direction[:, 1], gen.plan("test-ood").direction[:, 0])
+    assert np.histogram(azimuth, bins=4, range=(-math.pi, math.pi))[0].min() > 0
 
 
 def test_test_splits_share_identities_disjoint_from_training(generators) -> None:
@@ -175,13 +186,13 @@ def test_light_directions_stay_representable_by_the_model(generators) -> None:
 @pytest.mark.parametrize(
     "changes, match",
     [
-        (dict(category="dogs"), "category"),
-        (dict(train_identities=0), "train_identities"),
-        (dict(light_ood=LightRange((0.4, 0.6), (0.3, 0.4), (20.0, 45.0))), "light_ood"),
-        (dict(light_in=LightRange((0.4, 0.7), (0.3, 0.4), (0.0, 30.0))), "<= 1"),
-        (dict(view_ood=ViewRange((20.0, 45.0), (-10.0, 10.0), (0.0, 0.0), 0.01)), "view_ood"),
-        (dict(view_in=ViewRange((0.0, 70.0), (-10.0, 10.0), (0.0, 0.0), 0.01)), "rotation range"),
-        (dict(background=(0.5, 1.5)), "background"),
+        ({"category": "dogs"}, "category"),
+        ({"train_identities": 0}, "train_identities"),
+        ({"light_ood": LightRange((0.4, 0.6), (0.3, 0.4), (20.0, 45.0))}, "light_ood"),
+        ({"light_in": LightRange((0.4, 0.7), (0.3, 0.4), (0.0, 30.0))}, "<= 1"),
+        ({"view_ood": ViewRange((20.0, 45.0), (-10.0, 10.0), (0.0, 0.0), 0.01)}, "view_ood"),
+        ({"view_in": ViewRange((0.0, 70.0), (-10.0, 10.0), (0.0, 0.0), 0.01)}, "rotation range"),
+        ({"background": (0.5, 1.5)}, "background"),
     ],
 )
 def test_config_errors_name_the_field(changes, match: str) -> None:

@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
+from physdis_hub.config import ModelConfig
 from physdis_hub.data import SyntheticDataset, scene_from_ground_truth
 from physdis_hub.data import synthetic_dataset as sd
 from physdis_hub.render import Renderer
-from physdis_hub.config import ModelConfig
 
 from .conftest import tiny_config
 
