@@ -10,8 +10,14 @@ import pytest
 import torch
 from PIL import Image
 
-from physdis_hub import PhysDisModel, save_pretrained
+from physdis_hub import (
+    PhysDisModel,
+    PretrainedEntry,
+    register_pretrained,
+    save_pretrained,
+)
 from physdis_hub.cli import FIGURE_LABELS, main
+from physdis_hub.hub import unregister_pretrained
 from physdis_hub.inputs import as_batch
 
 from .conftest import small_config
@@ -40,6 +46,21 @@ def test_list_without_registered_checkpoints(capsys):
     assert "No pretrained checkpoints are registered matching 'no-such-*'" in capsys.readouterr().out
 
 
+def test_list_shows_registered_checkpoints(capsys):
+    entry = PretrainedEntry(
+        name="zz-cli-test", kind="hub", repo_id="org/faces", revision="e" * 40, sha256="1" * 64,
+        config_sha256="2" * 64, summary="faces, LOOCC LV", license="mit", paper="-", description="-",
+    )  # fmt: skip
+    register_pretrained(entry)
+    try:
+        assert main(["list", "zz-*"]) == 0
+    finally:
+        unregister_pretrained(entry.name)
+    header, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["NAME", "KIND", "SOURCE", "LICENSE", "SUMMARY"]
+    assert row.split()[:4] == ["zz-cli-test", "hub", f"org/faces@{'e' * 40}", "mit"] and row.endswith("faces, LOOCC LV")
+
+
 def test_extract_a_folder_to_npz(checkpoint, photos, tmp_path, capsys):
     model, folder = checkpoint
     out = tmp_path / "out" / "features.npz"
@@ -62,6 +83,15 @@ def test_extract_parts_in_the_order_given(checkpoint, photos, tmp_path):
     data = np.load(out)
     assert data["features"].shape == (1, 512) and list(data["parts"]) == ["view", "geom"]
     np.testing.assert_array_equal(data["features"], np.concatenate([data["view"], data["geom"]], axis=1))
+
+
+def test_probes_read_what_extract_writes(checkpoint, photos, tmp_path, capsys):
+    _, folder = checkpoint
+    out = tmp_path / "f.npz"
+    parts = ["geom", "alb", "light", "view"]
+    assert main(["extract", str(photos), "--model", f"local-dir:{folder}", "--parts", *parts, "-o", str(out)]) == 0
+    assert main(["probe", "pcc", "--features", str(out)]) == 0
+    assert "geom-alb" in capsys.readouterr().out.splitlines()[-3]
 
 
 def test_extract_to_parquet(checkpoint, photos, tmp_path, capsys):
