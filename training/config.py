@@ -1,0 +1,154 @@
+"""Training configuration: one documented dataclass per concern, composed into :class:`TrainConfig`.
+
+A :class:`TrainConfig` fully defines a run (model, data, LOOCC, optimiser, schedule); it is stored
+in every checkpoint, so a run resumes with exactly the settings it started with.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from physdis_hub.config import ModelConfig
+
+from .data import DataConfig
+from .loocc import LooccConfig
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Adam settings. The paper's text says lr 1e-3; its public configs (and Unsup3d's) use 1e-4."""
+
+    lr: float = 1e-4
+    """Learning rate (constant; neither the paper nor Unsup3d uses a schedule)."""
+    betas: tuple[float, float] = (0.9, 0.999)
+    """Adam's moment decay rates."""
+    weight_decay: float = 0.0
+    """L2 penalty (the paper uses none)."""
+
+    def __post_init__(self) -> None:
+        if not self.lr > 0:
+            raise ValueError(f"OptimConfig.lr: expected > 0, got {self.lr}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"OptimConfig.betas: expected two values in [0, 1), got {self.betas}")
+        if self.weight_decay < 0:
+            raise ValueError(f"OptimConfig.weight_decay: expected >= 0, got {self.weight_decay}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines one training run."""
+
+    preset: str
+    """Name of the preset this configuration came from (for logs and model cards)."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """Architecture, scene ranges and reconstruction loss weights."""
+    data: DataConfig = field(default_factory=DataConfig)
+    """Data set and split."""
+    loocc: LooccConfig = field(default_factory=LooccConfig)
+    """LOOCC variant and augmentation ranges (``loocc.variant`` must equal ``model.variant``)."""
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    """Optimiser."""
+    batch_size: int = 64
+    """Global batch size (split evenly across DDP ranks). Paper: 64 faces, 256 cars."""
+    eval_batch_size: int = 64
+    """Batch size of validation, figures and evaluation (per rank)."""
+    max_epochs: int = 100
+    """Upper bound on epochs; early stopping usually ends the run first."""
+    patience: int = 10
+    """Stop after this many epochs without a better validation loss (paper: 10)."""
+    min_delta: float = 0.0
+    """A validation loss counts as better only if it is lower than the best by more than this."""
+    seed: int = 0
+    """Seeds model init, the split, data order and LOOCC sampling."""
+    figure_every: int = 1
+    """Write a decomposition figure every this many epochs (0: never)."""
+    figure_images: int = 8
+    """Number of validation images in each figure."""
+    device: str = "auto"
+    """``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``."""
+    notes: str = ""
+    """Free text shown at start and in model cards (e.g. where the preset departs from the paper)."""
+
+    def __post_init__(self) -> None:
+        if self.loocc.variant != self.model.variant:
+            raise ValueError(
+                f"TrainConfig: loocc.variant ({self.loocc.variant!r}) and model.variant "
+                f"({self.model.variant!r}) must agree; use with_variant() to change both"
+            )
+        for name in ("batch_size", "eval_batch_size", "max_epochs", "patience", "figure_images"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"TrainConfig.{name}: expected a positive int, got {value!r}")
+        if self.loocc.enabled and self.batch_size < 2:
+            raise ValueError(f"TrainConfig.batch_size: LOOCC needs >= 2 images per batch, got {self.batch_size}")
+        if self.figure_every < 0:
+            raise ValueError(f"TrainConfig.figure_every: expected >= 0, got {self.figure_every}")
+        if self.min_delta < 0:
+            raise ValueError(f"TrainConfig.min_delta: expected >= 0, got {self.min_delta}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"TrainConfig.device: expected 'auto', 'cpu' or 'cuda', got {self.device!r}")
+
+    @property
+    def variant(self) -> str:
+        """The LOOCC variant: ``"none"``, ``"L"`` or ``"LV"``."""
+        return self.loocc.variant
+
+    def with_variant(self, variant: str) -> TrainConfig:
+        """A copy trained with another LOOCC variant (changes ``loocc`` and ``model`` together)."""
+        return dataclasses.replace(
+            self,
+            loocc=dataclasses.replace(self.loocc, variant=variant),
+            model=self.model.replace(variant=variant),
+        )
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some top-level fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready nested dict."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["model"] = self.model.to_dict()
+        for name in ("data", "loocc", "optim"):
+            out[name] = _plain(dataclasses.asdict(out[name]))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`; unknown keys are errors."""
+        if not isinstance(data, dict):
+            raise ValueError(f"TrainConfig: expected a dict, got {type(data).__name__}")
+        nested = {"model": ModelConfig.from_dict, "data": _loader(DataConfig), "loocc": _loader(LooccConfig),
+                  "optim": _loader(OptimConfig)}  # fmt: skip
+        kwargs = {k: nested[k](v) if k in nested else v for k, v in data.items()}
+        return _construct(cls, kwargs, "TrainConfig")
+
+
+def _plain(value: Any) -> Any:
+    """Tuples -> lists, recursively (JSON form)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _loader(cls: type) -> Any:
+    def load(data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError(f"{cls.__name__}: expected a dict, got {type(data).__name__}")
+        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return _construct(cls, kwargs, cls.__name__)
+
+    return load
+
+
+def _construct(cls: type, kwargs: dict[str, Any], where: str) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
+    return cls(**kwargs)

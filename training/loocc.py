@@ -1,0 +1,311 @@
+"""LOOCC: the Leave-One-Out, Cycle Contrastive loss (paper sec. 3.2, implementation details sec. 4.3).
+
+Three steps per batch:
+
+1. **Physical augmentation.** Perturb the *predicted* light or view of every image by values drawn
+   from an explicit :class:`torch.Generator` (:func:`sample_perturbation`, :func:`apply_perturbation`);
+   depth, albedo and the other of light/view stay exactly as predicted.
+2. **Cyclic encoding.** Re-render the perturbed scene with the training renderer
+   (``model.renderer.render``; differentiable, so gradients flow back through the scene parameters
+   into the encoder-decoders) and encode the re-rendered image with all four encoders.
+3. **Leave-one-out contrastive term.** NT-Xent (SimCLR form, temperature 0.5) between the
+   concatenated features of the three *unchanged* parts of each input and of its re-rendering:
+   positives are the same image, negatives the other ``2N - 2`` rows of the batch.
+
+Where this follows the paper's text and where its public code (both are documented in README):
+
+- Light intensities: ``ambient += U(-0.5, 0.5)``, ``diffuse += U(-0.5, 0.5)`` (text and code agree),
+  then clamped to the configuration's ranges (``SceneConfig.amb_range`` / ``diff_range``), the only
+  values the light decoder can express; the paper does not say what happens outside them.
+- Light direction: the text perturbs pitch and yaw by ``U(-45, 45)`` degrees; that is the default
+  (``light_mode="angles"``). The public code instead adds ``U(-pi/8, pi/8)`` to each component of the
+  direction vector and renormalises (``light_mode="vector"``). With "angles", the perturbed pitch and
+  yaw are clamped to ``+-light_angle_limit_deg`` (85 by default) so that the direction
+  ``normalize(tan yaw, tan pitch, 1)`` stays finite.
+- View: pitch (rotation about x) ``+= U(-22.5, 22.5)`` degrees, yaw (about y) ``+= U(-45, 45)``
+  degrees, roll and translation unchanged; not clamped (the renderer handles any rotation).
+- Variants: ``"L"`` always perturbs light; ``"LV"`` picks light or view with probability 1/2 per
+  batch (one choice for the whole batch, as the paper's per-batch wording says).
+- Weighting: ``total = reconstruction + 0.01 * contrastive`` (public code; the text's tau = 0.01,
+  beta = 1.00 is the same weighting).
+- The re-rendered image is the renderer's masked output (background 0 in [-1, 1]), the same
+  convention as the reconstruction the model is trained on.
+
+Distributed training: with ``gather=True`` the features of every rank are gathered so that NT-Xent
+sees the whole global batch, exactly as a single process would (see :func:`gather_rows`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from physdis_hub.config import PARTS, SceneConfig
+from physdis_hub.losses import nt_xent
+from physdis_hub.model import PhysDisModel
+from physdis_hub.scene import Light, SceneParams, View
+
+VARIANTS: tuple[str, ...] = ("none", "L", "LV")
+"""LOOCC variants: none (reconstruction only), L (light), LV (light or view per batch)."""
+
+KINDS: tuple[str, ...] = ("light", "view")
+"""Scene parameters LOOCC can perturb (also the names of the parts left out)."""
+
+
+@dataclass(frozen=True)
+class LooccConfig:
+    """LOOCC settings; the defaults are the paper's (sec. 4.3)."""
+
+    variant: str = "none"
+    """``"none"``, ``"L"`` (always perturb light) or ``"LV"`` (light or view, chosen per batch)."""
+    weight: float = 0.01
+    """Weight of the contrastive term in the total loss."""
+    temperature: float = 0.5
+    """NT-Xent temperature."""
+    ambient_delta: float = 0.5
+    """Ambient intensity is shifted by ``U(-ambient_delta, ambient_delta)``, then clamped to amb_range."""
+    diffuse_delta: float = 0.5
+    """Diffuse intensity is shifted by ``U(-diffuse_delta, diffuse_delta)``, then clamped to diff_range."""
+    light_mode: str = "angles"
+    """``"angles"``: shift light pitch and yaw (paper text); ``"vector"``: shift direction components (public code)."""
+    light_angle_deg: float = 45.0
+    """``"angles"`` mode: light pitch and yaw are each shifted by ``U(-a, a)`` degrees."""
+    light_angle_limit_deg: float = 85.0
+    """``"angles"`` mode: perturbed light pitch and yaw are clamped to ``+-`` this many degrees."""
+    light_vector_delta: float = math.pi / 8
+    """``"vector"`` mode: each direction component is shifted by ``U(-d, d)``, then renormalised."""
+    view_pitch_deg: float = 22.5
+    """View pitch (rotation about x) is shifted by ``U(-p, p)`` degrees."""
+    view_yaw_deg: float = 45.0
+    """View yaw (rotation about y) is shifted by ``U(-y, y)`` degrees."""
+    gather: bool = True
+    """Under DDP, gather features from all ranks so negatives span the global batch."""
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"LooccConfig.variant: expected one of {VARIANTS}, got {self.variant!r}")
+        if self.light_mode not in ("angles", "vector"):
+            raise ValueError(f"LooccConfig.light_mode: expected 'angles' or 'vector', got {self.light_mode!r}")
+        if self.weight < 0:
+            raise ValueError(f"LooccConfig.weight: expected >= 0, got {self.weight}")
+        if self.temperature <= 0:
+            raise ValueError(f"LooccConfig.temperature: expected > 0, got {self.temperature}")
+        for name in ("ambient_delta", "diffuse_delta", "light_angle_deg", "light_vector_delta",
+                     "view_pitch_deg", "view_yaw_deg"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise ValueError(f"LooccConfig.{name}: expected >= 0, got {getattr(self, name)}")
+        if not 0 < self.light_angle_limit_deg < 90:
+            raise ValueError(
+                f"LooccConfig.light_angle_limit_deg: expected a value in (0, 90), got {self.light_angle_limit_deg}"
+            )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the contrastive term is part of the loss."""
+        return self.variant != "none"
+
+
+@dataclass
+class Perturbation:
+    """Sampled offsets for one batch of ``N`` images; every tensor has ``N`` rows.
+
+    Attributes:
+        kind: ``"light"`` or ``"view"``: the scene parameter perturbed (and the part left out).
+        deltas: offsets by name. Light, angles mode: ``ambient, diffuse, pitch, yaw`` ``(N,)``
+            (angles in radians). Light, vector mode: ``ambient, diffuse`` ``(N,)``, ``direction`` ``(N, 3)``.
+            View: ``pitch, yaw`` ``(N,)`` in radians.
+    """
+
+    kind: str
+    deltas: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return next(iter(self.deltas.values())).shape[0]
+
+    def rows(self, index: torch.Tensor | slice) -> Perturbation:
+        """The offsets of a subset of the images (e.g. one rank's share of the global batch)."""
+        return Perturbation(self.kind, {k: v[index] for k, v in self.deltas.items()})
+
+    def to(self, device: torch.device | str) -> Perturbation:
+        return Perturbation(self.kind, {k: v.to(device) for k, v in self.deltas.items()})
+
+    @property
+    def unchanged_parts(self) -> tuple[str, ...]:
+        """The parts whose features the contrastive term pulls together (all but ``kind``)."""
+        return tuple(p for p in PARTS if p != self.kind)
+
+
+def _uniform(n: int, half_width: float, generator: torch.Generator, *shape: int) -> torch.Tensor:
+    return (torch.rand(n, *shape, generator=generator) * 2 - 1) * half_width
+
+
+def sample_perturbation(config: LooccConfig, batch_size: int, generator: torch.Generator) -> Perturbation | None:
+    """Draw the offsets for one batch (on the CPU, from ``generator`` only).
+
+    Draw the offsets for the *global* batch and give each rank its rows, so that every rank's
+    generator stays in step and a multi-process run matches a single-process one.
+
+    Args:
+        config: :class:`LooccConfig`.
+        batch_size: ``N``, the number of images.
+        generator: CPU :class:`torch.Generator`; its state is part of every checkpoint.
+
+    Returns:
+        A :class:`Perturbation`, or None for variant ``"none"`` (the generator is not advanced).
+    """
+    if batch_size <= 0:
+        raise ValueError(f"batch_size: expected a positive int, got {batch_size}")
+    if not config.enabled:
+        return None
+    if config.variant == "L":
+        kind = "light"
+    else:
+        kind = KINDS[int(torch.randint(2, (1,), generator=generator))]
+    if kind == "view":
+        return Perturbation(
+            "view",
+            {
+                "pitch": _uniform(batch_size, math.radians(config.view_pitch_deg), generator),
+                "yaw": _uniform(batch_size, math.radians(config.view_yaw_deg), generator),
+            },
+        )
+    deltas = {
+        "ambient": _uniform(batch_size, config.ambient_delta, generator),
+        "diffuse": _uniform(batch_size, config.diffuse_delta, generator),
+    }
+    if config.light_mode == "angles":
+        deltas["pitch"] = _uniform(batch_size, math.radians(config.light_angle_deg), generator)
+        deltas["yaw"] = _uniform(batch_size, math.radians(config.light_angle_deg), generator)
+    else:
+        deltas["direction"] = _uniform(batch_size, config.light_vector_delta, generator, 3)
+    return Perturbation("light", deltas)
+
+
+def apply_perturbation(
+    scene: SceneParams, perturbation: Perturbation, scene_config: SceneConfig, config: LooccConfig
+) -> SceneParams:
+    """The scene with its light or view offset by ``perturbation``; everything else is the same object.
+
+    Args:
+        scene: predicted :class:`SceneParams` of batch ``N`` (gradients are kept).
+        perturbation: offsets for the same ``N`` images, on the scene's device (:meth:`Perturbation.to`).
+        scene_config: the model's ranges (light intensities are clamped to them).
+        config: :class:`LooccConfig` (light mode and angle limit).
+
+    Returns:
+        :class:`SceneParams` sharing ``depth``, ``albedo`` and the unperturbed part with ``scene``.
+    """
+    if perturbation.batch_size != scene.batch_size:
+        raise ValueError(
+            f"perturbation: has {perturbation.batch_size} rows, the scene has {scene.batch_size} images"
+        )
+    d = perturbation.deltas
+    if perturbation.kind == "view":
+        offset = torch.stack([d["pitch"], d["yaw"], torch.zeros_like(d["yaw"])], dim=1)
+        return scene.with_view(View(scene.view.rotation + offset, scene.view.translation))
+    if perturbation.kind != "light":
+        raise ValueError(f"perturbation.kind: expected one of {KINDS}, got {perturbation.kind!r}")
+    light = scene.light
+    ambient = (light.ambient + d["ambient"]).clamp(*scene_config.amb_range)
+    diffuse = (light.diffuse + d["diffuse"]).clamp(*scene_config.diff_range)
+    if "direction" in d:
+        direction = light.direction + d["direction"]
+        return scene.with_light(Light(ambient, diffuse, direction / direction.norm(dim=1, keepdim=True)))
+    limit = math.radians(config.light_angle_limit_deg)
+    pitch, yaw = light.angles()
+    pitch = (pitch + d["pitch"]).clamp(-limit, limit)
+    yaw = (yaw + d["yaw"]).clamp(-limit, limit)
+    return scene.with_light(Light.from_angles(ambient, diffuse, pitch, yaw))
+
+
+class _GatherRows(torch.autograd.Function):
+    """All-gather along dim 0; the backward pass returns ``world_size *`` this rank's slice.
+
+    Exact when every rank applies the same function to the gathered tensor (true for NT-Xent over
+    the gathered batch): the gradient of the sum of the ``W`` identical per-rank losses with respect
+    to this rank's rows is ``W`` times the local one, and DDP then averages over the ``W`` ranks.
+    Needs no collective in the backward pass (gloo has no reduce-scatter).
+    """
+
+    @staticmethod
+    def forward(ctx, rows: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        import torch.distributed as dist
+
+        world, rank = dist.get_world_size(), dist.get_rank()
+        parts = [torch.empty_like(rows) for _ in range(world)]
+        dist.all_gather(parts, rows.contiguous())
+        ctx.world, ctx.rank, ctx.n = world, rank, rows.shape[0]
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return grad[ctx.rank * ctx.n : (ctx.rank + 1) * ctx.n] * ctx.world
+
+
+def gather_rows(rows: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``rows (n, D)`` of every rank (rank order) into ``(W * n, D)``; identity without DDP.
+
+    Every rank must pass the same ``n``.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return rows
+    return _GatherRows.apply(rows)
+
+
+@dataclass
+class LooccOutput:
+    """What :func:`loocc_loss` returns.
+
+    Attributes:
+        loss: scalar NT-Xent over the (gathered) batch, unweighted.
+        augmented: ``(N, 3, S, S)`` re-rendered images in [-1, 1] (masked).
+        features: part -> ``(N, D_part)`` features of the re-rendered images (all four parts).
+        scene: the perturbed :class:`SceneParams`.
+    """
+
+    loss: torch.Tensor
+    augmented: torch.Tensor
+    features: dict[str, torch.Tensor]
+    scene: SceneParams
+
+
+def loocc_loss(
+    model: PhysDisModel,
+    scene: SceneParams,
+    features: dict[str, torch.Tensor],
+    perturbation: Perturbation,
+    config: LooccConfig,
+    gather: Callable[[torch.Tensor], torch.Tensor] = gather_rows,
+) -> LooccOutput:
+    """The LOOCC contrastive term for one batch.
+
+    Args:
+        model: the model being trained (its renderer and encoders are used).
+        scene: predicted :class:`SceneParams` of the inputs, batch ``N``.
+        features: part -> ``(N, D_part)`` features of the inputs (from ``model.forward``).
+        perturbation: offsets for the ``N`` images (:func:`sample_perturbation`).
+        config: :class:`LooccConfig`.
+        gather: how rows are collected across ranks (identity when ``config.gather`` is False).
+
+    Returns:
+        :class:`LooccOutput`.
+    """
+    missing = [p for p in PARTS if p not in features]
+    if missing:
+        raise ValueError(f"features: missing parts {missing}; expected all of {list(PARTS)}")
+    perturbed = apply_perturbation(scene, perturbation, model.config.scene, config)
+    augmented = model.renderer.render(perturbed).image
+    aug_features = model.encode(augmented)
+    keep = perturbation.unchanged_parts
+    z = torch.cat([features[p] for p in keep], dim=1)
+    z_aug = torch.cat([aug_features[p] for p in keep], dim=1)
+    if config.gather:
+        z, z_aug = gather(z), gather(z_aug)
+    loss = nt_xent(z, z_aug, config.temperature)
+    return LooccOutput(loss, augmented, aug_features, perturbed)

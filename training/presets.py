@@ -1,0 +1,315 @@
+"""Training presets: the paper's settings, CPU-scale versions, synthetic-data versions, and ``tiny``.
+
+Every preset is a function of the LOOCC variant (``none``, ``L``, ``LV``), the data directory and
+the optional VGG16 weights file, returning a :class:`~training.config.TrainConfig`:
+
+==========================  =========================  ============================================
+preset                      data                       scale
+==========================  =========================  ============================================
+``faces``                   UTKFace, 80/10/10 split    paper: widths, batch 64, patience 10
+``cars``                    ShapeNet syncar (unsup3d)  paper: widths, batch 256, patience 10
+``faces-cpu``, ``cars-cpu`` the same, 1,600 train imgs narrow nets, batch 32, 6 epochs
+``faces-synthetic``         synthetic faces            paper widths and batch
+``cars-synthetic``          synthetic cars             paper widths and batch
+``faces-synthetic-cpu``     synthetic faces            narrow nets, batch 32, 6 epochs (minutes)
+``cars-synthetic-cpu``      synthetic cars             narrow nets, batch 32, 6 epochs (minutes)
+``tiny``                    synthetic faces, 32 imgs   for tests: seconds
+==========================  =========================  ============================================
+
+Paper settings (sec. 4.3 and the public configs): faces use the confidence network, lam_flip 0.5
+and a perceptual weight of 1; cars use border depth 1.08, diffuse light in [0.5, 1], no confidence
+network, lam_flip 1, a perceptual weight of 0.01 and depth smoothness 0.1. The perceptual loss needs
+VGG16 ImageNet weights, which cannot be downloaded here: the ``faces`` and ``cars`` presets refuse
+to build without ``perceptual_weights`` (a local ``.safetensors`` file), and every other preset
+trains without the perceptual term unless it is given one, and says so in its notes. Learning
+rate: 1e-4 as in the public configs (the paper's text says 1e-3; pass ``--lr 1e-3`` to follow it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from physdis_hub.config import LossConfig, ModelConfig, NetConfig, SceneConfig, cars_scene
+from physdis_hub.data.registry import DATA_ROOT_ENV
+
+from .config import OptimConfig, TrainConfig
+from .data import DataConfig
+from .loocc import VARIANTS, LooccConfig
+
+
+class PresetError(ValueError):
+    """A preset cannot be built as asked (unknown name, missing data directory or weights)."""
+
+
+@dataclass(frozen=True)
+class PresetOptions:
+    """What a preset is built from besides its name."""
+
+    variant: str = "none"
+    """LOOCC variant: ``"none"``, ``"L"`` or ``"LV"``."""
+    data_dir: str | None = None
+    """Directory of a real data set (UTKFace, syncar); unused by synthetic presets."""
+    perceptual_weights: str | None = None
+    """Local VGG16 ``.safetensors`` file; enables the perceptual term at the category's paper weight."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named recipe."""
+
+    name: str
+    """Preset name."""
+    category: str
+    """``"faces"`` or ``"cars"``."""
+    needs_data_dir: bool
+    """True for real data sets, which must be downloaded first."""
+    description: str
+    """One line for ``--help`` and listings."""
+    build: Callable[[PresetOptions], TrainConfig]
+    """Builds the configuration."""
+
+
+# -- building blocks ---------------------------------------------------------------------------
+
+PAPER_LR = 1e-4
+"""Learning rate of the public configs (the paper's text: 1e-3)."""
+CPU_LR = 5e-4
+"""CPU presets train for a few epochs only, so they use a larger step than the paper."""
+CPU_IMAGES = (1600, 200, 200)
+"""Train / val / test images used by the CPU-scale real-data presets."""
+
+
+def _paper_nets(use_conf: bool) -> NetConfig:
+    return NetConfig(use_conf=use_conf)
+
+
+def _cpu_nets(use_conf: bool) -> NetConfig:
+    """Narrow networks: nf 16 for depth/albedo/confidence, 16 for light/view (128-d features)."""
+    return NetConfig(depth_nf=16, albedo_nf=16, light_nf=16, view_nf=16, conf_nf=16, zdim=128, conf_zdim=64,
+                     use_conf=use_conf)  # fmt: skip
+
+
+def _loss(category: str, weights: str | None) -> LossConfig:
+    """The category's paper loss weights; the perceptual term only with a weights file."""
+    if category == "faces":
+        return LossConfig(lam_flip=0.5, lam_perc=1.0 if weights else 0.0, perceptual_weights=weights)
+    return LossConfig(lam_flip=1.0, lam_perc=0.01 if weights else 0.0, perceptual_weights=weights, lam_depth_smooth=0.1)
+
+
+def _scene(category: str) -> SceneConfig:
+    return cars_scene() if category == "cars" else SceneConfig()
+
+
+def _perceptual_note(category: str, weights: str | None) -> str:
+    if weights:
+        return ""
+    paper = "1" if category == "faces" else "0.01"
+    return (
+        f"perceptual loss disabled (lam_perc 0; the paper uses {paper}): VGG16 weights are not available "
+        "offline, pass --perceptual-weights FILE.safetensors to enable it."
+    )
+
+
+def _model(category: str, nets: NetConfig, opts: PresetOptions, training_data: str, license: str) -> ModelConfig:
+    return ModelConfig(
+        nets=nets, scene=_scene(category), loss=_loss(category, opts.perceptual_weights), variant=opts.variant,
+        category=category, training_data=training_data, license=license,
+    )  # fmt: skip
+
+
+def _real_data(category: str, opts: PresetOptions, cpu: bool) -> DataConfig:
+    """UTKFace: the data package's seeded 80/10/10 split (split_seed 0); syncar: its released splits."""
+    if category == "faces":
+        return DataConfig(dataset="utkface", root=opts.data_dir, options={"split_seed": 0},
+                          max_images=CPU_IMAGES if cpu else None)  # fmt: skip
+    return DataConfig(dataset="syncar", root=opts.data_dir, max_images=CPU_IMAGES if cpu else None)
+
+
+REAL_DATA = {
+    "faces": ("UTKFace (aligned & cropped faces)", "other"),
+    "cars": ("ShapeNet cars rendered by unsup3d (syncar)", "other"),
+}
+"""Category -> (training data description, weight licence id: the data sets' terms are non-commercial)."""
+
+
+def _synthetic_data(
+    category: str, opts: PresetOptions, identities: tuple[int, int, int], images_per_identity: int
+) -> DataConfig:
+    """A synthetic set with disjoint train / val / test identities; ``opts.data_dir`` caches it on disk."""
+    train, val, test = identities
+    chunks = -(-max(identities) * images_per_identity // 256)  # keep every rendered chunk in memory
+    options = {"train_identities": train, "val_identities": val, "test_identities": test,
+               "images_per_identity": images_per_identity, "max_chunks": max(chunks, 4), "progress": False}  # fmt: skip
+    return DataConfig(dataset=f"synthetic-{category}", root=opts.data_dir, options=options)
+
+
+def _notes(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+# -- the presets -------------------------------------------------------------------------------
+
+
+def _paper(category: str) -> Callable[[PresetOptions], TrainConfig]:
+    def build(opts: PresetOptions) -> TrainConfig:
+        if not opts.perceptual_weights:
+            weight = "1" if category == "faces" else "0.01"
+            raise PresetError(
+                f"preset {category!r}: the paper trains with a VGG16 perceptual loss (weight {weight}), which "
+                "needs ImageNet VGG16 weights that cannot be downloaded here. Pass --perceptual-weights "
+                f"FILE.safetensors, or use --preset {category}-cpu / {category}-synthetic-cpu, which train "
+                "without it (lam_perc 0)."
+            )
+        data, licence = REAL_DATA[category]
+        return TrainConfig(
+            preset=category,
+            model=_model(category, _paper_nets(use_conf=category == "faces"), opts, data, licence),
+            data=_real_data(category, opts, cpu=False),
+            loocc=LooccConfig(variant=opts.variant),
+            optim=OptimConfig(lr=PAPER_LR),
+            batch_size=64 if category == "faces" else 256,
+            max_epochs=200,
+            patience=10,
+            notes="paper settings (lr 1e-4 of the public configs; the text says 1e-3).",
+        )
+
+    return build
+
+
+def _real_cpu(category: str) -> Callable[[PresetOptions], TrainConfig]:
+    def build(opts: PresetOptions) -> TrainConfig:
+        data, licence = REAL_DATA[category]
+        return TrainConfig(
+            preset=f"{category}-cpu",
+            model=_model(category, _cpu_nets(use_conf=category == "faces"), opts, f"{data}, {sum(CPU_IMAGES)} images", licence),
+            data=_real_data(category, opts, cpu=True),
+            loocc=LooccConfig(variant=opts.variant),
+            optim=OptimConfig(lr=CPU_LR),
+            batch_size=32,
+            max_epochs=6,
+            patience=3,
+            notes=_notes(
+                f"CPU scale: nf 16 networks (128-d features), {CPU_IMAGES[0]} training images, 6 epochs, "
+                f"lr {CPU_LR:g}.",
+                _perceptual_note(category, opts.perceptual_weights),
+            ),
+        )
+
+    return build
+
+
+def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfig]:
+    def build(opts: PresetOptions) -> TrainConfig:
+        if cpu:
+            nets, data = _cpu_nets(use_conf=category == "faces"), _synthetic_data(category, opts, (40, 5, 10), 20)
+            schedule = {"optim": OptimConfig(lr=CPU_LR), "batch_size": 32, "max_epochs": 6, "patience": 3}
+            scale = f"CPU scale: nf 16 networks (128-d features), 6 epochs, lr {CPU_LR:g}."
+        else:
+            nets, data = _paper_nets(use_conf=category == "faces"), _synthetic_data(category, opts, (500, 50, 100), 20)
+            schedule = {"optim": OptimConfig(lr=PAPER_LR), "batch_size": 64 if category == "faces" else 256,
+                        "max_epochs": 200, "patience": 10}  # fmt: skip
+            scale = "paper widths and schedule on synthetic data."
+        return TrainConfig(
+            preset=f"{category}-synthetic" + ("-cpu" if cpu else ""),
+            model=_model(category, nets, opts, f"physdis-hub synthetic {category}", "mit"),
+            data=data,
+            loocc=LooccConfig(variant=opts.variant),
+            notes=_notes(scale, _perceptual_note(category, opts.perceptual_weights)),
+            **schedule,
+        )
+
+    return build
+
+
+def _tiny(opts: PresetOptions) -> TrainConfig:
+    nets = NetConfig(depth_nf=16, albedo_nf=16, light_nf=4, view_nf=4, conf_nf=16, zdim=32, conf_zdim=16,
+                     use_conf=False)  # fmt: skip
+    return TrainConfig(
+        preset="tiny",
+        model=_model("faces", nets, opts, "physdis-hub synthetic faces (tiny)", "mit"),
+        data=_synthetic_data("faces", opts, (4, 1, 2), 8),
+        loocc=LooccConfig(variant=opts.variant),
+        optim=OptimConfig(lr=1e-3),
+        batch_size=8,
+        eval_batch_size=32,
+        max_epochs=3,
+        patience=10,
+        figure_images=4,
+        notes=_notes("test preset: seconds on a CPU.", _perceptual_note("faces", opts.perceptual_weights)),
+    )
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset("faces", "faces", True, "paper: UTKFace 80/10/10, batch 64 (needs --perceptual-weights)", _paper("faces")),
+        Preset("cars", "cars", True, "paper: ShapeNet syncar, batch 256 (needs --perceptual-weights)", _paper("cars")),
+        Preset("faces-cpu", "faces", True, "UTKFace subset, narrow nets, minutes on a CPU", _real_cpu("faces")),
+        Preset("cars-cpu", "cars", True, "syncar subset, narrow nets, minutes on a CPU", _real_cpu("cars")),
+        Preset("faces-synthetic", "faces", False, "synthetic faces, paper widths and schedule", _synthetic("faces", False)),
+        Preset("cars-synthetic", "cars", False, "synthetic cars, paper widths and schedule", _synthetic("cars", False)),
+        Preset("faces-synthetic-cpu", "faces", False, "synthetic faces, narrow nets, minutes on a CPU",
+               _synthetic("faces", True)),
+        Preset("cars-synthetic-cpu", "cars", False, "synthetic cars, narrow nets, minutes on a CPU",
+               _synthetic("cars", True)),
+        Preset("tiny", "faces", False, "for tests: tiny nets, 32 synthetic training images, seconds", _tiny),
+    ]
+}  # fmt: skip
+"""Every preset by name."""
+
+
+def list_presets() -> list[str]:
+    """Names of the presets."""
+    return list(PRESETS)
+
+
+def get_preset(
+    name: str, variant: str = "none", *, data_dir: str | None = None, perceptual_weights: str | None = None
+) -> TrainConfig:
+    """The :class:`TrainConfig` of preset ``name``.
+
+    Args:
+        name: one of :func:`list_presets`.
+        variant: LOOCC variant, ``"none"``, ``"L"`` or ``"LV"``.
+        data_dir: real data set directory (``faces``, ``cars``, ``*-cpu``; default: under ``$PHYSDIS_DATA``),
+            or a cache folder for synthetic sets.
+        perceptual_weights: local VGG16 ``.safetensors`` (required by ``faces`` and ``cars``).
+
+    Raises:
+        PresetError: unknown name or variant, or a missing data directory / weights file.
+
+    Example:
+        >>> cfg = get_preset("faces-synthetic-cpu", "LV")
+        >>> cfg.batch_size, cfg.loocc.variant
+        (32, 'LV')
+    """
+    if name not in PRESETS:
+        raise PresetError(f"name: unknown preset {name!r}; expected one of {list_presets()}")
+    if variant not in VARIANTS:
+        raise PresetError(f"variant: expected one of {list(VARIANTS)}, got {variant!r}")
+    preset = PRESETS[name]
+    if preset.needs_data_dir and not has_data(data_dir):
+        raise PresetError(f"preset {name!r} trains on a real data set: {data_hint(preset.category)}")
+    return preset.build(PresetOptions(variant, data_dir, perceptual_weights))
+
+
+def has_data(data_dir: str | None) -> bool:
+    """Whether a real data set can be located: a directory was given, or ``$PHYSDIS_DATA`` is set."""
+    return bool(data_dir or os.environ.get(DATA_ROOT_ENV))
+
+
+def data_hint(category: str) -> str:
+    """Where to get the category's real data set, and how to train offline instead."""
+    if category == "faces":
+        where = (
+            "download UTKFace (the 'Aligned&Cropped Faces' archive, https://susanqq.github.io/UTKFace/; "
+            "non-commercial research use), unpack it and pass --data-dir DIR"
+        )
+    else:
+        where = (
+            "download ShapeNet syncar with unsup3d's script (https://github.com/elliottwu/unsup3d: "
+            "`sh data/download_syncar.sh`; ShapeNet terms apply) and pass --data-dir DIR"
+        )
+    return f"{where} (or set ${DATA_ROOT_ENV}). To train offline on generated data instead, use --preset {category}-synthetic-cpu."
