@@ -1,0 +1,122 @@
+"""One training run from the command line; also the torchrun entry point.
+
+Examples::
+
+    python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv
+    python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv --resume
+    torchrun --nproc_per_node 4 -m training.train --preset faces --data-dir data/UTKFace \\
+        --perceptual-weights vgg16.safetensors --variant L --out runs/faces-l
+
+At the end (rank 0), the best epoch is evaluated on the test split and exported with
+:func:`physdis_hub.hub.save_pretrained` to ``OUT/model`` (``--no-export`` skips this), and pushed
+with ``--push-to-hub ORG/NAME``. Resuming needs the same arguments plus ``--resume``: the
+configuration is checked against the checkpoint's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+from collections.abc import Sequence
+
+from physdis_hub.data import DataLayoutError
+
+from .checkpoint import CheckpointError
+from .config import TrainConfig
+from .distributed import init_distributed, shutdown
+from .loocc import VARIANTS
+from .presets import PRESETS, PresetError, get_preset, list_presets
+from .trainer import ResumeError, Trainer
+
+USER_ERRORS = (PresetError, DataLayoutError, CheckpointError, ResumeError, FileExistsError)
+"""Errors reported as one message and exit status 2 (bad input, not a bug): missing data or weights,
+a damaged checkpoint, a resume with other settings, an occupied run directory."""
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``train`` and ``reproduce`` that override preset fields."""
+    parser.add_argument("--data-dir", help="directory of the real data set (UTKFace, syncar)")
+    parser.add_argument("--perceptual-weights", metavar="FILE",
+                        help="local VGG16 .safetensors; enables the perceptual loss at the paper's weight")
+    parser.add_argument("--epochs", type=int, help="override max_epochs")
+    parser.add_argument("--batch-size", type=int, help="override the global batch size")
+    parser.add_argument("--lr", type=float, help="override the learning rate (paper text: 1e-3, public configs: 1e-4)")
+    parser.add_argument("--seed", type=int, help="override the seed")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override the device")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
+
+
+def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfig:
+    """``config`` with the command-line overrides applied."""
+    changes = {}
+    if args.epochs is not None:
+        changes["max_epochs"] = args.epochs
+    if args.batch_size is not None:
+        changes["batch_size"] = args.batch_size
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if args.device is not None:
+        changes["device"] = args.device
+    if args.lr is not None:
+        changes["optim"] = dataclasses.replace(config.optim, lr=args.lr)
+    return config.replace(**changes)
+
+
+def command_line(module: str, argv: Sequence[str]) -> str:
+    """The command as a user would type it (for model cards)."""
+    return " ".join(["python", "-m", module, *(shlex.quote(a) for a in argv)])
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m training.train",
+        description="Train one physdis model (run under torchrun for several GPUs or nodes).",
+        epilog="presets: " + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()),
+    )
+    parser.add_argument("--preset", required=True, choices=list_presets(), help="training recipe")
+    parser.add_argument("--variant", default="none", choices=VARIANTS, help="LOOCC variant (default: none)")
+    parser.add_argument("--out", required=True, help="run directory (checkpoints, logs, figures, export)")
+    add_config_arguments(parser)
+    parser.add_argument("--no-export", action="store_true", help="skip evaluation and export of the best epoch")
+    parser.add_argument("--push-to-hub", metavar="ORG/NAME", help="push the exported model to this Hub repository")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run; returns the process exit status (2 for a configuration or checkpoint problem)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(argv)
+    if args.push_to_hub and args.no_export:
+        print("error: --push-to-hub needs the export (drop --no-export)", file=sys.stderr)
+        return 2
+    try:
+        config = apply_overrides(
+            get_preset(args.preset, args.variant, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights),
+            args,
+        )
+        ctx = init_distributed(config.device)
+        try:
+            trainer = Trainer(config, args.out, ctx=ctx, progress=not args.no_progress)
+            result = trainer.fit(resume=args.resume)
+            if ctx.is_main and not args.no_export:
+                from .export import export_run
+
+                exported = export_run(args.out, trainer.splits.test, command=command_line("training.train", argv),
+                                      push_to=args.push_to_hub, batch_size=config.eval_batch_size)  # fmt: skip
+                print(f"best epoch {result.best_epoch} (val {result.best_val_loss:.5f}) exported to "
+                      f"{exported.directory}", file=sys.stderr)  # fmt: skip
+                if exported.commit:
+                    print(f"pushed to {args.push_to_hub} at {exported.commit}", file=sys.stderr)
+        finally:
+            shutdown(ctx)
+    except USER_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
