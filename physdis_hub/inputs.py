@@ -37,7 +37,7 @@ def as_batch(images: Images, size: int, resize: str = "center-crop", name: str =
         if len(images) == 0:
             raise ValueError(f"{name}: got an empty list; expected at least one image")
         parts = [_to_chw(img, f"{name}[{i}]") for i, img in enumerate(images)]
-        return torch.stack([_fit(p, size, resize)[0] for p in parts])
+        return torch.stack([_fit(p[None], size, resize)[0] for p in parts])
     batch = _to_bchw(images, name)
     return _fit(batch, size, resize)
 
@@ -66,7 +66,7 @@ def _to_chw(img: Any, name: str) -> torch.Tensor:
     if isinstance(img, (str, Path)):
         img = _open(Path(img), name)
     if type(img).__module__.startswith("PIL."):
-        img = np.asarray(img.convert("RGB"))
+        img = np.array(img.convert("RGB"))
     if isinstance(img, np.ndarray):
         if img.ndim == 2:
             img = img[:, :, None]

@@ -163,6 +163,8 @@ class PhysDisModel(nn.Module):
     def _check_parts(parts: Sequence[str]) -> list[str]:
         if isinstance(parts, str):
             parts = [parts]
+        if not isinstance(parts, Sequence):
+            raise ValueError(f"parts: expected a sequence of part names from {list(PARTS)}, got {parts!r}")
         parts = list(parts)
         unknown = [p for p in parts if p not in PARTS]
         if not parts or unknown:

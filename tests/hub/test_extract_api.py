@@ -94,10 +94,14 @@ def test_bad_batch_size_raises_value_error_naming_the_argument(model):
         model.extract(torch.rand(1, 3, 64, 64), batch_size=0)
 
 
-@pytest.mark.xfail(strict=True, reason="physdis_hub.inputs.as_batch resizes list items as 3-D tensors")
 def test_a_list_of_images_of_different_sizes(model):
     images = [np.zeros((40, 50, 3), np.uint8), torch.rand(3, 70, 64)]
     assert model.extract(images).shape == (2, 512)
+
+
+def test_parts_none_is_a_value_error(model):
+    with pytest.raises(ValueError, match="parts"):
+        model.extract(torch.rand(1, 3, 64, 64), parts=None)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
