@@ -27,8 +27,14 @@ import torch
 
 from ..config import cars_scene
 from ..render import Camera, grid_faces
-from .category import AttributeSpec, CanonicalObject, ObjectCategory, Params
-from .mesh import mirror_left_half, rasterize_mesh
+from .category import (
+    AttributeSpec,
+    CanonicalObject,
+    ObjectCategory,
+    Params,
+    finish_canonical,
+)
+from .mesh import rasterize_mesh
 
 ELEVATION_DEG = 15.0
 """Elevation of the canonical view above the car's horizon."""
@@ -153,7 +159,7 @@ class SyntheticCars(ObjectCategory):
             ((-half, sill + 0.10 + zero), zero),
             ((-half, belt - 0.08), zero),
             ((-half + 0.05, belt), zero),
-            ((-half + 0.06 + 0.01, belt + 0.02), glass),
+            ((-half + 0.07, belt + 0.02), glass),
             ((-half + 0.09 + 0.22 * g, belt + 0.88 * g), glass),
             ((-half + 0.10 + 0.22 * g, belt + 0.9 * g + 0.02), zero),
             ((-half + 0.25 + 0.22 * g, top + 0.03), zero),
@@ -219,7 +225,7 @@ class SyntheticCars(ObjectCategory):
         part = torch.cat(
             [torch.full((self.n_body,), _PART_BODY), torch.full((1,), _PART_FASCIA), torch.full((n_wheel,), _PART_WHEEL)]
         )
-        onehot = torch.nn.functional.one_hot(part, 3).float().expand(batch, -1, -1).clone()
+        onehot = torch.nn.functional.one_hot(part, 3).float().expand(batch, -1, -1)
         # fascia triangles share the last ring with the body; mark the fascia by its centre only and
         # recover it per pixel from the interpolated fascia weight (> 0 only on fascia triangles)
         material = torch.cat([glass, torch.zeros(batch, 1), torch.zeros(batch, n_wheel)], 1)
@@ -241,14 +247,7 @@ class SyntheticCars(ObjectCategory):
 
         attrs = torch.cat([pts, onehot, material[..., None], radius[..., None]], -1)
         maps = rasterize_mesh(cam, self.faces, attrs, camera, self.scene.border_depth)
-        on_object = maps.covered & (maps.depth < self.scene.border_depth)
-        depth = torch.where(on_object, maps.depth, torch.full_like(maps.depth, self.scene.border_depth))
-        border = torch.ones_like(on_object[:1])
-        border[:, 2:-2, 2:-2] = False
-        depth = torch.where(border, torch.full_like(depth, self.scene.border_depth), depth)
-        on_object = on_object & ~border
-        albedo = self.albedo(identity, maps.attributes)
-        return CanonicalObject(mirror_left_half(depth), mirror_left_half(albedo), mirror_left_half(on_object))
+        return finish_canonical(maps, self.albedo(identity, maps.attributes), self.scene.border_depth)
 
     # -- albedo --------------------------------------------------------------------------------
     def albedo(self, identity: dict[str, torch.Tensor], attrs: torch.Tensor) -> torch.Tensor:

@@ -11,6 +11,7 @@ import torch
 
 from ..config import SceneConfig
 from ..render import Camera
+from .mesh import MeshMaps, mirror_left_half
 
 Params = dict[str, np.ndarray]
 """Per-identity or per-image parameters: name -> array whose first axis is the identity/image."""
@@ -81,3 +82,21 @@ class ObjectCategory(ABC):
     ) -> CanonicalObject:
         """Canonical maps of ``B`` samples, given each sample's identity and image parameters as
         tensors (first axis ``B``), seen by the canonical ``camera``."""
+
+
+def finish_canonical(maps: MeshMaps, albedo: torch.Tensor, border_depth: float) -> CanonicalObject:
+    """Canonical maps from a rasterized object: everything not on the object (and the 2-pixel
+    border, as the model's depth decoder sets it) becomes the backdrop plane at ``border_depth``;
+    then the left half is mirrored onto the right so the maps are exactly symmetric.
+
+    Args:
+        maps: the rasterized object (depth ``(B, S, S)``, coverage).
+        albedo: ``(B, 3, S, S)`` object albedo in [0, 1].
+        border_depth: depth of the backdrop.
+    """
+    on_object = maps.covered & (maps.depth < border_depth)
+    border = torch.ones_like(on_object[:1])
+    border[:, 2:-2, 2:-2] = False
+    on_object = on_object & ~border
+    depth = torch.where(on_object, maps.depth, torch.full_like(maps.depth, border_depth))
+    return CanonicalObject(mirror_left_half(depth), mirror_left_half(albedo), mirror_left_half(on_object))

@@ -26,8 +26,14 @@ import torch
 
 from ..config import SceneConfig
 from ..render import Camera, grid_faces
-from .category import AttributeSpec, CanonicalObject, ObjectCategory, Params
-from .mesh import mirror_left_half, rasterize_mesh
+from .category import (
+    AttributeSpec,
+    CanonicalObject,
+    ObjectCategory,
+    Params,
+    finish_canonical,
+)
+from .mesh import rasterize_mesh
 
 PX_PER_UNIT = 2.75
 """Image pixels per mesh unit at depth 1 (the face is about 43 pixels wide)."""
@@ -50,6 +56,7 @@ HAIR_COLOURS = {
 NOSE_CLASSES = {"small": (-0.8, 0.88), "medium": (0.0, 1.0), "large": (1.0, 1.16)}
 """Nose class -> (protrusion in mesh units, width factor)."""
 EXPRESSIONS = ("neutral", "smile", "surprise")
+_SMILE, _SURPRISE = EXPRESSIONS.index("smile"), EXPRESSIONS.index("surprise")
 EYE_COLOURS = np.array([(0.32, 0.19, 0.10), (0.30, 0.46, 0.66), (0.30, 0.46, 0.30), (0.12, 0.08, 0.06)])
 
 _PART_FACE, _PART_HEAD, _PART_NECK = range(3)
@@ -178,8 +185,8 @@ class SyntheticFaces(ObjectCategory):
         x = x * (1 + (identity["nose_width"][:, None] - 1) * g_nose)
         # expression
         expr, k = image["expression"], image["strength"][:, None]
-        smile = (expr == 1).float()[:, None] * k
-        surprise = (expr == 2).float()[:, None] * k
+        smile = (expr == _SMILE).float()[:, None] * k
+        surprise = (expr == _SURPRISE).float()[:, None] * k
         g_corner = _gauss(ax, y, 2.46, -4.34, 1.0, 0.9)
         g_cheek = _gauss(ax, y, 3.3, -2.3, 1.4, 1.2)
         y = y + smile * (0.55 * g_corner + 0.25 * g_cheek)
@@ -212,17 +219,7 @@ class SyntheticFaces(ObjectCategory):
         )
         attrs = torch.cat([ref, self.part_onehot.expand(batch, -1, -1)], -1)
         maps = rasterize_mesh(cam, self.faces, attrs, camera, self.scene.border_depth)
-        depth = maps.depth.clamp(max=self.scene.border_depth)
-        on_object = maps.covered & (maps.depth < self.scene.border_depth)
-        depth = torch.where(on_object, depth, torch.full_like(depth, self.scene.border_depth))
-        border = torch.ones_like(on_object[:1])
-        border[:, 2:-2, 2:-2] = False
-        depth = torch.where(border, torch.full_like(depth, self.scene.border_depth), depth)
-        on_object = on_object & ~border
-        albedo = self.albedo(identity, image, maps.attributes)
-        return CanonicalObject(
-            mirror_left_half(depth), mirror_left_half(albedo), mirror_left_half(on_object)
-        )
+        return finish_canonical(maps, self.albedo(identity, image, maps.attributes), self.scene.border_depth)
 
     # -- albedo --------------------------------------------------------------------------------
     def albedo(
@@ -241,7 +238,7 @@ class SyntheticFaces(ObjectCategory):
         lips = lips * (1 - 0.15 * identity["lip_tint"][:, None, None, None])
         lip_region = torch.where(y > -4.35, _ellipse(x, y, 0.0, -4.35, 2.5, 1.0), _ellipse(x, y, 0.0, -4.35, 2.5, 1.05))
         out = _paint(out, lips, lip_region)
-        smiling = (image["expression"] == 1)[:, None, None, None]
+        smiling = (image["expression"] == _SMILE)[:, None, None, None]
         interior = torch.where(smiling, torch.tensor([0.88, 0.85, 0.78]).view(1, 3, 1, 1), torch.tensor([0.22, 0.06, 0.07]).view(1, 3, 1, 1))
         out = _paint(out, interior, _ellipse(x, y, 0.0, -4.265, 2.2, 0.28, soft=0.05))
         # nose: nostrils
