@@ -1,0 +1,95 @@
+"""The command lines: train (one run, export with a card), reproduce (variants, summary, push, refusals)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import huggingface_hub
+import pytest
+import torch
+
+from physdis_hub.config import ModelConfig
+from physdis_hub.hub import load_pretrained
+from tests.hub.conftest import point_huggingface_hub_at
+from tests.hub.hub_server import HubServer
+from training import reproduce, train
+from training.trainer import load_best_model
+
+
+def test_train_exports_the_best_epoch_with_its_numbers(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "run"
+    argv = ["--preset", "tiny", "--variant", "L", "--epochs", "1", "--no-progress", "--out", str(out)]
+    assert train.main(argv) == 0
+    card = (out / "model" / "README.md").read_text()
+    evaluation = json.loads((out / "eval.json").read_text())
+    assert evaluation["command"] == "python -m training.train " + " ".join(argv)
+    for name in ("recon_l1", "part_pcc", "cluster_identity_acc", "best_epoch", "val_loss"):
+        assert f"| {name} | {evaluation['metrics'][name]:.4g} |" in card
+    assert ModelConfig.from_json(out / "model" / "config.json").variant == "L"
+    assert "exported to" in capsys.readouterr().err
+    # refusing to overwrite a finished run is a clear one-line error, not a traceback
+    assert train.main(argv) == 2
+    assert "already holds last.ckpt; resume it (--resume)" in capsys.readouterr().err
+
+
+def test_train_refuses_push_without_export(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    status = train.main(["--preset", "tiny", "--out", str(tmp_path), "--no-export", "--push-to-hub", "a/b"])
+    assert status == 2 and "--push-to-hub needs the export" in capsys.readouterr().err
+
+
+def test_reproduce_without_data_says_where_to_get_it(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("PHYSDIS_DATA", raising=False)
+    assert reproduce.main(["faces"]) == 2
+    err = capsys.readouterr().err
+    assert "UTKFace" in err and "--data-dir" in err and "--preset faces-synthetic-cpu" in err
+    assert reproduce.main(["cars", "--variant", "LV"]) == 2
+    err = capsys.readouterr().err
+    assert "unsup3d" in err and "download_syncar.sh" in err and "--preset cars-synthetic-cpu" in err
+    assert reproduce.main(["cars", "--preset", "cars-cpu"]) == 2  # a real-data preset needs data too
+    assert "--data-dir" in capsys.readouterr().err
+    assert reproduce.main(["cars", "--preset", "faces-synthetic-cpu"]) == 2
+    assert "is a faces preset, not a cars one" in capsys.readouterr().err
+    assert reproduce.main(["faces", "--data-dir", "/data"]) == 2  # the paper preset needs VGG16 weights
+    assert "--perceptual-weights" in capsys.readouterr().err
+
+
+def test_reproduce_trains_evaluates_exports_and_pushes(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "repro"
+    with HubServer() as server:
+        point_huggingface_hub_at(monkeypatch, server.url, tmp_path / "hf-home")
+        try:
+            argv = ["faces", "--preset", "tiny", "--variant", "LV", "--epochs", "1", "--no-progress", "--out", str(out),
+                    "--push-to-hub", "lab"]  # fmt: skip
+            assert reproduce.main(argv) == 0
+            pushed = load_pretrained("hf-hub:lab/physdis-tiny-loocc-lv")
+        finally:
+            huggingface_hub.close_session()
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["preset"] == "tiny" and list(summary["variants"]) == ["LV"]
+    assert summary["variants"]["LV"]["recon_l1"] > 0
+    assert "| LV | " in (out / "RESULTS.md").read_text()
+    best, _ = load_best_model(out / "LV")
+    for name, tensor in best.state_dict().items():
+        assert torch.equal(pushed.state_dict()[name], tensor), name
+    assert "pushed to lab/physdis-tiny-loocc-lv" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_reproduce_all_variants(tmp_path: Path) -> None:
+    out = tmp_path / "repro"
+    assert reproduce.main(["faces", "--preset", "tiny", "--epochs", "2", "--no-progress", "--out", str(out)]) == 0
+    summary = json.loads((out / "results.json").read_text())
+    assert list(summary["variants"]) == ["none", "L", "LV"]
+    table = (out / "RESULTS.md").read_text()
+    for variant in ("none", "L", "LV"):
+        assert (out / variant / "model" / "README.md").is_file()
+        assert f"| {variant} | " in table
+
+
+@pytest.mark.parametrize(
+    ("org", "preset", "variant", "expected"),
+    [("lab", "faces", "none", "lab/physdis-faces-no-loocc"), ("x", "cars-synthetic-cpu", "LV", "x/physdis-cars-synthetic-cpu-loocc-lv")],
+)
+def test_repo_names(org: str, preset: str, variant: str, expected: str) -> None:
+    assert reproduce.repo_name(org, preset, variant) == expected

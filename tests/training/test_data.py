@@ -1,0 +1,38 @@
+"""Items to batches, labels, split sizes and subsets."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training.data import DataConfig, Splits, build_splits, collate_images, image_of, labels_of
+
+
+def test_item_forms() -> None:
+    image = torch.rand(3, 64, 64)
+    assert image_of(image) is image
+    assert image_of((image, 3)) is image and labels_of((image, 3)) == {"label": 3}
+    assert labels_of((image, {"identity": 1})) == {"identity": 1}
+    item = {"image": image, "labels": {"identity": torch.tensor(2)}, "path": "a.png"}
+    assert image_of(item) is image and labels_of(item) == {"identity": torch.tensor(2)}
+    assert labels_of({"image": image, "age": 3}) == {"age": 3}
+    assert labels_of(image) == {}
+    assert collate_images([item, (image, 0)]).shape == (2, 3, 64, 64)
+    with pytest.raises(ValueError, match=r"item: expected a \(3, S, S\)"):
+        image_of({"img": image})
+    with pytest.raises(ValueError, match="item"):
+        image_of(torch.rand(1, 64, 64))
+
+
+def test_splits_and_caps(tiny_splits) -> None:  # type: ignore[no-untyped-def]
+    assert (len(tiny_splits.train), len(tiny_splits.val), len(tiny_splits.test)) == (32, 8, 16)
+    capped = build_splits(DataConfig(options={"train_identities": 4, "val_identities": 1, "test_identities": 2,
+                                              "images_per_identity": 8, "progress": False}, max_images=(10, 3, 16)))  # fmt: skip
+    assert (len(capped.train), len(capped.val), len(capped.test)) == (10, 3, 16)
+    again = build_splits(DataConfig(options={"train_identities": 4, "val_identities": 1, "test_identities": 2,
+                                             "images_per_identity": 8, "progress": False}, max_images=(10, 3, 16)))  # fmt: skip
+    assert capped.train.indices == again.train.indices  # seeded subsets
+    with pytest.raises(ValueError, match="splits.val: empty"):
+        Splits(tiny_splits.train, [], tiny_splits.test)
+    with pytest.raises(ValueError, match="max_images"):
+        DataConfig(max_images=(1, 0, 1))
