@@ -1,0 +1,219 @@
+"""The evaluation suite of the shipped checkpoints: every variant against the baselines.
+
+``python -m training.suite faces --runs runs/ship-faces`` evaluates ``runs/ship-faces/<variant>/model``
+for each variant found, beside three baselines, on the synthetic test identities (never seen in
+training) of the preset the runs were trained with:
+
+- identity clustering (Ward, as many clusters as identities; accuracy = weighted purity, F1, NMI) on
+  the test identities under the training light/view ranges (``id``) and under light and view ranges
+  training never used (``ood``);
+- a linear identity probe trained on N labelled images of the test identities under the training
+  ranges, scored on the same identities under novel light and view (``lin_ood@N``);
+- the mean absolute Pearson correlation between the features of different parts (``part_pcc``);
+- depth accuracy against ground truth in the image's view: scale-invariant depth error (``side``,
+  Unsup3d's definition: the standard deviation of ``log(pred) - log(gt)`` over the object) and the
+  mean angle deviation of normals (``mad_deg``), and the same for a constant (null) depth;
+- reconstruction error (``recon_l1``, [0, 1] units, over covered pixels).
+
+Baselines: raw pixels projected by PCA (fitted on the evaluated images), a random-init model of the
+same architecture, and a random-init ResNet-18 (no ImageNet weights offline). The results go to
+``<runs>/suite.json`` and ``<runs>/SUITE.md``; ``--readme README.md`` also replaces the table between
+``<!-- results:<category>:start -->`` and ``<!-- results:<category>:end -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from physdis_hub.data import get_dataset
+from physdis_hub.hub import load_pretrained
+from physdis_hub.model import PhysDisModel
+from physdis_hub.probes.baselines import PixelPCA, ResNet18Extractor
+from physdis_hub.probes.cluster import cluster_probe
+from physdis_hub.probes.disentangle import part_correlation
+from physdis_hub.probes.linear import linear_probe
+from physdis_hub.render.camera import normals_from_depth
+
+from .config import TrainConfig
+from .evaluate import evaluate
+
+VARIANT_ORDER = ("none", "L", "LV")
+
+
+@dataclass(frozen=True)
+class SuiteData:
+    """Images ``(N, 3, 64, 64)`` in [0, 1], identity labels ``(N,)`` and ground truth of one split."""
+
+    images: torch.Tensor
+    identity: np.ndarray
+    view_depth: torch.Tensor
+    view_mask: torch.Tensor
+    dataset: torch.utils.data.Dataset
+
+
+def load_split(config: TrainConfig, split: str) -> SuiteData:
+    """The ``split`` (``"test"``, ``"test-ood"``, ...) of the synthetic set ``config`` trained on."""
+    data = config.data
+    if not data.dataset.startswith("synthetic-"):
+        raise ValueError(f"config.data.dataset: the suite needs a synthetic set with ground truth, got {data.dataset!r}")
+    ds = get_dataset(data.dataset, root=data.root, split=split, **data.options)
+    items = [ds[i] for i in range(len(ds))]
+    return SuiteData(
+        images=torch.stack([it["image"] for it in items]).float(),
+        identity=np.asarray([int(it["labels"]["identity"]) for it in items]),
+        view_depth=torch.stack([it["gt"]["view_depth"] for it in items]).float(),
+        view_mask=torch.stack([it["gt"]["view_object_mask"] for it in items]).float(),
+        dataset=ds,
+    )
+
+
+def depth_errors(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, model: PhysDisModel) -> dict[str, float]:
+    """SIDE and MAD (degrees) of ``pred`` against ``gt`` (both ``(N, S, S)``) over ``mask (N, 1, S, S)``."""
+    m = mask[:, 0] > 0.5
+    d = pred.clamp_min(1e-6).log() - gt.clamp_min(1e-6).log()
+    side = [float((di[mi] - di[mi].mean()).pow(2).mean().sqrt()) for di, mi in zip(d.double(), m) if mi.any()]
+    cam = model.renderer.camera
+    cos = (normals_from_depth(cam, pred) * normals_from_depth(cam, gt)).sum(-1).clamp(-1, 1)
+    mad = [float(torch.rad2deg(torch.acos(ci[mi])).mean()) for ci, mi in zip(cos, m) if mi.any()]
+    return {"side": float(np.mean(side)), "mad_deg": float(np.mean(mad))}
+
+
+@torch.no_grad()
+def predicted_view_depth(model: PhysDisModel, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's depth of ``images`` in their own view, and its object mask."""
+    depth, mask = [], []
+    for chunk in images.split(128):
+        scene = model.decode_scene(model.encode(chunk * 2 - 1))
+        vd = model.renderer.view_depth(scene.depth, scene.view)
+        depth.append(vd)
+        mask.append(model.renderer.object_mask(vd))
+    return torch.cat(depth), torch.cat(mask)
+
+
+def identity_scores(
+    extract: Callable[[torch.Tensor], np.ndarray], test: SuiteData, ood: SuiteData, n_labels: Sequence[int], epochs: int
+) -> dict[str, float]:
+    """Clustering (id, ood) and linear probes (budget on ``test``, scored on ``ood``) of one extractor."""
+    f_id, f_ood = extract(test.images), extract(ood.images)
+    out: dict[str, float] = {}
+    for tag, feats, data in (("id", f_id, test), ("ood", f_ood, ood)):
+        res = cluster_probe(feats, data.identity)
+        out.update({f"cluster_{tag}_acc": res.accuracy, f"cluster_{tag}_f1": res.f1, f"cluster_{tag}_nmi": res.nmi})
+    for n in n_labels:
+        if n <= len(f_id):
+            out[f"lin_ood@{n}"] = linear_probe(f_id, test.identity, f_ood, ood.identity, n_train=n, epochs=epochs).accuracy
+    return out
+
+
+def model_extractor(model: PhysDisModel, parts: Sequence[str] = ("geom", "alb")) -> Callable[[torch.Tensor], np.ndarray]:
+    return lambda images: model.extract(images, parts=list(parts)).cpu().numpy()
+
+
+def module_extractor(module: torch.nn.Module) -> Callable[[torch.Tensor], np.ndarray]:
+    @torch.no_grad()
+    def run(images: torch.Tensor) -> np.ndarray:
+        return torch.cat([module(c) for c in images.split(128)]).cpu().numpy()
+
+    return run
+
+
+def evaluate_models(
+    models: dict[str, PhysDisModel], config: TrainConfig, *, n_labels: Sequence[int] = (100, 500, 1000), epochs: int = 100, pca_dims: int = 128
+) -> dict[str, dict[str, float]]:
+    """Rows of the results table: each model, then the baselines."""
+    test, ood = load_split(config, "test"), load_split(config, "test-ood")
+    rows: dict[str, dict[str, float]] = {}
+    reference = next(iter(models.values()))
+    random_model = PhysDisModel(reference.config).eval()  # same architecture, untrained (torch default init)
+    for name, model in [*models.items(), ("random-init", random_model)]:
+        row = identity_scores(model_extractor(model), test, ood, n_labels, epochs)
+        basic = evaluate(model, test.dataset, cluster_parts=("geom", "alb"), max_classes=1)
+        row.update({k: basic[k] for k in ("recon_l1", "part_pcc") if k in basic})
+        pred, pmask = predicted_view_depth(model, test.images)
+        row.update(depth_errors(pred, test.view_depth, test.view_mask * pmask, model))
+        rows[name] = row
+    pca = PixelPCA(pca_dims).fit(test.images)
+    rows["pixels+PCA"] = identity_scores(module_extractor(pca), test, ood, n_labels, epochs)
+    rows["ResNet-18 (random init)"] = identity_scores(module_extractor(ResNet18Extractor(None).eval()), test, ood, n_labels, epochs)
+    null = torch.full_like(test.view_depth, float(test.view_depth[test.view_mask[:, 0] > 0.5].mean()))
+    rows["null depth"] = {f"{k}": v for k, v in depth_errors(null, test.view_depth, test.view_mask, reference).items()}
+    return rows
+
+
+COLUMNS = (
+    ("cluster_id_acc", "clust. acc (id)"),
+    ("cluster_ood_acc", "clust. acc (OOD)"),
+    ("cluster_ood_f1", "F1 (OOD)"),
+    ("cluster_ood_nmi", "NMI (OOD)"),
+    ("lin_ood@100", "lin. OOD @100"),
+    ("lin_ood@500", "lin. OOD @500"),
+    ("lin_ood@1000", "lin. OOD @1000"),
+    ("part_pcc", "part PCC"),
+    ("side", "SIDE"),
+    ("mad_deg", "MAD (deg)"),
+    ("recon_l1", "recon L1"),
+)
+
+
+def markdown_table(rows: dict[str, dict[str, float]]) -> str:
+    """The results as a markdown table (``-`` where a metric does not apply)."""
+    cols = [c for c in COLUMNS if any(c[0] in r for r in rows.values())]
+    lines = ["| model | " + " | ".join(h for _, h in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for name, row in rows.items():
+        cells = [f"{row[k]:.4g}" if k in row and math.isfinite(row[k]) else "-" for k, _ in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def replace_block(path: Path, category: str, text: str) -> None:
+    """Replace the text between this category's results markers in ``path``."""
+    start, end = f"<!-- results:{category}:start -->", f"<!-- results:{category}:end -->"
+    doc = path.read_text()
+    if start not in doc or end not in doc:
+        raise ValueError(f"--readme: {path} has no {start} ... {end} block")
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", doc))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.suite", description=__doc__.split("\n\n")[0])
+    parser.add_argument("category", choices=["faces", "cars"])
+    parser.add_argument("--runs", required=True, type=Path, help="output folder of training.reproduce")
+    parser.add_argument("--epochs", type=int, default=100, help="linear probe epochs")
+    parser.add_argument("--readme", type=Path, help="also write the table into this README's results block")
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    variants = [v for v in VARIANT_ORDER if (args.runs / v / "model").is_dir()]
+    if not variants:
+        parser.error(f"--runs: no <variant>/model folders under {args.runs}")
+    models = {f"ours, {'no LOOCC' if v == 'none' else 'LOOCC-' + v}": load_pretrained(f"local-dir:{args.runs / v / 'model'}") for v in variants}
+    config = TrainConfig.from_dict(json.loads((args.runs / variants[0] / "train_config.json").read_text()))
+    rows = evaluate_models(models, config, epochs=args.epochs)
+    command = "python -m training.suite " + " ".join(sys.argv[1:] if argv is None else argv)
+    table = markdown_table(rows)
+    data = config.data.options
+    header = (
+        f"Synthetic {args.category}: {data.get('test_identities')} test identities x {data.get('images_per_identity')} "
+        f"images, never seen in training; OOD = light and view ranges training never used. "
+        f"Preset `{config.preset}`. Generated by `{command}`."
+    )
+    (args.runs / "suite.json").write_text(json.dumps({"command": command, "preset": config.preset, "rows": rows}, indent=2))
+    (args.runs / "SUITE.md").write_text(f"{header}\n\n{table}\n")
+    if args.readme:
+        replace_block(args.readme, args.category, f"{header}\n\n{table}")
+    print(header, table, sep="\n\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
