@@ -42,6 +42,10 @@ from .probes.cli import add_probe_subcommands
 from .scene import Light, View
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+DEFAULT_MODEL = "faces-loocc-lv"
+"""The checkpoint embedded in the package: extract/decompose/demo use it unless --model says otherwise."""
+SAMPLES = Path(__file__).parent / "data" / "samples"
+"""Sample images shipped with the package (synthetic faces rendered by physdis-hub, MIT)."""
 
 
 # -- list --------------------------------------------------------------------------------------------
@@ -70,7 +74,11 @@ def _run_list(args: argparse.Namespace) -> None:
 # -- shared by extract and decompose ------------------------------------------------------------------
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", help="image files and/or folders of images (not recursive)")
-    p.add_argument("--model", required=True, help="registry name, hf-hub:ORG/REPO[@REV] or local-dir:PATH")
+    p.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"registry name, hf-hub:ORG/REPO[@REV] or local-dir:PATH (default: {DEFAULT_MODEL}, embedded)",
+    )
     p.add_argument("--revision", help="revision of an hf-hub: model (same as @REV)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
@@ -272,6 +280,21 @@ def _run_push(args: argparse.Namespace) -> None:
     print(f"config_sha256={sha256_file(folder / CONFIG_NAME)!r}")
 
 
+# -- demo ------------------------------------------------------------------------------------------
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="decompose and extract the bundled sample faces (no network needed)")
+    p.add_argument("-o", "--output", type=Path, default=Path("physdis-demo"), help="output folder (default: physdis-demo)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model to run (default: {DEFAULT_MODEL}, embedded)")
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> None:
+    common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": 64,
+              "local_files_only": False}  # fmt: skip
+    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2))
+    _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"]))
+
+
 # -- entry point -------------------------------------------------------------------------------------
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], object], ...] = (
     _add_list,
@@ -279,6 +302,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], object], ...] = (
     _add_decompose,
     _add_push,
     add_probe_subcommands,
+    _add_demo,
 )
 """Functions that each add one subcommand: a subparser whose ``func`` default runs it and returns
 the exit status (None means 0)."""

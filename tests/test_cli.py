@@ -144,3 +144,13 @@ def test_unknown_parts_are_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["extract", "x.png", "--model", "m", "-o", "f.npz", "--parts", "geom", "shape"])
     assert exit_info.value.code == 2 and "invalid choice: 'shape'" in capsys.readouterr().err
+
+
+def test_demo_runs_on_the_bundled_samples(checkpoint, tmp_path) -> None:
+    _, folder = checkpoint
+    out = tmp_path / "demo"
+    assert main(["demo", "--model", f"local-dir:{folder}", "-o", str(out)]) == 0
+    figures = sorted((out / "figures").glob("*.png"))
+    assert len(figures) == len(list(Path(__file__).parents[1].joinpath("physdis_hub/data/samples").glob("*.png")))
+    data = np.load(out / "features.npz")
+    assert data["features"].shape == (len(figures), 512)
