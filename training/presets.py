@@ -201,11 +201,11 @@ def _real_cpu(category: str) -> Callable[[PresetOptions], TrainConfig]:
 
 
 SYNTHETIC_CPU_SCALE: dict[str, tuple[tuple[int, int, int], int]] = {
-    "faces": ((120, 15, 30), 8),
-    "cars": ((60, 10, 20), 6),
+    "faces": ((120, 15, 30), 6),
+    "cars": ((60, 10, 20), 5),
 }
 """Category -> ((train, val, test) identities, epochs) of the CPU-scale synthetic presets: the budget
-of the shipped checkpoints on a 2-core CPU (about 8 min per faces variant, 3 min per cars variant)."""
+of the shipped checkpoints on a 2-core CPU (about 6 min per faces variant, 3 min per cars variant)."""
 
 
 def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfig]:
