@@ -1,0 +1,52 @@
+"""Embed a trained checkpoint in the package as a default that loads with no network.
+
+``python -m training.embed runs/ship-faces/LV/model --name faces-loocc-lv --suite runs/ship-faces/suite.json
+--row "ours, LOOCC-LV"`` stores the weights in float16 (half the size; they are cast back to float32
+on load) with config.json and a model card whose evaluation table is the suite's row for this model,
+under ``physdis_hub/hub/weights/<name>/``, and prints the registry entry to add to
+``physdis_hub.hub.registry._BUILTIN`` (sha256 of both files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from physdis_hub.hub import load_pretrained, save_pretrained
+from physdis_hub.hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
+from physdis_hub.hub.registry import EMBEDDED_WEIGHTS
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.embed", description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", type=Path, help="folder written by save_pretrained")
+    parser.add_argument("--name", required=True, help="registry name, e.g. faces-loocc-lv")
+    parser.add_argument("--suite", type=Path, required=True, help="suite.json written by python -m training.suite")
+    parser.add_argument("--row", required=True, help="the suite row of this model, e.g. 'ours, LOOCC-LV'")
+    args = parser.parse_args(argv)
+
+    suite = json.loads(args.suite.read_text())
+    if args.row not in suite["rows"]:
+        parser.error(f"--row: {args.row!r} is not in {args.suite}; rows: {list(suite['rows'])}")
+    model = load_pretrained(f"local-dir:{args.model}").half().float()  # what the float16 file will load as
+    eval_results = {"metrics": suite["rows"][args.row], "command": suite["command"]}
+    target = Path(str(EMBEDDED_WEIGHTS)) / args.name
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = save_pretrained(model.half(), Path(tmp) / args.name, eval_results=eval_results)
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(folder, target)
+    for path in (target / CONFIG_NAME, target / WEIGHTS_NAME):
+        print(f"{path}  {path.stat().st_size / 1e6:.2f} MB  sha256 {sha256_file(path)}")
+    print(
+        "registry entry:\n"
+        f'PretrainedEntry(name="{args.name}", kind="embedded", sha256="{sha256_file(target / WEIGHTS_NAME)}",\n'
+        f'                config_sha256="{sha256_file(target / CONFIG_NAME)}", ...)'
+    )
+    return 0
+
+if __name__ == "__main__":
+    raise SystemExit(main())
