@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from .export import export_run
 
                 exported = export_run(args.out, trainer.splits.test, command=command_line("training.train", argv),
-                                      push_to=args.push_to_hub, batch_size=config.eval_batch_size)  # fmt: skip
+                                      push_to=args.push_to_hub, batch_size=config.eval_batch_size, device=ctx.device)  # fmt: skip
                 print(f"best epoch {result.best_epoch} (val {result.best_val_loss:.5f}) exported to "
                       f"{exported.directory}", file=sys.stderr)  # fmt: skip
                 if exported.commit:

@@ -32,7 +32,7 @@ from physdis_hub.model import PhysDisModel
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import Splits, build_splits, collate_images
-from .distributed import DistContext, all_reduce_sum, barrier, local_rows
+from .distributed import DistContext, all_reduce_sum, barrier, local_rows, resolve_device
 from .figures import decomposition_grid, save_png
 from .logs import MetricsLogger
 from .loocc import sample_perturbation
@@ -135,7 +135,7 @@ class Trainer:
     ) -> None:
         self.config = config
         self.run_dir = Path(run_dir)
-        self.ctx = ctx or DistContext(device=_default_device(config.device))
+        self.ctx = ctx or DistContext(device=resolve_device(config.device))
         if config.batch_size % self.ctx.world_size:
             raise ValueError(
                 f"config.batch_size: the global batch {config.batch_size} must be divisible by the "
@@ -373,12 +373,6 @@ class Trainer:
     def _say(self, message: str) -> None:
         if self.ctx.is_main:
             tqdm.write(message, file=sys.stderr)
-
-
-def _default_device(device: str) -> torch.device:
-    if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
-    return torch.device("cpu")
 
 
 def config_diff(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
