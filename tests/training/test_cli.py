@@ -75,7 +75,6 @@ def test_reproduce_trains_evaluates_exports_and_pushes(tmp_path: Path, monkeypat
     assert "pushed to lab/physdis-tiny-loocc-lv" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_reproduce_all_variants(tmp_path: Path) -> None:
     out = tmp_path / "repro"
     assert reproduce.main(["faces", "--preset", "tiny", "--epochs", "2", "--no-progress", "--out", str(out)]) == 0

@@ -99,3 +99,14 @@ def test_batch_checks(tiny_splits, tmp_path) -> None:  # type: ignore[no-untyped
         Trainer(get_preset("tiny"), tmp_path / "a", splits=tiny_splits, ctx=DistContext(rank=0, world_size=3))
     with pytest.raises(ValueError, match="no full global batch of 8"):
         Trainer(get_preset("tiny"), tmp_path / "b", splits=small(tiny_splits, 7), progress=False).fit()
+
+
+@pytest.mark.slow
+def test_cpu_scale_preset_learns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """faces-synthetic-cpu with LOOCC-LV for 2 epochs (minutes): the losses fall, validation improves."""
+    config = get_preset("faces-synthetic-cpu", "LV").replace(max_epochs=2)
+    result = Trainer(config, tmp_path / "run", progress=False).fit()
+    epochs = read_csv(tmp_path / "run" / "epochs.csv")
+    assert float(epochs[1]["train_recon"]) < float(epochs[0]["train_recon"])
+    assert float(epochs[1]["val_loss"]) < float(epochs[0]["val_loss"])
+    assert result.best_epoch == 2
