@@ -56,12 +56,17 @@ class Splits:
 
     def __post_init__(self) -> None:
         for name in SPLITS:
-            if len(getattr(self, name)) == 0:  # type: ignore[arg-type]
+            if size(getattr(self, name)) == 0:
                 raise ValueError(f"splits.{name}: empty split")
 
 
+def size(dataset: Dataset) -> int:
+    """``len(dataset)`` (torch's ``Dataset`` type does not declare ``__len__``; map-style sets have it)."""
+    return len(dataset)  # type: ignore[arg-type]
+
+
 def _subset(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
-    n = len(dataset)  # type: ignore[arg-type]
+    n = size(dataset)
     if limit is None or limit >= n:
         return dataset
     keep = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:limit].sort().values

@@ -56,7 +56,9 @@ class MetricsLogger:
             path = self.directory / name
             if path.is_file():
                 with path.open(newline="") as f:
-                    self._columns[name] = next(csv.reader(f), [])
+                    header = next(csv.reader(f), [])
+                if header:
+                    self._columns[name] = header
         self.tensorboard = _tensorboard_writer(self.directory / "tensorboard", resume_step)
 
     def log_step(self, step: int, epoch: int, metrics: Mapping[str, Any]) -> None:
@@ -81,10 +83,8 @@ class MetricsLogger:
         if not self.enabled:
             return
         path = self.directory / name
-        columns = self._columns.get(name)
-        new_file = not columns
-        if new_file:
-            columns = self._columns[name] = list(row)
+        new_file = name not in self._columns
+        columns = self._columns.setdefault(name, list(row))
         extra = [k for k in row if k not in columns]
         if extra:
             raise ValueError(f"{name}: new metric columns {extra} after the header {columns} was written")

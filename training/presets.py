@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from physdis_hub.config import LossConfig, ModelConfig, NetConfig, SceneConfig, cars_scene
 from physdis_hub.data.registry import DATA_ROOT_ENV
@@ -213,7 +214,8 @@ def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfi
         if cpu:
             identities, epochs = SYNTHETIC_CPU_SCALE[category]
             nets, data = _cpu_nets(use_conf=category == "faces"), _synthetic_data(category, opts, identities, 20)
-            schedule = {"optim": OptimConfig(lr=CPU_LR), "batch_size": 32, "max_epochs": epochs, "patience": 3}
+            schedule: dict[str, Any] = {"optim": OptimConfig(lr=CPU_LR), "batch_size": 32, "max_epochs": epochs,
+                                        "patience": 3}  # fmt: skip
             scale = (f"CPU scale: nf 16 networks (128-d features), {identities[0]} training identities x 20 images, "
                      f"{epochs} epochs, lr {CPU_LR:g}.")  # fmt: skip
         else:

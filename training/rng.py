@@ -29,12 +29,12 @@ def capture_rng_state() -> dict[str, Any]:
     Only tensors, ints, floats, strings, tuples and dicts, so that ``torch.load(weights_only=True)``
     can read it back.
     """
-    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)
+    kind, keys, pos, has_gauss, cached = np.random.get_state(legacy=True)  # type: ignore[misc]
     state: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": {
             "kind": kind,
-            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
             "pos": int(pos),
             "has_gauss": int(has_gauss),
             "cached_gaussian": float(cached),

@@ -31,7 +31,7 @@ from physdis_hub.model import PhysDisModel
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .data import Splits, build_splits, collate_images
+from .data import Splits, build_splits, collate_images, size
 from .distributed import DistContext, all_reduce_sum, barrier, local_rows, resolve_device
 from .figures import decomposition_grid, save_png
 from .logs import MetricsLogger
@@ -258,7 +258,7 @@ class Trainer:
         """Mean reconstruction objective over the validation split (sharded over ranks, all-reduced)."""
         ctx = self.ctx
         self.model.eval()
-        shard = Subset(self.splits.val, range(ctx.rank, len(self.splits.val), ctx.world_size))
+        shard = Subset(self.splits.val, range(ctx.rank, size(self.splits.val), ctx.world_size))
         total = torch.zeros(2, dtype=torch.float64)
         for images in self._eval_batches(shard):
             x = images.to(ctx.device) * 2 - 1
@@ -278,7 +278,7 @@ class Trainer:
         cfg = self.config
         if not cfg.figure_every or self.epoch % cfg.figure_every:
             return
-        n = min(cfg.figure_images, len(self.splits.val))
+        n = min(cfg.figure_images, size(self.splits.val))
         images = collate_images([self.splits.val[i] for i in range(n)])
         self.model.eval()
         grid = decomposition_grid(self.model, images)
@@ -289,16 +289,16 @@ class Trainer:
     # -- set-up ----------------------------------------------------------------------------------
     def _train_loader(self) -> DataLoader:
         cfg, ctx = self.config, self.ctx
-        sampler = DistributedSampler(
+        sampler: DistributedSampler = DistributedSampler(
             self.splits.train, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True
         )
-        loader = DataLoader(
+        loader: DataLoader = DataLoader(
             self.splits.train, batch_size=cfg.batch_size // ctx.world_size, sampler=sampler, drop_last=True,
             collate_fn=collate_images, num_workers=cfg.data.num_workers, pin_memory=ctx.device.type == "cuda",
         )  # fmt: skip
         if len(loader) == 0:
             raise ValueError(
-                f"splits.train: {len(self.splits.train)} images make no full global batch of {cfg.batch_size}"
+                f"splits.train: {size(self.splits.train)} images make no full global batch of {cfg.batch_size}"
             )
         return loader
 
@@ -361,8 +361,8 @@ class Trainer:
         lines = [
             f"preset {cfg.preset!r}, LOOCC variant {cfg.variant!r}, {n_params:,} parameters, "
             f"device {ctx.device}, world size {ctx.world_size}",
-            f"data {cfg.data.dataset!r}: {len(self.splits.train)} train / {len(self.splits.val)} val / "
-            f"{len(self.splits.test)} test images; global batch {cfg.batch_size}, lr {cfg.optim.lr:g}",
+            f"data {cfg.data.dataset!r}: {size(self.splits.train)} train / {size(self.splits.val)} val / "
+            f"{size(self.splits.test)} test images; global batch {cfg.batch_size}, lr {cfg.optim.lr:g}",
         ]
         if resumed_from is not None:
             lines.append(f"resuming after epoch {resumed_from} (step {self.step})")
