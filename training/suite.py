@@ -40,7 +40,6 @@ from physdis_hub.hub import load_pretrained
 from physdis_hub.model import PhysDisModel
 from physdis_hub.probes.baselines import PixelPCA, ResNet18Extractor
 from physdis_hub.probes.cluster import cluster_probe
-from physdis_hub.probes.disentangle import part_correlation
 from physdis_hub.probes.linear import linear_probe
 from physdis_hub.render.camera import normals_from_depth
 
@@ -181,7 +180,7 @@ def replace_block(path: Path, category: str, text: str) -> None:
     doc = path.read_text()
     if start not in doc or end not in doc:
         raise ValueError(f"--readme: {path} has no {start} ... {end} block")
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
     path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", doc))
 
 
