@@ -92,8 +92,25 @@ class PretrainedEntry:
         return f"{self.repo_id}@{self.revision}" if self.kind == "hub" else "embedded"
 
 
-_BUILTIN: tuple[PretrainedEntry, ...] = ()
-"""Checkpoints that ship with physdis-hub (none published yet)."""
+_BUILTIN: tuple[PretrainedEntry, ...] = (
+    PretrainedEntry(
+        name="faces-loocc-lv",
+        kind="embedded",
+        repo_id=None,
+        revision=None,
+        sha256="036c867268121f4fd8410607526809c9f846a574244c91687a3382176a956d5e",
+        config_sha256="88d2c6de00767f9b4bfca9e00c01524f812c38854f075fb1e7c33369503fc950",
+        summary="faces, LOOCC-LV, CPU scale (nf 16), 4 x 128-d features, float16",
+        license="mit",
+        paper="https://arxiv.org/abs/2204.05281",
+        description=(
+            "Small default checkpoint embedded in the package: trained with `python -m training.reproduce faces "
+            "--preset faces-synthetic-cpu --epochs 3` on physdis-hub's synthetic faces (2,400 images, 3 epochs "
+            "on a 2-core CPU), LOOCC light-or-view. A demo and test fixture, not a model of real photographs."
+        ),
+    ),
+)
+"""Checkpoints that ship with physdis-hub: the embedded CPU-scale default (files in weights/<name>/)."""
 
 _REGISTRY: dict[str, PretrainedEntry] = {entry.name: entry for entry in _BUILTIN}
 
