@@ -36,9 +36,9 @@ def _incomplete(home: Path) -> list[Path]:
 
 def test_unknown_name_suggests_close_matches(register, tmp_path):
     save_pretrained(tiny_model(), tmp_path / "ckpt")
-    register("faces-loocc-lv", "org/faces", "a" * 40, tmp_path / "ckpt")
-    with pytest.raises(UnknownPretrainedError, match="did you mean 'faces-loocc-lv'"):
-        load_pretrained("faces-locc-lv")
+    register("faces-loocc-l", "org/faces", "a" * 40, tmp_path / "ckpt")
+    with pytest.raises(UnknownPretrainedError, match="did you mean 'faces-loocc-l"):
+        load_pretrained("faces-locc-l")
     with pytest.raises(UnknownPretrainedError, match="use 'hf-hub:org/faces'"):
         load_pretrained("org/faces")
 

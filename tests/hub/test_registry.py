@@ -57,14 +57,15 @@ def test_entries_are_validated(changes, argument):
         dataclasses.replace(ENTRY, **changes)
 
 
-def test_registry_starts_empty_and_lists_registered_entries(register, tmp_path):
+def test_registry_starts_with_builtins_and_lists_registered_entries(register, tmp_path):
     assert list_pretrained() == list(registry._BUILTIN)
     folder = save_pretrained(tiny_model(), tmp_path / "ckpt")
     a = register("faces-a", "org/faces", "c" * 40, folder)
     b = register("cars-b", "org/cars", "d" * 40, folder)
     names = [e.name for e in list_pretrained()]
     assert names == sorted(names) and {"faces-a", "cars-b"} <= set(names)
-    assert list_pretrained("faces-*") == [a] and list_pretrained("CARS-*") == [b]
+    assert list_pretrained("faces-a*") == [a] and list_pretrained("CARS-*") == [b]
+    assert [e.name for e in list_pretrained("faces-*")] == ["faces-a", "faces-loocc-lv"]
     assert get_pretrained("faces-a") is a and a.source == f"org/faces@{'c' * 40}"
     with pytest.raises(ValueError, match="filter"):
         list_pretrained(3)  # type: ignore[arg-type]
