@@ -121,13 +121,7 @@ class PhysDisModel(nn.Module):
         Returns:
             ``(rendering, reconstruction (2B, 3, S, S) masked, mask (2B, 1, S, S))``.
         """
-        both = SceneParams(
-            torch.cat([scene.depth, scene.depth.flip(-1)]),
-            torch.cat([scene.albedo, scene.albedo.flip(-1)]),
-            Light(*(torch.cat([t, t]) for t in (scene.light.ambient, scene.light.diffuse, scene.light.direction))),
-            View(torch.cat([scene.view.rotation] * 2), torch.cat([scene.view.translation] * 2)),
-        )
-        rendering = self.renderer.render(both)
+        rendering = self.renderer.render(_cat_scenes([scene, scene.flipped()]))
         b = scene.batch_size
         mask = rendering.mask[:b] * rendering.mask[b:]
         mask = torch.cat([mask, mask])

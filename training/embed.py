@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     suite = json.loads(args.suite.read_text())
     if args.row not in suite["rows"]:
         parser.error(f"--row: {args.row!r} is not in {args.suite}; rows: {list(suite['rows'])}")
-    model = load_pretrained(f"local-dir:{args.model}").half().float()  # what the float16 file will load as
+    model = load_pretrained(f"local-dir:{args.model}")
     eval_results = {"metrics": suite["rows"][args.row], "command": suite["command"]}
     target = Path(str(EMBEDDED_WEIGHTS)) / args.name
     with tempfile.TemporaryDirectory() as tmp:

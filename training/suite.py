@@ -41,6 +41,7 @@ from physdis_hub.model import PhysDisModel
 from physdis_hub.probes.baselines import PixelPCA, ResNet18Extractor
 from physdis_hub.probes.cluster import cluster_probe
 from physdis_hub.probes.linear import linear_probe
+from physdis_hub.probes.report import markdown_table as report_table
 from physdis_hub.render.camera import normals_from_depth
 
 from .config import TrainConfig
@@ -167,11 +168,12 @@ COLUMNS = (
 def markdown_table(rows: dict[str, dict[str, float]]) -> str:
     """The results as a markdown table (``-`` where a metric does not apply)."""
     cols = [c for c in COLUMNS if any(c[0] in r for r in rows.values())]
-    lines = ["| model | " + " | ".join(h for _, h in cols) + " |", "|---" * (len(cols) + 1) + "|"]
-    for name, row in rows.items():
-        cells = [f"{row[k]:.4g}" if k in row and math.isfinite(row[k]) else "-" for k, _ in cols]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return report_table(
+        [
+            {"model": name, **{h: f"{row[k]:.4g}" if k in row and math.isfinite(row[k]) else "-" for k, h in cols}}
+            for name, row in rows.items()
+        ]
+    )
 
 
 def replace_block(path: Path, category: str, text: str) -> None:

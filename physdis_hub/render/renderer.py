@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from ..config import ModelConfig
 from ..scene import Light, SceneParams, View, shade, shading
 from .camera import Camera, normals_from_depth, transform_points
-from .rasterize import face_index_map, grid_faces, interpolate_depth
+from .rasterize import grid_faces, rasterize_depth
 
 
 @dataclass
@@ -83,9 +83,7 @@ class Renderer(torch.nn.Module):
         if self._backend == "nmr":
             out = self._nmr.render_depth(pts, self.faces)
         else:
-            xy = self.camera.project(pts)
-            face_map = face_index_map(xy.detach(), pts[..., 2].detach(), self.faces, self.size, self.size)
-            out = interpolate_depth(xy, pts[..., 2], self.faces, face_map, self.far_depth)
+            out = rasterize_depth(self.camera.project(pts), pts[..., 2], self.faces, self.size, self.size, self.far_depth)
         margin = self.scene_cfg.depth_margin
         return out.clamp(self.scene_cfg.min_depth - margin, self.far_depth)
 
