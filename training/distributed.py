@@ -8,6 +8,8 @@ writes checkpoints, logs and figures; the global batch is split evenly across ra
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -74,6 +76,16 @@ def shutdown(ctx: DistContext) -> None:
     """Leave the process group (if this process joined one)."""
     if ctx.distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+@contextmanager
+def distributed_session(device: str = "auto") -> Iterator[DistContext]:
+    """:func:`init_distributed` for the ``with`` block, :func:`shutdown` when it ends (also on errors)."""
+    ctx = init_distributed(device)
+    try:
+        yield ctx
+    finally:
+        shutdown(ctx)
 
 
 def barrier(ctx: DistContext) -> None:

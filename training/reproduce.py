@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .distributed import barrier, init_distributed, shutdown
+from .distributed import barrier, distributed_session
 from .loocc import VARIANTS
 from .presets import PRESETS, PresetError, data_hint, get_preset, has_data
 from .train import USER_ERRORS, add_config_arguments, apply_overrides, command_line
@@ -88,8 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for v in variants
         }
         out = Path(args.out or f"runs/reproduce-{preset}")
-        ctx = init_distributed(configs[variants[0]].device)
-        try:
+        with distributed_session(configs[variants[0]].device) as ctx:
             rows: dict[str, dict[str, float]] = {}
             for variant, config in configs.items():
                 run_dir = out / variant
@@ -107,8 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 barrier(ctx)
             if ctx.is_main:
                 _write_summary(out, preset, rows, command)
-        finally:
-            shutdown(ctx)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from physdis_hub.data import DataLayoutError
 
 from .checkpoint import CheckpointError
 from .config import TrainConfig
-from .distributed import init_distributed, shutdown
+from .distributed import distributed_session
 from .loocc import VARIANTS
 from .presets import PRESETS, PresetError, get_preset, list_presets
 from .trainer import ResumeError, Trainer
@@ -97,8 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             get_preset(args.preset, args.variant, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights),
             args,
         )
-        ctx = init_distributed(config.device)
-        try:
+        with distributed_session(config.device) as ctx:
             trainer = Trainer(config, args.out, ctx=ctx, progress=not args.no_progress)
             result = trainer.fit(resume=args.resume)
             if ctx.is_main and not args.no_export:
@@ -110,8 +109,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"{exported.directory}", file=sys.stderr)  # fmt: skip
                 if exported.commit:
                     print(f"pushed to {args.push_to_hub} at {exported.commit}", file=sys.stderr)
-        finally:
-            shutdown(ctx)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
