@@ -32,7 +32,7 @@ from ._checks import as_binary_matrix, as_features, as_labels, check_positive_in
 from ._train import fit
 from .baselines import ResNet18Extractor
 from .extractors import check_images, extract_features
-from .report import ProbeResult
+from .report import JSON, ProbeResult
 
 HeadKind = Literal["linear", "mlp"]
 
@@ -126,6 +126,8 @@ class LinearProbeResult(ProbeResult):
         seed: budget and initialisation seed.
         final_loss: mean training loss of the last epoch.
         per_attribute: multilabel only, accuracy of each attribute column.
+        trained: the trained model (:class:`ProbeHead`, or the extractor and head when fine-tuned),
+            for attribution; not serialised.
     """
 
     accuracy: float
@@ -138,6 +140,7 @@ class LinearProbeResult(ProbeResult):
     seed: int
     final_loss: float
     per_attribute: list[float] = field(default_factory=list)
+    trained: nn.Module | None = field(default=None, repr=False, compare=False, metadata={JSON: False})
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -241,7 +244,7 @@ def linear_probe(
                epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed)[-1]  # fmt: skip
     predicted = targets.decide(_predict(model, torch.from_numpy(xt).float(), 1024))
     return _result(targets, predicted, mode="frozen", head=head, n_train=len(budget), n_test=len(xt),
-                   epochs=epochs, seed=seed, final_loss=loss)  # fmt: skip
+                   epochs=epochs, seed=seed, final_loss=loss, trained=model)  # fmt: skip
 
 
 def finetune_probe(
@@ -293,7 +296,7 @@ def finetune_probe(
                epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed)[-1]  # fmt: skip
     predicted = targets.decide(_predict(model, test, batch_size))
     return _result(targets, predicted, mode="finetune", head=head, n_train=len(budget), n_test=len(test),
-                   epochs=epochs, seed=seed, final_loss=loss)  # fmt: skip
+                   epochs=epochs, seed=seed, final_loss=loss, trained=model)  # fmt: skip
 
 
 def supervised_resnet18_probe(

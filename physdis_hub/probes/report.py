@@ -15,10 +15,14 @@ from typing import Any
 
 import numpy as np
 
+JSON = "json"
+"""Field metadata key: ``field(metadata={JSON: False})`` keeps a field (e.g. a trained module) out of
+:meth:`ProbeResult.to_dict` and :meth:`ProbeResult.to_json`."""
 
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        fields = [f for f in dataclasses.fields(value) if f.metadata.get(JSON, True)]
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields}
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -114,3 +116,15 @@ def test_supervised_resnet18_baseline_runs_on_the_same_budget():
     labels = np.arange(24) % 3
     r = supervised_resnet18_probe(images, labels, images, labels, n_train=12, epochs=1, batch_size=12)
     assert r.n_train == 12 and 0.0 <= r.accuracy <= 1.0
+
+
+def test_result_keeps_the_trained_head_out_of_json():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    feats = (rng.normal(size=(60, 4)) + labels[:, None] * 3).astype(np.float32)
+    res = linear_probe(feats, labels, feats, labels, n_train=None, epochs=30)
+    assert isinstance(res.trained, ProbeHead)
+    logits = res.trained(torch.from_numpy(feats))
+    assert float((logits.argmax(1).numpy() == labels).mean()) == pytest.approx(res.accuracy)
+    assert "trained" not in res.to_dict()
+    json.loads(res.to_json())
