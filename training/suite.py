@@ -13,7 +13,10 @@ training) of the preset the runs were trained with:
 - depth accuracy against ground truth in the image's view: scale-invariant depth error (``side``,
   Unsup3d's definition: the standard deviation of ``log(pred) - log(gt)`` over the object) and the
   mean angle deviation of normals (``mad_deg``), and the same for a constant (null) depth;
-- reconstruction error (``recon_l1``, [0, 1] units, over covered pixels).
+- reconstruction error (``recon_l1``, [0, 1] units, over covered pixels);
+- faces only, with scikit-image installed: instance clustering of jittered real LFW face crops
+  (``real_photo_acc``, ``real_photo_nmi``; see :mod:`training.real_photos`), the one real-photo
+  check available offline.
 
 Baselines: raw pixels projected by PCA (fitted on the evaluated images), a random-init model of the
 same architecture, and a random-init ResNet-18 (no ImageNet weights offline). The results go to
@@ -46,8 +49,11 @@ from physdis_hub.render.camera import normals_from_depth
 
 from .config import TrainConfig
 from .evaluate import evaluate
+from .real_photos import jittered_copies, lfw_faces, real_photo_scores
 
 VARIANT_ORDER = ("none", "L", "LV")
+REAL_PHOTO_COPIES = 5
+"""Jittered copies of each real photo in the faces suite's real-photo check."""
 
 
 @dataclass(frozen=True)
@@ -128,23 +134,41 @@ def module_extractor(module: torch.nn.Module) -> Callable[[torch.Tensor], np.nda
 
 
 def evaluate_models(
-    models: dict[str, PhysDisModel], config: TrainConfig, *, n_labels: Sequence[int] = (100, 500, 1000), epochs: int = 100, pca_dims: int = 128
+    models: dict[str, PhysDisModel],
+    config: TrainConfig,
+    *,
+    n_labels: Sequence[int] = (100, 500, 1000),
+    epochs: int = 100,
+    pca_dims: int = 128,
+    real_photos: tuple[torch.Tensor, np.ndarray] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Rows of the results table: each model, then the baselines."""
+    """Rows of the results table: each model, then the baselines.
+
+    ``real_photos``: jittered real photos and their photo indices (:mod:`training.real_photos`); when
+    given, every extractor is also scored on them (``real_photo_acc``, ``real_photo_nmi``).
+    """
     test, ood = load_split(config, "test"), load_split(config, "test-ood")
     rows: dict[str, dict[str, float]] = {}
     reference = next(iter(models.values()))
     random_model = PhysDisModel(reference.config).eval()  # same architecture, untrained (torch default init)
+
+    def scores(extract: Callable[[torch.Tensor], np.ndarray], real_extract: Callable[[torch.Tensor], np.ndarray] | None = None) -> dict[str, float]:
+        row = identity_scores(extract, test, ood, n_labels, epochs)
+        if real_photos is not None:
+            row.update(real_photo_scores(real_extract or extract, *real_photos))
+        return row
+
     for name, model in [*models.items(), ("random-init", random_model)]:
-        row = identity_scores(model_extractor(model), test, ood, n_labels, epochs)
+        row = scores(model_extractor(model))
         basic = evaluate(model, test.dataset, cluster_parts=("geom", "alb"), max_classes=1)
         row.update({k: basic[k] for k in ("recon_l1", "part_pcc") if k in basic})
         pred, pmask = predicted_view_depth(model, test.images)
         row.update(depth_errors(pred, test.view_depth, test.view_mask * pmask, model))
         rows[name] = row
-    pca = PixelPCA(pca_dims).fit(test.images)
-    rows["pixels+PCA"] = identity_scores(module_extractor(pca), test, ood, n_labels, epochs)
-    rows["ResNet-18 (random init)"] = identity_scores(module_extractor(ResNet18Extractor(None).eval()), test, ood, n_labels, epochs)
+    # PCA is fitted on the images it projects: the synthetic test split, and the real photos apart
+    real_pca = None if real_photos is None else module_extractor(PixelPCA(pca_dims).fit(real_photos[0]))
+    rows["pixels+PCA"] = scores(module_extractor(PixelPCA(pca_dims).fit(test.images)), real_pca)
+    rows["ResNet-18 (random init)"] = scores(module_extractor(ResNet18Extractor(None).eval()))
     null = torch.full_like(test.view_depth, float(test.view_depth[test.view_mask[:, 0] > 0.5].mean()))
     rows["null depth"] = {f"{k}": v for k, v in depth_errors(null, test.view_depth, test.view_mask, reference).items()}
     return rows
@@ -162,6 +186,8 @@ COLUMNS = (
     ("side", "SIDE"),
     ("mad_deg", "MAD (deg)"),
     ("recon_l1", "recon L1"),
+    ("real_photo_acc", "real-photo acc"),
+    ("real_photo_nmi", "real-photo NMI"),
 )
 
 
@@ -199,14 +225,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--runs: no <variant>/model folders under {args.runs}")
     models = {f"ours, {'no LOOCC' if v == 'none' else 'LOOCC-' + v}": load_pretrained(f"local-dir:{args.runs / v / 'model'}") for v in variants}
     config = TrainConfig.from_dict(json.loads((args.runs / variants[0] / "train_config.json").read_text()))
-    rows = evaluate_models(models, config, epochs=args.epochs)
+    real, real_note = None, ""
+    if args.category == "faces":
+        try:
+            real = jittered_copies(lfw_faces(), REAL_PHOTO_COPIES)
+            real_note = (f" Real photo = the 100 LFW face crops of scikit-image, {REAL_PHOTO_COPIES} jittered copies each "
+                         "(shading ramp, gain, gamma, flip, small rotation/scale/shift), clustered into one cluster "
+                         "per photo (`training/real_photos.py`).")  # fmt: skip
+        except ImportError as err:
+            real_note = f" Real-photo check skipped: {err}."
+    rows = evaluate_models(models, config, epochs=args.epochs, real_photos=real)
     command = "python -m training.suite " + " ".join(sys.argv[1:] if argv is None else argv)
     table = markdown_table(rows)
     data = config.data.options
     header = (
         f"Synthetic {args.category}: {data.get('test_identities')} test identities x {data.get('images_per_identity')} "
         f"images, never seen in training; OOD = light and view ranges training never used. "
-        f"Preset `{config.preset}`. Generated by `{command}`."
+        f"Preset `{config.preset}`.{real_note} Generated by `{command}`."
     )
     (args.runs / "suite.json").write_text(json.dumps({"command": command, "preset": config.preset, "rows": rows}, indent=2))
     (args.runs / "SUITE.md").write_text(f"{header}\n\n{table}\n")
