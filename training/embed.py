@@ -10,6 +10,7 @@ under ``physdis_hub/hub/weights/<name>/``, and prints the registry entry to add 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import shutil
 import tempfile
@@ -20,20 +21,37 @@ from physdis_hub.hub import load_pretrained, save_pretrained
 from physdis_hub.hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from physdis_hub.hub.registry import EMBEDDED_WEIGHTS
 
+def training_budget(run_dir: Path) -> str:
+    """One sentence on how the run in ``run_dir`` was trained (preset notes, epochs, steps, minutes)."""
+    config_file, epochs_file = run_dir / "train_config.json", run_dir / "epochs.csv"
+    if not (config_file.is_file() and epochs_file.is_file()):
+        return ""
+    notes = json.loads(config_file.read_text()).get("notes", "")
+    with epochs_file.open(newline="") as f:
+        epochs = list(csv.DictReader(f))
+    if not epochs:
+        return ""
+    minutes = sum(float(e["seconds"]) for e in epochs) / 60
+    return f"Training: {notes} Ran {len(epochs)} epochs ({epochs[-1]['step']} steps) in {minutes:.0f} min."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.embed", description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path, help="folder written by save_pretrained")
     parser.add_argument("--name", required=True, help="registry name, e.g. faces-loocc-lv")
     parser.add_argument("--suite", type=Path, required=True, help="suite.json written by python -m training.suite")
     parser.add_argument("--row", required=True, help="the suite row of this model, e.g. 'ours, LOOCC-LV'")
+    parser.add_argument("--into", type=Path, default=Path(str(EMBEDDED_WEIGHTS)), help="parent folder (default: the package's)")
     args = parser.parse_args(argv)
 
     suite = json.loads(args.suite.read_text())
     if args.row not in suite["rows"]:
         parser.error(f"--row: {args.row!r} is not in {args.suite}; rows: {list(suite['rows'])}")
     model = load_pretrained(f"local-dir:{args.model}")
-    eval_results = {"metrics": suite["rows"][args.row], "command": suite["command"]}
-    target = Path(str(EMBEDDED_WEIGHTS)) / args.name
+    baselines = {name: row for name, row in suite["rows"].items() if not name.startswith("ours")}
+    notes = " ".join(filter(None, [suite.get("header", ""), training_budget(args.model.parent)]))
+    eval_results = {"metrics": suite["rows"][args.row], "command": suite["command"], "baselines": baselines, "notes": notes}
+    target = args.into / args.name
     with tempfile.TemporaryDirectory() as tmp:
         folder = save_pretrained(model.half(), Path(tmp) / args.name, eval_results=eval_results)
         if target.exists():

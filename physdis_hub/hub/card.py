@@ -18,7 +18,11 @@ from typing import Any
 from ..model import PhysDisModel
 
 EvalResults = Mapping[str, Any] | str | os.PathLike
-"""``{"metrics": {name: number, ...}, "command": "the command that produced them"}`` or a JSON file of it."""
+"""``{"metrics": {name: number, ...}, "command": "the command that produced them"}`` or a JSON file of it;
+optional keys: ``"baselines"`` (``{row name: {name: number}}``, shown as further columns beside the
+model's value) and ``"notes"`` (text shown above the table: data, budget, caveats)."""
+
+_OPTIONAL_KEYS = {"baselines", "notes"}
 
 TEMPLATE_NAME = "model_card_template.md"
 
@@ -101,11 +105,14 @@ def _evaluation(eval_results: EvalResults | None) -> str:
     if eval_results is None:
         return "No evaluation results were recorded for this checkpoint."
     data = _read_eval_results(eval_results)
-    lines = ["| metric | value |", "|---|---|"]
+    baselines = data.get("baselines", {})
+    escape = lambda text: text.replace("|", "\\|")  # a '|' would end the table cell
+    lines = ["| " + " | ".join(["metric", "value", *map(escape, baselines)]) + " |", "|---" * (2 + len(baselines)) + "|"]
     for name, value in data["metrics"].items():
-        cell = name.replace("|", "\\|")  # a '|' would end the table cell
-        lines.append(f"| {cell} | {value:.4g} |")
-    return "\n".join(lines) + f"\n\nProduced by:\n\n```bash\n{data['command']}\n```"
+        others = [f"{row[name]:.4g}" if name in row else "-" for row in baselines.values()]
+        lines.append("| " + " | ".join([escape(name), f"{value:.4g}", *others]) + " |")
+    notes = f"{data['notes'].strip()}\n\n" if "notes" in data else ""
+    return notes + "\n".join(lines) + f"\n\nProduced by:\n\n```bash\n{data['command']}\n```"
 
 
 def _read_eval_results(eval_results: EvalResults) -> Mapping[str, Any]:
@@ -116,16 +123,29 @@ def _read_eval_results(eval_results: EvalResults) -> Mapping[str, Any]:
             raise ValueError(f"eval_results: cannot read JSON from {eval_results}: {err}") from err
     else:
         data = eval_results
-    if not isinstance(data, Mapping) or set(data) != {"metrics", "command"}:
+    if not isinstance(data, Mapping) or not {"metrics", "command"} <= set(data) <= {"metrics", "command", *_OPTIONAL_KEYS}:
         keys = sorted(data) if isinstance(data, Mapping) else type(data).__name__
-        raise ValueError(f"eval_results: expected exactly the keys 'metrics' and 'command', got {keys}")
-    metrics, command = data["metrics"], data["command"]
+        raise ValueError(
+            f"eval_results: expected the keys 'metrics' and 'command' (optional: {sorted(_OPTIONAL_KEYS)}), got {keys}"
+        )
+    command = data["command"]
     if not isinstance(command, str) or not command.strip():
         raise ValueError("eval_results: 'command' must be the non-empty command line that produced the metrics")
+    _check_metrics("'metrics'", data["metrics"])
+    baselines = data.get("baselines", {})
+    if not isinstance(baselines, Mapping) or not all(isinstance(k, str) and k for k in baselines):
+        raise ValueError("eval_results: 'baselines' must map row names to metric mappings")
+    for row, metrics in baselines.items():
+        _check_metrics(f"baseline {row!r}", metrics)
+    if not isinstance(data.get("notes", ""), str):
+        raise ValueError(f"eval_results: 'notes' must be text, got {type(data['notes']).__name__}")
+    return data
+
+
+def _check_metrics(what: str, metrics: Any) -> None:
     if not isinstance(metrics, Mapping) or not metrics:
-        raise ValueError("eval_results: 'metrics' must be a non-empty mapping of metric name -> number")
+        raise ValueError(f"eval_results: {what} must be a non-empty mapping of metric name -> number")
     for name, value in metrics.items():
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not isinstance(name, str) or not name or not ok:
-            raise ValueError(f"eval_results: metric {name!r} must be a name with a finite number, got {value!r}")
-    return data
+            raise ValueError(f"eval_results: {what}: metric {name!r} must be a name with a finite number, got {value!r}")

@@ -70,6 +70,13 @@ def test_card_without_eval_results_and_from_a_json_file(tmp_path):
     assert "| cluster_acc_identity | 0.6123 |" in render_model_card(tiny_model(), eval_results=tmp_path / "eval.json")
 
 
+def test_card_shows_baselines_beside_the_model_and_the_notes_above():
+    results = {**EVAL, "baselines": {"pixels|PCA": {"cluster_acc_identity": 0.25}}, "notes": "Budget: 3 epochs."}
+    text = render_model_card(tiny_model(), eval_results=results)
+    assert "Budget: 3 epochs.\n\n| metric | value | pixels\\|PCA |" in text
+    assert "| cluster_acc_identity | 0.6123 | 0.25 |" in text and "| nmi\\|identity | 0.58 | - |" in text
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -79,6 +86,9 @@ def test_card_without_eval_results_and_from_a_json_file(tmp_path):
         {"metrics": {"acc": float("nan")}, "command": "x"},
         {"metrics": {"acc": True}, "command": "x"},
         {"metrics": {"acc": 0.5}, "command": " "},
+        {"metrics": {"acc": 0.5}, "command": "x", "baselines": {"pixels": {"acc": float("inf")}}},
+        {"metrics": {"acc": 0.5}, "command": "x", "baselines": [1]},
+        {"metrics": {"acc": 0.5}, "command": "x", "notes": 3},
         [1, 2],
         "/does/not/exist.json",
     ],

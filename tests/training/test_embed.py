@@ -1,0 +1,33 @@
+"""Embedding a run: float16 weights that load, a card with the suite row, its baselines and the budget."""
+
+import json
+
+import torch
+
+from physdis_hub.hub import load_pretrained
+from training.embed import main
+from training.train import main as train_main
+
+SUITE = {
+    "command": "python -m training.suite faces --runs R",
+    "preset": "tiny",
+    "header": "Synthetic faces: 2 test identities.",
+    "rows": {"ours, LOOCC-LV": {"cluster_ood_acc": 0.5}, "pixels+PCA": {"cluster_ood_acc": 0.25}},
+}
+
+
+def test_embed_writes_half_weights_and_a_card_with_baselines_and_budget(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    assert train_main(["--preset", "tiny", "--variant", "LV", "--out", str(run), "--epochs", "1", "--no-progress"]) == 0
+    (tmp_path / "suite.json").write_text(json.dumps(SUITE))
+    args = [str(run / "model"), "--name", "tiny-lv", "--suite", str(tmp_path / "suite.json"), "--row", "ours, LOOCC-LV"]
+    assert main([*args, "--into", str(tmp_path / "weights")]) == 0
+    assert "sha256" in capsys.readouterr().out
+    folder = tmp_path / "weights" / "tiny-lv"
+    card = (folder / "README.md").read_text()
+    assert "| metric | value | pixels+PCA |" in card and "| cluster_ood_acc | 0.5 | 0.25 |" in card
+    assert "Synthetic faces: 2 test identities." in card and "Ran 1 epochs" in card
+    full, half = load_pretrained(f"local-dir:{run / 'model'}"), load_pretrained(f"local-dir:{folder}")
+    images = torch.rand(4, 3, 64, 64)
+    a, b = full.extract(images), half.extract(images)
+    assert torch.allclose(a, b, rtol=1e-2, atol=1e-2 * float(a.abs().max()))
