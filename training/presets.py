@@ -203,11 +203,11 @@ def _real_cpu(category: str) -> Callable[[PresetOptions], TrainConfig]:
 
 SYNTHETIC_CPU_SCALE: dict[str, tuple[tuple[int, int, int], int]] = {
     "faces": ((400, 15, 60), 6),
-    "cars": ((60, 10, 20), 5),
+    "cars": ((200, 10, 60), 5),
 }
 """Category -> ((train, val, test) identities, epochs) of the CPU-scale synthetic presets: the budget
-of the shipped checkpoints on a 2-core CPU (about 17 min per faces variant, 3 min per cars variant).
-Faces keep 60 test identities so that the linear probe's 1000-label budget fits in the test split."""
+of the shipped checkpoints on a 2-core CPU (about 20-28 min per faces variant, 8 min per cars variant).
+Both keep 60 test identities x 20 images, so that the linear probe's 1000-label budget fits in the test split."""
 
 
 def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfig]:
