@@ -13,6 +13,7 @@ Pickle formats (``.bin``, ``.pt``, ``.pth``, ...) are never loaded: unpickling c
 from __future__ import annotations
 
 import hashlib
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -121,4 +122,8 @@ def write_checkpoint(model: PhysDisModel, directory: Path) -> None:
     """Write ``config.json`` and ``model.safetensors`` of ``model`` into an existing ``directory``."""
     model.config.to_json(directory / CONFIG_NAME)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    save_file(state, directory / WEIGHTS_NAME, metadata={"format": "pt"})
+    weights = directory / WEIGHTS_NAME
+    save_file(state, weights, metadata={"format": "pt"})
+    # safetensors writes through a private temporary file (mode 0600); give the weights the mode
+    # config.json got from the umask, so packaged or shared copies stay readable.
+    weights.chmod(stat.S_IMODE((directory / CONFIG_NAME).stat().st_mode))

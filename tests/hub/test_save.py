@@ -38,6 +38,8 @@ def test_save_writes_config_weights_and_card(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == [CARD_NAME, CONFIG_NAME, WEIGHTS_NAME]
     assert json.loads((folder / CONFIG_NAME).read_text()) == model.config.to_dict()
     assert oct(folder.stat().st_mode & 0o777) == oct(0o777 & ~_umask())
+    for name in (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME):  # safetensors alone would leave the weights 0600
+        assert oct((folder / name).stat().st_mode & 0o777) == oct(0o666 & ~_umask()), name
 
     text = (folder / CARD_NAME).read_text()
     meta = _card_metadata(text)
