@@ -341,11 +341,13 @@ class Trainer:
         path = self.run_dir / LAST_CHECKPOINT
         if state.get("kind") != "physdis-training-state":
             raise CheckpointError(f"checkpoint {path}: not a training state (kind={state.get('kind')!r})")
-        diff = config_diff(state["config"], self.config.to_dict())
+        # max_epochs may grow: resuming with a larger --epochs extends a finished run.
+        saved = {**state["config"], "max_epochs": self.config.max_epochs}
+        diff = config_diff(saved, self.config.to_dict())
         if diff:
             raise ResumeError(
                 f"resume: the configuration differs from the one {path} was trained with: {diff}. "
-                "Resume with the same settings, or start a new run in another directory."
+                "Resume with the same settings (only --epochs may change), or start a new run in another directory."
             )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])

@@ -92,3 +92,19 @@ def test_damaged_checkpoint_is_reported_on_resume(short_run, tmp_path: Path, dam
     expected = "truncated" if damage == "truncate" else "corrupt: SHA-256"
     assert f"error: checkpoint {path}: {expected}" in capsys.readouterr().err
     assert path.read_bytes() == bytes(data)  # left as found, for inspection
+
+
+def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_refused(short_run, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    run_dir = tmp_path / "run"
+    shutil.copytree(short_run[1], run_dir)
+    common = ["--preset", "tiny", "--variant", "LV", "--no-progress", "--no-export", "--out", str(run_dir), "--resume"]
+    before = (run_dir / LAST_CHECKPOINT).read_bytes()
+    assert main([*common, "--epochs", "5", "--lr", "0.123"]) == 2
+    err = capsys.readouterr().err
+    assert "optim.lr" in err and "max_epochs" not in err
+    assert (run_dir / LAST_CHECKPOINT).read_bytes() == before  # a refused resume changes nothing
+
+    assert main([*common, "--epochs", "5"]) == 0
+    assert "resuming after epoch 4" in capsys.readouterr().err
+    assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 5
+    assert [r["epoch"] for r in read_csv(run_dir / "epochs.csv")] == ["1", "2", "3", "4", "5"]
