@@ -16,7 +16,7 @@ the installed scikit-image package (BSD-3-Clause) at run time and are not redist
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -87,7 +87,29 @@ def jittered_copies(photos: torch.Tensor, copies: int, *, size: int = 64, seed: 
     return out, np.tile(np.arange(n), copies)
 
 
-def real_photo_scores(extract: Callable[[torch.Tensor], np.ndarray], images: torch.Tensor, photo: np.ndarray) -> dict[str, float]:
-    """Cluster ``extract(images)`` (Ward, one cluster per photo): accuracy and NMI against ``photo``."""
-    res = cluster_probe(extract(images), photo)
-    return {"real_photo_acc": res.accuracy, "real_photo_nmi": res.nmi}
+RealPhotoDraw = tuple[torch.Tensor, np.ndarray]
+"""One draw of jittered copies: ``(M, 3, H, W)`` images and their ``(M,)`` photo indices."""
+
+
+def jittered_draws(photos: torch.Tensor, copies: int, seeds: Sequence[int], *, size: int = 64) -> list[RealPhotoDraw]:
+    """One :func:`jittered_copies` draw per seed (a score averaged over draws is less tied to one jitter)."""
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed, got none")
+    return [jittered_copies(photos, copies, size=size, seed=seed) for seed in seeds]
+
+
+def real_photo_scores(extract: Callable[[torch.Tensor], np.ndarray], draws: Sequence[RealPhotoDraw]) -> dict[str, float]:
+    """Cluster ``extract(images)`` of each draw (Ward, one cluster per photo) against its photo indices.
+
+    Returns the mean accuracy and NMI over the draws and the standard deviation of the accuracy
+    (``real_photo_acc_sd``, 0 for one draw): differences between models below it are noise.
+    """
+    if not draws:
+        raise ValueError("draws: expected at least one (images, photo) draw, got none")
+    results = [cluster_probe(extract(images), photo) for images, photo in draws]
+    acc = np.array([r.accuracy for r in results])
+    return {
+        "real_photo_acc": float(acc.mean()),
+        "real_photo_acc_sd": float(acc.std()),
+        "real_photo_nmi": float(np.mean([r.nmi for r in results])),
+    }

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from training.real_photos import FACES, jittered_copies, lfw_faces, real_photo_scores
+from training.real_photos import FACES, jittered_copies, jittered_draws, lfw_faces, real_photo_scores
 
 
 def _photos(n: int = 6) -> torch.Tensor:
@@ -33,12 +33,20 @@ def test_grayscale_and_rgb_inputs_and_bad_arguments() -> None:
 
 
 def test_score_separates_an_invariant_feature_from_noise() -> None:
-    images, photo = jittered_copies(_photos(8), 4, size=32)
+    draws = jittered_draws(_photos(8), 4, (0, 1, 2), size=32)
+    photo = draws[0][1]
+    assert all(np.array_equal(p, photo) for _, p in draws) and not torch.equal(draws[0][0], draws[1][0])
     oracle = lambda x: np.eye(8, dtype=np.float32)[photo] + 0.01 * np.random.default_rng(0).normal(size=(len(x), 8))
-    noise = lambda x: np.random.default_rng(0).normal(size=(len(x), 8)).astype(np.float32)
-    good, bad = real_photo_scores(oracle, images, photo), real_photo_scores(noise, images, photo)
+    noise_rng = np.random.default_rng(0)
+    noise = lambda x: noise_rng.normal(size=(len(x), 8)).astype(np.float32)
+    good, bad = real_photo_scores(oracle, draws), real_photo_scores(noise, draws)
     assert good["real_photo_acc"] == pytest.approx(1.0) and good["real_photo_nmi"] == pytest.approx(1.0)
-    assert bad["real_photo_acc"] < 0.6
+    assert good["real_photo_acc_sd"] == pytest.approx(0.0)
+    assert bad["real_photo_acc"] < 0.6 and bad["real_photo_acc_sd"] > 0  # fresh noise per draw scores differently
+    with pytest.raises(ValueError, match="draws"):
+        real_photo_scores(oracle, [])
+    with pytest.raises(ValueError, match="seeds"):
+        jittered_draws(_photos(), 2, ())
 
 
 def test_lfw_faces_load_from_scikit_image() -> None:

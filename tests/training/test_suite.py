@@ -7,7 +7,7 @@ from physdis_hub.model import PhysDisModel
 from tests.conftest import small_config
 from tests.render.test_renderer import face_like_scene
 from training.presets import get_preset
-from training.real_photos import jittered_copies
+from training.real_photos import jittered_draws
 from training.suite import depth_errors, evaluate_models, markdown_table, replace_block
 
 
@@ -41,13 +41,13 @@ def test_table_and_readme_block(tmp_path) -> None:
 def test_evaluate_models_scores_every_row_and_the_real_photo_check() -> None:
     config = get_preset("tiny", "LV")
     photos = torch.rand(4, 1, 25, 25, generator=torch.Generator().manual_seed(0))
-    real = jittered_copies(photos, 2, seed=0)
+    real = jittered_draws(photos, 2, (0, 1))
     rows = evaluate_models({"ours": PhysDisModel(config.model).eval()}, config, n_labels=(8, 10_000), epochs=2,
                            pca_dims=8, real_photos=real)  # fmt: skip
     assert list(rows) == ["ours", "random-init", "pixels+PCA", "ResNet-18 (random init)", "null depth"]
     for name in ("ours", "random-init", "pixels+PCA", "ResNet-18 (random init)"):
         row = rows[name]
-        assert {"cluster_id_acc", "cluster_ood_nmi", "lin_ood@8", "real_photo_acc", "real_photo_nmi"} <= set(row)
+        assert {"cluster_id_acc", "cluster_ood_nmi", "lin_ood@8", "real_photo_acc", "real_photo_acc_sd", "real_photo_nmi"} <= set(row)
         assert "lin_ood@10000" not in row  # a budget larger than the test split is left out, not faked
         assert all(0 <= row[k] <= 1 for k in ("cluster_ood_acc", "lin_ood@8", "real_photo_acc"))
     assert {"side", "mad_deg", "recon_l1", "part_pcc"} <= set(rows["ours"])
