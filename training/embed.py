@@ -21,6 +21,7 @@ from physdis_hub.hub import load_pretrained, save_pretrained
 from physdis_hub.hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from physdis_hub.hub.registry import EMBEDDED_WEIGHTS
 
+
 def training_budget(run_dir: Path) -> str:
     """One sentence on how the run in ``run_dir`` was trained (preset notes, epochs, steps, minutes)."""
     config_file, epochs_file = run_dir / "train_config.json", run_dir / "epochs.csv"
