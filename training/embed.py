@@ -23,17 +23,27 @@ from physdis_hub.hub.registry import EMBEDDED_WEIGHTS
 
 
 def training_budget(run_dir: Path) -> str:
-    """One sentence on how the run in ``run_dir`` was trained (preset notes, epochs, steps, minutes)."""
-    config_file, epochs_file = run_dir / "train_config.json", run_dir / "epochs.csv"
-    if not (config_file.is_file() and epochs_file.is_file()):
+    """How the run in ``run_dir`` was trained, from its own records (``train_config.json``,
+    ``epochs.csv``, ``eval.json``): recipe, epochs, steps, minutes, the exported epoch, the command."""
+    files = [run_dir / name for name in ("train_config.json", "epochs.csv", "eval.json")]
+    if not all(f.is_file() for f in files):
         return ""
-    notes = json.loads(config_file.read_text()).get("notes", "")
-    with epochs_file.open(newline="") as f:
+    config, run = json.loads(files[0].read_text()), json.loads(files[2].read_text())
+    with files[1].open(newline="") as f:
         epochs = list(csv.DictReader(f))
     if not epochs:
         return ""
+    nets, data = config["model"]["nets"], config["data"]
+    identities = data["options"].get("train_identities")
+    images = f"{identities} training identities x {data['options']['images_per_identity']} images" if identities else data["dataset"]
+    perceptual = ", no perceptual loss (no VGG16 weights offline)" if config["model"]["loss"]["lam_perc"] == 0 else ""
     minutes = sum(float(e["seconds"]) for e in epochs) / 60
-    return f"Training: {notes} Ran {len(epochs)} epochs ({epochs[-1]['step']} steps) in {minutes:.0f} min."
+    return (
+        f"Training: preset `{config['preset']}` (nf {nets['depth_nf']} networks, {nets['zdim']}-d features, {images}, "
+        f"batch {config['batch_size']}, lr {config['optim']['lr']:g}{perceptual}); ran {len(epochs)} epochs "
+        f"({epochs[-1]['step']} steps) in {minutes:.0f} min and exported epoch {run['metrics']['best_epoch']:.0f} "
+        f"(best validation loss). Last command: `{run['command']}`."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,7 +26,9 @@ def test_embed_writes_half_weights_and_a_card_with_baselines_and_budget(tmp_path
     folder = tmp_path / "weights" / "tiny-lv"
     card = (folder / "README.md").read_text()
     assert "| metric | value | pixels+PCA |" in card and "| cluster_ood_acc | 0.5 | 0.25 |" in card
-    assert "Synthetic faces: 2 test identities." in card and "Ran 1 epochs" in card
+    assert "Synthetic faces: 2 test identities." in card
+    assert "preset `tiny`" in card and "ran 1 epochs (4 steps)" in card and "exported epoch 1" in card
+    assert "--epochs 1" in card  # the command that trained it
     full, half = load_pretrained(f"local-dir:{run / 'model'}"), load_pretrained(f"local-dir:{folder}")
     images = torch.rand(4, 3, 64, 64)
     a, b = full.extract(images), half.extract(images)
