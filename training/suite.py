@@ -21,7 +21,7 @@ training) of the preset the runs were trained with:
 Baselines: raw pixels projected by PCA (fitted on the evaluated images), a random-init model of the
 same architecture, and a random-init ResNet-18 (no ImageNet weights offline). The results go to
 ``<runs>/suite.json`` and ``<runs>/SUITE.md``; ``--readme README.md`` also replaces the table between
-``<!-- results:<category>:start -->`` and ``<!-- results:<category>:end -->``.
+``<!-- results:<block>:start -->`` and ``<!-- results:<block>:end -->`` (``--block``, default: the category).
 """
 
 from __future__ import annotations
@@ -208,14 +208,20 @@ def markdown_table(rows: dict[str, dict[str, float]]) -> str:
     )
 
 
-def replace_block(path: Path, category: str, text: str) -> None:
-    """Replace the text between this category's results markers in ``path``."""
-    start, end = f"<!-- results:{category}:start -->", f"<!-- results:{category}:end -->"
-    doc = path.read_text()
+def block_markers(path: Path, name: str) -> tuple[str, str]:
+    """The start and end markers of results block ``name`` in ``path``; ``ValueError`` if absent."""
+    start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
+    doc = path.read_text() if path.is_file() else ""
     if start not in doc or end not in doc:
         raise ValueError(f"--readme: {path} has no {start} ... {end} block")
+    return start, end
+
+
+def replace_block(path: Path, name: str, text: str) -> None:
+    """Replace the text between the markers of results block ``name`` in ``path``."""
+    start, end = block_markers(path, name)
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
-    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", doc))
+    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", path.read_text()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -224,7 +230,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", required=True, type=Path, help="output folder of training.reproduce")
     parser.add_argument("--epochs", type=int, default=100, help="linear probe epochs")
     parser.add_argument("--readme", type=Path, help="also write the table into this README's results block")
+    parser.add_argument("--block", help="name of that block: <!-- results:NAME:start --> (default: the category)")
     args = parser.parse_args(argv)
+    block = args.block or args.category
+    if args.readme:
+        try:  # before the minutes of evaluation, not after
+            block_markers(args.readme, block)
+        except ValueError as err:
+            parser.error(str(err))
     torch.manual_seed(0)
     variants = [v for v in VARIANT_ORDER if (args.runs / v / "model").is_dir()]
     if not variants:
@@ -254,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.runs / "suite.json").write_text(json.dumps(suite, indent=2))
     (args.runs / "SUITE.md").write_text(f"{header}\n\n{table}\n")
     if args.readme:
-        replace_block(args.readme, args.category, f"{header}\n\n{table}")
+        replace_block(args.readme, block, f"{header}\n\n{table}")
     print(header, table, sep="\n\n")
     return 0
 

@@ -8,7 +8,7 @@ from tests.conftest import small_config
 from tests.render.test_renderer import face_like_scene
 from training.presets import get_preset
 from training.real_photos import jittered_draws
-from training.suite import depth_errors, evaluate_models, markdown_table, replace_block
+from training.suite import depth_errors, evaluate_models, main, markdown_table, replace_block
 
 
 def test_side_is_scale_invariant_and_mad_zero_for_identical() -> None:
@@ -36,6 +36,19 @@ def test_table_and_readme_block(tmp_path) -> None:
     assert "old" not in readme.read_text() and table in readme.read_text()
     with pytest.raises(ValueError, match="results:cars"):
         replace_block(readme, "cars", table)
+
+
+def test_a_missing_readme_block_stops_the_suite_before_it_evaluates(tmp_path, capsys) -> None:
+    readme, runs = tmp_path / "README.md", tmp_path / "runs"
+    readme.write_text("<!-- results:faces:start -->\n<!-- results:faces:end -->\n")
+    runs.mkdir()
+    with pytest.raises(SystemExit) as stop:
+        main(["faces", "--runs", str(runs), "--readme", str(readme), "--block", "faces-long"])
+    assert stop.value.code == 2 and "results:faces-long:start" in capsys.readouterr().err
+    assert list(runs.iterdir()) == []  # nothing written
+    with pytest.raises(SystemExit) as stop:  # the named block exists: the next check (no runs) speaks
+        main(["faces", "--runs", str(runs), "--readme", str(readme)])
+    assert "no <variant>/model folders" in capsys.readouterr().err
 
 
 def test_evaluate_models_scores_every_row_and_the_real_photo_check() -> None:
