@@ -1,6 +1,6 @@
 """Embed a trained checkpoint in the package as a default that loads with no network.
 
-``python -m training.embed runs/ship-faces/LV/model --name faces-loocc-lv --suite runs/ship-faces/suite.json
+``python -m training.embed runs/ship-faces-long/LV/model --name faces-loocc-lv --suite runs/ship-faces-long/suite.json
 --row "ours, LOOCC-LV"`` stores the weights in float16 (half the size; they are cast back to float32
 on load) with config.json and a model card whose evaluation table is the suite's row for this model,
 under ``physdis_hub/hub/weights/<name>/``, and prints the registry entry to add to
