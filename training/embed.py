@@ -10,7 +10,6 @@ under ``physdis_hub/hub/weights/<name>/``, and prints the registry entry to add 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import tempfile
@@ -21,16 +20,19 @@ from physdis_hub.hub import load_pretrained, save_pretrained
 from physdis_hub.hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from physdis_hub.hub.registry import EMBEDDED_WEIGHTS
 
+from .export import EVAL_FILE
+from .logs import EPOCHS_CSV, read_csv
+from .trainer import CONFIG_FILE
+
 
 def training_budget(run_dir: Path) -> str:
     """How the run in ``run_dir`` was trained, from its own records (``train_config.json``,
     ``epochs.csv``, ``eval.json``): recipe, epochs, steps, minutes, the exported epoch, the command."""
-    files = [run_dir / name for name in ("train_config.json", "epochs.csv", "eval.json")]
+    files = [run_dir / name for name in (CONFIG_FILE, EPOCHS_CSV, EVAL_FILE)]
     if not all(f.is_file() for f in files):
         return ""
     config, run = json.loads(files[0].read_text()), json.loads(files[2].read_text())
-    with files[1].open(newline="") as f:
-        epochs = list(csv.DictReader(f))
+    epochs = read_csv(files[1])
     if not epochs:
         return ""
     nets, data = config["model"]["nets"], config["data"]

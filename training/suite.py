@@ -208,20 +208,20 @@ def markdown_table(rows: dict[str, dict[str, float]]) -> str:
     )
 
 
-def block_markers(path: Path, name: str) -> tuple[str, str]:
-    """The start and end markers of results block ``name`` in ``path``; ``ValueError`` if absent."""
+def read_block(path: Path, name: str) -> tuple[str, str, str]:
+    """``path``'s text and the start and end markers of its results block ``name``; ``ValueError`` if absent."""
     start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
     doc = path.read_text() if path.is_file() else ""
     if start not in doc or end not in doc:
         raise ValueError(f"--readme: {path} has no {start} ... {end} block")
-    return start, end
+    return doc, start, end
 
 
 def replace_block(path: Path, name: str, text: str) -> None:
     """Replace the text between the markers of results block ``name`` in ``path``."""
-    start, end = block_markers(path, name)
+    doc, start, end = read_block(path, name)
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
-    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", path.read_text()))
+    path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", doc))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     block = args.block or args.category
     if args.readme:
         try:  # before the minutes of evaluation, not after
-            block_markers(args.readme, block)
+            read_block(args.readme, block)
         except ValueError as err:
             parser.error(str(err))
     torch.manual_seed(0)
