@@ -57,7 +57,7 @@ def main() -> None:
 
     cfg = ModelConfig()  # paper widths, confidence on; perceptual off (no VGG weights offline)
     model = PhysDisModel(cfg)
-    loss_fn = ReconstructionLoss(cfg.loss)
+    loss_fn = ReconstructionLoss(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     x = torch.rand(args.batch, 3, 64, 64, generator=gen) * 2 - 1
 

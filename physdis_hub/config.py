@@ -18,6 +18,11 @@ T = TypeVar("T")
 PARTS: tuple[str, ...] = ("geom", "alb", "light", "view")
 """Names of the four scene parts, in the order features are concatenated."""
 
+CONFIG_FORMAT_VERSION = 2
+"""Layout version of the ``config.json`` that :meth:`ModelConfig.to_dict` writes (key
+``format_version``). Files without the key are format 1; :func:`migrate_config` brings any older
+format up to this one, so published checkpoints keep loading after fields change."""
+
 
 @dataclass(frozen=True)
 class NetConfig:
@@ -39,6 +44,11 @@ class NetConfig:
     """Bottleneck size of the confidence network."""
     use_conf: bool = True
     """Build the confidence network (faces: on; cars: off, then the losses use unit confidence)."""
+    depth_final_tanh: bool = False
+    """End the depth network in a Tanh before the depth decode. Unsup3d's depth network has no
+    output activation (the decode's ``tanh(raw - mean)`` bounds it); format-1 checkpoints of this
+    package had one, and keep it through the config migration so they compute what they were
+    trained to compute."""
 
     def __post_init__(self) -> None:
         for name in ("depth_nf", "albedo_nf", "light_nf", "view_nf", "conf_nf", "zdim", "conf_zdim"):
@@ -122,26 +132,29 @@ class RenderConfig:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """Weights of the reconstruction loss terms."""
+    """Weights of the reconstruction loss terms.
+
+    Where the VGG16 weights of the perceptual term come from is a property of the training
+    machine, not of the model: it is :attr:`training.config.TrainConfig.perceptual_weights`, and
+    never part of a published ``config.json``.
+    """
 
     lam_flip: float = 0.5
     """Weight of the losses of the reconstruction from the flipped canonical depth and albedo."""
     lam_perc: float = 0.0
-    """Weight of the VGG16 relu3_3 perceptual loss. Non-zero requires ``perceptual_weights``."""
-    perceptual_weights: str | None = None
-    """Local VGG16 weights (a .safetensors file with torchvision/timm key names) or ``"timm"``."""
+    """Weight of the VGG16 relu3_3 perceptual loss (Unsup3d faces: 1, cars: 0.01)."""
     lam_depth_smooth: float = 0.0
-    """Weight of the depth smoothness term (cars: 0.1)."""
+    """Weight of Unsup3d's depth smoothness term: mean absolute difference of neighbouring
+    canonical depths divided by ``max_depth - min_depth`` (cars: 0.1)."""
+    lam_normal_smooth: float = 0.0
+    """Weight of the normal-smoothness prior (mean ``1 - cos`` between neighbouring canonical
+    normals), scaled by the confidence map's mean photometric gain so that its pull on the depth
+    keeps its size however confident the model becomes (see :func:`physdis_hub.losses.normal_smoothness`)."""
 
     def __post_init__(self) -> None:
-        if self.lam_perc < 0 or self.lam_flip < 0 or self.lam_depth_smooth < 0:
-            raise ValueError("LossConfig: loss weights must be >= 0")
-        if self.lam_perc > 0 and not self.perceptual_weights:
-            raise ValueError(
-                "LossConfig.lam_perc > 0 needs perceptual_weights (a local VGG16 .safetensors file or "
-                "'timm'): ImageNet weights cannot be downloaded here. Set lam_perc=0 to train without "
-                "the perceptual term."
-            )
+        for name in ("lam_flip", "lam_perc", "lam_depth_smooth", "lam_normal_smooth"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"LossConfig.{name}: loss weights must be >= 0, got {getattr(self, name)}")
 
     @property
     def perceptual_on(self) -> bool:
@@ -187,13 +200,14 @@ class ModelConfig:
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (tuples become lists)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        """A JSON-ready dict (tuples become lists), stamped with ``format_version``."""
+        return {"format_version": CONFIG_FORMAT_VERSION, **json.loads(json.dumps(dataclasses.asdict(self)))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
-        """Build from :meth:`to_dict` output. Unknown keys are errors, so a typo never passes silently."""
-        return _from_dict(cls, data, "config")
+        """Build from :meth:`to_dict` output of this or an older format (see :func:`migrate_config`).
+        Unknown keys are errors, so a typo never passes silently."""
+        return _from_dict(cls, migrate_config(data), "config")
 
     def to_json(self, path: str | Path) -> None:
         """Write config.json."""
@@ -234,6 +248,40 @@ def _from_dict(cls: type[T], data: Any, where: str) -> T:
         return cls(**kwargs)
     except TypeError as err:
         raise ValueError(f"{where}: {err}") from err
+
+
+def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 1 -> 2: the depth network ended in a Tanh (Unsup3d's has none), and the loss held
+    the training machine's VGG16 weights path, which has no place in a published config."""
+    nets = {"depth_final_tanh": True, **data.get("nets", {})}
+    loss = {k: v for k, v in data.get("loss", {}).items() if k != "perceptual_weights"}
+    return {**data, "nets": nets, "loss": loss}
+
+
+_MIGRATIONS = {1: _format_1_to_2}
+"""Format N -> the step that rewrites a format-N dict as format N + 1."""
+
+
+def migrate_config(data: Any) -> dict[str, Any]:
+    """Bring a ``config.json`` dict of any known format to :data:`CONFIG_FORMAT_VERSION`.
+
+    The result has no ``format_version`` key (it is the current one). A format newer than this
+    package knows is refused with what to do.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"config: expected an object, got {type(data).__name__}")
+    version = data.get("format_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"config.format_version: expected a positive int, got {version!r}")
+    if version > CONFIG_FORMAT_VERSION:
+        raise ValueError(
+            f"config.format_version: {version} was written by a newer physdis-hub (this one reads up to "
+            f"{CONFIG_FORMAT_VERSION}); upgrade with `pip install -U physdis-hub`"
+        )
+    data = {k: v for k, v in data.items() if k != "format_version"}
+    for step in range(version, CONFIG_FORMAT_VERSION):
+        data = _MIGRATIONS[step](data)
+    return data
 
 
 _NESTED: dict[str, type] = {

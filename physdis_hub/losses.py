@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import LossConfig
+from .config import ModelConfig
 
 _EPS = 1e-7
 
@@ -120,14 +120,57 @@ class PerceptualLoss(nn.Module):
         return _masked_mean(loss, mask)
 
 
-def depth_smoothness(depth: torch.Tensor) -> torch.Tensor:
-    """Mean absolute difference between neighbouring canonical depths (inside the border).
+def depth_smoothness(depth: torch.Tensor, depth_range: float) -> torch.Tensor:
+    """Unsup3d's depth smoothness: mean absolute difference between vertical neighbours plus that
+    between horizontal neighbours, in units of the depth range.
+
+    Unsup3d takes it before the 2-pixel border is set; here the border is already set (a constant
+    without gradient), so only neighbours inside it count.
 
     Args:
-        depth: ``(B, H, W)``.
+        depth: ``(B, H, W)`` canonical depth.
+        depth_range: ``max_depth - min_depth`` of the scene configuration.
+
+    Returns:
+        Scalar.
     """
-    inner = depth[:, 2:-2, 2:-2]
+    inner = depth[:, 2:-2, 2:-2] / depth_range
     return (inner[:, 1:] - inner[:, :-1]).abs().mean() + (inner[:, :, 1:] - inner[:, :, :-1]).abs().mean()
+
+
+def normal_smoothness(normal: torch.Tensor) -> torch.Tensor:
+    """Depth prior: mean ``1 - cos`` between the canonical normals of vertical and of horizontal
+    neighbours, away from the border.
+
+    It penalises curvature, not slope, so a smooth face shape costs little while the corrugated
+    shape-from-shading solution (normals whose slope signs flip from pixel to pixel, which frontal
+    light cannot tell apart from a smooth surface) costs a lot. Normals within 3 pixels of the edge
+    see the constant 2-pixel depth border and are left out.
+
+    Args:
+        normal: ``(B, H, W, 3)`` unit normals.
+
+    Returns:
+        Scalar in [0, 2].
+    """
+    n = normal[:, 3:-3, 3:-3]
+    return (2 - (n[:, 1:] * n[:, :-1]).sum(-1).mean() - (n[:, :, 1:] * n[:, :, :-1]).sum(-1).mean()) / 2
+
+
+def confidence_gain(sigma: torch.Tensor | None, mask: torch.Tensor) -> torch.Tensor:
+    """Mean factor ``sqrt(2) / sigma`` by which the confidence scales the photometric gradient,
+    over the masked pixels, without gradient (1 without a confidence map).
+
+    A learned confidence shrinks sigma and so multiplies the photometric pull on the depth (by ~25
+    in trained faces models); a prior weighted by this gain keeps its size relative to that pull.
+
+    Args:
+        sigma: ``(B, 1, H, W)`` or None.
+        mask: ``(B, 1, H, W)``.
+    """
+    if sigma is None:
+        return torch.ones((), device=mask.device)
+    return _masked_mean(math.sqrt(2) / (sigma.detach() + _EPS), mask)
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
@@ -156,15 +199,30 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
 
 
 class ReconstructionLoss(nn.Module):
-    """Unsup3d's reconstruction objective for a :class:`~physdis_hub.model.ForwardOutput`.
+    """Unsup3d's reconstruction objective for a :class:`~physdis_hub.model.ForwardOutput`, plus a
+    normal-smoothness prior.
 
-    ``L = l1 + lam_flip * l1_flip + lam_perc * (perc + lam_flip * perc_flip) + lam_depth_smooth * smooth``.
+    ``L = l1 + lam_flip * l1_flip + lam_perc * (perc + lam_flip * perc_flip)
+    + lam_depth_smooth * depth_smooth + lam_normal_smooth * gain * normal_smooth``, where ``gain``
+    is :func:`confidence_gain` of the photometric confidence.
+
+    Args:
+        config: the model configuration (loss weights and the depth range).
+        perceptual_weights: VGG16 weights for the perceptual term (see :meth:`VGG16Features.load`);
+            required when ``config.loss.lam_perc > 0``.
     """
 
-    def __init__(self, config: LossConfig) -> None:
+    def __init__(self, config: ModelConfig, perceptual_weights: str | None = None) -> None:
         super().__init__()
-        self.config = config
-        self.perceptual = PerceptualLoss(config.perceptual_weights) if config.perceptual_on else None
+        self.config = config.loss
+        self.depth_range = config.scene.max_depth - config.scene.min_depth
+        if self.config.perceptual_on and not perceptual_weights:
+            raise ValueError(
+                f"perceptual_weights: lam_perc is {self.config.lam_perc}, so VGG16 weights are needed (a local "
+                ".safetensors file, 'hf-hub:REPO' or 'timm'); got none. Set lam_perc=0 to train without the "
+                "perceptual term."
+            )
+        self.perceptual = PerceptualLoss(perceptual_weights) if self.config.perceptual_on else None
 
     def forward(self, out: "ForwardOutput", target: torch.Tensor) -> dict[str, torch.Tensor]:  # noqa: F821
         """Loss terms (``"total"`` among them) for ``target (B, 3, H, W)`` in [-1, 1]."""
@@ -186,7 +244,11 @@ class ReconstructionLoss(nn.Module):
             terms["perc_flip"] = self.perceptual(recon[b:], target, mask[b:], channel(sig_perc, 1))
             total = total + cfg.lam_perc * (terms["perc"] + cfg.lam_flip * terms["perc_flip"])
         if cfg.lam_depth_smooth > 0:
-            terms["depth_smooth"] = depth_smoothness(out.scene.depth)
+            terms["depth_smooth"] = depth_smoothness(out.scene.depth, self.depth_range)
             total = total + cfg.lam_depth_smooth * terms["depth_smooth"]
+        if cfg.lam_normal_smooth > 0:
+            terms["normal_smooth"] = normal_smoothness(out.rendering.normal[:b])
+            gain = confidence_gain(channel(sig_px, 0), mask[:b])
+            total = total + cfg.lam_normal_smooth * gain * terms["normal_smooth"]
         terms["total"] = total
         return terms

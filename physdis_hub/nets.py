@@ -47,16 +47,18 @@ def _up_block(cin: int, cout: int, groups: int) -> list[nn.Module]:
 
 
 class EncoderDecoder(nn.Module):
-    """Depth or albedo network: down path to a ``zdim`` bottleneck, then back up to 64x64 (Tanh).
+    """Depth or albedo network: down path to a ``zdim`` bottleneck, then back up to 64x64.
 
     Args:
         cin: input channels (3).
         cout: output channels (1 for depth, 3 for albedo).
         nf: base width (paper: 64).
         zdim: bottleneck size (paper: 256), the size of the part's feature.
+        final_tanh: end in a Tanh (Unsup3d: albedo yes, depth no; the depth decode bounds it).
+            Parameter-free, so it does not change the state dict.
     """
 
-    def __init__(self, cin: int, cout: int, nf: int = 64, zdim: int = 256) -> None:
+    def __init__(self, cin: int, cout: int, nf: int = 64, zdim: int = 256, *, final_tanh: bool = True) -> None:
         super().__init__()
         self.encoder = down_path(cin, nf, zdim, normalized=True)
         self.decoder = nn.Sequential(
@@ -68,7 +70,7 @@ class EncoderDecoder(nn.Module):
             nn.Upsample(scale_factor=2, mode="nearest"),  # 32 -> 64
             _conv(nf, nf, 3, 1, 1), nn.GroupNorm(16, nf), nn.ReLU(inplace=True),
             _conv(nf, nf, 5, 1, 2), nn.GroupNorm(16, nf), nn.ReLU(inplace=True),
-            _conv(nf, cout, 5, 1, 2), nn.Tanh(),
+            _conv(nf, cout, 5, 1, 2), *([nn.Tanh()] if final_tanh else []),
         )  # fmt: skip
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,11 +78,11 @@ class EncoderDecoder(nn.Module):
         return self.encoder(x).flatten(1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Bottleneck ``(B, zdim)`` -> map ``(B, cout, 64, 64)`` in [-1, 1]."""
+        """Bottleneck ``(B, zdim)`` -> map ``(B, cout, 64, 64)`` (in [-1, 1] with ``final_tanh``)."""
         return self.decoder(z[:, :, None, None])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, cin, 64, 64)`` -> ``(B, cout, 64, 64)`` in [-1, 1]."""
+        """``(B, cin, 64, 64)`` -> ``(B, cout, 64, 64)`` (in [-1, 1] with ``final_tanh``)."""
         return self.decoder(self.encoder(x))
 
 

@@ -1,8 +1,9 @@
 import json
+from pathlib import Path
 
 import pytest
 
-from physdis_hub.config import LossConfig, ModelConfig, NetConfig, SceneConfig, cars_scene
+from physdis_hub.config import CONFIG_FORMAT_VERSION, LossConfig, ModelConfig, NetConfig, SceneConfig, cars_scene
 
 
 def test_json_round_trip(tmp_path) -> None:
@@ -24,7 +25,30 @@ def test_unknown_and_bad_keys_are_errors() -> None:
         SceneConfig(min_depth=1.2, max_depth=1.1)
 
 
-def test_perceptual_without_weights_is_an_error() -> None:
-    with pytest.raises(ValueError, match="perceptual_weights"):
-        LossConfig(lam_perc=1.0)
-    assert not LossConfig().perceptual_on
+def test_loss_weights_must_be_non_negative() -> None:
+    with pytest.raises(ValueError, match="lam_normal_smooth"):
+        LossConfig(lam_normal_smooth=-1.0)
+    assert not LossConfig().perceptual_on and LossConfig(lam_perc=1.0).perceptual_on
+
+
+FORMAT_1 = Path(__file__).parent / "fixtures" / "config_format1.json"
+"""config.json of the faces-loocc-lv default as published before format versions existed."""
+
+
+def test_format_1_config_migrates_to_what_it_was_trained_as() -> None:
+    old = json.loads(FORMAT_1.read_text())
+    assert "format_version" not in old and "perceptual_weights" in old["loss"]
+    cfg = ModelConfig.from_json(FORMAT_1)
+    assert cfg.nets.depth_final_tanh  # format-1 depth networks ended in a Tanh
+    assert cfg.nets.depth_nf == old["nets"]["depth_nf"] and cfg.loss.lam_flip == old["loss"]["lam_flip"]
+    assert cfg.to_dict()["format_version"] == CONFIG_FORMAT_VERSION
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg  # the current format round-trips unchanged
+    assert not ModelConfig().nets.depth_final_tanh  # Unsup3d's depth net: no output activation
+
+
+def test_unknown_or_newer_format_is_refused() -> None:
+    data = ModelConfig().to_dict()
+    with pytest.raises(ValueError, match=r"newer physdis-hub.*pip install -U"):
+        ModelConfig.from_dict({**data, "format_version": CONFIG_FORMAT_VERSION + 1})
+    with pytest.raises(ValueError, match="format_version: expected a positive int"):
+        ModelConfig.from_dict({**data, "format_version": "2"})

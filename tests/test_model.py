@@ -16,7 +16,7 @@ def test_forward_shapes_and_dtypes(small_cfg) -> None:
     assert torch.equal(out.mask[:3], out.mask[3:])
     assert {k: v.shape for k, v in out.features.items()} == {p: (3, 256) for p in ("geom", "alb", "light", "view")}
     assert out.scene.depth.shape == (3, 64, 64) and out.confidence is None
-    loss = ReconstructionLoss(small_cfg.loss)(out, x)
+    loss = ReconstructionLoss(small_cfg)(out, x)
     assert set(loss) == {"l1", "l1_flip", "total"} and torch.isfinite(loss["total"])
 
 
@@ -67,7 +67,7 @@ def test_tiny_model_overfits_a_batch() -> None:
     torch.manual_seed(0)
     cfg = small_config()
     model = PhysDisModel(cfg)
-    loss_fn = ReconstructionLoss(cfg.loss)
+    loss_fn = ReconstructionLoss(cfg)
     scene = face_like_scene(8, yaw_deg=10.0)
     scene.albedo = scene.albedo * torch.linspace(0.3, 1.0, 8).view(8, 1, 1, 1)
     target = model.renderer.render(scene).image.detach()

@@ -24,8 +24,8 @@ class OptimConfig:
     """Learning rate (constant; neither the paper nor Unsup3d uses a schedule)."""
     betas: tuple[float, float] = (0.9, 0.999)
     """Adam's moment decay rates."""
-    weight_decay: float = 0.0
-    """L2 penalty (the paper uses none)."""
+    weight_decay: float = 5e-4
+    """L2 penalty added to the gradients (Unsup3d's and the paper code's Adam: 5e-4)."""
 
     def __post_init__(self) -> None:
         if not self.lr > 0:
@@ -70,6 +70,10 @@ class TrainConfig:
     """``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``."""
     notes: str = ""
     """Free text shown at start and in model cards (e.g. where the preset departs from the paper)."""
+    perceptual_weights: str | None = None
+    """VGG16 weights of the perceptual term (a local ``.safetensors`` file, ``"hf-hub:REPO"`` or
+    ``"timm"``), needed when ``model.loss.lam_perc > 0``. A training-machine setting: it is kept
+    with the run, never in the published model config."""
 
     def __post_init__(self) -> None:
         if self.loocc.variant != self.model.variant:
@@ -87,6 +91,11 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.figure_every: expected >= 0, got {self.figure_every}")
         if self.min_delta < 0:
             raise ValueError(f"TrainConfig.min_delta: expected >= 0, got {self.min_delta}")
+        if self.model.loss.perceptual_on and not self.perceptual_weights:
+            raise ValueError(
+                f"TrainConfig.perceptual_weights: model.loss.lam_perc is {self.model.loss.lam_perc}, so VGG16 "
+                "weights are needed (a local .safetensors file, 'hf-hub:REPO' or 'timm'); got none"
+            )
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"TrainConfig.device: expected 'auto', 'cpu' or 'cuda', got {self.device!r}")
 

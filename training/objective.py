@@ -21,13 +21,14 @@ class TrainingObjective(nn.Module):
     Args:
         model: the :class:`PhysDisModel` being trained.
         loocc: :class:`LooccConfig` (variant ``"none"`` disables the contrastive term).
+        perceptual_weights: VGG16 weights when the model's loss has a perceptual term.
     """
 
-    def __init__(self, model: PhysDisModel, loocc: LooccConfig) -> None:
+    def __init__(self, model: PhysDisModel, loocc: LooccConfig, perceptual_weights: str | None = None) -> None:
         super().__init__()
         self.model = model
         self.loocc = loocc
-        self.reconstruction = ReconstructionLoss(model.config.loss)
+        self.reconstruction = ReconstructionLoss(model.config, perceptual_weights)
 
     def forward(self, x: torch.Tensor, perturbation: Perturbation | None = None) -> dict[str, torch.Tensor]:
         """Loss terms.

@@ -76,6 +76,9 @@ class Preset:
 
 PAPER_LR = 1e-4
 """Learning rate of the public configs (the paper's text: 1e-3)."""
+NORMAL_PRIOR = 1.0
+"""Weight of the normal-smoothness prior in the CPU-scale synthetic presets (see
+:func:`physdis_hub.losses.normal_smoothness`; the paper's presets keep Unsup3d's objective)."""
 CPU_LR = 5e-4
 """CPU presets train for a few epochs only, so they use a larger step than the paper."""
 CPU_IMAGES = (1600, 200, 200)
@@ -92,11 +95,14 @@ def _cpu_nets(use_conf: bool) -> NetConfig:
                      use_conf=use_conf)  # fmt: skip
 
 
-def _loss(category: str, weights: str | None) -> LossConfig:
-    """The category's paper loss weights; the perceptual term only with a weights file."""
+def _loss(category: str, weights: str | None, *, prior: bool = False) -> LossConfig:
+    """The category's paper loss weights; the perceptual term only with a weights file; with
+    ``prior``, the normal-smoothness prior at :data:`NORMAL_PRIOR`."""
+    lam_normal_smooth = NORMAL_PRIOR if prior else 0.0
     if category == "faces":
-        return LossConfig(lam_flip=0.5, lam_perc=1.0 if weights else 0.0, perceptual_weights=weights)
-    return LossConfig(lam_flip=1.0, lam_perc=0.01 if weights else 0.0, perceptual_weights=weights, lam_depth_smooth=0.1)
+        return LossConfig(lam_flip=0.5, lam_perc=1.0 if weights else 0.0, lam_normal_smooth=lam_normal_smooth)
+    return LossConfig(lam_flip=1.0, lam_perc=0.01 if weights else 0.0, lam_depth_smooth=0.1,
+                      lam_normal_smooth=lam_normal_smooth)  # fmt: skip
 
 
 def _scene(category: str) -> SceneConfig:
@@ -113,10 +119,12 @@ def _perceptual_note(category: str, weights: str | None) -> str:
     )
 
 
-def _model(category: str, nets: NetConfig, opts: PresetOptions, training_data: str, license: str) -> ModelConfig:
+def _model(
+    category: str, nets: NetConfig, opts: PresetOptions, training_data: str, license: str, *, prior: bool = False
+) -> ModelConfig:
     return ModelConfig(
-        nets=nets, scene=_scene(category), loss=_loss(category, opts.perceptual_weights), variant=opts.variant,
-        category=category, training_data=training_data, license=license,
+        nets=nets, scene=_scene(category), loss=_loss(category, opts.perceptual_weights, prior=prior),
+        variant=opts.variant, category=category, training_data=training_data, license=license,
     )  # fmt: skip
 
 
@@ -166,6 +174,7 @@ def _paper(category: str) -> Callable[[PresetOptions], TrainConfig]:
         data, licence = REAL_DATA[category]
         return TrainConfig(
             preset=category,
+            perceptual_weights=opts.perceptual_weights,
             model=_model(category, _paper_nets(use_conf=category == "faces"), opts, data, licence),
             data=_real_data(category, opts, cpu=False),
             loocc=LooccConfig(variant=opts.variant),
@@ -184,6 +193,7 @@ def _real_cpu(category: str) -> Callable[[PresetOptions], TrainConfig]:
         data, licence = REAL_DATA[category]
         return TrainConfig(
             preset=f"{category}-cpu",
+            perceptual_weights=opts.perceptual_weights,
             model=_model(category, _cpu_nets(use_conf=category == "faces"), opts, f"{data}, {sum(CPU_IMAGES)} images", licence),
             data=_real_data(category, opts, cpu=True),
             loocc=LooccConfig(variant=opts.variant),
@@ -226,7 +236,8 @@ def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfi
             scale = "paper widths and schedule on synthetic data."
         return TrainConfig(
             preset=f"{category}-synthetic" + ("-cpu" if cpu else ""),
-            model=_model(category, nets, opts, f"physdis-hub synthetic {category}", "mit"),
+            perceptual_weights=opts.perceptual_weights,
+            model=_model(category, nets, opts, f"physdis-hub synthetic {category}", "mit", prior=cpu),
             data=data,
             loocc=LooccConfig(variant=opts.variant),
             notes=_notes(scale, _perceptual_note(category, opts.perceptual_weights)),
@@ -241,6 +252,7 @@ def _tiny(opts: PresetOptions) -> TrainConfig:
                      use_conf=False)  # fmt: skip
     return TrainConfig(
         preset="tiny",
+        perceptual_weights=opts.perceptual_weights,
         model=_model("faces", nets, opts, "physdis-hub synthetic faces (tiny)", "mit"),
         data=_synthetic_data("faces", opts, (4, 1, 2), 8),
         loocc=LooccConfig(variant=opts.variant),

@@ -45,11 +45,13 @@ from physdis_hub.probes.baselines import PixelPCA, ResNet18Extractor
 from physdis_hub.probes.cluster import cluster_probe
 from physdis_hub.probes.linear import linear_probe
 from physdis_hub.probes.report import markdown_table as report_table
-from physdis_hub.render.camera import normals_from_depth
+from physdis_hub.data.synthetic import GROUND_TRUTH_KEYS, scene_from_ground_truth
+from physdis_hub.scene import SceneParams
 
 from .config import TrainConfig
 from .evaluate import evaluate
 from .real_photos import RealPhotoDraw, jittered_draws, lfw_faces, real_photo_scores
+from .shape_eval import null_depth_scores, ratios_to_null, shape_scores
 
 VARIANT_ORDER = ("none", "L", "LV")
 REAL_PHOTO_COPIES = 5
@@ -66,6 +68,7 @@ class SuiteData:
     identity: np.ndarray
     view_depth: torch.Tensor
     view_mask: torch.Tensor
+    scene: SceneParams
     dataset: torch.utils.data.Dataset
 
 
@@ -81,31 +84,9 @@ def load_split(config: TrainConfig, split: str) -> SuiteData:
         identity=np.asarray([int(it["labels"]["identity"]) for it in items]),
         view_depth=torch.stack([it["gt"]["view_depth"] for it in items]).float(),
         view_mask=torch.stack([it["gt"]["view_object_mask"] for it in items]).float(),
+        scene=scene_from_ground_truth({k: torch.stack([it["gt"][k] for it in items]).float() for k in GROUND_TRUTH_KEYS}),
         dataset=ds,
     )
-
-
-def depth_errors(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, model: PhysDisModel) -> dict[str, float]:
-    """SIDE and MAD (degrees) of ``pred`` against ``gt`` (both ``(N, S, S)``) over ``mask (N, 1, S, S)``."""
-    m = mask[:, 0] > 0.5
-    d = pred.clamp_min(1e-6).log() - gt.clamp_min(1e-6).log()
-    side = [float((di[mi] - di[mi].mean()).pow(2).mean().sqrt()) for di, mi in zip(d.double(), m) if mi.any()]
-    cam = model.renderer.camera
-    cos = (normals_from_depth(cam, pred) * normals_from_depth(cam, gt)).sum(-1).clamp(-1, 1)
-    mad = [float(torch.rad2deg(torch.acos(ci[mi])).mean()) for ci, mi in zip(cos, m) if mi.any()]
-    return {"side": float(np.mean(side)), "mad_deg": float(np.mean(mad))}
-
-
-@torch.no_grad()
-def predicted_view_depth(model: PhysDisModel, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The model's depth of ``images`` in their own view, and its object mask."""
-    depth, mask = [], []
-    for chunk in images.split(128):
-        scene = model.decode_scene(model.encode(chunk * 2 - 1))
-        vd = model.renderer.view_depth(scene.depth, scene.view)
-        depth.append(vd)
-        mask.append(model.renderer.object_mask(vd))
-    return torch.cat(depth), torch.cat(mask)
 
 
 def identity_scores(
@@ -165,8 +146,7 @@ def evaluate_models(
         row = scores(model_extractor(model))
         basic = evaluate(model, test.dataset, cluster_parts=("geom", "alb"), max_classes=1)
         row.update({k: basic[k] for k in ("recon_l1", "part_pcc") if k in basic})
-        pred, pmask = predicted_view_depth(model, test.images)
-        row.update(depth_errors(pred, test.view_depth, test.view_mask * pmask, model))
+        row.update(shape_scores(model, test.images, test.scene, test.view_depth, test.view_mask))
         rows[name] = row
     # PCA is fitted on the images it projects: the synthetic test split, and the real photos apart
     real_pca = None
@@ -174,8 +154,11 @@ def evaluate_models(
         real_pca = module_extractor(PixelPCA(pca_dims).fit(torch.cat([images for images, _ in real_photos])))
     rows["pixels+PCA"] = scores(module_extractor(PixelPCA(pca_dims).fit(test.images)), real_pca)
     rows["ResNet-18 (random init)"] = scores(module_extractor(ResNet18Extractor(None).eval()))
-    null = torch.full_like(test.view_depth, float(test.view_depth[test.view_mask[:, 0] > 0.5].mean()))
-    rows["null depth"] = {f"{k}": v for k, v in depth_errors(null, test.view_depth, test.view_mask, reference).items()}
+    null = null_depth_scores(test.view_depth, test.view_mask, reference.renderer.camera)
+    rows["null depth"] = null
+    for row in rows.values():
+        if "side" in row:
+            row.update(ratios_to_null(row, null))
     return rows
 
 
@@ -189,7 +172,9 @@ COLUMNS = (
     ("lin_ood@1000", "lin. OOD @1000"),
     ("part_pcc", "part PCC"),
     ("side", "SIDE"),
+    ("side_vs_null", "SIDE / null"),
     ("mad_deg", "MAD (deg)"),
+    ("mad_vs_null", "MAD / null"),
     ("recon_l1", "recon L1"),
     ("real_photo_acc", "real-photo acc"),
     ("real_photo_acc_sd", "(sd)"),
@@ -197,9 +182,29 @@ COLUMNS = (
 )
 
 
-def markdown_table(rows: dict[str, dict[str, float]]) -> str:
-    """The results as a markdown table (``-`` where a metric does not apply)."""
-    cols = [c for c in COLUMNS if any(c[0] in r for r in rows.values())]
+SHAPE_COLUMNS = (
+    ("side_true_view", "SIDE, true view"),
+    ("mad_true_view", "MAD, true view"),
+    ("side_deplaned", "SIDE, plane removed"),
+    ("mad_deplaned", "MAD, plane removed"),
+    ("hf_ratio", "HF depth / truth"),
+    ("light_x_corr", "light x r"),
+    ("light_x_slope", "light x slope"),
+    ("light_y_corr", "light y r"),
+    ("light_y_slope", "light y slope"),
+    ("view_yaw_corr", "yaw r"),
+    ("view_yaw_slope", "yaw slope"),
+    ("view_pitch_corr", "pitch r"),
+    ("view_pitch_slope", "pitch slope"),
+)
+"""Diagnostics of :mod:`training.shape_eval` (a second table: models only)."""
+
+
+def markdown_table(rows: dict[str, dict[str, float]], columns: Sequence[tuple[str, str]] = COLUMNS) -> str:
+    """The results as a markdown table (``-`` where a metric does not apply); rows without any of
+    ``columns`` are left out."""
+    cols = [c for c in columns if any(c[0] in r for r in rows.values())]
+    rows = {name: row for name, row in rows.items() if any(k in row for k, _ in cols)}
     return report_table(
         [
             {"model": name, **{h: f"{row[k]:.4g}" if k in row and math.isfinite(row[k]) else "-" for k, h in cols}}
@@ -256,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             real_note = f" Real-photo check skipped: {err}."
     rows = evaluate_models(models, config, epochs=args.epochs, real_photos=real)
     command = "python -m training.suite " + " ".join(sys.argv[1:] if argv is None else argv)
-    table = markdown_table(rows)
+    table = f"{markdown_table(rows)}\n\nShape diagnostics (`training/shape_eval.py`):\n\n{markdown_table(rows, SHAPE_COLUMNS)}"
     data = config.data.options
     header = (
         f"Synthetic {args.category}: {data.get('test_identities')} test identities x {data.get('images_per_identity')} "

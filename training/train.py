@@ -21,6 +21,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from physdis_hub.config import LossConfig
 from physdis_hub.data import DataLayoutError
 
 from .checkpoint import CheckpointError
@@ -45,6 +46,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, help="override the learning rate (paper text: 1e-3, public configs: 1e-4)")
     parser.add_argument("--seed", type=int, help="override the seed")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override the device")
+    parser.add_argument("--loss", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a loss weight of the model config, e.g. --loss lam_normal_smooth=0 "
+                             "(repeatable; names: the fields of physdis_hub.config.LossConfig)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
 
@@ -62,7 +66,27 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["device"] = args.device
     if args.lr is not None:
         changes["optim"] = dataclasses.replace(config.optim, lr=args.lr)
-    return config.replace(**changes)
+    if args.loss:
+        changes["model"] = config.model.replace(loss=dataclasses.replace(config.model.loss, **_loss_weights(args.loss)))
+    try:
+        return config.replace(**changes)
+    except ValueError as err:  # e.g. --loss lam_perc=1 without --perceptual-weights
+        raise PresetError(str(err)) from err
+
+
+def _loss_weights(items: Sequence[str]) -> dict[str, float]:
+    """``["lam_perc=1", ...]`` -> ``{"lam_perc": 1.0}``; names must be LossConfig fields."""
+    known = {f.name for f in dataclasses.fields(LossConfig)}
+    weights = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in known:
+            raise PresetError(f"--loss: expected NAME=VALUE with NAME one of {sorted(known)}, got {item!r}")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise PresetError(f"--loss {name}: expected a number, got {value!r}") from None
+    return weights
 
 
 def command_line(module: str, argv: Sequence[str]) -> str:

@@ -145,7 +145,7 @@ class Trainer:
         self.progress = progress
         seed_everything(config.seed)
         self.model = PhysDisModel(config.model).to(self.ctx.device)
-        self.objective = TrainingObjective(self.model, config.loocc).to(self.ctx.device)
+        self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights).to(self.ctx.device)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.lr, betas=config.optim.betas,
             weight_decay=config.optim.weight_decay,

@@ -5,25 +5,9 @@ import torch
 
 from physdis_hub.model import PhysDisModel
 from tests.conftest import small_config
-from tests.render.test_renderer import face_like_scene
 from training.presets import get_preset
 from training.real_photos import jittered_draws
-from training.suite import depth_errors, evaluate_models, main, markdown_table, replace_block
-
-
-def test_side_is_scale_invariant_and_mad_zero_for_identical() -> None:
-    model = PhysDisModel(small_config())
-    gt = face_like_scene(2).depth
-    mask = torch.ones(2, 1, 64, 64)
-    mask[:, :, :4], mask[:, :, -4:], mask[..., :4], mask[..., -4:] = 0, 0, 0, 0
-    same = depth_errors(gt, gt, mask, model)
-    assert same["side"] == pytest.approx(0, abs=1e-6) and same["mad_deg"] == pytest.approx(0, abs=0.05)
-    scaled = depth_errors(gt * 1.3, gt, mask, model)
-    assert scaled["side"] == pytest.approx(0, abs=1e-6)
-    flat = depth_errors(torch.full_like(gt, 1.0), gt, mask, model)
-    expected = torch.log(gt[:, 4:-4, 4:-4]).flatten(1).std(1, unbiased=False).mean().item()
-    assert flat["side"] == pytest.approx(expected, rel=1e-4)
-    assert 0 < flat["mad_deg"] < 90
+from training.suite import SHAPE_COLUMNS, evaluate_models, main, markdown_table, replace_block
 
 
 def test_table_and_readme_block(tmp_path) -> None:
@@ -63,5 +47,9 @@ def test_evaluate_models_scores_every_row_and_the_real_photo_check() -> None:
         assert {"cluster_id_acc", "cluster_ood_nmi", "lin_ood@8", "real_photo_acc", "real_photo_acc_sd", "real_photo_nmi"} <= set(row)
         assert "lin_ood@10000" not in row  # a budget larger than the test split is left out, not faked
         assert all(0 <= row[k] <= 1 for k in ("cluster_ood_acc", "lin_ood@8", "real_photo_acc"))
-    assert {"side", "mad_deg", "recon_l1", "part_pcc"} <= set(rows["ours"])
-    assert set(rows["null depth"]) == {"side", "mad_deg"}
+    assert {"side", "mad_deg", "side_vs_null", "recon_l1", "part_pcc"} <= set(rows["ours"])
+    assert {k for k, _ in SHAPE_COLUMNS} <= set(rows["ours"])
+    assert set(rows["null depth"]) == {"side", "mad_deg", "side_vs_null", "mad_vs_null"}
+    assert rows["null depth"]["side_vs_null"] == 1.0
+    shape_table = markdown_table(rows, SHAPE_COLUMNS)
+    assert "| ours |" in shape_table and "pixels+PCA" not in shape_table  # rows without the columns are left out

@@ -1,0 +1,77 @@
+import math
+
+import pytest
+import torch
+
+from physdis_hub.config import ModelConfig
+from physdis_hub.render import Camera
+from physdis_hub.scene import Light, SceneParams, View
+from training.shape_eval import (
+    depth_errors,
+    high_frequency_rms,
+    null_depth_scores,
+    parameter_agreement,
+    ratios_to_null,
+    remove_best_plane,
+)
+
+CAMERA = Camera(64, ModelConfig().scene.fov_deg)
+
+
+def _bump(n: int = 3) -> torch.Tensor:
+    ys, xs = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    scale = torch.linspace(0.03, 0.06, n)[:, None, None]
+    return 1.0 - scale * torch.exp(-((xs - 31.5) ** 2 + (ys - 31.5) ** 2) / 200)
+
+
+def test_depth_errors_are_zero_for_the_truth_and_scale_invariant() -> None:
+    gt, mask = _bump(), torch.ones(3, 1, 64, 64)
+    assert depth_errors(gt, gt, mask, CAMERA) == pytest.approx({"side": 0.0, "mad_deg": 0.0}, abs=0.02)  # acos in float32
+    # SIDE ignores a global scale; MAD does not see it either (normals of a scaled map are the same up to fov)
+    assert depth_errors(gt * 1.3, gt, mask, CAMERA)["side"] == pytest.approx(0.0, abs=1e-7)
+    flat = depth_errors(torch.full_like(gt, 1.0), gt, mask, CAMERA)
+    assert flat["side"] == pytest.approx(gt.log().flatten(1).std(1, unbiased=False).mean().item(), rel=1e-4)
+    null = null_depth_scores(gt, mask, CAMERA)
+    assert null["side"] > 0.005 and null["mad_deg"] > 2
+    assert ratios_to_null({"side": null["side"] / 2, "mad_deg": null["mad_deg"]}, null) == pytest.approx(
+        {"side_vs_null": 0.5, "mad_vs_null": 1.0}
+    )
+    with pytest.raises(ValueError, match="mask"):
+        depth_errors(gt, gt, torch.zeros(3, 1, 64, 64), CAMERA)
+
+
+def test_remove_best_plane_undoes_a_tilt_exactly() -> None:
+    gt, mask = _bump(), torch.ones(3, 1, 64, 64)
+    mask[:, :, :10] = 0  # the fit sees only the object
+    xs = torch.linspace(-1, 1, 64)
+    tilted = gt * torch.exp(0.02 * xs[None, :, None] - 0.01 * xs[None, None, :] + 0.05)
+    assert depth_errors(tilted, gt, mask, CAMERA)["side"] > 0.005
+    flat = remove_best_plane(tilted, gt, mask)
+    assert torch.allclose(flat, gt, atol=1e-6)
+
+
+def test_high_frequency_rms_sees_speckle() -> None:
+    gt, mask = _bump(), torch.ones(3, 1, 64, 64)
+    speckled = gt + 0.003 * torch.randn(3, 64, 64, generator=torch.Generator().manual_seed(0))
+    assert high_frequency_rms(speckled, mask) > 5 * high_frequency_rms(gt, mask)
+    with pytest.raises(ValueError, match="erosion"):
+        high_frequency_rms(gt, torch.zeros(3, 1, 64, 64))
+
+
+def test_parameter_agreement_measures_correlation_and_scale() -> None:
+    g = torch.Generator().manual_seed(0)
+    n = 50
+    yaw, pitch = torch.rand(n, generator=g) - 0.5, torch.rand(n, generator=g) - 0.5
+    lx, ly = torch.rand(n, generator=g) - 0.5, torch.rand(n, generator=g) - 0.5
+
+    def scene(k: float) -> SceneParams:
+        direction = torch.stack([k * lx, ly, torch.ones(n)], 1)
+        light = Light(torch.full((n,), 0.3), torch.full((n,), 0.6), direction / direction.norm(dim=1, keepdim=True))
+        view = View(torch.stack([pitch, k * yaw, torch.zeros(n)], 1), torch.zeros(n, 3))
+        return SceneParams(torch.ones(n, 64, 64), torch.zeros(n, 3, 64, 64), light, view)
+
+    scores = parameter_agreement(scene(0.5), scene(1.0))
+    assert scores["light_x_corr"] == pytest.approx(1.0) and scores["light_x_slope"] == pytest.approx(0.5)
+    assert scores["view_yaw_corr"] == pytest.approx(1.0) and scores["view_yaw_slope"] == pytest.approx(0.5)
+    assert scores["light_y_slope"] == pytest.approx(1.0) and scores["view_pitch_slope"] == pytest.approx(1.0)
+    assert math.isnan(parameter_agreement(scene(1.0), scene(0.0))["view_yaw_slope"])  # no variance in the truth
