@@ -12,6 +12,7 @@ from typing import Any
 
 from physdis_hub.config import ModelConfig
 
+from .augment import AugmentConfig
 from .data import DataConfig
 from .loocc import LooccConfig
 
@@ -70,6 +71,8 @@ class TrainConfig:
     """``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``."""
     notes: str = ""
     """Free text shown at start and in model cards (e.g. where the preset departs from the paper)."""
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    """Photometric augmentation of training images (off unless the preset turns it on)."""
     perceptual_weights: str | None = None
     """VGG16 weights of the perceptual term (a local ``.safetensors`` file, ``"hf-hub:REPO"`` or
     ``"timm"``), needed when ``model.loss.lam_perc > 0``. A training-machine setting: it is kept
@@ -121,7 +124,7 @@ class TrainConfig:
         """JSON-ready nested dict."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         out["model"] = self.model.to_dict()
-        for name in ("data", "loocc", "optim"):
+        for name in ("data", "loocc", "optim", "augment"):
             out[name] = _plain(dataclasses.asdict(out[name]))
         return out
 
@@ -131,7 +134,7 @@ class TrainConfig:
         if not isinstance(data, dict):
             raise ValueError(f"TrainConfig: expected a dict, got {type(data).__name__}")
         nested = {"model": ModelConfig.from_dict, "data": _loader(DataConfig), "loocc": _loader(LooccConfig),
-                  "optim": _loader(OptimConfig)}  # fmt: skip
+                  "optim": _loader(OptimConfig), "augment": _loader(AugmentConfig)}  # fmt: skip
         kwargs = {k: nested[k](v) if k in nested else v for k, v in data.items()}
         return _construct(cls, kwargs, "TrainConfig")
 

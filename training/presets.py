@@ -35,6 +35,7 @@ from typing import Any
 from physdis_hub.config import LossConfig, ModelConfig, NetConfig, SceneConfig, cars_scene
 from physdis_hub.data.registry import DATA_ROOT_ENV
 
+from .augment import PHOTO_LIKE, AugmentConfig
 from .config import OptimConfig, TrainConfig
 from .data import DataConfig
 from .loocc import VARIANTS, LooccConfig
@@ -79,6 +80,8 @@ PAPER_LR = 1e-4
 NORMAL_PRIOR = 1.0
 """Weight of the normal-smoothness prior in the CPU-scale synthetic presets (see
 :func:`physdis_hub.losses.normal_smoothness`; the paper's presets keep Unsup3d's objective)."""
+FACES_BACKDROP_TEXTURE = 0.6
+"""Backdrop texture contrast of the synthetic faces presets (photographs have cluttered backgrounds)."""
 CPU_LR = 5e-4
 """CPU presets train for a few epochs only, so they use a larger step than the paper."""
 CPU_IMAGES = (1600, 200, 200)
@@ -143,6 +146,14 @@ REAL_DATA = {
 """Category -> (training data description, weight licence id: the data sets' terms are non-commercial)."""
 
 
+PHOTO_TRANSFER: dict[str, dict[str, Any]] = {
+    "faces": {"data": {"background_texture": FACES_BACKDROP_TEXTURE}, "augment": PHOTO_LIKE},
+    "cars": {"data": {}, "augment": AugmentConfig()},
+}
+"""Category -> what the synthetic presets add so that models meet photographs: data options of the
+synthetic set (textured backdrops) and the photometric augmentation of training batches."""
+
+
 def _synthetic_data(
     category: str, opts: PresetOptions, identities: tuple[int, int, int], images_per_identity: int
 ) -> DataConfig:
@@ -150,7 +161,8 @@ def _synthetic_data(
     train, val, test = identities
     chunks = -(-max(identities) * images_per_identity // 256)  # keep every rendered chunk in memory
     options = {"train_identities": train, "val_identities": val, "test_identities": test,
-               "images_per_identity": images_per_identity, "max_chunks": max(chunks, 4), "progress": False}  # fmt: skip
+               "images_per_identity": images_per_identity, "max_chunks": max(chunks, 4), "progress": False,
+               **PHOTO_TRANSFER[category]["data"]}  # fmt: skip
     return DataConfig(dataset=f"synthetic-{category}", root=opts.data_dir, options=options)
 
 
@@ -237,6 +249,7 @@ def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfi
         return TrainConfig(
             preset=f"{category}-synthetic" + ("-cpu" if cpu else ""),
             perceptual_weights=opts.perceptual_weights,
+            augment=PHOTO_TRANSFER[category]["augment"],
             model=_model(category, nets, opts, f"physdis-hub synthetic {category}", "mit", prior=cpu),
             data=data,
             loocc=LooccConfig(variant=opts.variant),

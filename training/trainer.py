@@ -37,6 +37,7 @@ from .figures import decomposition_grid, save_png
 from .logs import MetricsLogger
 from .loocc import sample_perturbation
 from .objective import TrainingObjective
+from .augment import augment
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -47,6 +48,8 @@ CONFIG_FILE = "train_config.json"
 """The run's :class:`TrainConfig`, for people (the checkpoints carry their own copy)."""
 LOOCC_SEED_OFFSET = 1_000_003
 """The LOOCC generator is seeded with ``seed + LOOCC_SEED_OFFSET``, apart from the global generators."""
+AUGMENT_SEED_OFFSET = 2_000_003
+"""The augmentation generator of rank ``r`` is seeded with ``seed + AUGMENT_SEED_OFFSET + r``."""
 
 
 class ResumeError(ValueError):
@@ -151,6 +154,8 @@ class Trainer:
             weight_decay=config.optim.weight_decay,
         )  # fmt: skip
         self.loocc_generator = torch.Generator().manual_seed(config.seed + LOOCC_SEED_OFFSET)
+        # each rank augments its own images, so each draws its own stream
+        self.augment_generator = torch.Generator().manual_seed(config.seed + AUGMENT_SEED_OFFSET + self.ctx.rank)
         self.early_stopping = EarlyStopping(config.patience, config.min_delta)
         self.epoch = 0
         self.step = 0
@@ -226,6 +231,8 @@ class Trainer:
         bar = tqdm(loader, desc=f"epoch {self.epoch}/{cfg.max_epochs}", leave=False, dynamic_ncols=True,
                    disable=not (self.progress and ctx.is_main), file=sys.stderr)  # fmt: skip
         for images in bar:
+            if cfg.augment.enabled:
+                images = augment(images, cfg.augment, self.augment_generator)
             x = images.to(ctx.device, non_blocking=True) * 2 - 1
             perturbation = sample_perturbation(cfg.loocc, cfg.batch_size, self.loocc_generator)
             terms = wrapped(x, None if perturbation is None else perturbation.rows(rows))
@@ -325,6 +332,7 @@ class Trainer:
             "early_stopping": self.early_stopping.state_dict(),
             "rng": capture_rng_state(),
             "loocc_generator": self.loocc_generator.get_state(),
+            "augment_generator": self.augment_generator.get_state(),
             "data_order": {"seed": self.config.seed, "epoch": self.epoch},
         }
 
@@ -354,6 +362,7 @@ class Trainer:
         self.early_stopping.load_state_dict(state["early_stopping"])
         restore_rng_state(state["rng"])
         self.loocc_generator.set_state(state["loocc_generator"])
+        self.augment_generator.set_state(state["augment_generator"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
 
     # -- messages --------------------------------------------------------------------------------

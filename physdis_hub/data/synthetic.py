@@ -5,7 +5,8 @@ an :class:`~physdis_hub.data.category.ObjectCategory`), a light and a view, rend
 project's own :class:`~physdis_hub.render.Renderer`; so re-rendering the ground truth reproduces the
 image exactly where the renderer's mask is 1. Where the mask is 0 (the image borders a rotated
 object uncovers) the image shows the backdrop: the sample's background colour lit like a
-fronto-parallel plane, ``background * (ambient + diffuse * l_z)``.
+fronto-parallel plane, ``background * texture * (ambient + diffuse * l_z)`` (texture 1 unless
+``background_texture`` > 0).
 
 Identities are split into disjoint train / val / test blocks. The test identities are rendered four
 times: under the training light and view ranges (``"test"``), and with light, view or both drawn
@@ -154,6 +155,10 @@ class SyntheticConfig:
     """View ranges of the OOD-view splits: ``|yaw|`` in [30, 45], never seen in training."""
     background: tuple[float, float] = (0.15, 0.85)
     """Range of each channel of the per-image background colour (uniform)."""
+    background_texture: float = 0.0
+    """Largest contrast of a procedural texture on the backdrop (0: a flat colour). Each image's
+    texture is a sum of :data:`TEXTURE_WAVES` random oriented sinusoids of 1-8 cycles per image,
+    each in its own colour, so backdrops look like the clutter behind a photographed face."""
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
@@ -179,6 +184,8 @@ class SyntheticConfig:
                 "SyntheticConfig.view_ood.abs_yaw_deg must start above view_in.abs_yaw_deg's end "
                 f"(out of distribution), got {self.view_ood.abs_yaw_deg} vs {self.view_in.abs_yaw_deg}"
             )
+        if not 0 <= self.background_texture <= 1:
+            raise ValueError(f"SyntheticConfig.background_texture: expected a value in [0, 1], got {self.background_texture}")
         lo, hi = self.background
         if not 0 <= lo <= hi <= 1:
             raise ValueError(f"SyntheticConfig.background: expected 0 <= low <= high <= 1, got {self.background}")
@@ -237,6 +244,8 @@ class SplitPlan:
         rotation: ``(N, 3)`` view rotation about x, y, z in radians.
         translation: ``(N, 3)``.
         background: ``(N, 3)`` background colour in [0, 1].
+        texture: ``(N, TEXTURE_WAVES, 7)`` per wave: cycles per image, orientation, phase, and the
+            contrast of each of its three colour channels (all 0 without a texture).
     """
 
     identity: np.ndarray
@@ -247,6 +256,36 @@ class SplitPlan:
     rotation: np.ndarray
     translation: np.ndarray
     background: np.ndarray
+    texture: np.ndarray
+
+
+TEXTURE_WAVES = 4
+"""Sinusoids summed into one backdrop texture."""
+
+
+def _draw_texture(rng: np.random.Generator, contrast: float, n: int) -> np.ndarray:
+    freq = rng.uniform(1.0, 8.0, (n, TEXTURE_WAVES, 1))
+    angle = rng.uniform(0, math.pi, (n, TEXTURE_WAVES, 1))
+    phase = rng.uniform(0, 2 * math.pi, (n, TEXTURE_WAVES, 1))
+    colour = rng.uniform(-1, 1, (n, TEXTURE_WAVES, 3)) * rng.uniform(0, contrast, (n, 1, 1)) / TEXTURE_WAVES
+    return np.concatenate([freq, angle, phase, colour], -1)
+
+
+def backdrop_texture(texture: torch.Tensor, size: int) -> torch.Tensor:
+    """Multiplicative backdrop pattern ``1 + sum_k c_k sin(2 pi f_k (x cos a_k + y sin a_k) + p_k)``.
+
+    Args:
+        texture: ``(B, TEXTURE_WAVES, 7)`` rows of :attr:`SplitPlan.texture`.
+        size: image side ``S``.
+
+    Returns:
+        ``(B, 3, S, S)``, non-negative.
+    """
+    t = torch.linspace(0, 1, size, dtype=texture.dtype)
+    y, x = torch.meshgrid(t, t, indexing="ij")
+    freq, angle, phase = (texture[..., i, None, None] for i in range(3))  # (B, K, 1, 1)
+    wave = torch.sin(2 * math.pi * freq * (x * angle.cos() + y * angle.sin()) + phase)  # (B, K, S, S)
+    return (1 + torch.einsum("bkc,bkhw->bchw", texture[..., 3:], wave)).clamp_min(0)
 
 
 def _draw_light(rng: np.random.Generator, r: LightRange, n: int) -> tuple[np.ndarray, ...]:
@@ -385,7 +424,11 @@ class SyntheticGenerator:
             ambient, diffuse, direction = _draw_light(rng, cfg.light_in if light_kind == "in" else cfg.light_ood, n)
             rotation, translation = _draw_view(rng, cfg.view_in if view_kind == "in" else cfg.view_ood, n)
             background = rng.uniform(*cfg.background, (n, 3))
-            self._plans[split] = SplitPlan(identity, image, ambient, diffuse, direction, rotation, translation, background)
+            # textures draw from a stream of their own, so the other draws do not depend on them
+            texture = _draw_texture(_rng(cfg, 100 + list(SPLITS).index(split)), cfg.background_texture, n)
+            self._plans[split] = SplitPlan(
+                identity, image, ambient, diffuse, direction, rotation, translation, background, texture
+            )
         return self._plans[split]
 
     def identity_params(self, identities: np.ndarray) -> Params:
@@ -411,14 +454,15 @@ class SyntheticGenerator:
         factors = {k: v[idx] for k, v in plan.image.items()}
         canon = self.category.canonical(_tensors(identity), _tensors(factors), self.renderer.camera)
         background = torch.from_numpy(plan.background[idx]).float()[:, :, None, None]
-        albedo = torch.where(canon.object_mask[:, None], canon.albedo, background) * 2 - 1
+        backdrop = (background * backdrop_texture(torch.from_numpy(plan.texture[idx]).float(), canon.albedo.shape[-1])).clamp(0, 1)
+        albedo = torch.where(canon.object_mask[:, None], canon.albedo, backdrop) * 2 - 1
         light = Light(*(torch.from_numpy(a[idx]).float() for a in (plan.ambient, plan.diffuse, plan.direction)))
         view = View(torch.from_numpy(plan.rotation[idx]).float(), torch.from_numpy(plan.translation[idx]).float())
         scene = SceneParams(canon.depth, albedo, light, view)
         out = self.renderer.render(scene)
         mask = out.mask > 0.5
         plane = (light.ambient + light.diffuse * light.direction[:, 2].clamp(min=0))[:, None, None, None]
-        image = torch.where(mask, (out.image + 1) / 2, background * plane)
+        image = torch.where(mask, (out.image + 1) / 2, backdrop * plane)
         grid = self.renderer.sampling_grid(out.depth, view)  # where each view pixel comes from
         warped = torch.nn.functional.grid_sample(canon.object_mask[:, None].float(), grid, align_corners=True)
         labels = {"identity": torch.from_numpy(plan.identity[idx])}

@@ -223,3 +223,17 @@ def test_config_fingerprint_and_dict() -> None:
     assert a.to_dict()["view_ood"]["abs_yaw_deg"] == [30.0, 45.0]
     assert SyntheticConfig.cars().light_in.diffuse[0] >= 0.5  # inside the cars configuration's diffuse range
     assert math.isclose(SyntheticConfig.cars().light_in.polar_deg[1], 30.0)
+
+
+def test_textured_backdrops_stay_consistent_with_the_ground_truth() -> None:
+    flat = SyntheticGenerator(tiny_config("faces"))
+    textured = SyntheticGenerator(tiny_config("faces", background_texture=0.8))
+    a, b = flat.render("train", range(4)), textured.render("train", range(4))
+    obj = a.object_mask[:, None]
+    assert torch.equal(a.albedo * obj, b.albedo * obj)  # the face itself is unchanged
+    assert (b.albedo - a.albedo).abs().amax() > 0.1  # the backdrop is not
+    again = textured.renderer.render(scene_from_ground_truth(b.ground_truth()))
+    m = b.mask
+    assert torch.allclose((again.image + 1) / 2 * m, b.image * m, atol=1e-5)
+    with pytest.raises(ValueError, match="background_texture"):
+        tiny_config("faces", background_texture=1.5)
