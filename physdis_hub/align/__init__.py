@@ -25,12 +25,15 @@ from .crop import crop_square, demo_crop
 from .mtcnn import DetectorConfig, Face, detect
 
 __all__ = [
-    "FACES", "AlignedFace", "Alignment", "DetectorConfig", "Face",
+    "FACES", "SAMPLE_PHOTO", "AlignedFace", "Alignment", "DetectorConfig", "Face",
     "align_faces", "align_images", "crop_square", "demo_crop", "detect_faces",
 ]  # fmt: skip
 
 FACES = ("largest", "all")
 """Which faces :func:`align_faces` returns: the largest (by mean box side) or all, largest first."""
+SAMPLE_PHOTO = Path(__file__).parents[1] / "data" / "assets" / "astronaut.jpg"
+"""A real photograph shipped with the package (512 x 512, one face; NASA, public domain; see
+``physdis_hub/data/assets/LICENSES.md``)."""
 ALIGN = ("auto", True, False)
 """Values of ``align`` in :func:`align_images` (and the model's ``extract`` / ``decompose``)."""
 
