@@ -34,8 +34,6 @@ FACES = ("largest", "all")
 SAMPLE_PHOTO = Path(__file__).parents[1] / "data" / "assets" / "astronaut.jpg"
 """A real photograph shipped with the package (512 x 512, one face; NASA, public domain; see
 ``physdis_hub/data/assets/LICENSES.md``)."""
-ALIGN = ("auto", True, False)
-"""Values of ``align`` in :func:`align_images` (and the model's ``extract`` / ``decompose``)."""
 
 
 def _one_image(image: ImageLike, name: str) -> torch.Tensor:

@@ -17,6 +17,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .mtcnn import check_image
+
 ENLARGE = 1.1
 """Crop side / mean side of the detection box."""
 SHIFT_DOWN = 0.15
@@ -45,9 +47,7 @@ def demo_crop(image: torch.Tensor, box: tuple[float, float, float, float], size:
     Returns:
         ``(3, size, size)`` float in [0, 1].
     """
-    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
-        got = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
-        raise ValueError(f"image: expected a (3, H, W) float tensor in [0, 1], got {got}")
+    check_image(image)
     if not isinstance(size, int) or size <= 0:
         raise ValueError(f"size: expected a positive int, got {size!r}")
     left, top, side = crop_square(box)

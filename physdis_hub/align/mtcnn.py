@@ -43,6 +43,13 @@ def normalise(images: torch.Tensor) -> torch.Tensor:
     return (images * 255 - 127.5) / 128
 
 
+def check_image(image: torch.Tensor) -> None:
+    """Raise a ValueError naming ``image`` unless it is one ``(3, H, W)`` tensor."""
+    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
+        got = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+        raise ValueError(f"image: expected a (3, H, W) float tensor in [0, 1], got {got}")
+
+
 def _conv(c_in: int, c_out: int, k: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, k), nn.PReLU(c_out)]
 
@@ -283,9 +290,7 @@ def detect(image: torch.Tensor, config: DetectorConfig | None = None) -> list[Fa
         A list of :class:`Face` (empty when none is found or the image is smaller than ``min_face``).
     """
     config = config or DetectorConfig()
-    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
-        got = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
-        raise ValueError(f"image: expected a (3, H, W) float tensor in [0, 1], got {got}")
+    check_image(image)
     net = load_mtcnn()
     image = image.detach().float().cpu()
     shrink = max(image.shape[1:]) / config.max_side
