@@ -8,6 +8,9 @@ Subcommands:
   or ``.parquet`` with the same columns, with pyarrow);
 - ``physdis decompose IMAGES... --model NAME -o figures/``: one PNG figure per image (input, albedo,
   depth, shading, reconstruction, two relightings, two rotated views);
+- extract and decompose align faces first (face models, photos larger than the model's input;
+  :mod:`physdis_hub.align`): a file without a face is reported and skipped; ``--faces all`` takes
+  every face of a photo (rows ``FILE#K``, figures ``NAME-faceK``); ``--no-align`` turns it off;
 - ``physdis push FOLDER ORG/REPO``: publish a folder written by ``save_pretrained`` to the Hub;
 - ``physdis probe cluster|linear|pcc --features F.npz``: evaluation probes
   (:mod:`physdis_hub.probes.cli`), which read the files ``extract`` writes.
@@ -24,6 +27,7 @@ import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,11 +36,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from .align import FACES
 from .config import PARTS
 from .hub import CheckpointError, list_pretrained, load_pretrained, push_directory
 from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from .hub.download import LOCAL_DIR_PREFIX
-from .inputs import as_batch
 from .model import PhysDisModel
 from .probes.cli import add_probe_subcommands
 from .scene import Light, View
@@ -108,10 +112,42 @@ def _load(args: argparse.Namespace) -> PhysDisModel:
     )
 
 
-def _read_images(paths: list[Path], model: PhysDisModel) -> torch.Tensor:
-    """``(B, 3, S, S)`` in [0, 1], each file cropped and resized on its own as the model's config says."""
-    size, resize = model.config.image_size, model.config.resize
-    return torch.cat([as_batch(str(p), size, resize, name=f"inputs ({p})") for p in paths])
+# -- face alignment (extract and decompose) -----------------------------------------------------------
+def _add_align_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-align", dest="align", action="store_false",
+        help="use each image as it is (centre square, resized) instead of detecting and cropping the face; "
+        "by default face models align photographs larger than the model's input (physdis_hub.align)",
+    )  # fmt: skip
+    p.add_argument(
+        "--faces", choices=FACES, default="largest",
+        help="faces of an aligned photo to use: the largest (default) or all (figures/rows NAME-faceK, NAME#K)",
+    )  # fmt: skip
+
+
+def _read_aligned(
+    paths: list[Path], model: PhysDisModel, args: argparse.Namespace
+) -> tuple[torch.Tensor, list[tuple[Path, int | None]]]:
+    """The chunk's model batch ``(M, 3, S, S)`` and per row its file and, under ``--faces all``, the
+    index of its face in that file (largest first; else None). Files without a face are reported
+    on stderr and skipped."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reported below, one plain line per file
+        found = model.align([str(p) for p in paths], align="auto" if args.align else False, faces=args.faces)
+    for i in found.missing:
+        print(f"physdis: no face found in {paths[i]}; skipped", file=sys.stderr)
+    rows: list[tuple[Path, int | None]] = []
+    count: dict[int, int] = {}
+    for i, face in zip(found.source.tolist(), found.faces):
+        k = None
+        if args.faces == "all" and face is not None:
+            k = count[i] = count.get(i, -1) + 1
+        rows.append((paths[i], k))
+    return found.images, rows
+
+
+def _no_face_error(count: int) -> ValueError:
+    return ValueError(f"inputs: no face found in any of the {count} images; --no-align takes them as they are")
 
 
 def _chunks(images: list[Path], size: int, desc: str) -> list[list[Path]]:
@@ -127,6 +163,7 @@ def _chunks(images: list[Path], size: int, desc: str) -> list[list[Path]]:
 def _add_extract(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extract", help="extract features of images to .npz (or .parquet)")
     _add_model_arguments(p)
+    _add_align_arguments(p)
     p.add_argument("--parts", nargs="+", default=["geom", "alb"], choices=PARTS, help="parts, in order")
     p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file")
     p.set_defaults(func=_run_extract)
@@ -139,14 +176,18 @@ def _run_extract(args: argparse.Namespace) -> None:
         _require_pyarrow()
     images = collect_images(args.inputs)
     model = _load(args)
-    chunks = [
-        model.extract(_read_images(chunk, model), parts=args.parts, batch_size=args.batch_size, as_dict=True)
-        for chunk in _chunks(images, args.batch_size, "extract")
-    ]
+    chunks, names = [], []
+    for chunk in _chunks(images, args.batch_size, "extract"):
+        batch, rows = _read_aligned(chunk, model, args)
+        if rows:
+            chunks.append(model.extract(batch, parts=args.parts, batch_size=args.batch_size, as_dict=True, align=False))
+            names += [str(path) if k is None else f"{path}#{k}" for path, k in rows]
+    if not names:
+        raise _no_face_error(len(images))
     parts = {p: torch.cat([c[p] for c in chunks]).cpu().numpy() for p in args.parts}
-    write_features(args.output, parts, [str(p) for p in images])
+    write_features(args.output, parts, names)
     dim = sum(a.shape[1] for a in parts.values())
-    print(f"wrote {len(images)} x {dim} features ({' '.join(args.parts)}) to {args.output}")
+    print(f"wrote {len(names)} x {dim} features ({' '.join(args.parts)}) to {args.output}")
 
 
 def _require_pyarrow() -> None:
@@ -191,6 +232,7 @@ FIGURE_LABELS = (
 def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("decompose", help="write a decomposition figure (PNG) per image")
     _add_model_arguments(p)
+    _add_align_arguments(p)
     p.add_argument("-o", "--output", required=True, type=Path, help="output folder for the PNG figures")
     p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
     p.set_defaults(func=_run_decompose)
@@ -204,18 +246,21 @@ def _run_decompose(args: argparse.Namespace) -> None:
     args.output.mkdir(parents=True, exist_ok=True)
     used: set[str] = set()
     for chunk in _chunks(images, args.batch_size, "decompose"):
-        panels = decomposition_panels(model, _read_images(chunk, model))
-        for i, path in enumerate(chunk):
-            name = _unique(path.stem, used)
+        batch, rows = _read_aligned(chunk, model, args)
+        panels = decomposition_panels(model, batch) if rows else []
+        for i, (path, k) in enumerate(rows):
+            name = _unique(path.stem if k is None else f"{path.stem}-face{k}", used)
             _figure([panel[i] for panel in panels], args.scale).save(args.output / f"{name}.png")
-    print(f"wrote {len(images)} figures to {args.output}")
+    if not used:
+        raise _no_face_error(len(images))
+    print(f"wrote {len(used)} figures to {args.output}")
 
 
 def decomposition_panels(model: PhysDisModel, images: torch.Tensor) -> list[torch.Tensor]:
     """The figure's panels for ``images (B, 3, S, S)`` in [0, 1]: one ``(B, 3, S, S)`` tensor in [0, 1]
     per :data:`FIGURE_LABELS` entry. Depth is normalised per image (near = bright); relightings keep
     the predicted intensities and turn the light to yaw -45/+45 degrees; views add -30/+30 degrees of yaw."""
-    dec = model.decompose(images.to(next(model.parameters()).device))
+    dec = model.decompose(images.to(next(model.parameters()).device), align=False)
     scene = dec.scene
     depth = scene.depth[:, None]
     inner = depth[..., 2:-2, 2:-2].flatten(1)
@@ -290,7 +335,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 def _run_demo(args: argparse.Namespace) -> None:
     common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": 64,
-              "local_files_only": False}  # fmt: skip
+              "local_files_only": False, "align": True, "faces": "largest"}  # fmt: skip
     _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2))
     _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"]))
 

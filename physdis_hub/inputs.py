@@ -42,6 +42,20 @@ def as_batch(images: Images, size: int, resize: str = "center-crop", name: str =
     return _fit(batch, size, resize)
 
 
+
+def as_images(images: Images, name: str = "images") -> list[torch.Tensor]:
+    """``images`` (any form :func:`as_batch` accepts) as a list of ``(3, H, W)`` float tensors in
+    [0, 1], each at its own size (nothing cropped or resized); one per image, in order.
+
+    Raises:
+        ValueError, FileNotFoundError: as :func:`as_batch`.
+    """
+    if isinstance(images, (list, tuple)):
+        if len(images) == 0:
+            raise ValueError(f"{name}: got an empty list; expected at least one image")
+        return [_to_chw(img, f"{name}[{i}]") for i, img in enumerate(images)]
+    return list(_to_bchw(images, name))
+
 def _to_bchw(images: Any, name: str) -> torch.Tensor:
     if isinstance(images, np.ndarray):
         arr = images

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .align import Alignment, DetectorConfig, align_images
 from .config import PARTS, ModelConfig
-from .inputs import Images, as_batch
+from .inputs import Images
 from .nets import ConfidenceNet, Encoder, EncoderDecoder
 from .render import Renderer, Rendering
 from .scene import Light, SceneParams, View, decode_depth, decode_light, decode_view
@@ -52,6 +53,8 @@ class Decomposition:
         shading: ``(B, 1, S, S)``.
         reconstruction: ``(B, 3, S, S)`` the input re-rendered from the scene (0 on background).
         mask: ``(B, 1, S, S)``.
+        source: ``(B,)`` index of the input each row came from (with face alignment a photo may
+            give no row or, with ``faces="all"``, several).
     """
 
     scene: SceneParams
@@ -60,6 +63,7 @@ class Decomposition:
     shading: torch.Tensor
     reconstruction: torch.Tensor
     mask: torch.Tensor
+    source: torch.Tensor
 
 
 def _to_unit(image: torch.Tensor) -> torch.Tensor:
@@ -149,9 +153,32 @@ class PhysDisModel(nn.Module):
             raise ValueError("x: empty batch")
 
     # -- inference API -----------------------------------------------------------------------
-    def _prepare(self, images: Images) -> torch.Tensor:
-        batch = as_batch(images, self.config.image_size, self.config.resize)
-        return batch.to(next(self.parameters()).device) * 2 - 1
+    def align(
+        self, images: Images, align: str | bool = "auto", faces: str = "largest", detector: DetectorConfig | None = None
+    ) -> Alignment:
+        """The batch the model sees for ``images``, and where each row came from.
+
+        ``align="auto"`` aligns the faces of photographs for face models (``config.category ==
+        "faces"``): an image larger than ``config.image_size`` is searched for faces and cropped as
+        Unsup3d's demo does (:mod:`physdis_hub.align`); an image of the model's size or smaller is
+        taken as a crop already and only resized (``config.resize``). Models of other categories
+        never align under ``"auto"``. ``True`` aligns every image, ``False`` none. Inputs without a
+        face are skipped with a warning naming them (``Alignment.missing``).
+        """
+        if align == "auto" and self.config.category != "faces":
+            align = False
+        return align_images(
+            images, self.config.image_size, align=align, faces=faces, resize=self.config.resize, config=detector
+        )
+
+    def _prepare(self, images: Images, align: str | bool, faces: str) -> tuple[torch.Tensor, torch.Tensor]:
+        found = self.align(images, align, faces)
+        if not len(found.images):
+            raise ValueError(
+                f"images: no face found in any of the {len(found.names)} inputs; "
+                "pass align=False to use them as they are"
+            )
+        return found.images.to(next(self.parameters()).device) * 2 - 1, found.source
 
     @staticmethod
     def _check_parts(parts: Sequence[str]) -> list[str]:
@@ -185,6 +212,8 @@ class PhysDisModel(nn.Module):
         as_dict: bool = False,
         batch_size: int = 256,
         progress: bool | None = None,
+        align: str | bool = "auto",
+        faces: str = "largest",
     ) -> torch.Tensor | dict[str, torch.Tensor]:
         """Representation of ``images``: the bottleneck features of ``parts``, concatenated in the
         order given. Runs only the down paths of the networks the parts need.
@@ -195,12 +224,16 @@ class PhysDisModel(nn.Module):
             as_dict: return ``{part: (B, D_part)}`` instead of one tensor.
             batch_size: images per forward pass.
             progress: show a progress bar (default: only for long inputs).
+            align: face alignment of photographs, ``"auto"``, True or False (see :meth:`align`).
+            faces: ``"largest"`` or ``"all"`` faces of an aligned photograph.
 
         Returns:
-            ``(B, sum of D_part)`` float32 on the model's device (256 per part at paper widths), or a dict.
+            ``(B, sum of D_part)`` float32 on the model's device (256 per part at paper widths), or a
+            dict. With alignment, rows follow the faces found (inputs without a face are skipped
+            with a warning); ``model.align(images).source`` says which input each row came from.
         """
         parts = self._check_parts(parts)
-        x = self._prepare(images)
+        x, _ = self._prepare(images, align, faces)
         encoders = self.part_encoders()
         out: dict[str, list[torch.Tensor]] = {p: [] for p in parts}
         with torch.inference_mode():
@@ -210,9 +243,20 @@ class PhysDisModel(nn.Module):
         feats = {p: torch.cat(v) for p, v in out.items()}
         return feats if as_dict else torch.cat([feats[p] for p in parts], dim=1)
 
-    def decompose(self, images: Images, *, batch_size: int = 256, progress: bool | None = None) -> Decomposition:
-        """Inverse-render ``images`` into scene parameters, canonical image, shading and reconstruction."""
-        x = self._prepare(images)
+    def decompose(
+        self,
+        images: Images,
+        *,
+        batch_size: int = 256,
+        progress: bool | None = None,
+        align: str | bool = "auto",
+        faces: str = "largest",
+    ) -> Decomposition:
+        """Inverse-render ``images`` into scene parameters, canonical image, shading and reconstruction.
+
+        ``align`` and ``faces`` as in :meth:`extract`; ``Decomposition.source`` says which input
+        each row came from."""
+        x, source = self._prepare(images, align, faces)
         outs = []
         with torch.inference_mode():
             for chunk in self._batches(x, batch_size, progress, "decompose"):
@@ -228,6 +272,7 @@ class PhysDisModel(nn.Module):
             shading=cat("shading"),
             reconstruction=_to_unit(cat("image")) * cat("mask"),
             mask=cat("mask"),
+            source=source,
         )
 
     def render(self, scene: SceneParams, light: Light | None = None, view: View | None = None) -> torch.Tensor:

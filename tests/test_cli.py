@@ -64,7 +64,8 @@ def test_list_shows_registered_checkpoints(capsys):
 def test_extract_a_folder_to_npz(checkpoint, photos, tmp_path, capsys):
     model, folder = checkpoint
     out = tmp_path / "out" / "features.npz"
-    assert main(["extract", str(photos), "--model", f"local-dir:{folder}", "-o", str(out), "--batch-size", "3"]) == 0
+    argv = ["extract", str(photos), "--model", f"local-dir:{folder}", "--no-align", "-o", str(out), "--batch-size", "3"]
+    assert main(argv) == 0
     assert "wrote 4 x 512 features (geom alb)" in capsys.readouterr().out
     data = np.load(out)
     files = sorted(photos.glob("*.png"))
@@ -79,7 +80,8 @@ def test_extract_parts_in_the_order_given(checkpoint, photos, tmp_path):
     _, folder = checkpoint
     out = tmp_path / "f.npz"
     image = str(photos / "img1.png")
-    assert main(["extract", image, "--model", f"local-dir:{folder}", "--parts", "view", "geom", "-o", str(out)]) == 0
+    argv = ["extract", image, "--model", f"local-dir:{folder}", "--parts", "view", "geom", "--no-align", "-o", str(out)]
+    assert main(argv) == 0
     data = np.load(out)
     assert data["features"].shape == (1, 512) and list(data["parts"]) == ["view", "geom"]
     np.testing.assert_array_equal(data["features"], np.concatenate([data["view"], data["geom"]], axis=1))
@@ -89,7 +91,8 @@ def test_probes_read_what_extract_writes(checkpoint, photos, tmp_path, capsys):
     _, folder = checkpoint
     out = tmp_path / "f.npz"
     parts = ["geom", "alb", "light", "view"]
-    assert main(["extract", str(photos), "--model", f"local-dir:{folder}", "--parts", *parts, "-o", str(out)]) == 0
+    argv = ["extract", str(photos), "--model", f"local-dir:{folder}", "--parts", *parts, "--no-align", "-o", str(out)]
+    assert main(argv) == 0
     assert main(["probe", "pcc", "--features", str(out)]) == 0
     assert "geom-alb" in capsys.readouterr().out.splitlines()[-3]
 
@@ -97,7 +100,7 @@ def test_probes_read_what_extract_writes(checkpoint, photos, tmp_path, capsys):
 def test_extract_to_parquet(checkpoint, photos, tmp_path, capsys):
     _, folder = checkpoint
     out = tmp_path / "f.parquet"
-    code = main(["extract", str(photos), "--model", f"local-dir:{folder}", "-o", str(out)])
+    code = main(["extract", str(photos), "--model", f"local-dir:{folder}", "--no-align", "-o", str(out)])
     if importlib.util.find_spec("pyarrow") is None:
         assert code == 1 and "pip install 'physdis-hub[parquet]'" in capsys.readouterr().err
         assert not out.exists()
@@ -112,7 +115,7 @@ def test_decompose_writes_one_figure_per_image(checkpoint, photos, tmp_path):
     _, folder = checkpoint
     out = tmp_path / "figures"
     images = [str(photos / name) for name in ("img1.png", "img2.png", "img1.png")]
-    assert main(["decompose", *images, "--model", f"local-dir:{folder}", "-o", str(out)]) == 0
+    assert main(["decompose", *images, "--model", f"local-dir:{folder}", "--no-align", "-o", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["img1-1.png", "img1.png", "img2.png"]
     with Image.open(out / "img1.png") as fig:
         assert fig.size == (len(FIGURE_LABELS) * 128, 128 + 14)
