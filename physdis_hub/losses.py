@@ -60,8 +60,10 @@ minus the BGR pixel mean)."""
 DEFAULT_INPUT_CONVENTION = "torchvision"
 """The convention of a weights file whose metadata has no ``"input"`` key (torchvision's and timm's)."""
 
-HF_HUB_PREFIX = "hf-hub:"
-"""``perceptual_weights="hf-hub:REPO_ID"`` downloads ``model.safetensors`` from that Hub repository."""
+
+VGG16_RELU3_3: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256)
+"""VGG16 up to relu3_3: the output channels of each 3x3 convolution (padding 1, then ReLU), ``"M"``
+for a 2x2 max pool."""
 
 
 class VGG16Features(nn.Module):
@@ -72,8 +74,6 @@ class VGG16Features(nn.Module):
         input_convention: a key of :data:`INPUT_CONVENTIONS`.
     """
 
-    _LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256)
-
     def __init__(self, input_convention: str = DEFAULT_INPUT_CONVENTION) -> None:
         super().__init__()
         if input_convention not in INPUT_CONVENTIONS:
@@ -82,7 +82,7 @@ class VGG16Features(nn.Module):
             )
         layers: list[nn.Module] = []
         cin = 3
-        for item in self._LAYOUT:
+        for item in VGG16_RELU3_3:
             if item == "M":
                 layers.append(nn.MaxPool2d(2, 2))
             else:
@@ -110,8 +110,8 @@ class VGG16Features(nn.Module):
 
         - a local ``.safetensors`` file with torchvision/timm key names; the ``"input"`` key of its
           metadata names the preprocessing (:data:`INPUT_CONVENTIONS`, default ``"torchvision"``);
-        - ``"hf-hub:REPO_ID"``: that Hub repository's ``model.safetensors`` (e.g. ``"hf-hub:timm/vgg16.tv_in1k"``),
-          read the same way; needs the network or the Hub cache;
+        - ``"hf-hub:org/repo[@revision]"``: that Hub repository's ``model.safetensors`` (e.g.
+          ``"hf-hub:timm/vgg16.tv_in1k"``), read the same way; needs the network or the Hub cache;
         - ``"timm"``: timm's pretrained vgg16 (needs timm and its cached ImageNet weights).
 
         Extra keys (the classifier, deeper layers) are ignored; missing keys and wrong shapes are errors.
@@ -122,11 +122,13 @@ class VGG16Features(nn.Module):
             except ImportError as err:
                 raise ImportError("perceptual_weights='timm' needs timm (pip install 'physdis-hub[timm]')") from err
             return cls._from_state(timm.create_model("vgg16", pretrained=True).state_dict(), DEFAULT_INPUT_CONVENTION, source)
+        from .hub.download import HF_HUB_PREFIX
+
         path = _download_hub_weights(source) if source.startswith(HF_HUB_PREFIX) else Path(source)
         if path.suffix != ".safetensors" or not path.is_file():
             raise FileNotFoundError(
                 "perceptual_weights: expected an existing .safetensors file of VGG16 weights, "
-                f"'{HF_HUB_PREFIX}REPO_ID' or 'timm', got {source!r}"
+                f"'hf-hub:org/repo[@revision]' or 'timm', got {source!r}"
             )
         from safetensors import SafetensorError, safe_open
 
@@ -162,19 +164,24 @@ class VGG16Features(nn.Module):
 
 
 def _download_hub_weights(source: str) -> Path:
-    """``model.safetensors`` of the Hub repository named by ``"hf-hub:REPO_ID"``, downloaded or cached."""
+    """``model.safetensors`` of the Hub repository named by ``"hf-hub:org/repo[@revision]"``, downloaded
+    or from the Hub cache."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HFValidationError
+    from huggingface_hub.errors import EntryNotFoundError
 
-    repo_id = source[len(HF_HUB_PREFIX) :]
+    from .hub.download import parse_model_name
+
     try:
-        return Path(hf_hub_download(repo_id, "model.safetensors"))
-    except HFValidationError as err:
-        raise ValueError(f"perceptual_weights: expected '{HF_HUB_PREFIX}OWNER/NAME', got {source!r}: {err}") from err
+        parsed = parse_model_name(source)
+    except ValueError as err:
+        raise ValueError(f"perceptual_weights: {err}") from err
+    try:
+        return Path(hf_hub_download(parsed.target, "model.safetensors", revision=parsed.revision))
     except (EntryNotFoundError, OSError) as err:
         raise FileNotFoundError(
-            f"perceptual_weights: could not get model.safetensors of Hub repository {repo_id!r} ({type(err).__name__}: "
-            f"{err}). Offline, use a local .safetensors file (training.perceptual.BUNDLED_VGG16 ships one)."
+            f"perceptual_weights: could not get model.safetensors of Hub repository {parsed.target!r} "
+            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). Offline, use a local "
+            ".safetensors file (training.perceptual.BUNDLED_VGG16 ships one)."
         ) from err
 
 
