@@ -121,7 +121,8 @@ class VGG16Features(nn.Module):
                 import timm  # type: ignore[import-untyped]
             except ImportError as err:
                 raise ImportError("perceptual_weights='timm' needs timm (pip install 'physdis-hub[timm]')") from err
-            return cls._from_state(timm.create_model("vgg16", pretrained=True).state_dict(), DEFAULT_INPUT_CONVENTION, source)
+            state = timm.create_model("vgg16", pretrained=True).state_dict()
+            return cls._from_state(state, DEFAULT_INPUT_CONVENTION, source)
         from .hub.download import HF_HUB_PREFIX
 
         path = _download_hub_weights(source) if source.startswith(HF_HUB_PREFIX) else Path(source)
@@ -156,7 +157,11 @@ class VGG16Features(nn.Module):
                 f"perceptual_weights: {source!r} lacks VGG16 keys {missing[:4]}{'...' if len(missing) > 4 else ''}; "
                 "expected torchvision/timm names features.{0,2,5,7,10,12,14}.{weight,bias}"
             )
-        shapes = [f"{k} (file {tuple(state[k].shape)}, VGG16 {tuple(v.shape)})" for k, v in wanted.items() if state[k].shape != v.shape]
+        shapes = [
+            f"{k} (file {tuple(state[k].shape)}, VGG16 {tuple(v.shape)})"
+            for k, v in wanted.items()
+            if state[k].shape != v.shape
+        ]
         if shapes:
             raise ValueError(f"perceptual_weights: {source!r} has wrong shapes for VGG16: {'; '.join(shapes[:4])}")
         net.load_state_dict({k: state[k].float() for k in wanted})

@@ -149,7 +149,9 @@ def read_relu3_3(model: onnx.ModelProto) -> Relu33Graph:
         if found["auto_pad"] != "NOTSET" or any(found.get(k) != v for k, v in wanted.items()):
             raise ConversionError(f"{step}: expected a 3x3 Conv, stride 1, padding 1, found attributes {a}")
         if len(node.input) != 3 or any(name not in inits for name in node.input[1:]):
-            raise ConversionError(f"{step}: expected weight and bias stored as initializers, found inputs {list(node.input)}")
+            raise ConversionError(
+                f"{step}: expected weight and bias stored as initializers, found inputs {list(node.input)}"
+            )
         weight = numpy_helper.to_array(inits[node.input[1]])
         bias = numpy_helper.to_array(inits[node.input[2]])
         if weight.shape != (cout, cin, 3, 3) or bias.shape != (cout,):
@@ -182,7 +184,8 @@ def compare_with_onnxruntime(
 ) -> tuple[float, float]:
     """Max absolute difference, and the same relative to the largest |feature|, between ``net`` and
     onnxruntime running ``model`` cut at relu3_3, on ``images`` ``(B, 3, H, W)`` in [-1, 1]."""
-    cut = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(model)).extract_model([found.input_name], [found.output_name])
+    extractor = onnx.utils.Extractor(onnx.shape_inference.infer_shapes(model))  # needs the tensors' shapes
+    cut = extractor.extract_model([found.input_name], [found.output_name])
     session = onnxruntime.InferenceSession(cut.SerializeToString(), providers=["CPUExecutionProvider"])
     feed = preprocess(images.numpy(), net.input_convention)
     if found.nhwc:
