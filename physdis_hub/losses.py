@@ -46,61 +46,157 @@ def photometric_loss(
     return _masked_mean(loss, mask)
 
 
+INPUT_CONVENTIONS: dict[str, tuple[float, bool, tuple[float, float, float], tuple[float, float, float]]] = {
+    "torchvision": (1.0, False, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "caffe-bgr-255": (255.0, True, (103.939, 116.779, 123.68), (1.0, 1.0, 1.0)),
+}
+"""Input preprocessing VGG16 weights were trained with, by the name stored under the ``"input"`` key of
+a weights file's safetensors metadata: ``(scale, flip_to_bgr, mean, std)``. An RGB image in [0, 1] is
+multiplied by ``scale``, flipped to BGR if asked, then ``(x - mean) / std`` per channel (mean and std
+in the network's channel order). ``"torchvision"``: torchvision/timm ImageNet weights (RGB, ImageNet
+mean/std); ``"caffe-bgr-255"``: the original Oxford/Caffe weights as Keras ships them (BGR, 0-255,
+minus the BGR pixel mean)."""
+
+DEFAULT_INPUT_CONVENTION = "torchvision"
+"""The convention of a weights file whose metadata has no ``"input"`` key (torchvision's and timm's)."""
+
+
+VGG16_RELU3_3: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256)
+"""VGG16 up to relu3_3: the output channels of each 3x3 convolution (padding 1, then ReLU), ``"M"``
+for a 2x2 max pool."""
+
+
 class VGG16Features(nn.Module):
-    """VGG16 convolutions up to relu3_3, with torchvision/timm parameter names (``features.N.*``)."""
+    """VGG16 convolutions up to relu3_3, with torchvision/timm parameter names (``features.N.*``),
+    preceded by the input preprocessing the weights were trained with.
 
-    _LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256)
+    Args:
+        input_convention: a key of :data:`INPUT_CONVENTIONS`.
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, input_convention: str = DEFAULT_INPUT_CONVENTION) -> None:
         super().__init__()
+        if input_convention not in INPUT_CONVENTIONS:
+            raise ValueError(
+                f"VGG16Features: input_convention must be one of {sorted(INPUT_CONVENTIONS)}, got {input_convention!r}"
+            )
         layers: list[nn.Module] = []
         cin = 3
-        for item in self._LAYOUT:
+        for item in VGG16_RELU3_3:
             if item == "M":
                 layers.append(nn.MaxPool2d(2, 2))
             else:
                 layers += [nn.Conv2d(cin, int(item), 3, padding=1), nn.ReLU(inplace=True)]
                 cin = int(item)
         self.features = nn.Sequential(*layers)
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
+        self.input_convention = input_convention
+        scale, self.to_bgr, mean, std = INPUT_CONVENTIONS[input_convention]
+        self.scale = scale
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` in [-1, 1] -> relu3_3 features ``(B, 256, H/4, W/4)``."""
-        return self.features(((image + 1) / 2 - self.mean) / self.std)
+        """``(B, 3, H, W)`` RGB in [-1, 1] -> relu3_3 features ``(B, 256, H/4, W/4)``."""
+        if image.ndim != 4 or image.shape[1] != 3:
+            raise ValueError(f"VGG16Features: expected (B, 3, H, W) RGB images, got {tuple(image.shape)}")
+        x = (image + 1) / 2 * self.scale
+        if self.to_bgr:
+            x = x.flip(1)
+        return self.features((x - self.mean) / self.std)
 
     @classmethod
     def load(cls, source: str) -> "VGG16Features":
-        """Build from a local ``.safetensors`` file of VGG16 weights, or ``"timm"`` (timm's pretrained
-        vgg16, which needs timm and its cached ImageNet weights). Extra keys (the classifier,
-        deeper layers) are ignored; missing ones are errors."""
-        net = cls()
+        """Build from VGG16 weights named by ``source``:
+
+        - a local ``.safetensors`` file with torchvision/timm key names; the ``"input"`` key of its
+          metadata names the preprocessing (:data:`INPUT_CONVENTIONS`, default ``"torchvision"``);
+        - ``"hf-hub:org/repo[@revision]"``: that Hub repository's ``model.safetensors`` (e.g.
+          ``"hf-hub:timm/vgg16.tv_in1k"``), read the same way; needs the network or the Hub cache;
+        - ``"timm"``: timm's pretrained vgg16 (needs timm and its cached ImageNet weights).
+
+        Extra keys (the classifier, deeper layers) are ignored; missing keys and wrong shapes are errors.
+        """
         if source == "timm":
             try:
                 import timm  # type: ignore[import-untyped]
             except ImportError as err:
                 raise ImportError("perceptual_weights='timm' needs timm (pip install 'physdis-hub[timm]')") from err
             state = timm.create_model("vgg16", pretrained=True).state_dict()
-        else:
-            path = Path(source)
-            if path.suffix != ".safetensors" or not path.is_file():
-                raise FileNotFoundError(
-                    f"perceptual_weights: expected an existing .safetensors file of VGG16 weights, got {source!r}"
-                )
-            from safetensors.torch import load_file
+            return cls._from_state(state, DEFAULT_INPUT_CONVENTION, source)
+        from .hub.download import HF_HUB_PREFIX
 
-            state = load_file(str(path))
+        path = _download_hub_weights(source) if source.startswith(HF_HUB_PREFIX) else Path(source)
+        if path.suffix != ".safetensors" or not path.is_file():
+            raise FileNotFoundError(
+                "perceptual_weights: expected an existing .safetensors file of VGG16 weights, "
+                f"'hf-hub:org/repo[@revision]' or 'timm', got {source!r}"
+            )
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                metadata = f.metadata() or {}
+                state = {k: f.get_tensor(k) for k in f.keys() if k.startswith("features.")}
+        except (SafetensorError, OSError) as err:
+            raise ValueError(f"perceptual_weights: {source!r} is not a readable safetensors file: {err}") from err
+        convention = metadata.get("input", DEFAULT_INPUT_CONVENTION)
+        if convention not in INPUT_CONVENTIONS:
+            raise ValueError(
+                f"perceptual_weights: {source!r} declares input convention {convention!r} in its metadata; "
+                f"expected one of {sorted(INPUT_CONVENTIONS)}"
+            )
+        return cls._from_state(state, convention, source)
+
+    @classmethod
+    def _from_state(cls, state: dict[str, torch.Tensor], convention: str, source: str) -> "VGG16Features":
+        net = cls(convention)
         wanted = net.state_dict()
         missing = sorted(k for k in wanted if k not in state)
         if missing:
-            raise KeyError(f"perceptual_weights: {source!r} lacks VGG16 keys {missing[:4]}...")
-        net.load_state_dict({k: state[k] for k in wanted})
+            raise KeyError(
+                f"perceptual_weights: {source!r} lacks VGG16 keys {missing[:4]}{'...' if len(missing) > 4 else ''}; "
+                "expected torchvision/timm names features.{0,2,5,7,10,12,14}.{weight,bias}"
+            )
+        shapes = [
+            f"{k} (file {tuple(state[k].shape)}, VGG16 {tuple(v.shape)})"
+            for k, v in wanted.items()
+            if state[k].shape != v.shape
+        ]
+        if shapes:
+            raise ValueError(f"perceptual_weights: {source!r} has wrong shapes for VGG16: {'; '.join(shapes[:4])}")
+        net.load_state_dict({k: state[k].float() for k in wanted})
         return net.requires_grad_(False).eval()
+
+
+def _download_hub_weights(source: str) -> Path:
+    """``model.safetensors`` of the Hub repository named by ``"hf-hub:org/repo[@revision]"``, downloaded
+    or from the Hub cache."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    from .hub.download import parse_model_name
+
+    try:
+        parsed = parse_model_name(source)
+    except ValueError as err:
+        raise ValueError(f"perceptual_weights: {err}") from err
+    try:
+        return Path(hf_hub_download(parsed.target, "model.safetensors", revision=parsed.revision))
+    except (EntryNotFoundError, OSError) as err:
+        raise FileNotFoundError(
+            f"perceptual_weights: could not get model.safetensors of Hub repository {parsed.target!r} "
+            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). Offline, use a local "
+            ".safetensors file (training.perceptual.BUNDLED_VGG16 ships one)."
+        ) from err
 
 
 class PerceptualLoss(nn.Module):
     """Squared-error loss on VGG16 relu3_3 features with a Gaussian confidence (Unsup3d's form):
-    ``(f1 - f2)^2 / (2 sigma^2) + log(sigma)``, masked by the average-pooled pixel mask."""
+    ``(f1 - f2)^2 / (2 sigma^2) + log(sigma)``, masked by the average-pooled pixel mask.
+
+    Args:
+        weights: what :meth:`VGG16Features.load` accepts.
+    """
 
     def __init__(self, weights: str) -> None:
         super().__init__()
@@ -109,15 +205,33 @@ class PerceptualLoss(nn.Module):
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, sigma: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """pred, target ``(B, 3, H, W)``; mask ``(B, 1, H, W)``; sigma ``(B, 1, H/4, W/4)`` -> scalar."""
-        f1, f2 = self.vgg(torch.cat([pred, target])).chunk(2)
-        loss = (f1 - f2) ** 2
+        """The loss of each of ``K`` predictions of one target; the target's features are computed once.
+
+        Args:
+            pred: ``(K * B, 3, H, W)``: K predictions of ``target`` stacked along the batch (e.g. a
+                reconstruction and its flipped twin, K = 2).
+            target: ``(B, 3, H, W)``.
+            mask: ``(K * B, 1, H, W)`` or None.
+            sigma: ``(K * B, 1, H/4, W/4)`` positive confidence, or None.
+
+        Returns:
+            ``(K,)``: the masked mean loss of each prediction.
+        """
+        b = target.shape[0]
+        if pred.ndim != 4 or pred.shape[1:] != target.shape[1:] or b == 0 or pred.shape[0] % b:
+            raise ValueError(
+                f"PerceptualLoss: expected pred (K*B, C, H, W) stacking K predictions of target (B, C, H, W), "
+                f"got {tuple(pred.shape)} and {tuple(target.shape)}"
+            )
+        k = pred.shape[0] // b
+        loss = ((self.vgg(pred).unflatten(0, (k, b)) - self.vgg(target)) ** 2).flatten(0, 1)
         if sigma is not None:
             loss = loss / (2 * sigma**2 + _EPS) + torch.log(sigma + _EPS)
         if mask is not None:
-            k = mask.shape[-1] // loss.shape[-1]
-            mask = F.avg_pool2d(mask, k, k)
-        return _masked_mean(loss, mask)
+            s = mask.shape[-1] // loss.shape[-1]
+            mask = F.avg_pool2d(mask, s, s)
+        masks = [None] * k if mask is None else mask.chunk(k)
+        return torch.stack([_masked_mean(part, m) for part, m in zip(loss.chunk(k), masks)])
 
 
 def depth_smoothness(depth: torch.Tensor, depth_range: float) -> torch.Tensor:
@@ -240,8 +354,8 @@ class ReconstructionLoss(nn.Module):
         }
         total = terms["l1"] + cfg.lam_flip * terms["l1_flip"]
         if self.perceptual is not None:
-            terms["perc"] = self.perceptual(recon[:b], target, mask[:b], channel(sig_perc, 0))
-            terms["perc_flip"] = self.perceptual(recon[b:], target, mask[b:], channel(sig_perc, 1))
+            sigma = None if sig_perc is None else torch.cat([sig_perc[:, 0:1], sig_perc[:, 1:2]])
+            terms["perc"], terms["perc_flip"] = self.perceptual(recon, target, mask, sigma)
             total = total + cfg.lam_perc * (terms["perc"] + cfg.lam_flip * terms["perc_flip"])
         if cfg.lam_depth_smooth > 0:
             terms["depth_smooth"] = depth_smoothness(out.scene.depth, self.depth_range)

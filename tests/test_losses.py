@@ -2,9 +2,10 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from physdis_hub.config import LossConfig, ModelConfig
+from physdis_hub.config import LossConfig, ModelConfig, NetConfig
 from physdis_hub.losses import (
     PerceptualLoss,
     ReconstructionLoss,
@@ -15,6 +16,7 @@ from physdis_hub.losses import (
     nt_xent,
     photometric_loss,
 )
+from physdis_hub.model import PhysDisModel
 from physdis_hub.render import Camera, normals_from_depth
 
 
@@ -69,6 +71,86 @@ def test_confidence_gain() -> None:
     assert gain.item() == pytest.approx(math.sqrt(2) * (2 + 4) / 2, rel=1e-5)
     assert not gain.requires_grad
     assert confidence_gain(None, mask).item() == 1
+
+
+def _save_vgg(path, net: VGG16Features, metadata: dict[str, str] | None = None) -> str:  # type: ignore[no-untyped-def]
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(path), metadata=metadata)
+    return str(path)
+
+
+def test_vgg_applies_the_preprocessing_its_weights_declare(tmp_path) -> None:
+    torch.manual_seed(1)
+    net = VGG16Features()
+    image = torch.rand(2, 3, 16, 16) * 2 - 1
+    rgb01 = (image + 1) / 2
+    caffe_in = rgb01[:, [2, 1, 0]] * 255 - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
+    tv_in = (rgb01 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    caffe = VGG16Features.load(_save_vgg(tmp_path / "caffe.safetensors", net, {"input": "caffe-bgr-255"}))
+    plain = VGG16Features.load(_save_vgg(tmp_path / "plain.safetensors", net))  # no "input" key: torchvision
+    assert (caffe.input_convention, plain.input_convention) == ("caffe-bgr-255", "torchvision")
+    with torch.no_grad():
+        torch.testing.assert_close(caffe(image), net.features(caffe_in))
+        torch.testing.assert_close(plain(image), net.features(tv_in))
+
+
+def test_vgg_load_errors_name_the_argument(tmp_path) -> None:
+    net = VGG16Features()
+    with pytest.raises(ValueError, match=r"perceptual_weights: .* declares input convention 'rgb-0-1'.*caffe-bgr-255"):
+        VGG16Features.load(_save_vgg(tmp_path / "odd.safetensors", net, {"input": "rgb-0-1"}))
+    state = {k: v.contiguous() for k, v in net.state_dict().items()}
+    state["features.14.weight"] = torch.zeros(256, 256, 1, 1)
+    save_file(state, str(tmp_path / "shape.safetensors"))
+    with pytest.raises(ValueError, match=r"wrong shapes.*features\.14\.weight \(file \(256, 256, 1, 1\), VGG16 \(256, 256, 3, 3\)\)"):
+        VGG16Features.load(str(tmp_path / "shape.safetensors"))
+    del state["features.14.weight"]
+    save_file(state, str(tmp_path / "short.safetensors"))
+    with pytest.raises(KeyError, match=r"lacks VGG16 keys \['features\.14\.weight'\].*features\.\{0,2,5,7,10,12,14\}"):
+        VGG16Features.load(str(tmp_path / "short.safetensors"))
+    (tmp_path / "junk.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match="not a readable safetensors file"):
+        VGG16Features.load(str(tmp_path / "junk.safetensors"))
+    with pytest.raises(ValueError, match="input_convention must be one of"):
+        VGG16Features("bgr")
+    with pytest.raises(ValueError, match=r"expected \(B, 3, H, W\)"):
+        net(torch.zeros(1, 1, 8, 8))
+
+
+def _unsup3d_perceptual(vgg: VGG16Features, pred, target, mask, sigma):  # type: ignore[no-untyped-def]
+    """The loss as it was computed before the target's features were shared: one VGG pass on
+    ``cat([pred, target])`` per prediction."""
+    f1, f2 = vgg(torch.cat([pred, target])).chunk(2)
+    loss = (f1 - f2) ** 2 / (2 * sigma**2 + 1e-7) + torch.log(sigma + 1e-7)
+    mask = F.avg_pool2d(mask, 4, 4).expand_as(loss)
+    return (loss * mask).sum() / mask.sum()
+
+
+def test_reconstruction_loss_runs_vgg_once_on_the_target_with_unchanged_values(tmp_path) -> None:
+    torch.manual_seed(2)
+    weights = _save_vgg(tmp_path / "vgg.safetensors", VGG16Features(), {"input": "caffe-bgr-255"})
+    nets = NetConfig(depth_nf=16, albedo_nf=16, light_nf=8, view_nf=8, conf_nf=16, zdim=32, conf_zdim=16)
+    model = PhysDisModel(ModelConfig(nets=nets, loss=LossConfig(lam_perc=1.0)))
+    loss_fn = ReconstructionLoss(model.config, weights)
+    x = torch.rand(3, 3, 64, 64) * 2 - 1
+    out = model(x)
+    batches: list[int] = []
+    loss_fn.perceptual.vgg.register_forward_hook(lambda _m, args, _o: batches.append(args[0].shape[0]))
+    terms = loss_fn(out, x)
+    assert batches == [6, 3]  # the reconstruction and its flipped twin, then the target once
+    vgg, (_, sig) = loss_fn.perceptual.vgg, out.confidence
+    with torch.no_grad():
+        perc = _unsup3d_perceptual(vgg, out.reconstruction[:3], x, out.mask[:3], sig[:, 0:1])
+        perc_flip = _unsup3d_perceptual(vgg, out.reconstruction[3:], x, out.mask[3:], sig[:, 1:2])
+    torch.testing.assert_close(terms["perc"].detach(), perc, rtol=1e-6, atol=0)
+    torch.testing.assert_close(terms["perc_flip"].detach(), perc_flip, rtol=1e-6, atol=0)
+    assert terms["perc"].detach() != terms["perc_flip"].detach()
+    terms["total"].backward()
+    assert all(p.grad is not None for p in model.depth_net.parameters())
+
+
+def test_perceptual_loss_checks_the_stacking(tmp_path) -> None:
+    loss = PerceptualLoss(_save_vgg(tmp_path / "vgg.safetensors", VGG16Features()))
+    with pytest.raises(ValueError, match=r"stacking K predictions.*\(5, 3, 16, 16\) and \(2, 3, 16, 16\)"):
+        loss(torch.zeros(5, 3, 16, 16), torch.zeros(2, 3, 16, 16))
 
 
 def test_nt_xent_input_checks() -> None:
