@@ -9,8 +9,9 @@ attribution are in ``training/assets/VGG16_LICENSE.md``). Shipping it lets the p
 with the perceptual term on a machine that cannot download ImageNet weights.
 
 Example:
-    >>> from physdis_hub.config import LossConfig
-    >>> loss = LossConfig(lam_perc=1.0, perceptual_weights=str(BUNDLED_VGG16))
+    >>> from physdis_hub.config import LossConfig, ModelConfig
+    >>> from physdis_hub.losses import ReconstructionLoss
+    >>> loss = ReconstructionLoss(ModelConfig(loss=LossConfig(lam_perc=1.0)), str(BUNDLED_VGG16))
 """
 
 from __future__ import annotations

@@ -19,14 +19,18 @@ preset                      data                       scale
 Paper settings (sec. 4.3 and the public configs): faces use the confidence network, lam_flip 0.5
 and a perceptual weight of 1; cars use border depth 1.08, diffuse light in [0.5, 1], no confidence
 network, lam_flip 1, a perceptual weight of 0.01 and depth smoothness 0.1. The perceptual loss needs
-VGG16 ImageNet weights, which cannot be downloaded here: the ``faces`` and ``cars`` presets refuse
-to build without ``perceptual_weights`` (a local ``.safetensors`` file), and every other preset
-trains without the perceptual term unless it is given one, and says so in its notes. Learning
+VGG16 ImageNet weights: the paper-scale presets (``faces``, ``cars``, ``*-synthetic``) use the
+ImageNet VGG16 slice that ships with the repository (:data:`training.perceptual.BUNDLED_VGG16`) unless
+given other weights; the CPU-scale presets train without the perceptual term (it makes a CPU step
+about four times slower) unless given weights, and say so in their notes. The CPU-scale synthetic
+presets add the normal-smoothness depth prior (:data:`NORMAL_PRIOR`), and the synthetic faces presets
+textured backdrops and photometric augmentation (:data:`PHOTO_TRANSFER`). Learning
 rate: 1e-4 as in the public configs (the paper's text says 1e-3; pass ``--lr 1e-3`` to follow it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +40,7 @@ from physdis_hub.config import LossConfig, ModelConfig, NetConfig, SceneConfig, 
 from physdis_hub.data.registry import DATA_ROOT_ENV
 
 from .augment import PHOTO_LIKE, AugmentConfig
+from .perceptual import BUNDLED_VGG16
 from .config import OptimConfig, TrainConfig
 from .data import DataConfig
 from .loocc import VARIANTS, LooccConfig
@@ -82,6 +87,8 @@ NORMAL_PRIOR = 1.0
 :func:`physdis_hub.losses.normal_smoothness`; the paper's presets keep Unsup3d's objective)."""
 FACES_BACKDROP_TEXTURE = 0.6
 """Backdrop texture contrast of the synthetic faces presets (photographs have cluttered backgrounds)."""
+PERCEPTUAL_CPU_COST = "3.9-4.7x"
+"""Measured cost of the perceptual term on a CPU step of the faces-synthetic-cpu model (README, Benchmarks)."""
 CPU_LR = 5e-4
 """CPU presets train for a few epochs only, so they use a larger step than the paper."""
 CPU_IMAGES = (1600, 200, 200)
@@ -117,8 +124,24 @@ def _perceptual_note(category: str, weights: str | None) -> str:
         return ""
     paper = "1" if category == "faces" else "0.01"
     return (
-        f"perceptual loss disabled (lam_perc 0; the paper uses {paper}): VGG16 weights are not available "
-        "offline, pass --perceptual-weights FILE.safetensors to enable it."
+        f"perceptual loss disabled (lam_perc 0; the paper uses {paper}): on a CPU it makes a step "
+        f"{PERCEPTUAL_CPU_COST} slower (benchmarks/bench_perceptual.py); pass --perceptual-weights "
+        f"{BUNDLED_VGG16.relative_to(BUNDLED_VGG16.parents[2])} to enable it."
+    )
+
+
+def _paper_weights(category: str, opts: PresetOptions) -> str:
+    """The perceptual weights of a paper-scale preset: the given file, else the bundled VGG16."""
+    if opts.perceptual_weights:
+        return opts.perceptual_weights
+    if BUNDLED_VGG16.is_file():
+        return str(BUNDLED_VGG16)
+    weight = "1" if category == "faces" else "0.01"
+    raise PresetError(
+        f"preset {category!r}: the paper trains with a VGG16 perceptual loss (weight {weight}), and the bundled "
+        f"weights {BUNDLED_VGG16} are missing (they ship with the repository, not with every install). Pass "
+        f"--perceptual-weights FILE.safetensors (or hf-hub:timm/vgg16.tv_in1k), or use --preset "
+        f"{category}-cpu / {category}-synthetic-cpu, which train without it (lam_perc 0)."
     )
 
 
@@ -175,14 +198,7 @@ def _notes(*parts: str) -> str:
 
 def _paper(category: str) -> Callable[[PresetOptions], TrainConfig]:
     def build(opts: PresetOptions) -> TrainConfig:
-        if not opts.perceptual_weights:
-            weight = "1" if category == "faces" else "0.01"
-            raise PresetError(
-                f"preset {category!r}: the paper trains with a VGG16 perceptual loss (weight {weight}), which "
-                "needs ImageNet VGG16 weights that cannot be downloaded here. Pass --perceptual-weights "
-                f"FILE.safetensors, or use --preset {category}-cpu / {category}-synthetic-cpu, which train "
-                "without it (lam_perc 0)."
-            )
+        opts = dataclasses.replace(opts, perceptual_weights=_paper_weights(category, opts))
         data, licence = REAL_DATA[category]
         return TrainConfig(
             preset=category,
@@ -242,6 +258,7 @@ def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfi
             scale = (f"CPU scale: nf 16 networks (128-d features), {identities[0]} training identities x 20 images, "
                      f"{epochs} epochs, lr {CPU_LR:g}.")  # fmt: skip
         else:
+            opts = dataclasses.replace(opts, perceptual_weights=_paper_weights(category, opts))
             nets, data = _paper_nets(use_conf=category == "faces"), _synthetic_data(category, opts, (500, 50, 100), 20)
             schedule = {"optim": OptimConfig(lr=PAPER_LR), "batch_size": 64 if category == "faces" else 256,
                         "max_epochs": 200, "patience": 10}  # fmt: skip

@@ -8,6 +8,7 @@ import inspect
 
 import pytest
 
+from training import augment as augment_module
 from training import config as config_module
 from training import data as data_module
 from training import distributed as distributed_module
@@ -16,6 +17,7 @@ from training import loocc as loocc_module
 from training import presets as presets_module
 from training import trainer as trainer_module
 from training.config import OptimConfig, TrainConfig
+from training.perceptual import BUNDLED_VGG16
 from training.presets import PRESETS, PresetError, get_preset, list_presets
 
 WEIGHTS = "vgg16.safetensors"
@@ -55,11 +57,23 @@ def test_cars_paper_settings() -> None:
     assert cfg.data.dataset == "syncar"
 
 
-def test_paper_presets_refuse_without_perceptual_weights() -> None:
+def test_paper_presets_use_the_bundled_vgg16_and_refuse_without_it(monkeypatch, tmp_path) -> None:
+    for name in ("faces", "cars", "faces-synthetic", "cars-synthetic"):
+        cfg = get_preset(name, data_dir="/data")
+        assert cfg.perceptual_weights == str(BUNDLED_VGG16) and cfg.model.loss.lam_perc > 0
+    monkeypatch.setattr(presets_module, "BUNDLED_VGG16", tmp_path / "missing.safetensors")
     with pytest.raises(PresetError, match=r"--perceptual-weights.*faces-cpu"):
         get_preset("faces", data_dir="/data")
     with pytest.raises(PresetError, match=r"weight 0\.01"):
         get_preset("cars", data_dir="/data")
+
+
+def test_cpu_synthetic_presets_add_the_prior_and_photo_transfer() -> None:
+    faces, cars = get_preset("faces-synthetic-cpu"), get_preset("cars-synthetic-cpu")
+    assert faces.model.loss.lam_normal_smooth == cars.model.loss.lam_normal_smooth == presets_module.NORMAL_PRIOR > 0
+    assert faces.augment.enabled and not cars.augment.enabled
+    assert faces.data.options["background_texture"] > 0 and "background_texture" not in cars.data.options
+    assert get_preset("faces", data_dir="/data").model.loss.lam_normal_smooth == 0  # paper: Unsup3d's objective
 
 
 def test_cpu_presets_say_that_the_perceptual_term_is_off() -> None:
@@ -103,7 +117,7 @@ def test_config_checks() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    [config_module, data_module, distributed_module, export_module, loocc_module, presets_module, trainer_module],
+    [augment_module, config_module, data_module, distributed_module, export_module, loocc_module, presets_module, trainer_module],
 )
 def test_every_config_field_has_a_docstring(module) -> None:  # type: ignore[no-untyped-def]
     tree = ast.parse(inspect.getsource(module))
