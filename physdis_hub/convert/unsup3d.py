@@ -42,6 +42,11 @@ NETWORKS: dict[str, str] = {
 
 _KINDS = {"netD": "eddeconv", "netA": "eddeconv", "netL": "encoder", "netV": "encoder", "netC": "conf"}
 
+DROPPED: tuple[str, ...] = ("epoch", "metrics_trace", "reconstruction_loss")
+"""Non-network entries of official checkpoints (PDR adds ``reconstruction_loss``), dropped with
+every ``optimizer*`` entry. Either code base's bookkeeping class is read (as an inert record) for
+either layout, so a file given with the wrong layout is told apart by its layer names."""
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -55,10 +60,6 @@ class Layout:
     layer indices (a single layer) maps onto position 0 of its piece."""
     encoder_head: str
     """:attr:`NetConfig.encoder_head` of the light and view networks."""
-    bookkeeping: tuple[str, ...]
-    """Pickled classes the checkpoint holds besides tensors (read as inert records, dropped)."""
-    dropped: tuple[str, ...]
-    """Non-network entries of the checkpoint, dropped (plus every ``optimizer*`` entry)."""
     license: str
     """Licence id of the converted weights."""
 
@@ -73,8 +74,6 @@ UNSUP3D = Layout(
         "conf": _CONF,
     },
     encoder_head="conv-tanh",
-    bookkeeping=("unsup3d.meters.MetricsTrace",),
-    dropped=("epoch", "metrics_trace"),
     license="mit",
 )
 """elliottwu/unsup3d: ``network.{i}`` everywhere; ``netC`` also ``out_net1`` / ``out_net2``."""
@@ -87,8 +86,6 @@ PDR = Layout(
         "conf": _CONF,
     },
     encoder_head="tanh-conv",
-    bookkeeping=("pdr.meters.MetricsTrace",),
-    dropped=("epoch", "metrics_trace", "reconstruction_loss"),
     license="unknown",
 )
 """tzofi/physically-disentangled-representations: the depth/albedo layers split into
@@ -188,11 +185,11 @@ def convert_checkpoint(
         license=license or layout.license,
         resize="stretch",
     )
-    data = read_checkpoint(source, layout.bookkeeping)
+    data = read_checkpoint(source)
     wanted = [k for k in NETWORKS if k != "netC" or category.use_conf]
     missing = [k for k in wanted if k not in data]
     unexpected = sorted(
-        str(k) for k in data if k not in wanted and k not in layout.dropped and not str(k).startswith("optimizer")
+        str(k) for k in data if k not in wanted and k not in DROPPED and not str(k).startswith("optimizer")
     )
     if missing or unexpected:
         conf = "with" if category.use_conf else "without"
