@@ -314,7 +314,7 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--force", action="store_true", help="replace a non-empty output folder")
         if name == "pdr":
             q.add_argument("--variant", default="LV", choices=("none", "L", "LV"),
-                           help="LOOCC variant of the training (default: LV, the published configurations)")  # fmt: skip
+                           help="LOOCC variant of the training (default: LV, as published)")  # fmt: skip
             q.add_argument("--license", help="licence id of the weights (default: unknown)")
     p.set_defaults(func=_run_convert)
 

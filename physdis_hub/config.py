@@ -64,7 +64,9 @@ class NetConfig:
 
     def __post_init__(self) -> None:
         if self.encoder_head not in ENCODER_HEADS:
-            raise ValueError(f"NetConfig.encoder_head: expected one of {list(ENCODER_HEADS)}, got {self.encoder_head!r}")
+            raise ValueError(
+                f"NetConfig.encoder_head: expected one of {list(ENCODER_HEADS)}, got {self.encoder_head!r}"
+            )
         for name in ("depth_nf", "albedo_nf", "light_nf", "view_nf", "conf_nf", "zdim", "conf_zdim"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:

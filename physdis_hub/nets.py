@@ -103,7 +103,8 @@ class Encoder(nn.Module):
         if head not in ("conv-tanh", "tanh-conv"):
             raise ValueError(f"head: expected 'conv-tanh' or 'tanh-conv', got {head!r}")
         tanh_first = head == "tanh-conv"
-        self.encoder = nn.Sequential(*down_path(cin, nf, 8 * nf, normalized=False), *([nn.Tanh()] if tanh_first else []))
+        down = down_path(cin, nf, 8 * nf, normalized=False)
+        self.encoder = nn.Sequential(*down, *([nn.Tanh()] if tanh_first else []))
         self.head = nn.Sequential(_conv(8 * nf, cout, 1), *([] if tanh_first else [nn.Tanh()]))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

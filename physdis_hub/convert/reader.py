@@ -70,7 +70,9 @@ def read_checkpoint(path: str | os.PathLike[str], allowed: Iterable[str] = BOOKK
         found = (m.group(1) for m in (p.search(str(err)) for p in _ASKED) if m)
         asked = next(found, None)
         if asked is None:
-            raise ConversionError(f"checkpoint: {path} is not a readable torch checkpoint ({_first_line(err)})") from None
+            raise ConversionError(
+                f"checkpoint: {path} is not a readable torch checkpoint ({_first_line(err)})"
+            ) from None
         raise ConversionError(
             f"checkpoint: {path} refused: its pickle asks for {asked}, which is not allowed (only tensors, "
             f"plain containers and {', '.join(allowed)}); nothing from the file was run"

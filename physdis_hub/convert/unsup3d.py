@@ -93,7 +93,9 @@ PDR = Layout(
 Tanh and apply a separate 1x1 ``conv`` after it."""
 
 
-def map_network(state: Mapping[str, Any], spec: Mapping[str, tuple[str, ...]], net: nn.Module, where: str) -> dict[str, torch.Tensor]:
+def map_network(
+    state: Mapping[str, Any], spec: Mapping[str, tuple[str, ...]], net: nn.Module, where: str
+) -> dict[str, torch.Tensor]:
     """Rename one official network's state dict onto ``net``'s parameter names.
 
     Args:
@@ -127,7 +129,8 @@ def map_network(state: Mapping[str, Any], spec: Mapping[str, tuple[str, ...]], n
                 break
             index -= size
         else:
-            raise ConversionError(f"{where}.{key}: layer index beyond the {sum(len(getattr(net, p)) for p in spec[module])} layers of {module}")
+            layers = sum(len(getattr(net, p)) for p in spec[module])
+            raise ConversionError(f"{where}.{key}: layer index beyond the {layers} layers of {module}")
         out[f"{piece}.{index}.{param}"] = value.to(torch.float32)
     problems = _state_dict_problems(out, net.state_dict())
     if problems:
@@ -173,7 +176,9 @@ def convert_checkpoint(
     """
     source, output = Path(checkpoint).expanduser(), Path(output).expanduser()
     if output.exists() and (not output.is_dir() or any(output.iterdir())) and not force:
-        raise ConversionError(f"output: {output} exists and is not an empty folder; pass --force (force=True) to replace it")
+        raise ConversionError(
+            f"output: {output} exists and is not an empty folder; pass --force (force=True) to replace it"
+        )
     config = ModelConfig(
         nets=NetConfig(use_conf=category.use_conf, depth_final_tanh=False, encoder_head=layout.encoder_head),
         scene=category.scene,
@@ -196,7 +201,7 @@ def convert_checkpoint(
         raise ConversionError(
             f"checkpoint: {source} does not hold the networks of a {layout.name} {category.name} model "
             f"({', '.join(wanted)}; {category.name} was trained {conf} the confidence network netC): "
-            + "; ".join(f"{label} {items}" for label, items in (("missing", missing), ("unexpected", unexpected)) if items)
+            + "; ".join(f"{what} {keys}" for what, keys in (("missing", missing), ("unexpected", unexpected)) if keys)
         )
     model = PhysDisModel(config)
     state: dict[str, torch.Tensor] = {}
@@ -220,8 +225,9 @@ def provenance(layout: Layout, category: OfficialCategory, source: Path, epoch: 
     epoch_text = f", epoch {epoch}" if isinstance(epoch, int) else ""
     if layout is UNSUP3D:
         origin = (
-            f"Unsup3d's released checkpoint `{category.released}` (in {UNSUP3D_DATA_URL}/pretrained_{category.name}.zip, "
-            f"which `pretrained/download_pretrained_{category.name}.sh` of {UNSUP3D_REPO} downloads). Authors: Shangzhe Wu, "
+            f"Unsup3d's released checkpoint `{category.released}` (in "
+            f"{UNSUP3D_DATA_URL}/pretrained_{category.name}.zip, which "
+            f"`pretrained/download_pretrained_{category.name}.sh` of {UNSUP3D_REPO} downloads). Authors: Shangzhe Wu, "
             "Christian Rupprecht, Andrea Vedaldi, *Unsupervised Learning of Probably Symmetric Deformable 3D "
             "Objects from Images in the Wild*, CVPR 2020. Code and released weights: MIT licence."
         )
@@ -256,10 +262,11 @@ def convert_unsup3d(
     """Convert one of Unsup3d's released checkpoints (``--category`` celeba, synface, cat or syncar).
 
     Example:
-        >>> convert_unsup3d("pretrained_celeba/checkpoint030.pth", "unsup3d-celeba", category="celeba")  # doctest: +SKIP
+        >>> convert_unsup3d("pretrained_celeba/checkpoint030.pth", "celeba", category="celeba")  # doctest: +SKIP
         PosixPath('unsup3d-celeba')
     """
-    return convert_checkpoint(checkpoint, output, layout=UNSUP3D, category=_category(UNSUP3D_CATEGORIES, category), force=force)
+    settings = _category(UNSUP3D_CATEGORIES, category)
+    return convert_checkpoint(checkpoint, output, layout=UNSUP3D, category=settings, force=force)
 
 
 def convert_pdr(

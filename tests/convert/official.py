@@ -43,7 +43,8 @@ def eddeconv_layers(cout: int, tanh: bool, nf: int = 64, zdim: int = 256) -> lis
         up += [_deconv(cin, c, 4, 2, 1), nn.GroupNorm(groups, c), nn.ReLU()]
         up += [_conv(c, c, 3, 1, 1), nn.GroupNorm(groups, c), nn.ReLU()]
     up += [nn.Upsample(scale_factor=2, mode="nearest")]
-    up += [_conv(nf, nf, 3, 1, 1), nn.GroupNorm(16, nf), nn.ReLU(), _conv(nf, nf, 5, 1, 2), nn.GroupNorm(16, nf), nn.ReLU()]
+    up += [_conv(nf, nf, 3, 1, 1), nn.GroupNorm(16, nf), nn.ReLU()]
+    up += [_conv(nf, nf, 5, 1, 2), nn.GroupNorm(16, nf), nn.ReLU()]
     up += [_conv(nf, cout, 5, 1, 2)] + ([nn.Tanh()] if tanh else [])
     return _normalized_down(zdim, nf) + up
 

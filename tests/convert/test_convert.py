@@ -73,6 +73,18 @@ def converted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     checkpoint.unlink()  # 450 MB each: do not keep them in pytest's retained temp folders
 
 
+def test_the_reference_networks_are_the_official_ones() -> None:
+    """Parameter counts measured on the public definitions (REFERENCE.md section 1) and the
+    official layer counts (the highest index + 1 of each Sequential)."""
+    counts = {"netD": 12_979_648, "netA": 12_982_848, "netL": 1_739_264, "netV": 1_739_776, "netC": 7_678_208}
+    for code in ("unsup3d", "pdr"):
+        nets = official_networks(code, use_conf=True, seed=0)
+        assert {k: sum(p.numel() for p in v.parameters()) for k, v in nets.items()} == counts
+    unsup3d, pdr = official_networks("unsup3d", True, 0), official_networks("pdr", True, 0)
+    assert [len(unsup3d[k].network) for k in ("netD", "netA", "netL", "netC")] == [43, 44, 12, 21]
+    assert [len(pdr["netD"].network_down), len(pdr["netD"].network_up), len(pdr["netL"].network)] == [13, 30, 11]
+
+
 def test_scene_and_features_equal_the_official_networks(converted) -> None:
     code, category, nets, _, folder = converted
     model = load_pretrained(f"local-dir:{folder}")
@@ -186,7 +198,8 @@ def test_a_pickle_payload_is_refused_and_never_runs(tmp_path, capsys, legacy) ->
     checkpoint = tmp_path / "evil.pth"
     entry = {"netD": torch.nn.Conv2d(3, 4, 4).state_dict(), "epoch": 30, "metrics_trace": Payload(marker)}
     torch.save(entry, checkpoint, _use_new_zipfile_serialization=not legacy)
-    with pytest.raises(ConversionError, match=r"refused: its pickle asks for posix\.system.*nothing from the file was run"):
+    refused = r"refused: its pickle asks for posix\.system.*nothing from the file was run"
+    with pytest.raises(ConversionError, match=refused):
         read_checkpoint(checkpoint)
     out = tmp_path / "out"
     assert main(["convert", "unsup3d", str(checkpoint), "-o", str(out), "--category", "celeba"]) == 1
@@ -224,7 +237,8 @@ def test_an_allowed_name_gives_nothing_callable(tmp_path) -> None:
     """The allowed bookkeeping names are bound to an inert class: a file that calls one with
     arguments fails to load (nothing runs); any other name of the official packages is refused."""
     save_call(tmp_path / "call.pth", "unsup3d.meters.MetricsTrace", ("rm -rf /",))
-    with pytest.raises(ConversionError, match=r"not a readable torch checkpoint \(TypeError: TrainingRecord\(\) takes no arguments"):
+    inert = r"not a readable torch checkpoint \(TypeError: TrainingRecord\(\) takes no arguments"
+    with pytest.raises(ConversionError, match=inert):
         read_checkpoint(tmp_path / "call.pth")
     save_call(tmp_path / "other.pth", "unsup3d.utils.xmkdir", (str(tmp_path / "made"),))
     with pytest.raises(ConversionError, match=r"asks for unsup3d\.utils\.xmkdir"):
@@ -271,7 +285,8 @@ def test_refuses_other_widths_naming_the_shapes(tmp_path) -> None:
     state = {name: net.state_dict() for name, net in nets.items()}
     state["netL"] = {k: v[: v.shape[0] // 2] if k == "network.0.weight" else v for k, v in state["netL"].items()}
     torch.save({**state, "epoch": 1}, checkpoint)
-    with pytest.raises(ConversionError, match=r"netL: does not match .*wrong shapes: encoder\.0\.weight \(file 16x3x4x4, model 32x3x4x4\)"):
+    shapes = r"netL: does not match .*wrong shapes: encoder\.0\.weight \(file 16x3x4x4, model 32x3x4x4\)"
+    with pytest.raises(ConversionError, match=shapes):
         convert_unsup3d(checkpoint, tmp_path / "out", category="celeba")
     assert not (tmp_path / "out").exists()
 
