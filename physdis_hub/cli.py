@@ -13,7 +13,9 @@ Subcommands:
   every face of a photo (rows ``FILE#K``, figures ``NAME-faceK``); ``--no-align`` turns it off;
 - ``physdis push FOLDER ORG/REPO``: publish a folder written by ``save_pretrained`` to the Hub;
 - ``physdis probe cluster|linear|pcc --features F.npz``: evaluation probes
-  (:mod:`physdis_hub.probes.cli`), which read the files ``extract`` writes.
+  (:mod:`physdis_hub.probes.cli`), which read the files ``extract`` writes;
+- ``physdis convert unsup3d|pdr CHECKPOINT.pth -o DIR --category C``: an official Unsup3d or PDR
+  checkpoint as a physdis checkpoint folder (:mod:`physdis_hub.convert`).
 
 Each subcommand is added by one function listed in :data:`SUBCOMMANDS`; extend that tuple (or
 :func:`build_parser`'s result) to add more. Model names are those of
@@ -340,6 +342,40 @@ def _run_demo(args: argparse.Namespace) -> None:
     _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"]))
 
 
+# -- convert -----------------------------------------------------------------------------------------
+def _add_convert(sub: argparse._SubParsersAction) -> None:
+    from .convert import PDR_CATEGORIES, UNSUP3D_CATEGORIES
+
+    p = sub.add_parser("convert", help="convert an official Unsup3d or PDR checkpoint into a physdis checkpoint")
+    sources = p.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    for name, categories, what in (
+        ("unsup3d", UNSUP3D_CATEGORIES, "one of Unsup3d's released checkpoints (pretrained_*/checkpoint*.pth)"),
+        ("pdr", PDR_CATEGORIES, "a checkpoint of the PDR paper's code (results/*/checkpoint*.pth)"),
+    ):
+        q = sources.add_parser(name, help=f"convert {what}")
+        q.add_argument("checkpoint", type=Path, help=f"{what}; read without running code from it")
+        q.add_argument("-o", "--output", required=True, type=Path, help="folder to write (absent or empty)")
+        q.add_argument("--category", required=True, choices=sorted(categories), help="what the model was trained on")
+        q.add_argument("--force", action="store_true", help="replace a non-empty output folder")
+        if name == "pdr":
+            q.add_argument("--variant", default="LV", choices=("none", "L", "LV"),
+                           help="LOOCC variant of the training (default: LV, as published)")  # fmt: skip
+            q.add_argument("--license", help="licence id of the weights (default: unknown)")
+    p.set_defaults(func=_run_convert)
+
+
+def _run_convert(args: argparse.Namespace) -> None:
+    from .convert import convert_pdr, convert_unsup3d
+
+    if args.source == "unsup3d":
+        out = convert_unsup3d(args.checkpoint, args.output, category=args.category, force=args.force)
+    else:
+        out = convert_pdr(args.checkpoint, args.output, category=args.category, variant=args.variant,
+                          license=args.license, force=args.force)  # fmt: skip
+    print(f"converted {args.checkpoint} ({args.source}, {args.category}) to {out}")
+    print(f"load it with: {LOCAL_DIR_PREFIX}{out}")
+
+
 # -- entry point -------------------------------------------------------------------------------------
 SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], object], ...] = (
     _add_list,
@@ -348,6 +384,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], object], ...] = (
     _add_push,
     add_probe_subcommands,
     _add_demo,
+    _add_convert,
 )
 """Functions that each add one subcommand: a subparser whose ``func`` default runs it and returns
 the exit status (None means 0)."""

@@ -24,6 +24,13 @@ CONFIG_FORMAT_VERSION = 2
 format up to this one, so published checkpoints keep loading after fields change."""
 
 
+ENCODER_HEADS: tuple[str, ...] = ("conv-tanh", "tanh-conv")
+"""Values of :attr:`NetConfig.encoder_head`."""
+
+PIXEL_CONVENTIONS: tuple[str, ...] = ("integer", "center")
+"""Values of :attr:`RenderConfig.pixel_convention`."""
+
+
 @dataclass(frozen=True)
 class NetConfig:
     """Widths of the five Unsup3d networks. The paper's values are the defaults."""
@@ -49,8 +56,17 @@ class NetConfig:
     output activation (the decode's ``tanh(raw - mean)`` bounds it); format-1 checkpoints of this
     package had one, and keep it through the config migration so they compute what they were
     trained to compute."""
+    encoder_head: str = "conv-tanh"
+    """Order of the light and view networks' output head: ``"conv-tanh"`` (Unsup3d: a 1x1 conv on
+    the bottleneck, then Tanh, so outputs lie in [-1, 1]) or ``"tanh-conv"`` (the PDR paper's code:
+    Tanh on the bottleneck, which is then the part's feature, then the 1x1 conv, unbounded outputs).
+    Parameter-free, so it does not change the state dict."""
 
     def __post_init__(self) -> None:
+        if self.encoder_head not in ENCODER_HEADS:
+            raise ValueError(
+                f"NetConfig.encoder_head: expected one of {list(ENCODER_HEADS)}, got {self.encoder_head!r}"
+            )
         for name in ("depth_nf", "albedo_nf", "light_nf", "view_nf", "conf_nf", "zdim", "conf_zdim"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
@@ -118,15 +134,19 @@ class RenderConfig:
     backend: str = "torch"
     """``"torch"`` (ours, CPU and CUDA) or ``"nmr"`` (neural_renderer, CUDA only, optional)."""
     pixel_convention: str = "integer"
-    """Where pixel ``(r, c)`` is sampled: ``"integer"`` at image point ``(c, r)``, matching the
-    intrinsics ``cx = cy = (S - 1) / 2``. (NMR samples at ``c + 0.5``; see README.)"""
+    """Where the depth rasterizer samples pixel ``(r, c)``: ``"integer"`` at image point ``(c, r)``,
+    matching the intrinsics ``cx = cy = (S - 1) / 2``; ``"center"`` at ``(c + 0.5, r + 0.5)``, as
+    neural_renderer (NMR) does and so as Unsup3d trained its models, which then render as they
+    were trained. Everything else (unprojection, normals, the sampling grid) uses integer pixel
+    coordinates in both conventions, as Unsup3d does."""
 
     def __post_init__(self) -> None:
         if self.backend not in ("torch", "nmr"):
             raise ValueError(f"RenderConfig.backend: expected 'torch' or 'nmr', got {self.backend!r}")
-        if self.pixel_convention != "integer":
+        if self.pixel_convention not in PIXEL_CONVENTIONS:
             raise ValueError(
-                f"RenderConfig.pixel_convention: only 'integer' is implemented, got {self.pixel_convention!r}"
+                f"RenderConfig.pixel_convention: expected one of {list(PIXEL_CONVENTIONS)}, "
+                f"got {self.pixel_convention!r}"
             )
 
 

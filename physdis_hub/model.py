@@ -90,8 +90,8 @@ class PhysDisModel(nn.Module):
         n = config.nets
         self.depth_net = EncoderDecoder(3, 1, n.depth_nf, n.zdim, final_tanh=n.depth_final_tanh)
         self.albedo_net = EncoderDecoder(3, 3, n.albedo_nf, n.zdim)
-        self.light_net = Encoder(3, 4, n.light_nf)
-        self.view_net = Encoder(3, 6, n.view_nf)
+        self.light_net = Encoder(3, 4, n.light_nf, head=n.encoder_head)
+        self.view_net = Encoder(3, 6, n.view_nf, head=n.encoder_head)
         self.conf_net = ConfidenceNet(3, n.conf_nf, n.conf_zdim) if n.use_conf else None
         self.renderer = Renderer(config)
 

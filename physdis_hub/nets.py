@@ -87,29 +87,36 @@ class EncoderDecoder(nn.Module):
 
 
 class Encoder(nn.Module):
-    """Light or view network: plain down path to ``8 * nf`` features, then a 1x1 conv and Tanh.
+    """Light or view network: plain down path to ``8 * nf`` features, then a 1x1 conv head.
 
     Args:
         cin: input channels (3).
         cout: number of outputs (4 for light, 6 for view).
         nf: base width (paper: 32, so the feature is 256-d).
+        head: ``"conv-tanh"`` (Unsup3d: conv then Tanh, outputs in [-1, 1]) or ``"tanh-conv"`` (the
+            PDR code: the Tanh ends the down path, so the feature is in [0, 1), and the conv's
+            outputs are unbounded). Parameter-free either way: the state dict is the same.
     """
 
-    def __init__(self, cin: int, cout: int, nf: int = 32) -> None:
+    def __init__(self, cin: int, cout: int, nf: int = 32, *, head: str = "conv-tanh") -> None:
         super().__init__()
-        self.encoder = down_path(cin, nf, 8 * nf, normalized=False)
-        self.head = nn.Sequential(_conv(8 * nf, cout, 1), nn.Tanh())
+        if head not in ("conv-tanh", "tanh-conv"):
+            raise ValueError(f"head: expected 'conv-tanh' or 'tanh-conv', got {head!r}")
+        tanh_first = head == "tanh-conv"
+        down = down_path(cin, nf, 8 * nf, normalized=False)
+        self.encoder = nn.Sequential(*down, *([nn.Tanh()] if tanh_first else []))
+        self.head = nn.Sequential(_conv(8 * nf, cout, 1), *([] if tanh_first else [nn.Tanh()]))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, cin, 64, 64)`` -> feature ``(B, 8 * nf)``."""
         return self.encoder(x).flatten(1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Feature ``(B, 8 * nf)`` -> outputs ``(B, cout)`` in [-1, 1]."""
+        """Feature ``(B, 8 * nf)`` -> outputs ``(B, cout)`` (in [-1, 1] with the ``"conv-tanh"`` head)."""
         return self.head(z[:, :, None, None]).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, cin, 64, 64)`` -> ``(B, cout)`` in [-1, 1]."""
+        """``(B, cin, 64, 64)`` -> ``(B, cout)`` (in [-1, 1] with the ``"conv-tanh"`` head)."""
         return self.decode(self.encode(x))
 
 

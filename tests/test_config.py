@@ -3,7 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from physdis_hub.config import CONFIG_FORMAT_VERSION, LossConfig, ModelConfig, NetConfig, SceneConfig, cars_scene
+from physdis_hub.config import (
+    CONFIG_FORMAT_VERSION,
+    LossConfig,
+    ModelConfig,
+    NetConfig,
+    RenderConfig,
+    SceneConfig,
+    cars_scene,
+)
 
 
 def test_json_round_trip(tmp_path) -> None:
@@ -52,3 +60,17 @@ def test_unknown_or_newer_format_is_refused() -> None:
         ModelConfig.from_dict({**data, "format_version": CONFIG_FORMAT_VERSION + 1})
     with pytest.raises(ValueError, match="format_version: expected a positive int"):
         ModelConfig.from_dict({**data, "format_version": "2"})
+
+
+def test_head_order_and_pixel_convention_default_to_what_older_configs_meant() -> None:
+    """Fields added without a format bump: a config written before them (format 2 without the
+    keys, or format 1) loads as Unsup3d's head order and the integer pixel convention."""
+    data = ModelConfig().to_dict()
+    del data["nets"]["encoder_head"], data["render"]["pixel_convention"]
+    for cfg in (ModelConfig.from_dict(data), ModelConfig.from_json(FORMAT_1)):
+        assert cfg.nets.encoder_head == "conv-tanh" and cfg.render.pixel_convention == "integer"
+    pdr = ModelConfig(nets=NetConfig(encoder_head="tanh-conv"), render=RenderConfig(pixel_convention="center"))
+    assert ModelConfig.from_dict(pdr.to_dict()) == pdr
+    expected = r"NetConfig\.encoder_head: expected one of \['conv-tanh', 'tanh-conv'\], got 'tanh'"
+    with pytest.raises(ValueError, match=expected):
+        NetConfig(encoder_head="tanh")

@@ -28,7 +28,11 @@ TEMPLATE_NAME = "model_card_template.md"
 
 
 def render_model_card(
-    model: PhysDisModel, *, eval_results: EvalResults | None = None, repo_id: str | None = None
+    model: PhysDisModel,
+    *,
+    eval_results: EvalResults | None = None,
+    repo_id: str | None = None,
+    provenance: str | None = None,
 ) -> str:
     """The model card of ``model`` as Markdown with a YAML metadata block.
 
@@ -36,6 +40,8 @@ def render_model_card(
         model: the model (its config and parameter counts fill the card).
         eval_results: metrics and the command that produced them (dict or JSON file), or None.
         repo_id: Hub repository the card is for; used in the loading example.
+        provenance: Markdown appended to the training section: where weights that were not trained
+            by physdis-hub come from and what inputs they expect (e.g. converted checkpoints).
 
     Example:
         >>> card = render_model_card(model, eval_results={"metrics": {"cluster_acc": 0.61},
@@ -65,6 +71,7 @@ def render_model_card(
             f"- Training data: {config.training_data or 'not recorded'}\n"
             f"- Training objective: photometric reconstruction ({variant})\n"
             f"- Licence of the weights: `{config.license}` (the training data's own terms also apply)"
+            + (f"\n\n{provenance.strip()}" if provenance else "")
         ),
         evaluation=_evaluation(eval_results),
         load_name=f"hf-hub:{repo_id}" if repo_id else "local-dir:path/to/this/folder",

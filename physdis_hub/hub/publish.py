@@ -30,6 +30,7 @@ def save_pretrained(
     eval_results: EvalResults | None = None,
     repo_id: str | None = None,
     overwrite: bool = False,
+    provenance: str | None = None,
 ) -> Path:
     """Write ``config.json``, ``model.safetensors`` and the ``README.md`` model card into ``directory``.
 
@@ -43,6 +44,7 @@ def save_pretrained(
             card's evaluation table.
         repo_id: Hub repository the card's loading example names (default: a local-dir: example).
         overwrite: replace a non-empty ``directory`` (its whole content).
+        provenance: Markdown for the card on where the weights come from (see :func:`render_model_card`).
 
     Returns:
         ``directory`` as a Path.
@@ -61,7 +63,8 @@ def save_pretrained(
         raise ValueError(f"directory: {directory} exists and is not a folder")
     if directory.is_dir() and any(directory.iterdir()) and not overwrite:
         raise FileExistsError(f"directory: {directory} is not empty; pass overwrite=True to replace its content")
-    card = render_model_card(model, eval_results=eval_results, repo_id=repo_id)  # validates eval_results first
+    # validates eval_results first
+    card = render_model_card(model, eval_results=eval_results, repo_id=repo_id, provenance=provenance)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.parent / f".{directory.name}.{uuid.uuid4().hex[:8]}.tmp"
     tmp.mkdir()

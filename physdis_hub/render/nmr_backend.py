@@ -2,8 +2,8 @@
 
 NMR is what Unsup3d and the paper used. It no longer compiles with current torch, so nothing in
 physdis-hub needs it; it is used only when ``RenderConfig.backend == "nmr"`` and it imports. NMR
-samples pixels at ``c + 0.5``; the principal point handed to it is shifted by half a pixel so the
-result follows this package's integer-pixel convention.
+samples pixels at ``c + 0.5``, which is the ``"center"`` pixel convention; for the ``"integer"``
+convention the principal point handed to it is shifted by half a pixel.
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ from .camera import Camera
 
 
 class NMRDepth:
-    """Depth rendering of camera-space meshes with ``neural_renderer.Renderer.render_depth``."""
+    """Depth rendering of camera-space meshes with ``neural_renderer.Renderer.render_depth``.
 
-    def __init__(self, camera: Camera) -> None:
+    Args:
+        camera: the intrinsics.
+        pixel_convention: ``"integer"`` or ``"center"`` (see :class:`~physdis_hub.config.RenderConfig`).
+    """
+
+    def __init__(self, camera: Camera, pixel_convention: str = "integer") -> None:
         try:
             import neural_renderer as nr  # type: ignore[import-not-found]
         except ImportError as err:
@@ -26,7 +31,7 @@ class NMRDepth:
             ) from err
         if not torch.cuda.is_available():
             raise RuntimeError("RenderConfig.backend='nmr' needs CUDA; use backend='torch' on CPU")
-        f, c = camera.focal, camera.center + 0.5
+        f, c = camera.focal, camera.center + (0.5 if pixel_convention == "integer" else 0.0)
         K = torch.tensor([[[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]]], device="cuda")
         eye = torch.eye(3, device="cuda")[None]
         zero = torch.zeros(1, 1, 3, device="cuda")

@@ -57,10 +57,11 @@ class Renderer(torch.nn.Module):
         self.camera = Camera(self.size, config.scene.fov_deg)
         self.register_buffer("faces", grid_faces(self.size, self.size), persistent=False)
         self._backend = config.render.backend
+        self._pixel_offset = 0.5 if config.render.pixel_convention == "center" else 0.0
         if self._backend == "nmr":
             from .nmr_backend import NMRDepth  # raises a clear ImportError/RuntimeError when unusable
 
-            self._nmr = NMRDepth(self.camera)
+            self._nmr = NMRDepth(self.camera, config.render.pixel_convention)
 
     @property
     def far_depth(self) -> float:
@@ -68,7 +69,8 @@ class Renderer(torch.nn.Module):
         return self.scene_cfg.max_depth + self.scene_cfg.depth_margin
 
     def view_depth(self, depth: torch.Tensor, view: View) -> torch.Tensor:
-        """Depth of the canonical surface seen from ``view``.
+        """Depth of the canonical surface seen from ``view``, rasterized at the pixel positions of
+        ``config.render.pixel_convention``.
 
         Args:
             depth: ``(B, S, S)`` canonical depth.
@@ -83,7 +85,9 @@ class Renderer(torch.nn.Module):
         if self._backend == "nmr":
             out = self._nmr.render_depth(pts, self.faces)
         else:
-            out = rasterize_depth(self.camera.project(pts), pts[..., 2], self.faces, self.size, self.size, self.far_depth)
+            # Sampling pixel (r, c) at (c + o, r + o) is sampling the image shifted by -o at (c, r).
+            xy = self.camera.project(pts) - self._pixel_offset
+            out = rasterize_depth(xy, pts[..., 2], self.faces, self.size, self.size, self.far_depth)
         margin = self.scene_cfg.depth_margin
         return out.clamp(self.scene_cfg.min_depth - margin, self.far_depth)
 
