@@ -20,13 +20,10 @@ Each subcommand is added by one function listed in :data:`SUBCOMMANDS`; extend t
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -36,12 +33,15 @@ from .config import PARTS
 from .hub import CheckpointError, list_pretrained, load_pretrained, push_directory
 from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from .hub.download import LOCAL_DIR_PREFIX
-from .inputs import as_batch
-from .model import PhysDisModel
+from .features import INDEX_NAME, SHARD_FORMATS, write_features
+from .inputs import IMAGE_SUFFIXES, as_batch, collect_images
+from .mesh_export import write_meshes
+from .model import Decomposition, PhysDisModel
 from .probes.cli import add_probe_subcommands
 from .scene import Light, View
+from .stream import ON_ERROR, Rank, extract_to_file, extract_to_folder, make_source
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+__all__ = ["IMAGE_SUFFIXES", "build_parser", "collect_images", "main", "write_features"]
 DEFAULT_MODEL = "faces-loocc-lv"
 """The checkpoint embedded in the package: extract/decompose/demo use it unless --model says otherwise."""
 SAMPLES = Path(__file__).parent / "data" / "samples"
@@ -85,23 +85,6 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--local-files-only", action="store_true", help="use the Hub cache only, no network")
 
 
-def collect_images(inputs: Sequence[str]) -> list[Path]:
-    """Image files named by ``inputs``: files as given, folders expanded (sorted, not recursive)."""
-    images: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise ValueError(f"inputs: no images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
-            images += found
-        elif path.is_file():
-            images.append(path)
-        else:
-            raise ValueError(f"inputs: {item} is neither an image file nor a folder")
-    return images
-
-
 def _load(args: argparse.Namespace) -> PhysDisModel:
     return load_pretrained(
         args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only
@@ -125,28 +108,71 @@ def _chunks(images: list[Path], size: int, desc: str) -> list[list[Path]]:
 
 # -- extract -----------------------------------------------------------------------------------------
 def _add_extract(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("extract", help="extract features of images to .npz (or .parquet)")
+    p = sub.add_parser(
+        "extract",
+        help="extract features of images to .npz / .parquet, or to a resumable shard folder",
+        description="Inputs: image files, folders (not recursive), .txt file lists (one path per line, "
+        "relative to the list), or one dataset:NAME[:SPLIT] (a registered data set, default split test). "
+        "An output without .npz/.parquet suffix is a shard folder (index.json + shard files), resumable "
+        "after a kill and written by all processes under torchrun.",
+    )
     _add_model_arguments(p)
     p.add_argument("--parts", nargs="+", default=["geom", "alb"], choices=PARTS, help="parts, in order")
-    p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file")
+    p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file, or a shard folder")
+    p.add_argument("--workers", type=int, default=2, help="DataLoader processes decoding images (default: 2; 0: none)")
+    p.add_argument("--shard-size", type=int, default=10_000, help="images per shard of a folder output (default: 10000)")
+    p.add_argument("--shard-format", choices=SHARD_FORMATS, default="npz", help="shard files (default: npz)")
+    p.add_argument("--on-error", choices=ON_ERROR, default="raise",
+                   help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_extract)
 
 
 def _run_extract(args: argparse.Namespace) -> None:
-    if args.output.suffix not in (".npz", ".parquet"):
-        raise ValueError(f"--output: expected a .npz or .parquet file name, got {args.output}")
-    if args.output.suffix == ".parquet":
+    single = args.output.suffix in (".npz", ".parquet")
+    if args.output.suffix and not single:
+        raise ValueError(f"--output: expected a .npz or .parquet file name or a folder (no suffix), got {args.output}")
+    if args.output.suffix == ".parquet" or args.shard_format == "parquet":
         _require_pyarrow()
-    images = collect_images(args.inputs)
+    for name in ("batch_size", "shard_size"):
+        if getattr(args, name) <= 0:
+            raise ValueError(f"--{name.replace('_', '-')}: expected a positive int, got {getattr(args, name)}")
+    if args.workers < 0:
+        raise ValueError(f"--workers: expected an int >= 0, got {args.workers}")
+    rank = Rank.from_env()
+    if rank.world_size > 1 and single:
+        raise ValueError(f"--output: under torchrun (WORLD_SIZE={rank.world_size}) write a shard folder, not {args.output}")
+    if rank.world_size > 1 and torch.device(args.device).type == "cuda":
+        args.device = f"cuda:{rank.local_rank}"
+    source = make_source(args.inputs)
     model = _load(args)
-    chunks = [
-        model.extract(_read_images(chunk, model), parts=args.parts, batch_size=args.batch_size, as_dict=True)
-        for chunk in _chunks(images, args.batch_size, "extract")
-    ]
-    parts = {p: torch.cat([c[p] for c in chunks]).cpu().numpy() for p in args.parts}
-    write_features(args.output, parts, [str(p) for p in images])
-    dim = sum(a.shape[1] for a in parts.values())
-    print(f"wrote {len(images)} x {dim} features ({' '.join(args.parts)}) to {args.output}")
+    model_id = args.model + (f"@{args.revision}" if args.revision else "")
+    common = {"model_id": model_id, "parts": args.parts, "batch_size": args.batch_size, "workers": args.workers,
+              "on_error": args.on_error, "progress": False if args.no_progress or rank.rank else None}  # fmt: skip
+    if single:
+        rows, skipped = extract_to_file(model, source, args.output, **common)
+        _report_skipped(skipped)
+        dim = sum(model.config.nets.feature_dims[p] for p in args.parts)
+        print(f"wrote {rows} x {dim} features ({' '.join(args.parts)}) to {args.output}")
+        return
+    if rank.world_size > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.device(args.device).type == "cuda" else "gloo")
+    try:
+        index = extract_to_folder(model, source, args.output, shard_size=args.shard_size, fmt=args.shard_format,
+                                  rank=rank, **common)  # fmt: skip
+    finally:
+        if rank.world_size > 1:
+            torch.distributed.destroy_process_group()
+    if index is not None:
+        _report_skipped([s["name"] for s in index["skipped"]])
+        dim = sum(index["dims"].values())
+        print(f"wrote {index['num_rows']} x {dim} features ({' '.join(args.parts)}) in {len(index['shards'])} "
+              f"shards to {args.output}/{INDEX_NAME}")  # fmt: skip
+
+
+def _report_skipped(skipped: list[str]) -> None:
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable images: " + ", ".join(skipped), file=sys.stderr)
 
 
 def _require_pyarrow() -> None:
@@ -154,31 +180,6 @@ def _require_pyarrow() -> None:
         import pyarrow  # noqa: F401
     except ImportError as err:
         raise ValueError("--output: .parquet needs pyarrow (pip install 'physdis-hub[parquet]'); or use .npz") from err
-
-
-def write_features(path: Path, parts: dict[str, np.ndarray], names: list[str]) -> None:
-    """Write per-part features ``{part: (N, d)}``, their concatenation ``features (N, D)`` (in the
-    order of ``parts``) and the images' ``names`` atomically to ``.npz`` or ``.parquet``."""
-    arrays: dict[str, Any] = {"features": np.concatenate(list(parts.values()), axis=1), **parts}
-    arrays = {k: v.astype(np.float32) for k, v in arrays.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            columns = {
-                k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), v.shape[1]) for k, v in arrays.items()
-            }
-            table = pa.table({"name": names, **columns}, metadata={"parts": json.dumps(list(parts))})
-            pq.write_table(table, tmp)
-        else:
-            with open(tmp, "wb") as f:
-                np.savez(f, names=np.array(names), parts=np.array(list(parts)), **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # -- decompose ---------------------------------------------------------------------------------------
@@ -193,6 +194,8 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     _add_model_arguments(p)
     p.add_argument("-o", "--output", required=True, type=Path, help="output folder for the PNG figures")
     p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
+    p.add_argument("--mesh", action="store_true",
+                   help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh")  # fmt: skip
     p.set_defaults(func=_run_decompose)
 
 
@@ -201,21 +204,34 @@ def _run_decompose(args: argparse.Namespace) -> None:
         raise ValueError(f"--scale: expected a positive int, got {args.scale}")
     images = collect_images(args.inputs)
     model = _load(args)
-    args.output.mkdir(parents=True, exist_ok=True)
+    created = not args.output.exists()
     used: set[str] = set()
-    for chunk in _chunks(images, args.batch_size, "decompose"):
-        panels = decomposition_panels(model, _read_images(chunk, model))
-        for i, path in enumerate(chunk):
-            name = _unique(path.stem, used)
-            _figure([panel[i] for panel in panels], args.scale).save(args.output / f"{name}.png")
-    print(f"wrote {len(images)} figures to {args.output}")
+    try:
+        for chunk in _chunks(images, args.batch_size, "decompose"):
+            batch = _read_images(chunk, model)
+            dec = model.decompose(batch.to(next(model.parameters()).device))
+            panels = decomposition_panels(model, batch, dec)
+            names = [_unique(path.stem, used) for path in chunk]
+            args.output.mkdir(parents=True, exist_ok=True)
+            for i, name in enumerate(names):
+                _figure([panel[i] for panel in panels], args.scale).save(args.output / f"{name}.png")
+            if args.mesh:
+                write_meshes(model, dec, args.output, names)
+    except BaseException:
+        if created and args.output.is_dir() and not any(args.output.iterdir()):
+            args.output.rmdir()
+        raise
+    meshes = " and OBJ + GLB meshes" if args.mesh else ""
+    print(f"wrote {len(images)} figures{meshes} to {args.output}")
 
 
-def decomposition_panels(model: PhysDisModel, images: torch.Tensor) -> list[torch.Tensor]:
+def decomposition_panels(model: PhysDisModel, images: torch.Tensor, dec: Decomposition | None = None) -> list[torch.Tensor]:
     """The figure's panels for ``images (B, 3, S, S)`` in [0, 1]: one ``(B, 3, S, S)`` tensor in [0, 1]
     per :data:`FIGURE_LABELS` entry. Depth is normalised per image (near = bright); relightings keep
-    the predicted intensities and turn the light to yaw -45/+45 degrees; views add -30/+30 degrees of yaw."""
-    dec = model.decompose(images.to(next(model.parameters()).device))
+    the predicted intensities and turn the light to yaw -45/+45 degrees; views add -30/+30 degrees of yaw.
+    ``dec`` is ``model.decompose(images)`` when the caller already has it."""
+    if dec is None:
+        dec = model.decompose(images.to(next(model.parameters()).device))
     scene = dec.scene
     depth = scene.depth[:, None]
     inner = depth[..., 2:-2, 2:-2].flatten(1)
@@ -291,8 +307,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> None:
     common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": 64,
               "local_files_only": False}  # fmt: skip
-    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2))
-    _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"]))
+    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False))
+    _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"], workers=0,
+                                    shard_size=10_000, shard_format="npz", on_error="raise", no_progress=False))
 
 
 # -- entry point -------------------------------------------------------------------------------------

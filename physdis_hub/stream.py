@@ -1,0 +1,431 @@
+"""Streaming feature extraction at data-set scale: a DataLoader decodes images in worker processes,
+the model encodes batch after batch, and features go to disk shard by shard, so memory stays bounded
+whatever the number of images.
+
+Inputs are a :class:`Source`: image files (:class:`FileSource`, from files, folders and ``.txt``
+file lists) or a registered data set (:class:`DatasetSource`, ``dataset:NAME[:SPLIT]`` on the
+command line). Each decoded image goes through a *preprocessing hook*, a callable
+``(3, H, W) float tensor in [0, 1] -> list of (3, S, S) crops`` (default :class:`CenterCrop`: the
+model's own crop/resize, one crop per image), so a face detector/aligner can return one crop per
+face instead. An image with k crops gives k rows named ``NAME#0`` ... ``NAME#k-1`` (one crop: ``NAME``).
+
+Shard ``k`` always holds inputs ``[k * shard_size, (k + 1) * shard_size)``, whoever computes it. A
+run resumes by skipping the shards already on disk (complete by construction: they are written
+under a temporary name and moved into place). Under ``torchrun`` (``WORLD_SIZE`` > 1) rank ``r``
+computes the shards ``k`` with ``k % world_size == r`` and rank 0 writes the one index at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .features import INDEX_NAME, SHARD_FORMATS, shard_name, write_features, write_index
+from .inputs import as_batch, collect_images, read_image
+from .model import PhysDisModel
+
+Preprocess = Callable[[torch.Tensor], list[torch.Tensor]]
+"""A preprocessing hook: one decoded image ``(3, H, W)`` float in [0, 1] -> model-sized crops ``(3, S, S)``."""
+DATASET_PREFIX = "dataset:"
+"""Prefix of a registered data set among the inputs: ``dataset:NAME[:SPLIT]`` (split default: test)."""
+MANIFEST_NAME = ".manifest.json"
+"""What a shard folder's extraction computes (model, parts, inputs, shard size); checked on resume."""
+ON_ERROR = ("raise", "skip")
+"""What to do with an input that cannot be decoded: stop with an error naming it, or skip and list it."""
+
+
+class CenterCrop:
+    """The default preprocessing hook: the model's crop/resize (:func:`physdis_hub.inputs.as_batch`).
+
+    Args:
+        size: model input side S.
+        resize: ``"center-crop"`` or ``"stretch"``.
+    """
+
+    def __init__(self, size: int, resize: str = "center-crop") -> None:
+        self.size, self.resize = size, resize
+
+    def __call__(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """``(3, H, W)`` in [0, 1] -> ``[(3, S, S)]``."""
+        return [as_batch(image, self.size, self.resize)[0]]
+
+
+@dataclass
+class Item:
+    """One input after decoding (what a :class:`Source` yields, in a worker).
+
+    Attributes:
+        index: position in the source.
+        name: the input's name.
+        crops: ``(k, 3, S, S)`` (k may be 0) or None when decoding failed.
+        error: why decoding failed, else None.
+    """
+
+    index: int
+    name: str
+    crops: torch.Tensor | None
+    error: str | None = None
+
+
+class Source(Dataset):
+    """Base of the inputs of :func:`extract_to_folder`: ``len`` inputs, each decoded to an :class:`Item`.
+
+    Subclasses set ``preprocess`` (None: :func:`iter_shards` sets the model's :class:`CenterCrop`)
+    and implement ``__len__``, :meth:`decode` and :attr:`fingerprint`.
+    """
+
+    preprocess: Preprocess | None
+
+    def decode(self, index: int) -> tuple[str, torch.Tensor]:
+        """``(name, image (3, H, W) float in [0, 1])`` of input ``index``; may raise ValueError/OSError."""
+        raise NotImplementedError
+
+    @property
+    def fingerprint(self) -> str:
+        """A string that changes whenever the list of inputs does (checked when a run resumes)."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> Item:
+        name = self.name(index)
+        try:
+            name, image = self.decode(index)
+            assert self.preprocess is not None, "iter_shards sets the default hook"
+            crops = self.preprocess(image)
+        except (ValueError, OSError) as err:
+            return Item(index, name, None, str(err))
+        stacked = torch.stack(crops) if crops else torch.zeros(0, 3, 1, 1)
+        return Item(index, name, stacked)
+
+    def name(self, index: int) -> str:
+        """The name of input ``index`` before decoding (for error messages)."""
+        return str(index)
+
+
+class FileSource(Source):
+    """Image files (read by :func:`physdis_hub.inputs.read_image`: alpha onto white, 16-bit scaled).
+
+    Args:
+        paths: image files, in order.
+        preprocess: the hook (see :data:`Preprocess`; default: the model's :class:`CenterCrop`).
+    """
+
+    def __init__(self, paths: Sequence[Path], preprocess: Preprocess | None = None) -> None:
+        self.paths, self.preprocess = [Path(p) for p in paths], preprocess
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def name(self, index: int) -> str:
+        return str(self.paths[index])
+
+    def decode(self, index: int) -> tuple[str, torch.Tensor]:
+        array = read_image(self.paths[index], "inputs")
+        return str(self.paths[index]), torch.from_numpy(array).permute(2, 0, 1)
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256("\n".join(map(str, self.paths)).encode()).hexdigest()
+
+
+class DatasetSource(Source):
+    """The ``"image"`` of every item of a data set (e.g. :func:`physdis_hub.data.get_dataset`).
+
+    Args:
+        dataset: a map-style data set whose items are dicts with ``"image"`` ``(3, H, W)`` in [0, 1]
+            (and optionally ``"path"``, used as the name).
+        label: names items without a path: ``f"{label}/{index:07d}"``; also identifies the set in the fingerprint.
+        preprocess: the hook (default: the model's :class:`CenterCrop`).
+    """
+
+    def __init__(self, dataset: Dataset, label: str, preprocess: Preprocess | None = None) -> None:
+        self.dataset, self.label, self.preprocess = dataset, label, preprocess
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def name(self, index: int) -> str:
+        return f"{self.label}/{index:07d}"
+
+    def decode(self, index: int) -> tuple[str, torch.Tensor]:
+        item = self.dataset[index]
+        return str(item.get("path", self.name(index))), item["image"]
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.label}:{len(self)}"
+
+
+def make_source(inputs: Sequence[str], preprocess: Preprocess | None = None) -> Source:
+    """A :class:`Source` for command-line inputs: ``dataset:NAME[:SPLIT]`` alone, or image files,
+    folders and ``.txt`` file lists (:func:`physdis_hub.inputs.collect_images`)."""
+    datasets = [i for i in inputs if str(i).startswith(DATASET_PREFIX)]
+    if datasets:
+        if len(inputs) != 1:
+            raise ValueError(f"inputs: a {DATASET_PREFIX}NAME input must be the only input, got {list(inputs)}")
+        from .data import get_dataset
+
+        name, _, split = datasets[0][len(DATASET_PREFIX) :].partition(":")
+        return DatasetSource(get_dataset(name, split=split or "test"), f"{name}/{split or 'test'}", preprocess)
+    return FileSource(collect_images(inputs), preprocess)
+
+
+@dataclass(frozen=True)
+class Rank:
+    """This process's place among ``torchrun`` processes (rank 0 of 1 without torchrun)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @staticmethod
+    def from_env() -> "Rank":
+        """Read ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (set by torchrun)."""
+        env = os.environ
+        return Rank(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
+
+
+def _collate(items: list[Item]) -> list[Item]:
+    return items
+
+
+@dataclass
+class Shard:
+    """The features of one shard, as :func:`iter_shards` yields them.
+
+    Attributes:
+        k: shard number.
+        names: ``(N_k,)`` row names.
+        parts: part -> ``(N_k, d)`` float32.
+        skipped: names of the inputs that failed to decode; ``errors``: why.
+    """
+
+    k: int
+    names: list[str]
+    parts: dict[str, np.ndarray]
+    skipped: list[str]
+    errors: list[str]
+
+
+def iter_shards(
+    model: PhysDisModel,
+    source: Source,
+    shards: Sequence[int],
+    *,
+    parts: Sequence[str],
+    shard_size: int,
+    batch_size: int = 64,
+    workers: int = 0,
+    on_error: str = "raise",
+    progress: bool | None = None,
+) -> Iterator[Shard]:
+    """Encode the inputs of ``shards`` (in the order given), one :class:`Shard` at a time.
+
+    Memory holds one shard's features plus the DataLoader's prefetched batches. A source without a
+    preprocessing hook gets the model's :class:`CenterCrop`.
+
+    Raises:
+        ValueError: an input failed to decode and ``on_error == "raise"`` (the message names it).
+    """
+    _check_positive(shard_size=shard_size, batch_size=batch_size)
+    if workers < 0:
+        raise ValueError(f"workers: expected an int >= 0, got {workers}")
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error: expected one of {ON_ERROR}, got {on_error!r}")
+    if source.preprocess is None:
+        source.preprocess = CenterCrop(model.config.image_size, model.config.resize)
+    n = len(source)
+    batches = [
+        list(range(lo, min(lo + batch_size, hi)))
+        for k in shards
+        for hi in [min((k + 1) * shard_size, n)]
+        for lo in range(k * shard_size, hi, batch_size)
+    ]
+    loader = DataLoader(source, batch_sampler=batches, num_workers=workers, collate_fn=_collate)
+    dims = model.config.nets.feature_dims
+    from tqdm.auto import tqdm
+
+    total = sum(len(b) for b in batches)
+    bar = tqdm(total=total, desc="extract", unit="img", disable=(not progress) if progress is not None else None)
+    current: Shard | None = None
+    chunks: dict[str, list[np.ndarray]] = {}
+    try:
+        for items in loader:
+            k = items[0].index // shard_size
+            if current is None or current.k != k:
+                if current is not None:
+                    yield _finish(current, chunks, parts, dims)
+                current, chunks = Shard(k, [], {}, [], []), {p: [] for p in parts}
+            ok = [it for it in items if it.crops is not None]
+            for it in items:
+                if it.crops is None:
+                    if on_error == "raise":
+                        raise ValueError(f"{it.error}; pass --on-error skip (on_error='skip') to skip such inputs")
+                    current.skipped.append(it.name)
+                    current.errors.append(str(it.error))
+            crops = [it.crops for it in ok if len(it.crops)]  # type: ignore[arg-type]
+            for it in ok:
+                k_crops = len(it.crops)  # type: ignore[arg-type]
+                current.names += [it.name] if k_crops == 1 else [f"{it.name}#{j}" for j in range(k_crops)]
+            if crops:
+                feats = model.extract(torch.cat(crops), parts=parts, as_dict=True, batch_size=batch_size, progress=False)
+                for p in parts:
+                    chunks[p].append(feats[p].cpu().numpy())
+            bar.update(len(items))
+        if current is not None:
+            yield _finish(current, chunks, parts, dims)
+    finally:
+        bar.close()
+
+
+def _finish(shard: Shard, chunks: dict[str, list[np.ndarray]], parts: Sequence[str], dims: dict[str, int]) -> Shard:
+    shard.parts = {p: np.concatenate(chunks[p]) if chunks[p] else np.zeros((0, dims[p]), np.float32) for p in parts}
+    return shard
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name}: expected a positive int, got {value!r}")
+
+
+def extract_to_folder(
+    model: PhysDisModel,
+    source: Source,
+    folder: str | Path,
+    *,
+    model_id: str,
+    parts: Sequence[str] = ("geom", "alb"),
+    shard_size: int = 10_000,
+    batch_size: int = 64,
+    workers: int = 0,
+    fmt: str = "npz",
+    on_error: str = "raise",
+    progress: bool | None = None,
+    rank: Rank | None = None,
+) -> dict[str, Any] | None:
+    """Extract the features of ``source`` into a shard folder (resuming what is there).
+
+    Args:
+        model: the model (its device is used).
+        source: the inputs.
+        folder: output folder; created when the first shard is written (a run that fails before
+            leaves no folder behind).
+        model_id: recorded in the index (e.g. the ``--model`` name).
+        parts: parts to extract, in order.
+        shard_size: inputs per shard.
+        batch_size: images per forward pass.
+        workers: DataLoader worker processes that decode and preprocess (0: in this process).
+        fmt: shard format, ``"npz"`` or ``"parquet"`` (pyarrow).
+        on_error: ``"raise"`` or ``"skip"`` undecodable inputs (skipped ones are listed in the index).
+        progress: progress bar (default: when the output is a terminal).
+        rank: this process's rank (default: from the torchrun environment). All ranks must call.
+
+    Returns:
+        The index (rank 0), or None on the other ranks.
+
+    Raises:
+        ValueError: the folder holds another extraction (other model, parts, inputs or shard size),
+            bad arguments, or an undecodable input with ``on_error="raise"``.
+    """
+    _check_positive(shard_size=shard_size)
+    if fmt not in SHARD_FORMATS:
+        raise ValueError(f"fmt: expected one of {SHARD_FORMATS}, got {fmt!r}")
+    rank = rank or Rank.from_env()
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"--output: {folder} exists and is not a folder")
+    manifest = {
+        "model": model_id, "parts": list(parts), "shard_size": shard_size, "format": fmt,
+        "num_inputs": len(source), "inputs_sha256": source.fingerprint,
+    }  # fmt: skip
+    _check_manifest(folder, manifest)
+    n_shards = math.ceil(len(source) / shard_size)
+    files = [shard_name(k, fmt) for k in range(n_shards)]
+    mine = [k for k in range(rank.rank, n_shards, rank.world_size) if not (folder / files[k]).exists()]
+    created = not folder.exists()
+    try:
+        for shard in iter_shards(model, source, mine, parts=parts, shard_size=shard_size, batch_size=batch_size,
+                                 workers=workers, on_error=on_error, progress=progress):  # fmt: skip
+            _write_manifest(folder, manifest)
+            write_features(folder / files[shard.k], shard.parts, shard.names, model=model_id,
+                           skipped=shard.skipped, skipped_errors=shard.errors)  # fmt: skip
+    except BaseException:
+        if created and folder.is_dir() and not any(folder.glob("shard-*")):
+            shutil.rmtree(folder)
+        raise
+    if rank.world_size > 1:
+        torch.distributed.barrier()
+    if rank.rank != 0:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_manifest(folder, manifest)
+    missing = [f for f in files if not (folder / f).exists()]
+    if missing:
+        raise ValueError(f"--output: shards {missing[:3]} are missing in {folder} after every rank finished")
+    dims = model.config.nets.feature_dims
+    meta = {"model": model_id, "parts": list(parts), "dims": {p: dims[p] for p in parts},
+            "image_size": model.config.image_size, "num_inputs": len(source), "shard_size": shard_size}  # fmt: skip
+    return write_index(folder, files, meta)
+
+
+def _check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        if folder.is_dir() and any(folder.iterdir()):
+            raise ValueError(f"--output: {folder} is a non-empty folder that no `physdis extract` wrote; choose another")
+        return
+    old = json.loads(path.read_text())
+    changed = [k for k in manifest if old.get(k) != manifest[k]]
+    if changed:
+        diff = ", ".join(f"{k}: {old.get(k)!r} -> {manifest[k]!r}" for k in changed)
+        raise ValueError(
+            f"--output: {folder} holds another extraction ({diff}); resume it with the same arguments, or "
+            "write to a new folder"
+        )
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    path = folder / MANIFEST_NAME
+    if path.is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def extract_to_file(
+    model: PhysDisModel,
+    source: Source,
+    path: str | Path,
+    *,
+    model_id: str,
+    parts: Sequence[str] = ("geom", "alb"),
+    batch_size: int = 64,
+    workers: int = 0,
+    on_error: str = "raise",
+    progress: bool | None = None,
+) -> tuple[int, list[str]]:
+    """Extract ``source`` into one ``.npz`` / ``.parquet`` file (all features held in memory once).
+
+    Returns:
+        ``(rows written, names of the skipped inputs)``.
+    """
+    n = len(source)
+    if n == 0:
+        raise ValueError("inputs: no images")
+    (shard,) = iter_shards(model, source, [0], parts=parts, shard_size=n, batch_size=batch_size,
+                           workers=workers, on_error=on_error, progress=progress)  # fmt: skip
+    write_features(path, shard.parts, shard.names, model=model_id, skipped=shard.skipped, skipped_errors=shard.errors)
+    return len(shard.names), shard.skipped
