@@ -3,14 +3,17 @@
 Subcommands:
 
 - ``physdis list [PATTERN]``: registered pretrained checkpoints;
-- ``physdis extract IMAGES... --model NAME -o features.npz``: features of images or folders
-  (``.npz`` with ``features`` (N, D), ``names`` (N,), ``parts`` and one ``(N, d)`` array per part;
-  or ``.parquet`` with the same columns, with pyarrow);
-- ``physdis decompose IMAGES... --model NAME -o figures/``: one PNG figure per image (input, albedo,
-  depth, shading, reconstruction, two relightings, two rotated views);
+- ``physdis extract IMAGES... --model NAME -o features.npz``: features of images, folders, ``.txt``
+  file lists or a ``dataset:NAME[:SPLIT]`` (``.npz`` with ``features`` (N, D), ``names`` (N,),
+  ``parts`` and one ``(N, d)`` array per part; or ``.parquet`` with the same columns, with pyarrow;
+  or, for an output without suffix, a resumable shard folder: :mod:`physdis_hub.stream`,
+  :mod:`physdis_hub.features`);
+- ``physdis decompose IMAGES... --model NAME -o figures/ [--mesh]``: one PNG figure per image (input,
+  albedo, depth, shading, reconstruction, two relightings, two rotated views), and with ``--mesh``
+  the canonical depth as OBJ and GLB meshes (:mod:`physdis_hub.mesh_export`);
 - ``physdis push FOLDER ORG/REPO``: publish a folder written by ``save_pretrained`` to the Hub;
-- ``physdis probe cluster|linear|pcc --features F.npz``: evaluation probes
-  (:mod:`physdis_hub.probes.cli`), which read the files ``extract`` writes.
+- ``physdis probe cluster|linear|pcc --features F.npz [--labels labels.csv]``: evaluation probes
+  (:mod:`physdis_hub.probes.cli`), which read the files and shard folders ``extract`` writes.
 
 Each subcommand is added by one function listed in :data:`SUBCOMMANDS`; extend that tuple (or
 :func:`build_parser`'s result) to add more. Model names are those of

@@ -205,3 +205,18 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(checkpoint, tmp_path):
     resumed, whole = read_features(out), read_features(tmp_path / "whole")
     assert resumed.names == whole.names and len(whole.names) == 300
     np.testing.assert_array_equal(resumed.features, whole.features)
+
+
+def test_label_join_by_full_name_file_name_and_crop(tmp_path):
+    from physdis_hub.probes.cli import join_labels, read_label_csv
+
+    csv = tmp_path / "l.csv"
+    csv.write_text("name,score,split\na#1.png,7,test\nb.png,8,train\n/data/c.png,9,train\n\n")
+    table = read_label_csv(csv)
+    assert table == {"a#1.png": "7", "b.png": "8", "/data/c.png": "9"}
+    names = ["/x/a#1.png", "/y/b.png#0", "/y/b.png#1", "/data/c.png"]
+    np.testing.assert_array_equal(join_labels(names, table, csv), [7, 8, 8, 9])
+    np.testing.assert_array_equal(join_labels(names, read_label_csv(csv, "split"), csv), [0, 1, 1, 1])
+    csv.write_text("name,score\nb.png,1\nb.png,2\n")
+    with pytest.raises(ValueError, match=r"line 3: 'b.png' is listed twice"):
+        read_label_csv(csv)

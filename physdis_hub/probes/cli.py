@@ -56,7 +56,8 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
     sub = probe.add_subparsers(dest="probe", required=True, metavar="{cluster,linear,pcc}")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--features", required=True, type=Path, help=".npz with features, labels, ...")
+        p.add_argument("--features", required=True, type=Path,
+                       help=".npz / .parquet feature file or shard folder (what `physdis extract` writes)")
         p.add_argument("--json", type=Path, help="also write the result as JSON to this file")
 
     def labels(p: argparse.ArgumentParser) -> None:
@@ -95,7 +96,7 @@ def _load(path: Path) -> dict[str, np.ndarray]:
     if path.is_dir() or path.suffix == ".parquet":
         return read_features(path).arrays()
     if not path.is_file():
-        raise SystemExit(f"--features/--test: {path} is neither a file nor a shard folder")
+        raise SystemExit(f"--features/--test: {path} is not a file (nor a shard folder)")
     with np.load(path, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
 
@@ -139,8 +140,8 @@ def join_labels(names: Sequence[str], table: dict[str, str], path: Path) -> np.n
     (a crop suffix ``#k`` is ignored). Integer labels stay integers; others become sorted class ids."""
     found, missing = [], []
     for name in names:
-        base = str(name).rsplit("#", 1)[0] if "#" in str(name) else str(name)
-        label = table.get(str(name), table.get(base, table.get(Path(base).name)))
+        base = str(name).rsplit("#", 1)[0]
+        label = next((table[k] for k in (str(name), Path(str(name)).name, base, Path(base).name) if k in table), None)
         if label is None:
             missing.append(name)
         else:
