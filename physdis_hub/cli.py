@@ -36,13 +36,13 @@ from .config import PARTS
 from .hub import CheckpointError, list_pretrained, load_pretrained, push_directory
 from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from .hub.download import LOCAL_DIR_PREFIX
-from .features import INDEX_NAME, SHARD_FORMATS, write_features
+from .features import INDEX_NAME, SHARD_FORMATS, require_pyarrow, write_features
 from .inputs import IMAGE_SUFFIXES, as_batch, collect_images
 from .mesh_export import write_meshes
 from .model import Decomposition, PhysDisModel
 from .probes.cli import add_probe_subcommands
 from .scene import Light, View
-from .stream import ON_ERROR, Rank, extract_to_file, extract_to_folder, make_source
+from .stream import ON_ERROR, Rank, StreamOptions, extract_to_file, extract_to_folder, make_source
 
 __all__ = ["IMAGE_SUFFIXES", "build_parser", "collect_images", "main", "write_features"]
 DEFAULT_MODEL = "faces-loocc-lv"
@@ -136,7 +136,7 @@ def _run_extract(args: argparse.Namespace) -> None:
     if args.output.suffix and not single:
         raise ValueError(f"--output: expected a .npz or .parquet file name or a folder (no suffix), got {args.output}")
     if args.output.suffix == ".parquet" or args.shard_format == "parquet":
-        _require_pyarrow()
+        require_pyarrow("--output")
     for name in ("batch_size", "shard_size"):
         if getattr(args, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')}: expected a positive int, got {getattr(args, name)}")
@@ -150,10 +150,10 @@ def _run_extract(args: argparse.Namespace) -> None:
     source = make_source(args.inputs)
     model = _load(args)
     model_id = args.model + (f"@{args.revision}" if args.revision else "")
-    common = {"model_id": model_id, "parts": args.parts, "batch_size": args.batch_size, "workers": args.workers,
-              "on_error": args.on_error, "progress": False if args.no_progress or rank.rank else None}  # fmt: skip
+    options = StreamOptions(tuple(args.parts), args.batch_size, args.workers, args.on_error,
+                            progress=False if args.no_progress or rank.rank else None)  # fmt: skip
     if single:
-        rows, skipped = extract_to_file(model, source, args.output, **common)
+        rows, skipped = extract_to_file(model, source, args.output, model_id=model_id, options=options)
         _report_skipped(skipped)
         dim = sum(model.config.nets.feature_dims[p] for p in args.parts)
         print(f"wrote {rows} x {dim} features ({' '.join(args.parts)}) to {args.output}")
@@ -161,8 +161,8 @@ def _run_extract(args: argparse.Namespace) -> None:
     if rank.world_size > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("nccl" if torch.device(args.device).type == "cuda" else "gloo")
     try:
-        index = extract_to_folder(model, source, args.output, shard_size=args.shard_size, fmt=args.shard_format,
-                                  rank=rank, **common)  # fmt: skip
+        index = extract_to_folder(model, source, args.output, model_id=model_id, options=options,
+                                  shard_size=args.shard_size, fmt=args.shard_format, rank=rank)  # fmt: skip
     finally:
         if rank.world_size > 1:
             torch.distributed.destroy_process_group()
@@ -176,13 +176,6 @@ def _run_extract(args: argparse.Namespace) -> None:
 def _report_skipped(skipped: list[str]) -> None:
     if skipped:
         print(f"skipped {len(skipped)} unreadable images: " + ", ".join(skipped), file=sys.stderr)
-
-
-def _require_pyarrow() -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError as err:
-        raise ValueError("--output: .parquet needs pyarrow (pip install 'physdis-hub[parquet]'); or use .npz") from err
 
 
 # -- decompose ---------------------------------------------------------------------------------------

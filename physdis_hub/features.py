@@ -65,7 +65,8 @@ class FeatureSet:
         return {"features": self.features, "names": np.array(self.names), **self.parts}
 
 
-def _require_pyarrow(name: str) -> None:
+def require_pyarrow(name: str) -> None:
+    """Raise a ValueError naming the argument ``name`` when pyarrow is not installed."""
     try:
         import pyarrow  # noqa: F401
     except ImportError as err:
@@ -97,7 +98,7 @@ def write_features(
     if path.suffix not in (".npz", ".parquet"):
         raise ValueError(f"path: expected a .npz or .parquet file name, got {path}")
     if path.suffix == ".parquet":
-        _require_pyarrow("path")
+        require_pyarrow("path")
     if not parts:
         raise ValueError("parts: expected at least one part, got none")
     arrays = {k: np.asarray(v, dtype=np.float32) for k, v in parts.items()}
@@ -153,7 +154,7 @@ def read_features(path: str | Path) -> FeatureSet:
     if not path.is_file():
         raise ValueError(f"features: {path} is neither a feature file nor a shard folder")
     if path.suffix == ".parquet":
-        _require_pyarrow("features")
+        require_pyarrow("features")
         return _read_parquet(path)
     if path.suffix != ".npz":
         raise ValueError(f"features: expected a .npz or .parquet file or a shard folder, got {path}")
@@ -225,13 +226,22 @@ def write_index(folder: Path, shard_files: Sequence[str], meta: dict[str, Any]) 
         "format": FORMAT, "version": VERSION, **meta,
         "num_rows": sum(s["rows"] for s in shards), "shards": shards, "skipped": skipped,
     }  # fmt: skip
-    tmp = folder / f".{INDEX_NAME}.{os.getpid()}.tmp"
+    write_json(folder / INDEX_NAME, index)
+    return index
+
+
+def write_json(path: Path, data: Any, keep: bool = False) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (temporary name, then ``os.replace``); with
+    ``keep``, leave an existing file as it is. Creates the folder."""
+    if keep and path.is_file():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(index, indent=1) + "\n")
-        os.replace(tmp, folder / INDEX_NAME)
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return index
 
 
 def read_index(folder: Path) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from .features import INDEX_NAME, SHARD_FORMATS, shard_name, write_features, write_index
+from .features import SHARD_FORMATS, shard_name, write_features, write_index, write_json
 from .inputs import as_batch, collect_images, read_image
 from .model import PhysDisModel
 
@@ -195,6 +195,30 @@ class Rank:
         return Rank(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
 
 
+@dataclass(frozen=True)
+class StreamOptions:
+    """How :func:`iter_shards` (and so :func:`extract_to_folder` / :func:`extract_to_file`) runs."""
+
+    parts: tuple[str, ...] = ("geom", "alb")
+    """Parts to extract, in this order."""
+    batch_size: int = 64
+    """Inputs per DataLoader batch and forward pass."""
+    workers: int = 0
+    """DataLoader worker processes that decode and preprocess (0: in this process)."""
+    on_error: str = "raise"
+    """An undecodable input: ``"raise"`` stops with an error naming it, ``"skip"`` leaves it out and lists it."""
+    progress: bool | None = None
+    """Progress bar over inputs (None: when stderr is a terminal)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", tuple(PhysDisModel._check_parts(self.parts)))
+        _check_positive(batch_size=self.batch_size)
+        if not isinstance(self.workers, int) or self.workers < 0:
+            raise ValueError(f"workers: expected an int >= 0, got {self.workers!r}")
+        if self.on_error not in ON_ERROR:
+            raise ValueError(f"on_error: expected one of {ON_ERROR}, got {self.on_error!r}")
+
+
 def _collate(items: list[Item]) -> list[Item]:
     return items
 
@@ -218,79 +242,82 @@ class Shard:
 
 
 def iter_shards(
-    model: PhysDisModel,
-    source: Source,
-    shards: Sequence[int],
-    *,
-    parts: Sequence[str],
-    shard_size: int,
-    batch_size: int = 64,
-    workers: int = 0,
-    on_error: str = "raise",
-    progress: bool | None = None,
+    model: PhysDisModel, source: Source, shards: Sequence[int], shard_size: int, options: StreamOptions
 ) -> Iterator[Shard]:
-    """Encode the inputs of ``shards`` (in the order given), one :class:`Shard` at a time.
+    """Encode the inputs of ``shards`` (shard ``k``: inputs ``[k * shard_size, (k + 1) * shard_size)``),
+    in the order given, one :class:`Shard` at a time.
 
     Memory holds one shard's features plus the DataLoader's prefetched batches. A source without a
     preprocessing hook gets the model's :class:`CenterCrop`.
 
     Raises:
-        ValueError: an input failed to decode and ``on_error == "raise"`` (the message names it).
+        ValueError: an input failed to decode and ``options.on_error == "raise"`` (the message names it).
     """
-    _check_positive(shard_size=shard_size, batch_size=batch_size)
-    if workers < 0:
-        raise ValueError(f"workers: expected an int >= 0, got {workers}")
-    if on_error not in ON_ERROR:
-        raise ValueError(f"on_error: expected one of {ON_ERROR}, got {on_error!r}")
+    _check_positive(shard_size=shard_size)
     if source.preprocess is None:
         source.preprocess = CenterCrop(model.config.image_size, model.config.resize)
-    n = len(source)
+    n, step = len(source), options.batch_size
     batches = [
-        list(range(lo, min(lo + batch_size, hi)))
+        list(range(lo, min(lo + step, hi)))
         for k in shards
         for hi in [min((k + 1) * shard_size, n)]
-        for lo in range(k * shard_size, hi, batch_size)
+        for lo in range(k * shard_size, hi, step)
     ]
-    loader = DataLoader(source, batch_sampler=batches, num_workers=workers, collate_fn=_collate)
-    dims = model.config.nets.feature_dims
+    loader = DataLoader(source, batch_sampler=batches, num_workers=options.workers, collate_fn=_collate)
     from tqdm.auto import tqdm
 
-    total = sum(len(b) for b in batches)
-    bar = tqdm(total=total, desc="extract", unit="img", disable=(not progress) if progress is not None else None)
-    current: Shard | None = None
-    chunks: dict[str, list[np.ndarray]] = {}
+    disable = None if options.progress is None else not options.progress
+    bar = tqdm(total=sum(len(b) for b in batches), desc="extract", unit="img", disable=disable)
+    current: _ShardBuffer | None = None
     try:
         for items in loader:
             k = items[0].index // shard_size
             if current is None or current.k != k:
                 if current is not None:
-                    yield _finish(current, chunks, parts, dims)
-                current, chunks = Shard(k, [], {}, [], []), {p: [] for p in parts}
-            ok = [it for it in items if it.crops is not None]
-            for it in items:
-                if it.crops is None:
-                    if on_error == "raise":
-                        raise ValueError(f"{it.error}; pass --on-error skip (on_error='skip') to skip such inputs")
-                    current.skipped.append(it.name)
-                    current.errors.append(str(it.error))
-            crops = [it.crops for it in ok if len(it.crops)]  # type: ignore[arg-type]
-            for it in ok:
-                k_crops = len(it.crops)  # type: ignore[arg-type]
-                current.names += [it.name] if k_crops == 1 else [f"{it.name}#{j}" for j in range(k_crops)]
-            if crops:
-                feats = model.extract(torch.cat(crops), parts=parts, as_dict=True, batch_size=batch_size, progress=False)
-                for p in parts:
-                    chunks[p].append(feats[p].cpu().numpy())
+                    yield current.finish(model.config.nets.feature_dims)
+                current = _ShardBuffer(k, options.parts)
+            current.add(items, model, options)
             bar.update(len(items))
         if current is not None:
-            yield _finish(current, chunks, parts, dims)
+            yield current.finish(model.config.nets.feature_dims)
     finally:
         bar.close()
 
 
-def _finish(shard: Shard, chunks: dict[str, list[np.ndarray]], parts: Sequence[str], dims: dict[str, int]) -> Shard:
-    shard.parts = {p: np.concatenate(chunks[p]) if chunks[p] else np.zeros((0, dims[p]), np.float32) for p in parts}
-    return shard
+class _ShardBuffer:
+    """The rows of one shard as batches arrive."""
+
+    def __init__(self, k: int, parts: Sequence[str]) -> None:
+        self.k, self.parts = k, parts
+        self.names: list[str] = []
+        self.skipped: list[str] = []
+        self.errors: list[str] = []
+        self.chunks: dict[str, list[np.ndarray]] = {p: [] for p in parts}
+
+    def add(self, items: list[Item], model: PhysDisModel, options: StreamOptions) -> None:
+        crops = []
+        for it in items:
+            if it.crops is None:
+                if options.on_error == "raise":
+                    raise ValueError(f"{it.error}; pass --on-error skip (on_error='skip') to skip such inputs")
+                self.skipped.append(it.name)
+                self.errors.append(str(it.error))
+                continue
+            n = len(it.crops)
+            self.names += [it.name] if n == 1 else [f"{it.name}#{j}" for j in range(n)]
+            if n:
+                crops.append(it.crops)
+        if crops:
+            feats = model.extract(torch.cat(crops), parts=self.parts, as_dict=True, batch_size=options.batch_size,
+                                  progress=False)  # fmt: skip
+            for p in self.parts:
+                self.chunks[p].append(feats[p].cpu().numpy())
+
+    def finish(self, dims: dict[str, int]) -> Shard:
+        parts = {
+            p: np.concatenate(c) if c else np.zeros((0, dims[p]), np.float32) for p, c in self.chunks.items()
+        }
+        return Shard(self.k, self.names, parts, self.skipped, self.errors)
 
 
 def _check_positive(**values: int) -> None:
@@ -305,13 +332,9 @@ def extract_to_folder(
     folder: str | Path,
     *,
     model_id: str,
-    parts: Sequence[str] = ("geom", "alb"),
+    options: StreamOptions | None = None,
     shard_size: int = 10_000,
-    batch_size: int = 64,
-    workers: int = 0,
     fmt: str = "npz",
-    on_error: str = "raise",
-    progress: bool | None = None,
     rank: Rank | None = None,
 ) -> dict[str, Any] | None:
     """Extract the features of ``source`` into a shard folder (resuming what is there).
@@ -322,13 +345,9 @@ def extract_to_folder(
         folder: output folder; created when the first shard is written (a run that fails before
             leaves no folder behind).
         model_id: recorded in the index (e.g. the ``--model`` name).
-        parts: parts to extract, in order.
+        options: parts, batch size, workers, error policy, progress (default: ``StreamOptions()``).
         shard_size: inputs per shard.
-        batch_size: images per forward pass.
-        workers: DataLoader worker processes that decode and preprocess (0: in this process).
         fmt: shard format, ``"npz"`` or ``"parquet"`` (pyarrow).
-        on_error: ``"raise"`` or ``"skip"`` undecodable inputs (skipped ones are listed in the index).
-        progress: progress bar (default: when the output is a terminal).
         rank: this process's rank (default: from the torchrun environment). All ranks must call.
 
     Returns:
@@ -338,6 +357,7 @@ def extract_to_folder(
         ValueError: the folder holds another extraction (other model, parts, inputs or shard size),
             bad arguments, or an undecodable input with ``on_error="raise"``.
     """
+    options = options or StreamOptions()
     _check_positive(shard_size=shard_size)
     if fmt not in SHARD_FORMATS:
         raise ValueError(f"fmt: expected one of {SHARD_FORMATS}, got {fmt!r}")
@@ -346,7 +366,7 @@ def extract_to_folder(
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"--output: {folder} exists and is not a folder")
     manifest = {
-        "model": model_id, "parts": list(parts), "shard_size": shard_size, "format": fmt,
+        "model": model_id, "parts": list(options.parts), "shard_size": shard_size, "format": fmt,
         "num_inputs": len(source), "inputs_sha256": source.fingerprint,
     }  # fmt: skip
     _check_manifest(folder, manifest)
@@ -355,9 +375,8 @@ def extract_to_folder(
     mine = [k for k in range(rank.rank, n_shards, rank.world_size) if not (folder / files[k]).exists()]
     created = not folder.exists()
     try:
-        for shard in iter_shards(model, source, mine, parts=parts, shard_size=shard_size, batch_size=batch_size,
-                                 workers=workers, on_error=on_error, progress=progress):  # fmt: skip
-            _write_manifest(folder, manifest)
+        for shard in iter_shards(model, source, mine, shard_size, options):
+            write_json(folder / MANIFEST_NAME, manifest, keep=True)
             write_features(folder / files[shard.k], shard.parts, shard.names, model=model_id,
                            skipped=shard.skipped, skipped_errors=shard.errors)  # fmt: skip
     except BaseException:
@@ -368,13 +387,12 @@ def extract_to_folder(
         torch.distributed.barrier()
     if rank.rank != 0:
         return None
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_manifest(folder, manifest)
+    write_json(folder / MANIFEST_NAME, manifest, keep=True)
     missing = [f for f in files if not (folder / f).exists()]
     if missing:
         raise ValueError(f"--output: shards {missing[:3]} are missing in {folder} after every rank finished")
     dims = model.config.nets.feature_dims
-    meta = {"model": model_id, "parts": list(parts), "dims": {p: dims[p] for p in parts},
+    meta = {"model": model_id, "parts": list(options.parts), "dims": {p: dims[p] for p in options.parts},
             "image_size": model.config.image_size, "num_inputs": len(source), "shard_size": shard_size}  # fmt: skip
     return write_index(folder, files, meta)
 
@@ -395,37 +413,16 @@ def _check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
         )
 
 
-def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
-    path = folder / MANIFEST_NAME
-    if path.is_file():
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{MANIFEST_NAME}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
-    os.replace(tmp, path)
-
-
 def extract_to_file(
-    model: PhysDisModel,
-    source: Source,
-    path: str | Path,
-    *,
-    model_id: str,
-    parts: Sequence[str] = ("geom", "alb"),
-    batch_size: int = 64,
-    workers: int = 0,
-    on_error: str = "raise",
-    progress: bool | None = None,
+    model: PhysDisModel, source: Source, path: str | Path, *, model_id: str, options: StreamOptions | None = None
 ) -> tuple[int, list[str]]:
     """Extract ``source`` into one ``.npz`` / ``.parquet`` file (all features held in memory once).
 
     Returns:
         ``(rows written, names of the skipped inputs)``.
     """
-    n = len(source)
-    if n == 0:
+    if len(source) == 0:
         raise ValueError("inputs: no images")
-    (shard,) = iter_shards(model, source, [0], parts=parts, shard_size=n, batch_size=batch_size,
-                           workers=workers, on_error=on_error, progress=progress)  # fmt: skip
+    (shard,) = iter_shards(model, source, [0], len(source), options or StreamOptions())
     write_features(path, shard.parts, shard.names, model=model_id, skipped=shard.skipped, skipped_errors=shard.errors)
     return len(shard.names), shard.skipped

@@ -22,7 +22,7 @@ from physdis_hub.cli import main
 from physdis_hub.data import get_dataset
 from physdis_hub.features import INDEX_NAME, read_features, read_index
 from physdis_hub.inputs import as_batch
-from physdis_hub.stream import DatasetSource, FileSource, extract_to_folder, iter_shards
+from physdis_hub.stream import DatasetSource, FileSource, StreamOptions, extract_to_folder, iter_shards
 
 from .conftest import small_config
 
@@ -131,7 +131,7 @@ def test_a_registered_data_set_and_a_preprocessing_hook(checkpoint, tmp_path):
     images = torch.stack([data[i]["image"] for i in range(len(data))])
     flip = lambda image: [image, image.flip(-1)]  # noqa: E731 - a hook with two crops per image
     source = DatasetSource(data, "synthetic-faces/test", flip)
-    (shard,) = iter_shards(model, source, [0], parts=["alb"], shard_size=len(data), batch_size=4)
+    (shard,) = iter_shards(model, source, [0], len(data), StreamOptions(parts=("alb",), batch_size=4))
     assert shard.names == [f"synthetic-faces/test/{i:07d}#{j}" for i in range(len(data)) for j in range(2)]
     expected = model.extract(torch.stack([images, images.flip(-1)], 1).flatten(0, 1), parts=["alb"])
     np.testing.assert_allclose(shard.parts["alb"], expected.numpy(), rtol=0, atol=1e-5)
