@@ -182,7 +182,13 @@ def make_source(inputs: Sequence[str], preprocess: Preprocess | None = None) -> 
 
 @dataclass(frozen=True)
 class Rank:
-    """This process's place among ``torchrun`` processes (rank 0 of 1 without torchrun)."""
+    """This process's place among ``torchrun`` processes (rank 0 of 1 without torchrun).
+
+    Attributes:
+        rank: this process's index, ``0 <= rank < world_size``; it computes shards ``k % world_size == rank``.
+        world_size: number of processes.
+        local_rank: index on this machine (the CUDA device ``cuda:local_rank``).
+    """
 
     rank: int = 0
     world_size: int = 1
