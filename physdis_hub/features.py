@@ -210,24 +210,36 @@ def shard_name(k: int, fmt: str) -> str:
 
 
 def write_index(folder: Path, shard_files: Sequence[str], meta: dict[str, Any]) -> dict[str, Any]:
-    """Write ``folder/index.json`` listing ``shard_files`` (all present) with their names; returns it.
+    """Write ``folder/index.json`` listing ``shard_files`` (all present) with their image names.
+
+    The JSON is written shard by shard, so memory holds one shard's names at a time.
 
     Args:
         folder: the shard folder.
         shard_files: shard file names in input order.
         meta: ``model``, ``parts``, ``dims``, ``image_size`` and anything else to record.
+
+    Returns:
+        The index without the per-shard ``names`` (``read_index`` gives them).
     """
+    head = {"format": FORMAT, "version": VERSION, **meta}
     shards, skipped = [], []
-    for name in shard_files:
-        names, missed, errors = read_shard_names(folder / name)
-        shards.append({"file": name, "rows": len(names), "names": names})
-        skipped += [{"name": n, "error": e} for n, e in zip(missed, errors)]
-    index = {
-        "format": FORMAT, "version": VERSION, **meta,
-        "num_rows": sum(s["rows"] for s in shards), "shards": shards, "skipped": skipped,
-    }  # fmt: skip
-    write_json(folder / INDEX_NAME, index)
-    return index
+    path = folder / INDEX_NAME
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w") as f:
+            f.write("{\n" + "".join(f" {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items()) + ' "shards": [')
+            for i, name in enumerate(shard_files):
+                names, missed, errors = read_shard_names(folder / name)
+                f.write(("," if i else "") + "\n  " + json.dumps({"file": name, "rows": len(names), "names": names}))
+                shards.append({"file": name, "rows": len(names)})
+                skipped += [{"name": n, "error": e} for n, e in zip(missed, errors)]
+            num_rows = sum(s["rows"] for s in shards)
+            f.write(f'\n ],\n "num_rows": {num_rows},\n "skipped": {json.dumps(skipped)}\n}}\n')
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {**head, "shards": shards, "num_rows": num_rows, "skipped": skipped}
 
 
 def write_json(path: Path, data: Any, keep: bool = False) -> None:

@@ -112,7 +112,7 @@ def as_batch(images: Images, size: int, resize: str = "center-crop", name: str =
 
     Grayscale is replicated to RGB. Other sizes are brought to ``size`` by ``resize``:
     ``"center-crop"`` (largest centred square, then bilinear with antialiasing) or ``"stretch"``.
-    Images smaller than ``size`` on a side are upsampled with a warning that names them.
+    Tiny images (shorter side under ``size / 2``: upsampled more than 2x) are warned about by name.
 
     Raises:
         ValueError: naming ``name`` for empty input, wrong shapes or dtypes, values out of range, NaN/inf.
@@ -196,14 +196,14 @@ def _check_range(batch: torch.Tensor, name: str) -> torch.Tensor:
 
 
 def _fit(batch: torch.Tensor, size: int, resize: str, name: str = "images") -> torch.Tensor:
-    """``(B, 3, H, W)`` -> ``(B, 3, size, size)``; warns (naming ``name``) when upsampling."""
+    """``(B, 3, H, W)`` -> ``(B, 3, size, size)``; warns (naming ``name``) when upsampling more than 2x."""
     h, w = batch.shape[-2:]
     if (h, w) == (size, size):
         return batch
-    if min(h, w) < size:
+    if min(h, w) < size / 2:
         warnings.warn(
-            f"{name}: the image is {w}x{h} px, smaller than the model's {size}x{size} input; it is upsampled, "
-            "so its features describe a blurred image",
+            f"{name}: the image is {w}x{h} px, under half the model's {size}x{size} input; it is upsampled "
+            f"{size / min(h, w):.1f}x, so its features describe a blurred image",
             stacklevel=4,
         )
     if resize == "center-crop" and h != w:

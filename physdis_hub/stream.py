@@ -120,22 +120,25 @@ class FileSource(Source):
         preprocess: the hook (see :data:`Preprocess`; default: the model's :class:`CenterCrop`).
     """
 
-    def __init__(self, paths: Sequence[Path], preprocess: Preprocess | None = None) -> None:
-        self.paths, self.preprocess = [Path(p) for p in paths], preprocess
+    def __init__(self, paths: Sequence[str | Path], preprocess: Preprocess | None = None) -> None:
+        self.paths, self.preprocess = [str(p) for p in paths], preprocess  # str: a third of a Path's memory
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def name(self, index: int) -> str:
-        return str(self.paths[index])
+        return self.paths[index]
 
     def decode(self, index: int) -> tuple[str, torch.Tensor]:
         array = read_image(self.paths[index], "inputs")
-        return str(self.paths[index]), torch.from_numpy(array).permute(2, 0, 1)
+        return self.paths[index], torch.from_numpy(array).permute(2, 0, 1)
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256("\n".join(map(str, self.paths)).encode()).hexdigest()
+        digest = hashlib.sha256()
+        for path in self.paths:
+            digest.update(path.encode() + b"\n")
+        return digest.hexdigest()
 
 
 class DatasetSource(Source):

@@ -67,12 +67,13 @@ def test_sixteen_bit_pngs_are_scaled_not_clipped(tmp_path):
 
 def test_tiny_images_warn_and_model_sized_ones_do_not(tmp_path):
     _png(tmp_path / "tiny.png", size=20)
-    with pytest.warns(UserWarning, match=r"tiny\.png.*20x20 px, smaller than the model's 64x64"):
+    with pytest.warns(UserWarning, match=r"tiny\.png.*20x20 px, under half the model's 64x64 input; it is upsampled 3\.2x"):
         as_batch(str(tmp_path / "tiny.png"), 64, name=str(tmp_path / "tiny.png"))
-    _png(tmp_path / "ok.png", size=64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        as_batch(str(tmp_path / "ok.png"), 64)
+    for side in (32, 50, 64):  # at most 2x upsampling: no warning
+        _png(tmp_path / f"ok{side}.png", size=side)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            as_batch(str(tmp_path / f"ok{side}.png"), 64)
 
 
 def test_a_folder_path_works_in_the_python_api(checkpoint, tmp_path):
