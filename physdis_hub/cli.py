@@ -76,7 +76,7 @@ def _run_list(args: argparse.Namespace) -> None:
 
 # -- shared by extract and decompose ------------------------------------------------------------------
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", help="image files and/or folders of images (not recursive)")
+    p.add_argument("inputs", nargs="+", help="image files, folders of images (not recursive), .txt file lists")
     p.add_argument(
         "--model",
         default=DEFAULT_MODEL,
