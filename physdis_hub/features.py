@@ -242,11 +242,8 @@ def write_index(folder: Path, shard_files: Sequence[str], meta: dict[str, Any]) 
     return {**head, "shards": shards, "num_rows": num_rows, "skipped": skipped}
 
 
-def write_json(path: Path, data: Any, keep: bool = False) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (temporary name, then ``os.replace``); with
-    ``keep``, leave an existing file as it is. Creates the folder."""
-    if keep and path.is_file():
-        return
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (temporary name, then ``os.replace``); creates the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -385,7 +385,7 @@ def extract_to_folder(
     created = not folder.exists()
     try:
         for shard in iter_shards(model, source, mine, shard_size, options):
-            write_json(folder / MANIFEST_NAME, manifest, keep=True)
+            _write_manifest(folder, manifest)
             write_features(folder / files[shard.k], shard.parts, shard.names, model=model_id,
                            skipped=shard.skipped, skipped_errors=shard.errors)  # fmt: skip
     except BaseException:
@@ -396,7 +396,7 @@ def extract_to_folder(
         torch.distributed.barrier()
     if rank.rank != 0:
         return None
-    write_json(folder / MANIFEST_NAME, manifest, keep=True)
+    _write_manifest(folder, manifest)
     missing = [f for f in files if not (folder / f).exists()]
     if missing:
         raise ValueError(f"--output: shards {missing[:3]} are missing in {folder} after every rank finished")
@@ -404,6 +404,12 @@ def extract_to_folder(
     meta = {"model": model_id, "parts": list(options.parts), "dims": {p: dims[p] for p in options.parts},
             "image_size": model.config.image_size, "num_inputs": len(source), "shard_size": shard_size}  # fmt: skip
     return write_index(folder, files, meta)
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Record what this folder's extraction computes, once (before its first shard)."""
+    if not (folder / MANIFEST_NAME).is_file():
+        write_json(folder / MANIFEST_NAME, manifest)
 
 
 def _check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
