@@ -3,17 +3,20 @@
 Subcommands:
 
 - ``physdis list [PATTERN]``: registered pretrained checkpoints;
-- ``physdis extract IMAGES... --model NAME -o features.npz``: features of images or folders
-  (``.npz`` with ``features`` (N, D), ``names`` (N,), ``parts`` and one ``(N, d)`` array per part;
-  or ``.parquet`` with the same columns, with pyarrow);
-- ``physdis decompose IMAGES... --model NAME -o figures/``: one PNG figure per image (input, albedo,
-  depth, shading, reconstruction, two relightings, two rotated views);
+- ``physdis extract IMAGES... --model NAME -o features.npz``: features of images, folders, ``.txt``
+  file lists or a ``dataset:NAME[:SPLIT]`` (``.npz`` with ``features`` (N, D), ``names`` (N,),
+  ``parts`` and one ``(N, d)`` array per part; or ``.parquet`` with the same columns, with pyarrow;
+  or, for an output without suffix, a resumable shard folder: :mod:`physdis_hub.stream`,
+  :mod:`physdis_hub.features`);
+- ``physdis decompose IMAGES... --model NAME -o figures/ [--mesh]``: one PNG figure per image (input,
+  albedo, depth, shading, reconstruction, two relightings, two rotated views), and with ``--mesh``
+  the canonical depth as OBJ and GLB meshes (:mod:`physdis_hub.mesh_export`);
 - extract and decompose align faces first (face models, photos larger than the model's input;
   :mod:`physdis_hub.align`): a file without a face is reported and skipped; ``--faces all`` takes
-  every face of a photo (rows ``FILE#K``, figures ``NAME-faceK``); ``--no-align`` turns it off;
+  every face of a photo (figures ``NAME-faceK``, rows ``FILE#K``); ``--no-align`` turns it off;
 - ``physdis push FOLDER ORG/REPO``: publish a folder written by ``save_pretrained`` to the Hub;
-- ``physdis probe cluster|linear|pcc --features F.npz``: evaluation probes
-  (:mod:`physdis_hub.probes.cli`), which read the files ``extract`` writes;
+- ``physdis probe cluster|linear|pcc --features F.npz [--labels labels.csv]``: evaluation probes
+  (:mod:`physdis_hub.probes.cli`), which read the files and shard folders ``extract`` writes.
 - ``physdis convert unsup3d|pdr CHECKPOINT.pth -o DIR --category C``: an official Unsup3d or PDR
   checkpoint as a physdis checkpoint folder (:mod:`physdis_hub.convert`).
 
@@ -25,29 +28,30 @@ Each subcommand is added by one function listed in :data:`SUBCOMMANDS`; extend t
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from .align import FACES
+from .align import FACES, AlignCrops
 from .config import PARTS
 from .hub import CheckpointError, list_pretrained, load_pretrained, push_directory
 from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from .hub.download import LOCAL_DIR_PREFIX
-from .model import PhysDisModel
+from .features import INDEX_NAME, SHARD_FORMATS, require_pyarrow, write_features
+from .inputs import IMAGE_SUFFIXES, as_batch, collect_images
+from .mesh_export import write_meshes
+from .model import Decomposition, PhysDisModel
 from .probes.cli import add_probe_subcommands
 from .scene import Light, View
+from .stream import NO_FACE, ON_ERROR, Rank, StreamOptions, extract_to_file, extract_to_folder, make_source
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+__all__ = ["IMAGE_SUFFIXES", "build_parser", "collect_images", "main", "write_features"]
 DEFAULT_MODEL = "faces-loocc-lv"
 """The checkpoint embedded in the package: extract/decompose/demo use it unless --model says otherwise."""
 SAMPLES = Path(__file__).parent / "data" / "samples"
@@ -79,7 +83,7 @@ def _run_list(args: argparse.Namespace) -> None:
 
 # -- shared by extract and decompose ------------------------------------------------------------------
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", help="image files and/or folders of images (not recursive)")
+    p.add_argument("inputs", nargs="+", help="image files, folders of images (not recursive), .txt file lists")
     p.add_argument(
         "--model",
         default=DEFAULT_MODEL,
@@ -89,23 +93,6 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
     p.add_argument("--local-files-only", action="store_true", help="use the Hub cache only, no network")
-
-
-def collect_images(inputs: Sequence[str]) -> list[Path]:
-    """Image files named by ``inputs``: files as given, folders expanded (sorted, not recursive)."""
-    images: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise ValueError(f"inputs: no images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
-            images += found
-        elif path.is_file():
-            images.append(path)
-        else:
-            raise ValueError(f"inputs: {item} is neither an image file nor a folder")
-    return images
 
 
 def _load(args: argparse.Namespace) -> PhysDisModel:
@@ -136,8 +123,7 @@ def _read_aligned(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported below, one plain line per file
         found = model.align([str(p) for p in paths], align="auto" if args.align else False, faces=args.faces)
-    for i in found.missing:
-        print(f"physdis: no face found in {paths[i]}; skipped", file=sys.stderr)
+    _report_skipped([(str(paths[i]), NO_FACE) for i in found.missing])
     rows: list[tuple[Path, int | None]] = []
     count: dict[int, int] = {}
     for i, face in zip(found.source.tolist(), found.faces):
@@ -163,65 +149,79 @@ def _chunks(images: list[Path], size: int, desc: str) -> list[list[Path]]:
 
 # -- extract -----------------------------------------------------------------------------------------
 def _add_extract(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("extract", help="extract features of images to .npz (or .parquet)")
+    p = sub.add_parser(
+        "extract",
+        help="extract features of images to .npz / .parquet, or to a resumable shard folder",
+        description="Inputs: image files, folders (not recursive), .txt file lists (one path per line, "
+        "relative to the list), or one dataset:NAME[:SPLIT] (a registered data set, default split test). "
+        "An output without .npz/.parquet suffix is a shard folder (index.json + shard files), resumable "
+        "after a kill and written by all processes under torchrun.",
+    )
     _add_model_arguments(p)
     _add_align_arguments(p)
     p.add_argument("--parts", nargs="+", default=["geom", "alb"], choices=PARTS, help="parts, in order")
-    p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file")
+    p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file, or a shard folder")
+    p.add_argument("--workers", type=int, default=2, help="DataLoader processes decoding images (default: 2; 0: none)")
+    p.add_argument("--shard-size", type=int, default=10_000, help="images per shard of a folder output (default: 10000)")
+    p.add_argument("--shard-format", choices=SHARD_FORMATS, default="npz", help="shard files (default: npz)")
+    p.add_argument("--on-error", choices=ON_ERROR, default="raise",
+                   help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_extract)
 
 
 def _run_extract(args: argparse.Namespace) -> None:
-    if args.output.suffix not in (".npz", ".parquet"):
-        raise ValueError(f"--output: expected a .npz or .parquet file name, got {args.output}")
-    if args.output.suffix == ".parquet":
-        _require_pyarrow()
-    images = collect_images(args.inputs)
+    single = args.output.suffix in (".npz", ".parquet")
+    if args.output.suffix and not single:
+        raise ValueError(f"--output: expected a .npz or .parquet file name or a folder (no suffix), got {args.output}")
+    if args.output.suffix == ".parquet" or args.shard_format == "parquet":
+        require_pyarrow("--output")
+    for name in ("batch_size", "shard_size"):
+        if getattr(args, name) <= 0:
+            raise ValueError(f"--{name.replace('_', '-')}: expected a positive int, got {getattr(args, name)}")
+    if args.workers < 0:
+        raise ValueError(f"--workers: expected an int >= 0, got {args.workers}")
+    rank = Rank.from_env()
+    if rank.world_size > 1 and single:
+        raise ValueError(f"--output: under torchrun (WORLD_SIZE={rank.world_size}) write a shard folder, not {args.output}")
+    if rank.world_size > 1 and torch.device(args.device).type == "cuda":
+        args.device = f"cuda:{rank.local_rank}"
+    source = make_source(args.inputs)
     model = _load(args)
-    chunks, names = [], []
-    for chunk in _chunks(images, args.batch_size, "extract"):
-        batch, rows = _read_aligned(chunk, model, args)
-        if rows:
-            chunks.append(model.extract(batch, parts=args.parts, batch_size=args.batch_size, as_dict=True, align=False))
-            names += [str(path) if k is None else f"{path}#{k}" for path, k in rows]
-    if not names:
-        raise _no_face_error(len(images))
-    parts = {p: torch.cat([c[p] for c in chunks]).cpu().numpy() for p in args.parts}
-    write_features(args.output, parts, names)
-    dim = sum(a.shape[1] for a in parts.values())
-    print(f"wrote {len(names)} x {dim} features ({' '.join(args.parts)}) to {args.output}")
-
-
-def _require_pyarrow() -> None:
+    if args.align and model.config.category == "faces":
+        source.preprocess = AlignCrops(model.config.image_size, faces=args.faces, resize=model.config.resize)
+    model_id = args.model + (f"@{args.revision}" if args.revision else "")
+    options = StreamOptions(tuple(args.parts), args.batch_size, args.workers, args.on_error,
+                            progress=False if args.no_progress or rank.rank else None)  # fmt: skip
+    if single:
+        rows, skipped = extract_to_file(model, source, args.output, model_id=model_id, options=options)
+        _report_skipped(skipped)
+        if not rows:
+            args.output.unlink(missing_ok=True)
+            raise _no_face_error(len(source))
+        dim = sum(model.config.nets.feature_dims[p] for p in args.parts)
+        print(f"wrote {rows} x {dim} features ({' '.join(args.parts)}) to {args.output}")
+        return
+    if rank.world_size > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if torch.device(args.device).type == "cuda" else "gloo")
     try:
-        import pyarrow  # noqa: F401
-    except ImportError as err:
-        raise ValueError("--output: .parquet needs pyarrow (pip install 'physdis-hub[parquet]'); or use .npz") from err
-
-
-def write_features(path: Path, parts: dict[str, np.ndarray], names: list[str]) -> None:
-    """Write per-part features ``{part: (N, d)}``, their concatenation ``features (N, D)`` (in the
-    order of ``parts``) and the images' ``names`` atomically to ``.npz`` or ``.parquet``."""
-    arrays: dict[str, Any] = {"features": np.concatenate(list(parts.values()), axis=1), **parts}
-    arrays = {k: v.astype(np.float32) for k, v in arrays.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if path.suffix == ".parquet":
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            columns = {
-                k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), v.shape[1]) for k, v in arrays.items()
-            }
-            table = pa.table({"name": names, **columns}, metadata={"parts": json.dumps(list(parts))})
-            pq.write_table(table, tmp)
-        else:
-            with open(tmp, "wb") as f:
-                np.savez(f, names=np.array(names), parts=np.array(list(parts)), **arrays)
-        os.replace(tmp, path)
+        index = extract_to_folder(model, source, args.output, model_id=model_id, options=options,
+                                  shard_size=args.shard_size, fmt=args.shard_format, rank=rank)  # fmt: skip
     finally:
-        tmp.unlink(missing_ok=True)
+        if rank.world_size > 1:
+            torch.distributed.destroy_process_group()
+    if index is not None:
+        _report_skipped([(s["name"], s["error"]) for s in index["skipped"]])
+        dim = sum(index["dims"].values())
+        print(f"wrote {index['num_rows']} x {dim} features ({' '.join(args.parts)}) in {len(index['shards'])} "
+              f"shards to {args.output}/{INDEX_NAME}")  # fmt: skip
+
+
+def _report_skipped(skipped: list[tuple[str, str]]) -> None:
+    """One stderr line per skipped input, as ``decompose`` reports them."""
+    for name, why in skipped:
+        print(f"physdis: {why} in {name}; skipped" if why == NO_FACE else f"physdis: skipped {name} ({why})",
+              file=sys.stderr)  # fmt: skip
 
 
 # -- decompose ---------------------------------------------------------------------------------------
@@ -237,6 +237,8 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     _add_align_arguments(p)
     p.add_argument("-o", "--output", required=True, type=Path, help="output folder for the PNG figures")
     p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
+    p.add_argument("--mesh", action="store_true",
+                   help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh")  # fmt: skip
     p.set_defaults(func=_run_decompose)
 
 
@@ -245,24 +247,38 @@ def _run_decompose(args: argparse.Namespace) -> None:
         raise ValueError(f"--scale: expected a positive int, got {args.scale}")
     images = collect_images(args.inputs)
     model = _load(args)
-    args.output.mkdir(parents=True, exist_ok=True)
+    created = not args.output.exists()
     used: set[str] = set()
-    for chunk in _chunks(images, args.batch_size, "decompose"):
-        batch, rows = _read_aligned(chunk, model, args)
-        panels = decomposition_panels(model, batch) if rows else []
-        for i, (path, k) in enumerate(rows):
-            name = _unique(path.stem if k is None else f"{path.stem}-face{k}", used)
-            _figure([panel[i] for panel in panels], args.scale).save(args.output / f"{name}.png")
-    if not used:
-        raise _no_face_error(len(images))
-    print(f"wrote {len(used)} figures to {args.output}")
+    try:
+        for chunk in _chunks(images, args.batch_size, "decompose"):
+            batch, rows = _read_aligned(chunk, model, args)
+            if not rows:
+                continue
+            dec = model.decompose(batch.to(next(model.parameters()).device), align=False)
+            panels = decomposition_panels(model, batch, dec)
+            names = [_unique(path.stem if k is None else f"{path.stem}-face{k}", used) for path, k in rows]
+            args.output.mkdir(parents=True, exist_ok=True)
+            for i, name in enumerate(names):
+                _figure([panel[i] for panel in panels], args.scale).save(args.output / f"{name}.png")
+            if args.mesh:
+                write_meshes(model, dec, args.output, names)
+        if not used:
+            raise _no_face_error(len(images))
+    except BaseException:
+        if created and args.output.is_dir() and not any(args.output.iterdir()):
+            args.output.rmdir()
+        raise
+    meshes = " and OBJ + GLB meshes" if args.mesh else ""
+    print(f"wrote {len(used)} figures{meshes} to {args.output}")
 
 
-def decomposition_panels(model: PhysDisModel, images: torch.Tensor) -> list[torch.Tensor]:
+def decomposition_panels(model: PhysDisModel, images: torch.Tensor, dec: Decomposition | None = None) -> list[torch.Tensor]:
     """The figure's panels for ``images (B, 3, S, S)`` in [0, 1]: one ``(B, 3, S, S)`` tensor in [0, 1]
     per :data:`FIGURE_LABELS` entry. Depth is normalised per image (near = bright); relightings keep
-    the predicted intensities and turn the light to yaw -45/+45 degrees; views add -30/+30 degrees of yaw."""
-    dec = model.decompose(images.to(next(model.parameters()).device), align=False)
+    the predicted intensities and turn the light to yaw -45/+45 degrees; views add -30/+30 degrees of yaw.
+    ``dec`` is ``model.decompose(images)`` when the caller already has it."""
+    if dec is None:
+        dec = model.decompose(images.to(next(model.parameters()).device), align=False)
     scene = dec.scene
     depth = scene.depth[:, None]
     inner = depth[..., 2:-2, 2:-2].flatten(1)
@@ -338,8 +354,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> None:
     common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": 64,
               "local_files_only": False, "align": True, "faces": "largest"}  # fmt: skip
-    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2))
-    _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"]))
+    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False))
+    _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"], workers=0,
+                                    shard_size=10_000, shard_format="npz", on_error="raise", no_progress=False))
 
 
 # -- convert -----------------------------------------------------------------------------------------

@@ -1,7 +1,13 @@
-"""Turning what users pass (tensors, arrays, PIL images, file paths) into model input batches."""
+"""Turning what users pass (tensors, arrays, PIL images, file paths, folders) into model input batches.
+
+Image files are decoded by :func:`read_image`: transparent pixels are composited onto
+:data:`ALPHA_BACKGROUND` (white), 16-bit files are scaled to [0, 1] by 65535, and a file that cannot
+be decoded is a ``ValueError`` that names it.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -13,6 +19,82 @@ import torch.nn.functional as F
 ImageLike = Union[torch.Tensor, np.ndarray, "PIL.Image.Image", str, Path]  # noqa: F821
 Images = Union[ImageLike, Sequence[ImageLike]]
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+"""File suffixes taken as images when a folder is expanded."""
+ALPHA_BACKGROUND = 1.0
+"""Grey level in [0, 1] (1.0: white) that transparent pixels are composited onto; the colour stored
+under a transparent pixel is never used."""
+
+
+def collect_images(inputs: Sequence[str | Path], name: str = "inputs") -> list[Path]:
+    """Image files named by ``inputs``: files as given, folders expanded (sorted, not recursive), and
+    ``.txt`` file lists read (one path per line, relative to the list's folder; blank lines and lines
+    starting with ``#`` are skipped).
+
+    Raises:
+        ValueError: naming ``name`` for a missing path, a folder without images or an empty list.
+    """
+    images: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise ValueError(f"{name}: no images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
+            images += found
+        elif path.is_file() and path.suffix.lower() == ".txt":
+            lines = [line.strip() for line in path.read_text().splitlines()]
+            listed = [path.parent / line for line in lines if line and not line.startswith("#")]
+            if not listed:
+                raise ValueError(f"{name}: the file list {path} names no images (one path per line expected)")
+            images += listed
+        elif path.is_file():
+            images.append(path)
+        else:
+            raise ValueError(f"{name}: {item} is neither an image file, a .txt file list nor a folder")
+    return images
+
+
+def read_image(path: str | Path, name: str | None = None) -> np.ndarray:
+    """Decode an image file to ``(H, W, 3)`` float32 in [0, 1].
+
+    Grayscale is replicated, alpha is composited onto :data:`ALPHA_BACKGROUND`, 16-bit samples are
+    divided by 65535 (8-bit by 255).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not a readable image (named in the message, prefixed by ``name``).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    label = f"{name}: " if name else ""
+    if not path.is_file():
+        raise FileNotFoundError(f"{label}no such image file: {path}")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return _to_float_rgb(im)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise ValueError(f"{label}cannot decode image file {path} ({type(err).__name__}: {err})") from err
+
+
+def _to_float_rgb(im: Any) -> np.ndarray:
+    """PIL image -> ``(H, W, 3)`` float32 in [0, 1], alpha composited onto the background."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):  # 16-bit grayscale (PNG, TIFF)
+        arr = np.asarray(im, dtype=np.float64)
+        scale = 65535.0 if im.mode != "I" or arr.max(initial=0) > 255 else 255.0
+        grey = (np.clip(arr, 0, scale) / scale).astype(np.float32)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if im.mode == "F":
+        raise ValueError(f"32-bit float images (mode F) have no defined range; convert to 8 or 16 bit")
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info)
+    if not has_alpha:
+        return np.asarray(im.convert("RGB"), dtype=np.float32) / 255
+    rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255
+    alpha = rgba[:, :, 3:]
+    return rgba[:, :, :3] * alpha + ALPHA_BACKGROUND * (1 - alpha)
+
 
 def as_batch(images: Images, size: int, resize: str = "center-crop", name: str = "images") -> torch.Tensor:
     """Convert ``images`` to a float batch ``(B, 3, size, size)`` in [0, 1].
@@ -23,25 +105,35 @@ def as_batch(images: Images, size: int, resize: str = "center-crop", name: str =
       or uint8 in [0, 255];
     - numpy arrays ``(H, W)``, ``(H, W, 3)``, ``(B, H, W, 3)`` (channels last, as PIL/imageio give
       them), float in [0, 1] or uint8;
-    - ``PIL.Image.Image``, or a file path (``str`` / ``Path``) to an image file;
+    - ``PIL.Image.Image``, or a file path (``str`` / ``Path``) to an image file (read by
+      :func:`read_image`: alpha onto white, 16-bit scaled);
+    - a folder path (its images, sorted, as :func:`collect_images` expands it) or a ``.txt`` file list;
     - a list/tuple of any of these (each may have its own size).
 
     Grayscale is replicated to RGB. Other sizes are brought to ``size`` by ``resize``:
     ``"center-crop"`` (largest centred square, then bilinear with antialiasing) or ``"stretch"``.
+    Tiny images (shorter side under ``size / 2``: upsampled more than 2x) are warned about by name.
 
     Raises:
         ValueError: naming ``name`` for empty input, wrong shapes or dtypes, values out of range, NaN/inf.
         FileNotFoundError: for a missing file path.
     """
+    images = expand_folder(images, name)
     if isinstance(images, (list, tuple)):
         if len(images) == 0:
             raise ValueError(f"{name}: got an empty list; expected at least one image")
         parts = [_to_chw(img, f"{name}[{i}]") for i, img in enumerate(images)]
-        return torch.stack([_fit(p[None], size, resize)[0] for p in parts])
+        return torch.stack([_fit(p[None], size, resize, f"{name}[{i}]")[0] for i, p in enumerate(parts)])
     batch = _to_bchw(images, name)
-    return _fit(batch, size, resize)
+    return _fit(batch, size, resize, name)
 
 
+def expand_folder(images: Images, name: str = "images") -> Images:
+    """A folder path or ``.txt`` file list as the list of image paths it names
+    (:func:`collect_images`); any other input unchanged."""
+    if isinstance(images, (str, Path)) and (Path(images).is_dir() or Path(images).suffix.lower() == ".txt"):
+        return [str(p) for p in collect_images([images], name)]
+    return images
 
 def as_images(images: Images, name: str = "images") -> list[torch.Tensor]:
     """``images`` (any form :func:`as_batch` accepts) as a list of ``(3, H, W)`` float tensors in
@@ -50,6 +142,7 @@ def as_images(images: Images, name: str = "images") -> list[torch.Tensor]:
     Raises:
         ValueError, FileNotFoundError: as :func:`as_batch`.
     """
+    images = expand_folder(images, name)
     if isinstance(images, (list, tuple)):
         if len(images) == 0:
             raise ValueError(f"{name}: got an empty list; expected at least one image")
@@ -78,9 +171,9 @@ def _empty(name: str) -> torch.Tensor:
 def _to_chw(img: Any, name: str) -> torch.Tensor:
     """One image -> ``(3, H, W)`` float in [0, 1]."""
     if isinstance(img, (str, Path)):
-        img = _open(Path(img), name)
+        img = read_image(img, name)
     if type(img).__module__.startswith("PIL."):
-        img = np.array(img.convert("RGB"))
+        img = _to_float_rgb(img)
     if isinstance(img, np.ndarray):
         if img.ndim == 2:
             img = img[:, :, None]
@@ -96,15 +189,6 @@ def _to_chw(img: Any, name: str) -> torch.Tensor:
     if img.ndim != 3:
         raise ValueError(f"{name}: expected a (3, H, W) or (1, H, W) tensor, got shape {tuple(img.shape)}")
     return _check_range(_replicate_gray(img[None], name), name)[0]
-
-
-def _open(path: Path, name: str) -> Any:
-    from PIL import Image
-
-    if not path.is_file():
-        raise FileNotFoundError(f"{name}: no such image file: {path}")
-    with Image.open(path) as im:
-        return im.convert("RGB")
 
 
 def _replicate_gray(batch: torch.Tensor, name: str) -> torch.Tensor:
@@ -131,11 +215,17 @@ def _check_range(batch: torch.Tensor, name: str) -> torch.Tensor:
     return batch.clamp(0, 1)
 
 
-def _fit(batch: torch.Tensor, size: int, resize: str) -> torch.Tensor:
-    """``(B, 3, H, W)`` -> ``(B, 3, size, size)``."""
+def _fit(batch: torch.Tensor, size: int, resize: str, name: str = "images") -> torch.Tensor:
+    """``(B, 3, H, W)`` -> ``(B, 3, size, size)``; warns (naming ``name``) when upsampling more than 2x."""
     h, w = batch.shape[-2:]
     if (h, w) == (size, size):
         return batch
+    if min(h, w) < size / 2:
+        warnings.warn(
+            f"{name}: the image is {w}x{h} px, under half the model's {size}x{size} input; it is upsampled "
+            f"{size / min(h, w):.1f}x, so its features describe a blurred image",
+            stacklevel=4,
+        )
     if resize == "center-crop" and h != w:
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import torch
 
-from ..inputs import ImageLike, Images, as_batch, as_images
+from ..inputs import ImageLike, Images, as_batch, as_images, expand_folder
 from .crop import crop_square, demo_crop
 from .mtcnn import DetectorConfig, Face, detect
 
 __all__ = [
-    "FACES", "SAMPLE_PHOTO", "AlignedFace", "Alignment", "DetectorConfig", "Face",
+    "FACES", "SAMPLE_PHOTO", "AlignCrops", "AlignedFace", "Alignment", "DetectorConfig", "Face",
     "align_faces", "align_images", "crop_square", "demo_crop", "detect_faces",
 ]  # fmt: skip
 
@@ -118,6 +118,32 @@ def _needs_alignment(image: torch.Tensor, size: int, align: str | bool) -> bool:
     return bool(align)
 
 
+class AlignCrops:
+    """Preprocessing hook of :mod:`physdis_hub.stream` that aligns as :func:`align_images` does
+    with ``align="auto"``, one decoded image at a time (picklable, for DataLoader workers).
+
+    Args:
+        size: the model's input side.
+        faces: ``"largest"`` or ``"all"``.
+        resize: how images of ``size`` or smaller are brought to ``size`` (see ``as_batch``).
+        config: detector settings.
+    """
+
+    def __init__(
+        self, size: int, faces: str = "largest", resize: str = "center-crop", config: DetectorConfig | None = None
+    ) -> None:
+        _check_faces(faces)
+        self.size, self.faces, self.resize, self.config = size, faces, resize, config
+        self.numbered = faces == "all"  # rows FILE#K for every face, as align_images names them
+
+    def __call__(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """``(3, H, W)`` in [0, 1] -> the ``(3, size, size)`` crops of its faces (``[]``: no face);
+        an image no larger than ``size`` is taken as a crop already and only resized."""
+        if not _needs_alignment(image, self.size, "auto"):
+            return [as_batch(image, self.size, self.resize)[0]]
+        return [a.crop for a in _align_one(image, self.faces, self.size, self.config)]
+
+
 def align_images(
     images: Images,
     size: int,
@@ -147,6 +173,7 @@ def align_images(
     if not (align == "auto" or align is True or align is False):
         raise ValueError(f"align: expected 'auto', True or False, got {align!r}")
     _check_faces(faces)
+    images = expand_folder(images)
     listed = images if isinstance(images, (list, tuple)) else [images]
     loaded = as_images(images)
     names = [str(x) if isinstance(x, (str, Path)) else f"images[{i}]" for i, x in enumerate(listed)]

@@ -127,3 +127,9 @@ def write_checkpoint(model: PhysDisModel, directory: Path) -> None:
     # safetensors writes through a private temporary file (mode 0600); give the weights the mode
     # config.json got from the umask, so packaged or shared copies stay readable.
     weights.chmod(stat.S_IMODE((directory / CONFIG_NAME).stat().st_mode))
+
+
+def is_network_error(err: BaseException) -> bool:
+    """True for the HTTP stack's own failures (no connection, DNS, TLS, timeouts), as opposed to an
+    answer from the server (``HfHubHTTPError``) or a bug."""
+    return type(err).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "requests", "urllib3", "ssl")

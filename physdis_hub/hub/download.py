@@ -18,7 +18,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -33,6 +33,7 @@ from .checkpoint import (
     CheckpointError,
     ChecksumMismatchError,
     build_model,
+    is_network_error,
     missing_weights_error,
     sha256_file,
 )
@@ -122,12 +123,24 @@ def load_pretrained(
         target_device = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
+    _check_device_available(target_device)
     if revision is not None and (not isinstance(revision, str) or not revision):
         raise ValueError(f"revision: expected a branch, tag or commit string, got {revision!r}")
     cache = Path(cache_dir) if cache_dir is not None else None
     with _checkpoint_files(source, revision, cache, local_files_only) as (config_path, weights_path):
         model = build_model(config_path, weights_path, source=_label(source))
     return model.to(target_device)
+
+
+def _check_device_available(device: torch.device) -> None:
+    """Refuse a CUDA / MPS device this machine lacks (torch would fail later with a traceback)."""
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device: {str(device)!r} requested, but CUDA is not available here (use 'cpu')")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device: {str(device)!r} requested, but only {torch.cuda.device_count()} CUDA devices exist")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device: {str(device)!r} requested, but MPS is not available here (use 'cpu')")
 
 
 def _label(source: ModelSource) -> str:
@@ -199,13 +212,20 @@ def _embedded_files(entry: registry.PretrainedEntry, label: str) -> Iterator[tup
 
 @dataclass
 class _HubFiles:
-    """Downloads the files of one Hub repository revision into the huggingface_hub cache."""
+    """Downloads the files of one Hub repository revision into the huggingface_hub cache.
+
+    Before the first download it asks the server once (one HEAD, ``HF_HUB_ETAG_TIMEOUT`` seconds,
+    no retries) whether it answers at all. When it does not, the files come from the cache only, so
+    a load without network fails in seconds: ``hf_hub_download`` alone would retry the metadata call
+    5 times with backoff and a 60 s timeout each (minutes) before giving up.
+    """
 
     repo_id: str
     revision: str
     label: str
     cache_dir: Path | None
     local_files_only: bool
+    _reachable: bool | None = field(default=None, init=False)
 
     def fetch(self, filename: str, sha256: str | None = None) -> Path:
         """Local path of ``filename``, checked against ``sha256`` when given.
@@ -256,12 +276,28 @@ class _HubFiles:
                     filename,
                     revision=self.revision,
                     cache_dir=self.cache_dir,
-                    local_files_only=self.local_files_only,
+                    local_files_only=self.local_files_only or not self._server_answers(filename),
                     library_name="physdis-hub",
                 )
             )
         except Exception as err:  # every failure becomes one clear CheckpointError
             raise self._download_error(filename, err) from err
+
+    def _server_answers(self, filename: str) -> bool:
+        """Whether the endpoint answers (any HTTP status) one metadata request for ``filename``."""
+        from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+
+        if self._reachable is None:
+            if self._offline():
+                self._reachable = False
+                return False
+            url = hf_hub_url(self.repo_id, filename, revision=self.revision, endpoint=constants.ENDPOINT)
+            try:
+                get_hf_file_metadata(url, timeout=constants.HF_HUB_ETAG_TIMEOUT)
+                self._reachable = True
+            except Exception as err:  # noqa: BLE001 - only the network layer's failures mean "no server"
+                self._reachable = not is_network_error(err)
+        return self._reachable
 
     def _offline(self) -> bool:
         from huggingface_hub import constants

@@ -17,6 +17,7 @@ from .checkpoint import (
     WEIGHTS_NAME,
     CheckpointError,
     build_model,
+    is_network_error,
     write_checkpoint,
 )
 
@@ -155,18 +156,30 @@ def _check_repo_id(repo_id: str) -> None:
 def _upload(
     directory: Path, repo_id: str, revision: str | None, commit_message: str, private: bool, token: str | None
 ) -> str:
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, constants
+    from huggingface_hub.errors import HfHubHTTPError
 
     api = HfApi(token=token)
-    api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-    if revision is not None and revision != "main":
-        api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
-    info = api.upload_folder(
-        repo_id=repo_id,
-        folder_path=directory,
-        revision=revision,
-        commit_message=commit_message,
-        allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME],
-        repo_type="model",
-    )
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        if revision is not None and revision != "main":
+            api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
+        info = api.upload_folder(
+            repo_id=repo_id,
+            folder_path=directory,
+            revision=revision,
+            commit_message=commit_message,
+            allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, CARD_NAME],
+            repo_type="model",
+        )
+    except HfHubHTTPError as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(f"push to {repo_id} on {constants.ENDPOINT} was refused: {first}") from err
+    except Exception as err:  # the network layer's own errors (no connection, DNS, TLS, timeouts)
+        if not is_network_error(err):
+            raise
+        raise CheckpointError(
+            f"push to {repo_id}: {constants.ENDPOINT} cannot be reached ({type(err).__name__}: {err}); "
+            "check the network or HF_ENDPOINT"
+        ) from err
     return info.oid

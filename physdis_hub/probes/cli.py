@@ -1,9 +1,15 @@
-"""``physdis probe cluster|linear|pcc``: run a probe on features stored in a ``.npz`` file.
+"""``physdis probe cluster|linear|pcc``: run a probe on features stored in a ``.npz`` file, a
+``.parquet`` file or a shard folder (what ``physdis extract`` writes; :mod:`physdis_hub.features`).
 
 File keys: ``features`` ``(N, D)``; ``labels`` ``(N,)`` classes or ``(N, K)`` binary attributes;
 optional ``tracks`` ``(N,)`` (per-track averaging for clustering), ``attribute_names`` ``(K,)``, and
 per-part arrays ``geom``, ``alb``, ``light``, ``view`` ``(N, d)`` (``--parts`` concatenates them
 in place of ``features``; ``pcc`` needs them).
+
+Labels can instead come from a CSV (``--labels labels.csv``): a header row, the first column the
+image's file name (or the full name ``extract`` recorded), the label in ``--label-column`` (default:
+the second column). Every feature row needs a label; integer labels are used as they are, other
+labels become class ids in sorted order.
 
 The main ``physdis`` CLI calls :func:`add_probe_subcommands` on its sub-parsers and, for the
 ``probe`` command, :func:`run` (also set as the parser's ``func`` default). Standalone:
@@ -13,6 +19,7 @@ The main ``physdis`` CLI calls :func:`add_probe_subcommands` on its sub-parsers 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..config import PARTS
+from ..features import read_features
 from .cluster import attribute_cluster_probe, cluster_probe
 from .disentangle import part_correlation
 from .linear import budget_split, linear_probe
@@ -48,20 +56,27 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
     sub = probe.add_subparsers(dest="probe", required=True, metavar="{cluster,linear,pcc}")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--features", required=True, type=Path, help=".npz with features, labels, ...")
+        p.add_argument("--features", required=True, type=Path,
+                       help=".npz / .parquet feature file or shard folder (what `physdis extract` writes)")
         p.add_argument("--json", type=Path, help="also write the result as JSON to this file")
+
+    def labels(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--labels", type=Path, help="CSV of labels keyed by file name (header row), instead of 'labels'")
+        p.add_argument("--label-column", help="the CSV column holding the label (default: the second column)")
 
     def parts(p: argparse.ArgumentParser, what: str) -> None:
         p.add_argument("--parts", type=_parts_arg, help=f"{what} (comma-separated, e.g. geom,alb)")
 
     c = sub.add_parser("cluster", help="Ward (or FINCH) clustering: cluster accuracy, weighted F1, NMI")
     common(c)
+    labels(c)
     parts(c, "use these per-part arrays instead of 'features'")
     c.add_argument("--method", choices=("ward", "finch"), default="ward")
     c.add_argument("--no-tracks", action="store_true", help="ignore 'tracks' (cluster frames, not tracks)")
 
     lin = sub.add_parser("linear", help="linear / MLP head on frozen features with a labelled budget")
     common(lin)
+    labels(lin)
     parts(lin, "use these per-part arrays instead of 'features'")
     lin.add_argument("--test", type=Path, help="test .npz (default: the samples of --features outside the budget)")
     lin.add_argument("--budgets", type=int, nargs="+", default=[100, 500, 1000], help="labelled samples")
@@ -78,10 +93,72 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _load(path: Path) -> dict[str, np.ndarray]:
+    if path.is_dir() or path.suffix == ".parquet":
+        return read_features(path).arrays()
     if not path.is_file():
-        raise SystemExit(f"--features/--test: {path} is not a file")
+        raise SystemExit(f"--features/--test: {path} is not a file (nor a shard folder)")
     with np.load(path, allow_pickle=False) as data:
         return {k: data[k] for k in data.files}
+
+
+def read_label_csv(path: Path, column: str | None = None) -> dict[str, str]:
+    """``{file name: label}`` from a CSV with a header row: keys in the first column, labels in
+    ``column`` (default: the second column).
+
+    Raises:
+        ValueError: naming ``--labels`` / ``--label-column`` for a missing file or column, a repeated
+            or empty key, or an empty label.
+    """
+    if not path.is_file():
+        raise ValueError(f"--labels: {path} is not a file")
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    if len(rows) < 2 or len(rows[0]) < 2:
+        raise ValueError(f"--labels: {path} needs a header row and at least two columns (file name, label)")
+    header = [h.strip() for h in rows[0]]
+    if column is None:
+        col = 1
+    elif column in header:
+        col = header.index(column)
+    else:
+        raise ValueError(f"--label-column: {column!r} is not a column of {path} (columns: {header})")
+    table: dict[str, str] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) <= col or not row[0].strip() or not row[col].strip():
+            raise ValueError(f"--labels: {path} line {line}: expected a file name and a {header[col]!r} label, got {row}")
+        key = row[0].strip()
+        if key in table:
+            raise ValueError(f"--labels: {path} line {line}: {key!r} is listed twice")
+        table[key] = row[col].strip()
+    return table
+
+
+def join_labels(names: Sequence[str], table: dict[str, str], path: Path) -> np.ndarray:
+    """``(N,)`` labels of the feature rows ``names``, looked up by full name, then by file name
+    (a crop suffix ``#k`` is ignored). Integer labels stay integers; others become sorted class ids."""
+    found, missing = [], []
+    for name in names:
+        base = str(name).rsplit("#", 1)[0]
+        label = next((table[k] for k in (str(name), Path(str(name)).name, base, Path(base).name) if k in table), None)
+        if label is None:
+            missing.append(name)
+        else:
+            found.append(label)
+    if missing:
+        shown = ", ".join(str(m) for m in missing[:5]) + (f" (and {len(missing) - 5} more)" if len(missing) > 5 else "")
+        raise ValueError(f"--labels: {len(missing)} of {len(names)} feature rows have no label in {path}: {shown}")
+    try:
+        return np.array([int(v) for v in found])
+    except ValueError:
+        return np.unique(np.array(found), return_inverse=True)[1]
+
+
+def _labels(data: dict[str, np.ndarray], args: argparse.Namespace, path: Path) -> np.ndarray:
+    if args.labels is None:
+        return _get(data, "labels", path)
+    return join_labels(_get(data, "names", path).tolist(), read_label_csv(args.labels, args.label_column), args.labels)
 
 
 def _get(data: dict[str, np.ndarray], key: str, path: Path) -> np.ndarray:
@@ -98,7 +175,7 @@ def _features(data: dict[str, np.ndarray], parts: Sequence[str] | None, path: Pa
 
 def _cluster(args: argparse.Namespace) -> Any:
     data = _load(args.features)
-    x, y = _features(data, args.parts, args.features), _get(data, "labels", args.features)
+    x, y = _features(data, args.parts, args.features), _labels(data, args, args.features)
     if y.ndim == 2:
         names = data.get("attribute_names")
         return attribute_cluster_probe(x, y, names=None if names is None else names.tolist(), method=args.method)
@@ -108,10 +185,10 @@ def _cluster(args: argparse.Namespace) -> Any:
 
 def _linear(args: argparse.Namespace) -> Report:
     data = _load(args.features)
-    x, y = _features(data, args.parts, args.features), _get(data, "labels", args.features)
+    x, y = _features(data, args.parts, args.features), _labels(data, args, args.features)
     if args.test is not None:
         test = _load(args.test)
-        test_x, test_y = _features(test, args.parts, args.test), _get(test, "labels", args.test)
+        test_x, test_y = _features(test, args.parts, args.test), _labels(test, args, args.test)
     report = Report(f"{args.head} probe, frozen features ({args.features.name})")
     for n in args.budgets:
         if args.test is None:  # the budget comes from the file, the rest is the test set
