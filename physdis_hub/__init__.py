@@ -5,6 +5,7 @@ albedo, light and view, a differentiable renderer in plain PyTorch, and the LOOC
 encoders' bottleneck features are the representation.
 """
 
+from .categories import CATEGORIES, CategoryProfile, get_category
 from .config import PARTS, LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
 from .hub import (
     PretrainedEntry,
@@ -20,7 +21,9 @@ from .scene import Light, SceneParams, View
 __version__ = "0.1.0"
 
 __all__ = [
+    "CATEGORIES",
     "PARTS",
+    "CategoryProfile",
     "Decomposition",
     "ForwardOutput",
     "Light",
@@ -34,6 +37,7 @@ __all__ = [
     "SceneParams",
     "View",
     "__version__",
+    "get_category",
     "list_pretrained",
     "load_pretrained",
     "push_to_hub",

@@ -311,7 +311,3 @@ _NESTED: dict[str, type] = {
     "LossConfig": LossConfig,
 }
 
-
-def cars_scene() -> SceneConfig:
-    """Scene ranges of the cars configuration (border depth 1.08, diffuse in [0.5, 1])."""
-    return SceneConfig(border_depth=1.08, diff_range=(0.5, 1.0))

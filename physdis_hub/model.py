@@ -6,13 +6,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from .align import Alignment, DetectorConfig, align_images
+from .categories import CATEGORIES, Widths, get_category
 from .config import PARTS, ModelConfig
 from .inputs import Images
 from .nets import ConfidenceNet, Encoder, EncoderDecoder
@@ -95,6 +99,53 @@ class PhysDisModel(nn.Module):
         self.conf_net = ConfidenceNet(3, n.conf_nf, n.conf_zdim) if n.use_conf else None
         self.renderer = Renderer(config)
 
+    # -- construction, saving and sharing (thin delegates to physdis_hub.hub) --------------------
+    @classmethod
+    def for_category(cls, category: str, widths: Widths = "paper", **changes: Any) -> PhysDisModel:
+        """An untrained model of ``category`` (see :data:`physdis_hub.categories.CATEGORIES`): its
+        scene ranges, confidence network and paper loss weights, at ``widths`` ``"paper"`` or ``"cpu"``;
+        ``changes`` set other :class:`ModelConfig` fields.
+
+        Example:
+            >>> PhysDisModel.for_category("cars", widths="cpu").config.nets.use_conf
+            False
+        """
+        return cls(get_category(category).model_config(widths, **changes))
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike[str],
+        *,
+        revision: str | None = None,
+        device: str | torch.device = "cpu",
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        force_download: bool = False,
+    ) -> PhysDisModel:
+        """Load a pretrained model: :func:`physdis_hub.load_pretrained` (registry name,
+        ``"hf-hub:org/repo[@revision]"``, ``"local-dir:/path"`` or a path-like; strict keys,
+        safetensors only, registry checksums)."""
+        from .hub.download import load_pretrained
+
+        return load_pretrained(name_or_path, revision=revision, device=device, cache_dir=cache_dir,
+                               local_files_only=local_files_only, token=token, force_download=force_download)  # fmt: skip
+
+    def save_pretrained(self, directory: str | os.PathLike[str], **kwargs: Any) -> Path:
+        """Write ``config.json``, ``model.safetensors`` and the model card into ``directory``; keyword
+        arguments as in :func:`physdis_hub.save_pretrained`."""
+        from .hub.publish import save_pretrained
+
+        return save_pretrained(self, directory, **kwargs)
+
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
+        """Commit this model to the Hub repository ``repo_id`` and return the commit sha; keyword
+        arguments as in :func:`physdis_hub.push_to_hub`."""
+        from .hub.publish import push_to_hub
+
+        return push_to_hub(self, repo_id, **kwargs)
+
     # -- building blocks ---------------------------------------------------------------------
     def part_networks(self) -> dict[str, EncoderDecoder | Encoder]:
         """Part name -> its network (``geom``: depth, ``alb``: albedo, ``light``, ``view``)."""
@@ -158,14 +209,15 @@ class PhysDisModel(nn.Module):
     ) -> Alignment:
         """The batch the model sees for ``images``, and where each row came from.
 
-        ``align="auto"`` aligns the faces of photographs for face models (``config.category ==
-        "faces"``): an image larger than ``config.image_size`` is searched for faces and cropped as
+        ``align="auto"`` aligns the faces of photographs for models of a category whose profile says
+        so (:attr:`CategoryProfile.align_faces`: human faces): an image larger than ``config.image_size`` is searched for faces and cropped as
         Unsup3d's demo does (:mod:`physdis_hub.align`); an image of the model's size or smaller is
         taken as a crop already and only resized (``config.resize``). Models of other categories
         never align under ``"auto"``. ``True`` aligns every image, ``False`` none. Inputs without a
         face are skipped with a warning naming them (``Alignment.missing``).
         """
-        if align == "auto" and self.config.category != "faces":
+        profile = CATEGORIES.get(self.config.category)
+        if align == "auto" and not (profile and profile.align_faces):
             align = False
         return align_images(
             images, self.config.image_size, align=align, faces=faces, resize=self.config.resize, config=detector
