@@ -6,7 +6,7 @@ encoders' bottleneck features are the representation.
 """
 
 from .categories import CATEGORIES, CategoryProfile, get_category
-from .config import PARTS, LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
+from .config import LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
 from .hub import (
     PretrainedEntry,
     list_pretrained,
@@ -17,12 +17,14 @@ from .hub import (
 )
 from .model import Decomposition, ForwardOutput, PhysDisModel
 from .scene import Light, SceneParams, View
+from .vocab import PARTS, VARIANT_LABELS, VARIANTS, Part, Variant, check_parts
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CATEGORIES",
     "PARTS",
+    "Part",
     "CategoryProfile",
     "Decomposition",
     "ForwardOutput",
@@ -35,8 +37,12 @@ __all__ = [
     "RenderConfig",
     "SceneConfig",
     "SceneParams",
+    "VARIANTS",
+    "VARIANT_LABELS",
+    "Variant",
     "View",
     "__version__",
+    "check_parts",
     "get_category",
     "list_pretrained",
     "load_pretrained",

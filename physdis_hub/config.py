@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-T = TypeVar("T")
+from .vocab import BACKENDS, VARIANTS, Backend, Variant
+from .vocab import PARTS as PARTS  # re-exported: the part names were defined here before vocab.py
 
-PARTS: tuple[str, ...] = ("geom", "alb", "light", "view")
-"""Names of the four scene parts, in the order features are concatenated."""
+T = TypeVar("T")
 
 CONFIG_FORMAT_VERSION = 2
 """Layout version of the ``config.json`` that :meth:`ModelConfig.to_dict` writes (key
@@ -131,7 +131,7 @@ class SceneConfig:
 class RenderConfig:
     """Renderer settings."""
 
-    backend: str = "torch"
+    backend: Backend = "torch"
     """``"torch"`` (ours, CPU and CUDA) or ``"nmr"`` (neural_renderer, CUDA only, optional)."""
     pixel_convention: str = "integer"
     """Where the depth rasterizer samples pixel ``(r, c)``: ``"integer"`` at image point ``(c, r)``,
@@ -141,8 +141,8 @@ class RenderConfig:
     coordinates in both conventions, as Unsup3d does."""
 
     def __post_init__(self) -> None:
-        if self.backend not in ("torch", "nmr"):
-            raise ValueError(f"RenderConfig.backend: expected 'torch' or 'nmr', got {self.backend!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"RenderConfig.backend: expected one of {list(BACKENDS)}, got {self.backend!r}")
         if self.pixel_convention not in PIXEL_CONVENTIONS:
             raise ValueError(
                 f"RenderConfig.pixel_convention: expected one of {list(PIXEL_CONVENTIONS)}, "
@@ -196,7 +196,7 @@ class ModelConfig:
     """Renderer settings."""
     loss: LossConfig = field(default_factory=LossConfig)
     """Reconstruction loss weights."""
-    variant: str = "none"
+    variant: Variant = "none"
     """LOOCC variant the weights were trained with: ``"none"``, ``"L"`` or ``"LV"``."""
     category: str = "faces"
     """Object category the model was trained on (``"faces"``, ``"cars"``, ...)."""
@@ -213,8 +213,8 @@ class ModelConfig:
             raise ValueError(
                 f"ModelConfig.image_size: the Unsup3d networks are defined for 64x64 images, got {self.image_size}"
             )
-        if self.variant not in ("none", "L", "LV"):
-            raise ValueError(f"ModelConfig.variant: expected 'none', 'L' or 'LV', got {self.variant!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"ModelConfig.variant: expected one of {list(VARIANTS)}, got {self.variant!r}")
         if self.resize not in ("center-crop", "stretch"):
             raise ValueError(f"ModelConfig.resize: expected 'center-crop' or 'stretch', got {self.resize!r}")
 

@@ -17,11 +17,12 @@ from torch import nn
 
 from .align import Alignment, DetectorConfig, align_images
 from .categories import CATEGORIES, Widths, get_category
-from .config import PARTS, ModelConfig
+from .config import ModelConfig
 from .inputs import Images
-from .nets import ConfidenceNet, Encoder, EncoderDecoder
+from .nets import ConfidenceNet, DownPath, Encoder, EncoderDecoder
 from .render import Renderer, Rendering
 from .scene import Light, SceneParams, View, decode_depth, decode_light, decode_view
+from .vocab import PARTS, Part, check_parts, to_network_range, to_unit_range
 
 
 @dataclass
@@ -71,7 +72,7 @@ class Decomposition:
 
 
 def _to_unit(image: torch.Tensor) -> torch.Tensor:
-    return ((image + 1) / 2).clamp(0, 1)
+    return to_unit_range(image).clamp(0, 1)
 
 
 class PhysDisModel(nn.Module):
@@ -147,15 +148,15 @@ class PhysDisModel(nn.Module):
         return push_to_hub(self, repo_id, **kwargs)
 
     # -- building blocks ---------------------------------------------------------------------
-    def part_networks(self) -> dict[str, EncoderDecoder | Encoder]:
+    def part_networks(self) -> dict[Part, EncoderDecoder | Encoder]:
         """Part name -> its network (``geom``: depth, ``alb``: albedo, ``light``, ``view``)."""
         return {"geom": self.depth_net, "alb": self.albedo_net, "light": self.light_net, "view": self.view_net}
 
-    def part_encoders(self) -> dict[str, nn.Module]:
+    def part_encoders(self) -> dict[Part, DownPath]:
         """Part name -> down path, mapping ``(B, 3, S, S)`` in [-1, 1] to ``(B, D, 1, 1)``."""
         return {name: net.encoder for name, net in self.part_networks().items()}
 
-    def encode(self, x: torch.Tensor, parts: Sequence[str] = PARTS) -> dict[str, torch.Tensor]:
+    def encode(self, x: torch.Tensor, parts: Sequence[Part] = PARTS) -> dict[str, torch.Tensor]:
         """Bottleneck features of ``parts`` for ``x (B, 3, S, S)`` in [-1, 1]; each ``(B, D)``."""
         nets = self.part_networks()
         return {p: nets[p].encode(x) for p in parts}
@@ -230,21 +231,7 @@ class PhysDisModel(nn.Module):
                 f"images: no face found in any of the {len(found.names)} inputs; "
                 "pass align=False to use them as they are"
             )
-        return found.images.to(next(self.parameters()).device) * 2 - 1, found.source
-
-    @staticmethod
-    def _check_parts(parts: Sequence[str]) -> list[str]:
-        if isinstance(parts, str):
-            parts = [parts]
-        if not isinstance(parts, Sequence):
-            raise ValueError(f"parts: expected a sequence of part names from {list(PARTS)}, got {parts!r}")
-        parts = list(parts)
-        unknown = [p for p in parts if p not in PARTS]
-        if not parts or unknown:
-            raise ValueError(f"parts: expected a non-empty subset of {list(PARTS)}, got {parts}")
-        if len(set(parts)) != len(parts):
-            raise ValueError(f"parts: repeated part names in {parts}")
-        return parts
+        return to_network_range(found.images.to(next(self.parameters()).device)), found.source
 
     def _batches(self, x: torch.Tensor, batch_size: int, progress: bool | None, desc: str) -> list[torch.Tensor]:
         if batch_size <= 0:
@@ -259,7 +246,7 @@ class PhysDisModel(nn.Module):
     def extract(
         self,
         images: Images,
-        parts: Sequence[str] = ("geom", "alb"),
+        parts: Sequence[Part] = ("geom", "alb"),
         *,
         as_dict: bool = False,
         batch_size: int = 256,
@@ -284,7 +271,7 @@ class PhysDisModel(nn.Module):
             dict. With alignment, rows follow the faces found (inputs without a face are skipped
             with a warning); ``model.align(images).source`` says which input each row came from.
         """
-        parts = self._check_parts(parts)
+        parts = check_parts(parts)
         x, _ = self._prepare(images, align, faces)
         encoders = self.part_encoders()
         out: dict[str, list[torch.Tensor]] = {p: [] for p in parts}

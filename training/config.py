@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from physdis_hub.config import ModelConfig
+from physdis_hub.vocab import DEVICES, Device, Variant
 
 from .augment import AugmentConfig
 from .data import DataConfig
@@ -44,11 +45,12 @@ class TrainConfig:
     preset: str
     """Name of the preset this configuration came from (for logs and model cards)."""
     model: ModelConfig = field(default_factory=ModelConfig)
-    """Architecture, scene ranges and reconstruction loss weights."""
+    """Architecture, scene ranges and reconstruction loss weights. Its ``variant`` is derived: it is
+    set from ``loocc.variant``, the one place a run states its LOOCC variant."""
     data: DataConfig = field(default_factory=DataConfig)
     """Data set and split."""
     loocc: LooccConfig = field(default_factory=LooccConfig)
-    """LOOCC variant and augmentation ranges (``loocc.variant`` must equal ``model.variant``)."""
+    """LOOCC variant and augmentation ranges (``model.variant`` follows ``loocc.variant``)."""
     optim: OptimConfig = field(default_factory=OptimConfig)
     """Optimiser."""
     batch_size: int = 64
@@ -67,7 +69,7 @@ class TrainConfig:
     """Write a decomposition figure every this many epochs (0: never)."""
     figure_images: int = 8
     """Number of validation images in each figure."""
-    device: str = "auto"
+    device: Device = "auto"
     """``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``."""
     notes: str = ""
     """Free text shown at start and in model cards (e.g. where the preset departs from the paper)."""
@@ -79,11 +81,8 @@ class TrainConfig:
     with the run, never in the published model config."""
 
     def __post_init__(self) -> None:
-        if self.loocc.variant != self.model.variant:
-            raise ValueError(
-                f"TrainConfig: loocc.variant ({self.loocc.variant!r}) and model.variant "
-                f"({self.model.variant!r}) must agree; use with_variant() to change both"
-            )
+        if self.model.variant != self.loocc.variant:  # frozen: set the derived field once, here
+            object.__setattr__(self, "model", self.model.replace(variant=self.loocc.variant))
         for name in ("batch_size", "eval_batch_size", "max_epochs", "patience", "figure_images"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
@@ -99,21 +98,17 @@ class TrainConfig:
                 f"TrainConfig.perceptual_weights: model.loss.lam_perc is {self.model.loss.lam_perc}, so VGG16 "
                 "weights are needed (a local .safetensors file, 'hf-hub:REPO' or 'timm'); got none"
             )
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"TrainConfig.device: expected 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"TrainConfig.device: expected one of {list(DEVICES)}, got {self.device!r}")
 
     @property
-    def variant(self) -> str:
+    def variant(self) -> Variant:
         """The LOOCC variant: ``"none"``, ``"L"`` or ``"LV"``."""
         return self.loocc.variant
 
-    def with_variant(self, variant: str) -> TrainConfig:
-        """A copy trained with another LOOCC variant (changes ``loocc`` and ``model`` together)."""
-        return dataclasses.replace(
-            self,
-            loocc=dataclasses.replace(self.loocc, variant=variant),
-            model=self.model.replace(variant=variant),
-        )
+    def with_variant(self, variant: Variant) -> TrainConfig:
+        """A copy trained with another LOOCC variant (``model.variant`` follows)."""
+        return dataclasses.replace(self, loocc=dataclasses.replace(self.loocc, variant=variant))
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some top-level fields changed."""

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 from ..config import ModelConfig
 from ..render import Renderer
 from ..scene import Light, SceneParams, View
+from ..vocab import to_network_range, to_unit_range
 from .cars import SyntheticCars
 from .category import ObjectCategory, Params
 from .faces import SyntheticFaces
@@ -455,14 +456,14 @@ class SyntheticGenerator:
         canon = self.category.canonical(_tensors(identity), _tensors(factors), self.renderer.camera)
         background = torch.from_numpy(plan.background[idx]).float()[:, :, None, None]
         backdrop = (background * backdrop_texture(torch.from_numpy(plan.texture[idx]).float(), canon.albedo.shape[-1])).clamp(0, 1)
-        albedo = torch.where(canon.object_mask[:, None], canon.albedo, backdrop) * 2 - 1
+        albedo = to_network_range(torch.where(canon.object_mask[:, None], canon.albedo, backdrop))
         light = Light(*(torch.from_numpy(a[idx]).float() for a in (plan.ambient, plan.diffuse, plan.direction)))
         view = View(torch.from_numpy(plan.rotation[idx]).float(), torch.from_numpy(plan.translation[idx]).float())
         scene = SceneParams(canon.depth, albedo, light, view)
         out = self.renderer.render(scene)
         mask = out.mask > 0.5
         plane = (light.ambient + light.diffuse * light.direction[:, 2].clamp(min=0))[:, None, None, None]
-        image = torch.where(mask, (out.image + 1) / 2, backdrop * plane)
+        image = torch.where(mask, to_unit_range(out.image), backdrop * plane)
         grid = self.renderer.sampling_grid(out.depth, view)  # where each view pixel comes from
         warped = torch.nn.functional.grid_sample(canon.object_mask[:, None].float(), grid, align_corners=True)
         labels = {"identity": torch.from_numpy(plan.identity[idx])}

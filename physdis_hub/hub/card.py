@@ -16,6 +16,7 @@ from string import Template
 from typing import Any
 
 from ..model import PhysDisModel
+from ..vocab import VARIANT_LABELS
 
 EvalResults = Mapping[str, Any] | str | os.PathLike
 """``{"metrics": {name: number, ...}, "command": "the command that produced them"}`` or a JSON file of it;
@@ -48,7 +49,7 @@ def render_model_card(
         ...                                               "command": "physdis probe cluster ..."})  # doctest: +SKIP
     """
     config = model.config
-    variant = "no LOOCC" if config.variant == "none" else f"LOOCC {config.variant}"
+    variant = VARIANT_LABELS[config.variant]
     tags = [
         "physdis-hub",
         "inverse-rendering",
