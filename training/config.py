@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
 from physdis_hub.config import ModelConfig
+from physdis_hub.configbase import ConfigBase
 from physdis_hub.vocab import DEVICES, Device, Variant
 
 from .augment import AugmentConfig
@@ -19,7 +19,7 @@ from .loocc import LooccConfig
 
 
 @dataclass(frozen=True)
-class OptimConfig:
+class OptimConfig(ConfigBase):
     """Adam settings. The paper's text says lr 1e-3; its public configs (and Unsup3d's) use 1e-4."""
 
     lr: float = 1e-4
@@ -39,7 +39,7 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(ConfigBase):
     """Everything that defines one training run."""
 
     preset: str
@@ -109,53 +109,3 @@ class TrainConfig:
     def with_variant(self, variant: Variant) -> TrainConfig:
         """A copy trained with another LOOCC variant (``model.variant`` follows)."""
         return dataclasses.replace(self, loocc=dataclasses.replace(self.loocc, variant=variant))
-
-    def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with some top-level fields changed."""
-        return dataclasses.replace(self, **changes)
-
-    # -- serialisation -------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready nested dict."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        out["model"] = self.model.to_dict()
-        for name in ("data", "loocc", "optim", "augment"):
-            out[name] = _plain(dataclasses.asdict(out[name]))
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are errors."""
-        if not isinstance(data, dict):
-            raise ValueError(f"TrainConfig: expected a dict, got {type(data).__name__}")
-        nested = {"model": ModelConfig.from_dict, "data": _loader(DataConfig), "loocc": _loader(LooccConfig),
-                  "optim": _loader(OptimConfig), "augment": _loader(AugmentConfig)}  # fmt: skip
-        kwargs = {k: nested[k](v) if k in nested else v for k, v in data.items()}
-        return _construct(cls, kwargs, "TrainConfig")
-
-
-def _plain(value: Any) -> Any:
-    """Tuples -> lists, recursively (JSON form)."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _loader(cls: type) -> Any:
-    def load(data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise ValueError(f"{cls.__name__}: expected a dict, got {type(data).__name__}")
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return _construct(cls, kwargs, cls.__name__)
-
-    return load
-
-
-def _construct(cls: type, kwargs: dict[str, Any], where: str) -> Any:
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(kwargs) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
-    return cls(**kwargs)

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 import torch
 
 from physdis_hub.config import SceneConfig
+from physdis_hub.configbase import ConfigBase
 from physdis_hub.losses import nt_xent
 from physdis_hub.model import PhysDisModel
 from physdis_hub.scene import Light, SceneParams, View
@@ -54,7 +55,7 @@ KINDS: tuple[str, ...] = ("light", "view")
 
 
 @dataclass(frozen=True)
-class LooccConfig:
+class LooccConfig(ConfigBase):
     """LOOCC settings; the defaults are the paper's (sec. 4.3)."""
 
     variant: Variant = "none"

@@ -31,6 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import ModelConfig
+from ..configbase import ConfigBase
 from ..render import Renderer
 from ..scene import Light, SceneParams, View
 from ..vocab import to_network_range, to_unit_range
@@ -55,7 +56,7 @@ _BLOCKS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
-class LightRange:
+class LightRange(ConfigBase):
     """Ranges lights are drawn from, each uniformly."""
 
     ambient: tuple[float, float]
@@ -85,7 +86,7 @@ class LightRange:
 
 
 @dataclass(frozen=True)
-class ViewRange:
+class ViewRange(ConfigBase):
     """Ranges views are drawn from, each uniformly (angles in degrees)."""
 
     abs_yaw_deg: tuple[float, float]
@@ -123,7 +124,7 @@ def _car_light(polar: tuple[float, float]) -> LightRange:
 
 
 @dataclass(frozen=True)
-class SyntheticConfig:
+class SyntheticConfig(ConfigBase):
     """Everything that defines a synthetic data set. Equal configs give identical samples.
 
     The defaults are the faces data set; :meth:`cars` gives the cars one (same splits and view
@@ -203,10 +204,6 @@ class SyntheticConfig:
         if category == "cars":
             return cls.cars(**changes)
         return cls(category=category, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def fingerprint(self) -> str:
         """A short hash of the config (names cache folders)."""
