@@ -7,6 +7,7 @@ encoders' bottleneck features are the representation.
 
 from .categories import CATEGORIES, CategoryProfile, get_category
 from .config import LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
+from .errors import CheckpointError, ChecksumMismatchError, PhysdisError, UnknownNameError
 from .hub import (
     PretrainedEntry,
     list_pretrained,
@@ -24,21 +25,25 @@ __version__ = "0.1.0"
 __all__ = [
     "CATEGORIES",
     "PARTS",
-    "Part",
+    "VARIANTS",
+    "VARIANT_LABELS",
     "CategoryProfile",
+    "CheckpointError",
+    "ChecksumMismatchError",
     "Decomposition",
     "ForwardOutput",
     "Light",
     "LossConfig",
     "ModelConfig",
     "NetConfig",
+    "Part",
     "PhysDisModel",
+    "PhysdisError",
     "PretrainedEntry",
     "RenderConfig",
     "SceneConfig",
     "SceneParams",
-    "VARIANTS",
-    "VARIANT_LABELS",
+    "UnknownNameError",
     "Variant",
     "View",
     "__version__",

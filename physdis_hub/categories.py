@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from .config import LossConfig, ModelConfig, NetConfig, SceneConfig
+from .errors import lookup
 
 Widths = Literal["paper", "cpu"]
 """Network width presets: ``"paper"`` (the paper's, 256-d features) or ``"cpu"`` (nf 16, 128-d)."""
@@ -101,7 +102,9 @@ CATEGORIES: dict[str, CategoryProfile] = {
 
 
 def get_category(name: str) -> CategoryProfile:
-    """The profile of category ``name`` (a ValueError naming the known ones otherwise)."""
-    if name not in CATEGORIES:
-        raise ValueError(f"category: expected one of {list(CATEGORIES)}, got {name!r}")
-    return CATEGORIES[name]
+    """The profile of category ``name``.
+
+    Raises:
+        UnknownNameError: naming close matches and the known categories.
+    """
+    return lookup(CATEGORIES, name, what="category")

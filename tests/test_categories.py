@@ -9,6 +9,7 @@ import pytest
 from physdis_hub.categories import CATEGORIES, WIDTHS, CategoryProfile, get_category
 from physdis_hub.config import LossConfig, SceneConfig
 from physdis_hub.convert.categories import PDR_CATEGORIES, UNSUP3D_CATEGORIES
+from physdis_hub.errors import UnknownNameError
 
 
 def test_paper_settings() -> None:
@@ -39,8 +40,8 @@ def test_a_new_category_is_one_entry() -> None:
 
 def test_get_category_names_the_known_ones() -> None:
     assert get_category("cars") is CATEGORIES["cars"]
-    with pytest.raises(ValueError, match="faces"):
-        get_category("dogs")
+    with pytest.raises(UnknownNameError, match=r"unknown category 'face'; did you mean 'faces'\?; known: cars, cat, faces"):
+        get_category("face")
 
 
 def test_official_categories_read_the_profiles() -> None:

@@ -40,6 +40,7 @@ from typing import Any
 from physdis_hub.categories import CATEGORIES, Widths
 from physdis_hub.config import LossConfig, ModelConfig, NetConfig
 from physdis_hub.data.registry import DATA_ROOT_ENV
+from physdis_hub.errors import PhysdisError, lookup
 
 from .augment import PHOTO_LIKE, AugmentConfig
 from .perceptual import BUNDLED_VGG16
@@ -48,7 +49,7 @@ from .data import DataConfig
 from .loocc import VARIANTS, LooccConfig
 
 
-class PresetError(ValueError):
+class PresetError(PhysdisError, ValueError):
     """A preset cannot be built as asked (unknown name, missing data directory or weights)."""
 
 
@@ -320,11 +321,9 @@ def get_preset(
         >>> cfg.batch_size, cfg.loocc.variant
         (32, 'LV')
     """
-    if name not in PRESETS:
-        raise PresetError(f"name: unknown preset {name!r}; expected one of {list_presets()}")
+    preset = lookup(PRESETS, name, what="preset", error=PresetError, lead=f"name: unknown preset {name!r}")
     if variant not in VARIANTS:
         raise PresetError(f"variant: expected one of {list(VARIANTS)}, got {variant!r}")
-    preset = PRESETS[name]
     if preset.needs_data_dir and not has_data(data_dir):
         raise PresetError(f"preset {name!r} trains on a real data set: {data_hint(preset.category)}")
     return preset.build(PresetOptions(variant, data_dir, perceptual_weights))

@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
+from physdis_hub.errors import PhysdisError
 from physdis_hub.model import PhysDisModel
 from physdis_hub.vocab import to_network_range
 
@@ -53,7 +54,7 @@ AUGMENT_SEED_OFFSET = 2_000_003
 """The augmentation generator of rank ``r`` is seeded with ``seed + AUGMENT_SEED_OFFSET + r``."""
 
 
-class ResumeError(ValueError):
+class ResumeError(PhysdisError, ValueError):
     """A run cannot be resumed with the configuration given (it differs from the checkpoint's)."""
 
 

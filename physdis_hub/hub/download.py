@@ -27,11 +27,10 @@ import torch
 
 from ..model import PhysDisModel
 from . import registry
+from ..errors import CheckpointError, ChecksumMismatchError
 from .checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,
-    CheckpointError,
-    ChecksumMismatchError,
     build_model,
     missing_weights_error,
     sha256_file,

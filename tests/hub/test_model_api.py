@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from physdis_hub import CATEGORIES, PhysDisModel
+from physdis_hub import CATEGORIES, PhysDisModel, UnknownNameError
 from physdis_hub.hub.checkpoint import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
 
 from .helpers import features, same_weights, tiny_model
@@ -61,5 +61,5 @@ def test_for_category_paper_widths_and_errors():
     assert PhysDisModel.for_category("cars").config.nets.zdim == 256
     with pytest.raises(ValueError, match="widths"):
         PhysDisModel.for_category("cars", widths="huge")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="category"):
+    with pytest.raises(UnknownNameError, match="unknown category 'dogs'"):
         PhysDisModel.for_category("dogs")
