@@ -24,6 +24,8 @@ VARIANTS: tuple[Variant, ...] = get_args(Variant)
 """Every LOOCC variant, as code spells it."""
 VARIANT_LABELS: dict[Variant, str] = {"none": "no LOOCC", "L": "LOOCC-L", "LV": "LOOCC-LV"}
 """How each variant is displayed (tables, model cards, figures)."""
+VARIANT_SLUGS: dict[Variant, str] = {v: label.lower().replace(" ", "-") for v, label in VARIANT_LABELS.items()}
+"""Each variant in names and tags: ``no-loocc``, ``loocc-l``, ``loocc-lv`` (Hub tags, repository names)."""
 
 Backend = Literal["torch", "nmr"]
 """A renderer backend: ``"torch"`` (ours, CPU and CUDA) or ``"nmr"`` (neural_renderer, optional)."""

@@ -16,6 +16,7 @@ from physdis_hub.vocab import (
     DEVICES,
     PARTS,
     VARIANT_LABELS,
+    VARIANT_SLUGS,
     VARIANTS,
     Part,
     check_parts,
@@ -30,6 +31,7 @@ def test_names_come_from_the_literal_types() -> None:
     assert PARTS == get_args(Part) == ("geom", "alb", "light", "view")
     assert VARIANTS == ("none", "L", "LV") and list(VARIANT_LABELS) == list(VARIANTS)
     assert VARIANT_LABELS == {"none": "no LOOCC", "L": "LOOCC-L", "LV": "LOOCC-LV"}
+    assert VARIANT_SLUGS == {"none": "no-loocc", "L": "loocc-l", "LV": "loocc-lv"}
     assert BACKENDS == ("torch", "nmr") and DEVICES == ("auto", "cpu", "cuda")
     assert physdis_hub.PARTS is PARTS and physdis_hub.config.PARTS is PARTS
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from physdis_hub.errors import lookup
+from physdis_hub.vocab import VARIANT_SLUGS
 
 from .distributed import barrier, distributed_session
 from .loocc import VARIANTS
@@ -62,8 +63,7 @@ def resolve_preset(category: str, preset: str | None, data_dir: str | None) -> s
 
 def repo_name(org: str, preset: str, variant: str) -> str:
     """Hub repository of one exported variant, e.g. ``org/physdis-faces-loocc-lv``."""
-    suffix = "no-loocc" if variant == "none" else f"loocc-{variant.lower()}"
-    return f"{org}/physdis-{preset}-{suffix}"
+    return f"{org}/physdis-{preset}-{VARIANT_SLUGS[variant]}"
 
 
 def results_markdown(preset: str, rows: dict[str, dict[str, float]], command: str) -> str:
