@@ -14,6 +14,7 @@ from physdis_hub.errors import CheckpointError, ChecksumMismatchError, PhysdisEr
 from physdis_hub.hub import UnknownPretrainedError, get_pretrained
 from training.presets import PresetError, get_preset
 from training.reproduce import resolve_preset
+from training.train import USER_ERRORS
 from training.trainer import ResumeError
 
 
@@ -26,6 +27,7 @@ def test_one_hierarchy_exported_from_the_package() -> None:
                            (UnknownPretrainedError, UnknownNameError), (UnknownDatasetError, KeyError),
                            (DataLayoutError, ValueError), (PresetError, ValueError), (ResumeError, ValueError)):  # fmt: skip
         assert issubclass(error, PhysdisError) and issubclass(error, builtin), error
+        assert issubclass(error, USER_ERRORS), error  # the training commands report them as one message
 
 
 def test_lookup_suggests_close_matches() -> None:

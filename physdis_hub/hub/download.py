@@ -25,9 +25,9 @@ from typing import Literal
 
 import torch
 
+from ..errors import CheckpointError, ChecksumMismatchError
 from ..model import PhysDisModel
 from . import registry
-from ..errors import CheckpointError, ChecksumMismatchError
 from .checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,
