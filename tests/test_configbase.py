@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from physdis_hub.align import DetectorConfig
 from physdis_hub.config import LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
 from physdis_hub.configbase import ConfigBase
 from physdis_hub.data.synthetic import LightRange, SyntheticConfig, ViewRange
@@ -25,7 +26,7 @@ EXAMPLES = [
     LossConfig(lam_perc=0.5), ModelConfig(variant="L", category="cars"), OptimConfig(betas=(0.5, 0.9)),
     DataConfig(options={"split_seed": 3}, max_images=(4, 2, 2)), LooccConfig(variant="LV"), PHOTO_LIKE,
     AugmentConfig(), SyntheticConfig.for_category("cars", seed=3), get_preset("tiny", "LV"),
-    SyntheticConfig().light_in, SyntheticConfig().view_ood,
+    SyntheticConfig().light_in, SyntheticConfig().view_ood, DetectorConfig(thresholds=(0.5, 0.6, 0.7)),
 ]  # fmt: skip
 
 
