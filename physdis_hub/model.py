@@ -130,8 +130,10 @@ class PhysDisModel(nn.Module):
         safetensors only, registry checksums)."""
         from .hub.download import load_pretrained
 
-        return load_pretrained(name_or_path, revision=revision, device=device, cache_dir=cache_dir,
-                               local_files_only=local_files_only, token=token, force_download=force_download)  # fmt: skip
+        return load_pretrained(
+            name_or_path, revision=revision, device=device, cache_dir=cache_dir,
+            local_files_only=local_files_only, token=token, force_download=force_download,
+        )  # fmt: skip
 
     def save_pretrained(self, directory: str | os.PathLike[str], **kwargs: Any) -> Path:
         """Write ``config.json``, ``model.safetensors`` and the model card into ``directory``; keyword

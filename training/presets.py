@@ -110,7 +110,8 @@ def _perceptual_note(category: str, weights: str | None) -> str:
     if weights:
         return ""
     return (
-        f"perceptual loss disabled (lam_perc 0; the paper uses {CATEGORIES[category].loss.lam_perc:g}): on a CPU it makes a step "
+        f"perceptual loss disabled (lam_perc 0; the paper uses {CATEGORIES[category].loss.lam_perc:g}): "
+        "on a CPU it makes a step "
         f"{PERCEPTUAL_CPU_COST} slower (benchmarks/bench_perceptual.py); pass --perceptual-weights "
         f"{BUNDLED_VGG16.relative_to(BUNDLED_VGG16.parents[2])} to enable it."
     )
@@ -123,7 +124,8 @@ def _paper_weights(category: str, opts: PresetOptions) -> str:
     if BUNDLED_VGG16.is_file():
         return str(BUNDLED_VGG16)
     raise PresetError(
-        f"preset {category!r}: the paper trains with a VGG16 perceptual loss (weight {CATEGORIES[category].loss.lam_perc:g}), and the bundled "
+        f"preset {category!r}: the paper trains with a VGG16 perceptual loss "
+        f"(weight {CATEGORIES[category].loss.lam_perc:g}), and the bundled "
         f"weights {BUNDLED_VGG16} are missing (they ship with the repository, not with every install). Pass "
         f"--perceptual-weights FILE.safetensors (or hf-hub:timm/vgg16.tv_in1k), or use --preset "
         f"{category}-cpu / {category}-synthetic-cpu, which train without it (lam_perc 0)."
