@@ -5,7 +5,9 @@ albedo, light and view, a differentiable renderer in plain PyTorch, and the LOOC
 encoders' bottleneck features are the representation.
 """
 
-from .config import PARTS, LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
+from .categories import CATEGORIES, CategoryProfile, get_category
+from .config import LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
+from .errors import CheckpointError, ChecksumMismatchError, PhysdisError, UnknownNameError
 from .hub import (
     PretrainedEntry,
     list_pretrained,
@@ -16,24 +18,37 @@ from .hub import (
 )
 from .model import Decomposition, ForwardOutput, PhysDisModel
 from .scene import Light, SceneParams, View
+from .vocab import PARTS, VARIANT_LABELS, VARIANTS, Part, Variant, check_parts
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CATEGORIES",
     "PARTS",
+    "VARIANTS",
+    "VARIANT_LABELS",
+    "CategoryProfile",
+    "CheckpointError",
+    "ChecksumMismatchError",
     "Decomposition",
     "ForwardOutput",
     "Light",
     "LossConfig",
     "ModelConfig",
     "NetConfig",
+    "Part",
     "PhysDisModel",
+    "PhysdisError",
     "PretrainedEntry",
     "RenderConfig",
     "SceneConfig",
     "SceneParams",
+    "UnknownNameError",
+    "Variant",
     "View",
     "__version__",
+    "check_parts",
+    "get_category",
     "list_pretrained",
     "load_pretrained",
     "push_to_hub",

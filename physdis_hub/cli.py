@@ -188,7 +188,7 @@ def _run_extract(args: argparse.Namespace) -> None:
         args.device = f"cuda:{rank.local_rank}"
     source = make_source(args.inputs)
     model = _load(args)
-    if args.align and model.config.category == "faces":
+    if args.align and model.aligns_faces:
         source.preprocess = AlignCrops(model.config.image_size, faces=args.faces, resize=model.config.resize)
     model_id = args.model + (f"@{args.revision}" if args.revision else "")
     options = StreamOptions(tuple(args.parts), args.batch_size, args.workers, args.on_error,

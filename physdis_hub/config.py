@@ -7,16 +7,12 @@ what travels beside ``model.safetensors`` on the Hub.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
-
-PARTS: tuple[str, ...] = ("geom", "alb", "light", "view")
-"""Names of the four scene parts, in the order features are concatenated."""
+from .configbase import ConfigBase
+from .vocab import BACKENDS, VARIANTS, Backend, Variant
+from .vocab import PARTS as PARTS  # re-exported: the part names were defined here before vocab.py
 
 CONFIG_FORMAT_VERSION = 2
 """Layout version of the ``config.json`` that :meth:`ModelConfig.to_dict` writes (key
@@ -32,7 +28,7 @@ PIXEL_CONVENTIONS: tuple[str, ...] = ("integer", "center")
 
 
 @dataclass(frozen=True)
-class NetConfig:
+class NetConfig(ConfigBase):
     """Widths of the five Unsup3d networks. The paper's values are the defaults."""
 
     depth_nf: int = 64
@@ -85,7 +81,7 @@ class NetConfig:
 
 
 @dataclass(frozen=True)
-class SceneConfig:
+class SceneConfig(ConfigBase):
     """Physical ranges that decode network outputs (in [-1, 1]) into scene parameters."""
 
     min_depth: float = 0.9
@@ -128,10 +124,10 @@ class SceneConfig:
 
 
 @dataclass(frozen=True)
-class RenderConfig:
+class RenderConfig(ConfigBase):
     """Renderer settings."""
 
-    backend: str = "torch"
+    backend: Backend = "torch"
     """``"torch"`` (ours, CPU and CUDA) or ``"nmr"`` (neural_renderer, CUDA only, optional)."""
     pixel_convention: str = "integer"
     """Where the depth rasterizer samples pixel ``(r, c)``: ``"integer"`` at image point ``(c, r)``,
@@ -141,8 +137,8 @@ class RenderConfig:
     coordinates in both conventions, as Unsup3d does."""
 
     def __post_init__(self) -> None:
-        if self.backend not in ("torch", "nmr"):
-            raise ValueError(f"RenderConfig.backend: expected 'torch' or 'nmr', got {self.backend!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"RenderConfig.backend: expected one of {list(BACKENDS)}, got {self.backend!r}")
         if self.pixel_convention not in PIXEL_CONVENTIONS:
             raise ValueError(
                 f"RenderConfig.pixel_convention: expected one of {list(PIXEL_CONVENTIONS)}, "
@@ -151,7 +147,7 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
-class LossConfig:
+class LossConfig(ConfigBase):
     """Weights of the reconstruction loss terms.
 
     Where the VGG16 weights of the perceptual term come from is a property of the training
@@ -183,7 +179,7 @@ class LossConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(ConfigBase):
     """Everything that defines a physdis model; saved as config.json beside the weights."""
 
     image_size: int = 64
@@ -196,7 +192,7 @@ class ModelConfig:
     """Renderer settings."""
     loss: LossConfig = field(default_factory=LossConfig)
     """Reconstruction loss weights."""
-    variant: str = "none"
+    variant: Variant = "none"
     """LOOCC variant the weights were trained with: ``"none"``, ``"L"`` or ``"LV"``."""
     category: str = "faces"
     """Object category the model was trained on (``"faces"``, ``"cars"``, ...)."""
@@ -213,61 +209,21 @@ class ModelConfig:
             raise ValueError(
                 f"ModelConfig.image_size: the Unsup3d networks are defined for 64x64 images, got {self.image_size}"
             )
-        if self.variant not in ("none", "L", "LV"):
-            raise ValueError(f"ModelConfig.variant: expected 'none', 'L' or 'LV', got {self.variant!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"ModelConfig.variant: expected one of {list(VARIANTS)}, got {self.variant!r}")
         if self.resize not in ("center-crop", "stretch"):
             raise ValueError(f"ModelConfig.resize: expected 'center-crop' or 'stretch', got {self.resize!r}")
 
-    # -- serialisation -------------------------------------------------------------------------
+    # -- serialisation (the rest is ConfigBase's) -----------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists), stamped with ``format_version``."""
-        return {"format_version": CONFIG_FORMAT_VERSION, **json.loads(json.dumps(dataclasses.asdict(self)))}
+        return {"format_version": CONFIG_FORMAT_VERSION, **super().to_dict()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: Any, where: str | None = "config") -> ModelConfig:
         """Build from :meth:`to_dict` output of this or an older format (see :func:`migrate_config`).
         Unknown keys are errors, so a typo never passes silently."""
-        return _from_dict(cls, migrate_config(data), "config")
-
-    def to_json(self, path: str | Path) -> None:
-        """Write config.json."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> "ModelConfig":
-        """Read config.json."""
-        try:
-            data = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from err
-        return cls.from_dict(data)
-
-    def replace(self, **changes: Any) -> "ModelConfig":
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
-
-
-def _from_dict(cls: type[T], data: Any, where: str) -> T:
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(fields)}")
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        ftype = fields[name].type
-        sub = _NESTED.get(ftype if isinstance(ftype, str) else getattr(ftype, "__name__", ""))
-        if sub is not None:
-            kwargs[name] = _from_dict(sub, value, f"{where}.{name}")
-        elif isinstance(value, list):
-            kwargs[name] = tuple(value)
-        else:
-            kwargs[name] = value
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise ValueError(f"{where}: {err}") from err
+        return super().from_dict(migrate_config(data), where)
 
 
 def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
@@ -302,16 +258,3 @@ def migrate_config(data: Any) -> dict[str, Any]:
     for step in range(version, CONFIG_FORMAT_VERSION):
         data = _MIGRATIONS[step](data)
     return data
-
-
-_NESTED: dict[str, type] = {
-    "NetConfig": NetConfig,
-    "SceneConfig": SceneConfig,
-    "RenderConfig": RenderConfig,
-    "LossConfig": LossConfig,
-}
-
-
-def cars_scene() -> SceneConfig:
-    """Scene ranges of the cars configuration (border depth 1.08, diffuse in [0.5, 1])."""
-    return SceneConfig(border_depth=1.08, diff_range=(0.5, 1.0))

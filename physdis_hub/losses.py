@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+from .vocab import to_unit_range
 
 _EPS = 1e-7
 
@@ -99,7 +100,7 @@ class VGG16Features(nn.Module):
         """``(B, 3, H, W)`` RGB in [-1, 1] -> relu3_3 features ``(B, 256, H/4, W/4)``."""
         if image.ndim != 4 or image.shape[1] != 3:
             raise ValueError(f"VGG16Features: expected (B, 3, H, W) RGB images, got {tuple(image.shape)}")
-        x = (image + 1) / 2 * self.scale
+        x = to_unit_range(image) * self.scale
         if self.to_bgr:
             x = x.flip(1)
         return self.features((x - self.mean) / self.std)

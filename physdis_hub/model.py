@@ -6,18 +6,23 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from .align import Alignment, DetectorConfig, align_images
-from .config import PARTS, ModelConfig
+from .categories import CATEGORIES, Widths, get_category
+from .config import ModelConfig
 from .inputs import Images
-from .nets import ConfidenceNet, Encoder, EncoderDecoder
+from .nets import ConfidenceNet, DownPath, Encoder, EncoderDecoder
 from .render import Renderer, Rendering
 from .scene import Light, SceneParams, View, decode_depth, decode_light, decode_view
+from .vocab import PARTS, Part, check_parts, to_network_range, to_unit_range
 
 
 @dataclass
@@ -67,7 +72,7 @@ class Decomposition:
 
 
 def _to_unit(image: torch.Tensor) -> torch.Tensor:
-    return ((image + 1) / 2).clamp(0, 1)
+    return to_unit_range(image).clamp(0, 1)
 
 
 class PhysDisModel(nn.Module):
@@ -95,16 +100,65 @@ class PhysDisModel(nn.Module):
         self.conf_net = ConfidenceNet(3, n.conf_nf, n.conf_zdim) if n.use_conf else None
         self.renderer = Renderer(config)
 
+    # -- construction, saving and sharing (thin delegates to physdis_hub.hub) --------------------
+    @classmethod
+    def for_category(cls, category: str, widths: Widths = "paper", **changes: Any) -> PhysDisModel:
+        """An untrained model of ``category`` (see :data:`physdis_hub.categories.CATEGORIES`): its
+        scene ranges, confidence network and paper loss weights, at ``widths`` ``"paper"`` or ``"cpu"``;
+        ``changes`` set other :class:`ModelConfig` fields.
+
+        Example:
+            >>> PhysDisModel.for_category("cars", widths="cpu").config.nets.use_conf
+            False
+        """
+        return cls(get_category(category).model_config(widths, **changes))
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike[str],
+        *,
+        revision: str | None = None,
+        device: str | torch.device = "cpu",
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+        force_download: bool = False,
+    ) -> PhysDisModel:
+        """Load a pretrained model: :func:`physdis_hub.load_pretrained` (registry name,
+        ``"hf-hub:org/repo[@revision]"``, ``"local-dir:/path"`` or a path-like; strict keys,
+        safetensors only, registry checksums)."""
+        from .hub.download import load_pretrained
+
+        return load_pretrained(
+            name_or_path, revision=revision, device=device, cache_dir=cache_dir,
+            local_files_only=local_files_only, token=token, force_download=force_download,
+        )  # fmt: skip
+
+    def save_pretrained(self, directory: str | os.PathLike[str], **kwargs: Any) -> Path:
+        """Write ``config.json``, ``model.safetensors`` and the model card into ``directory``; keyword
+        arguments as in :func:`physdis_hub.save_pretrained`."""
+        from .hub.publish import save_pretrained
+
+        return save_pretrained(self, directory, **kwargs)
+
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
+        """Commit this model to the Hub repository ``repo_id`` and return the commit sha; keyword
+        arguments as in :func:`physdis_hub.push_to_hub`."""
+        from .hub.publish import push_to_hub
+
+        return push_to_hub(self, repo_id, **kwargs)
+
     # -- building blocks ---------------------------------------------------------------------
-    def part_networks(self) -> dict[str, EncoderDecoder | Encoder]:
+    def part_networks(self) -> dict[Part, EncoderDecoder | Encoder]:
         """Part name -> its network (``geom``: depth, ``alb``: albedo, ``light``, ``view``)."""
         return {"geom": self.depth_net, "alb": self.albedo_net, "light": self.light_net, "view": self.view_net}
 
-    def part_encoders(self) -> dict[str, nn.Module]:
+    def part_encoders(self) -> dict[Part, DownPath]:
         """Part name -> down path, mapping ``(B, 3, S, S)`` in [-1, 1] to ``(B, D, 1, 1)``."""
         return {name: net.encoder for name, net in self.part_networks().items()}
 
-    def encode(self, x: torch.Tensor, parts: Sequence[str] = PARTS) -> dict[str, torch.Tensor]:
+    def encode(self, x: torch.Tensor, parts: Sequence[Part] = PARTS) -> dict[str, torch.Tensor]:
         """Bottleneck features of ``parts`` for ``x (B, 3, S, S)`` in [-1, 1]; each ``(B, D)``."""
         nets = self.part_networks()
         return {p: nets[p].encode(x) for p in parts}
@@ -153,19 +207,25 @@ class PhysDisModel(nn.Module):
             raise ValueError("x: empty batch")
 
     # -- inference API -----------------------------------------------------------------------
+    @property
+    def aligns_faces(self) -> bool:
+        """Whether ``align="auto"`` aligns photographs for this model (its category's profile says so)."""
+        profile = CATEGORIES.get(self.config.category)
+        return bool(profile and profile.align_faces)
+
     def align(
         self, images: Images, align: str | bool = "auto", faces: str = "largest", detector: DetectorConfig | None = None
     ) -> Alignment:
         """The batch the model sees for ``images``, and where each row came from.
 
-        ``align="auto"`` aligns the faces of photographs for face models (``config.category ==
-        "faces"``): an image larger than ``config.image_size`` is searched for faces and cropped as
+        ``align="auto"`` aligns the faces of photographs for models of a category whose profile says
+        so (:attr:`CategoryProfile.align_faces`: human faces): an image larger than ``config.image_size`` is searched for faces and cropped as
         Unsup3d's demo does (:mod:`physdis_hub.align`); an image of the model's size or smaller is
         taken as a crop already and only resized (``config.resize``). Models of other categories
         never align under ``"auto"``. ``True`` aligns every image, ``False`` none. Inputs without a
         face are skipped with a warning naming them (``Alignment.missing``).
         """
-        if align == "auto" and self.config.category != "faces":
+        if align == "auto" and not self.aligns_faces:
             align = False
         return align_images(
             images, self.config.image_size, align=align, faces=faces, resize=self.config.resize, config=detector
@@ -178,21 +238,7 @@ class PhysDisModel(nn.Module):
                 f"images: no face found in any of the {len(found.names)} inputs; "
                 "pass align=False to use them as they are"
             )
-        return found.images.to(next(self.parameters()).device) * 2 - 1, found.source
-
-    @staticmethod
-    def _check_parts(parts: Sequence[str]) -> list[str]:
-        if isinstance(parts, str):
-            parts = [parts]
-        if not isinstance(parts, Sequence):
-            raise ValueError(f"parts: expected a sequence of part names from {list(PARTS)}, got {parts!r}")
-        parts = list(parts)
-        unknown = [p for p in parts if p not in PARTS]
-        if not parts or unknown:
-            raise ValueError(f"parts: expected a non-empty subset of {list(PARTS)}, got {parts}")
-        if len(set(parts)) != len(parts):
-            raise ValueError(f"parts: repeated part names in {parts}")
-        return parts
+        return to_network_range(found.images.to(next(self.parameters()).device)), found.source
 
     def _batches(self, x: torch.Tensor, batch_size: int, progress: bool | None, desc: str) -> list[torch.Tensor]:
         if batch_size <= 0:
@@ -207,7 +253,7 @@ class PhysDisModel(nn.Module):
     def extract(
         self,
         images: Images,
-        parts: Sequence[str] = ("geom", "alb"),
+        parts: Sequence[Part] = ("geom", "alb"),
         *,
         as_dict: bool = False,
         batch_size: int = 256,
@@ -232,7 +278,7 @@ class PhysDisModel(nn.Module):
             dict. With alignment, rows follow the faces found (inputs without a face are skipped
             with a warning); ``model.align(images).source`` says which input each row came from.
         """
-        parts = self._check_parts(parts)
+        parts = check_parts(parts)
         x, _ = self._prepare(images, align, faces)
         encoders = self.part_encoders()
         out: dict[str, list[torch.Tensor]] = {p: [] for p in parts}

@@ -19,7 +19,26 @@ def _up(cin: int, cout: int, k: int = 4, stride: int = 2, pad: int = 1) -> nn.Co
     return nn.ConvTranspose2d(cin, cout, k, stride, pad, bias=False)
 
 
-def down_path(cin: int, nf: int, zdim: int, *, normalized: bool) -> nn.Sequential:
+class DownPath(nn.Sequential):
+    """A 64x64 -> 1x1 down path (see :func:`down_path`): an ``nn.Sequential`` that also gives the
+    activation at every resolution."""
+
+    def stages(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The activation at every resolution of ``x (B, cin, 64, 64)``.
+
+        A stage ends where the next convolution starts, so the result is ``[(B, nf, 32, 32),
+        (B, 2nf, 16, 16), (B, 4nf, 8, 8), (B, 8nf, 4, 4), (B, zdim, 1, 1)]``: the inputs of the 2nd
+        to 5th convolutions (after their normalisation and activation), then the output.
+        """
+        stages: list[torch.Tensor] = []
+        for i, layer in enumerate(self):
+            if isinstance(layer, nn.Conv2d) and i > 0:
+                stages.append(x)
+            x = layer(x)
+        return stages + [x]
+
+
+def down_path(cin: int, nf: int, zdim: int, *, normalized: bool) -> DownPath:
     """64x64 -> 1x1 down path.
 
     ``normalized=True`` is the encoder-decoder flavour (GroupNorm after the first three convolutions,
@@ -35,7 +54,7 @@ def down_path(cin: int, nf: int, zdim: int, *, normalized: bool) -> nn.Sequentia
             layers.append(nn.GroupNorm(16 * 2**i, widths[i + 1]))
         layers.append(nn.LeakyReLU(0.2, inplace=True) if normalized else nn.ReLU(inplace=True))
     layers += [_conv(8 * nf, zdim, 4), nn.ReLU(inplace=True)]
-    return nn.Sequential(*layers)
+    return DownPath(*layers)
 
 
 def _up_block(cin: int, cout: int, groups: int) -> list[nn.Module]:
@@ -104,7 +123,7 @@ class Encoder(nn.Module):
             raise ValueError(f"head: expected 'conv-tanh' or 'tanh-conv', got {head!r}")
         tanh_first = head == "tanh-conv"
         down = down_path(cin, nf, 8 * nf, normalized=False)
-        self.encoder = nn.Sequential(*down, *([nn.Tanh()] if tanh_first else []))
+        self.encoder = DownPath(*down, *([nn.Tanh()] if tanh_first else []))
         self.head = nn.Sequential(_conv(8 * nf, cout, 1), *([] if tanh_first else [nn.Tanh()]))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

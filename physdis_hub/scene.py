@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 import torch
 
 from .config import SceneConfig
+from .vocab import to_network_range, to_unit_range
 
 
 @dataclass
@@ -188,4 +189,4 @@ def shading(normal: torch.Tensor, light: Light) -> torch.Tensor:
 
 def shade(albedo: torch.Tensor, shade_map: torch.Tensor) -> torch.Tensor:
     """Canonical image in [-1, 1] from albedo ``(B, 3, S, S)`` in [-1, 1] and shading ``(B, 1, S, S)``."""
-    return (albedo / 2 + 0.5) * shade_map * 2 - 1
+    return to_network_range(to_unit_range(albedo) * shade_map)

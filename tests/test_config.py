@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from physdis_hub.categories import CATEGORIES
 from physdis_hub.config import (
     CONFIG_FORMAT_VERSION,
     LossConfig,
@@ -10,12 +11,11 @@ from physdis_hub.config import (
     NetConfig,
     RenderConfig,
     SceneConfig,
-    cars_scene,
 )
 
 
 def test_json_round_trip(tmp_path) -> None:
-    cfg = ModelConfig(nets=NetConfig(depth_nf=32), scene=cars_scene(), variant="LV", category="cars")
+    cfg = ModelConfig(nets=NetConfig(depth_nf=32), scene=CATEGORIES["cars"].scene, variant="LV", category="cars")
     path = tmp_path / "config.json"
     cfg.to_json(path)
     assert ModelConfig.from_json(path) == cfg

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from physdis_hub.config import SceneConfig, cars_scene
+from physdis_hub.categories import CATEGORIES
+from physdis_hub.config import SceneConfig
 from physdis_hub.scene import Light, decode_depth, decode_light, decode_view, shade, shading
 
 
@@ -20,7 +21,7 @@ def test_decode_depth_range_and_border() -> None:
 
 
 def test_decode_light_and_view_ranges() -> None:
-    cfg = cars_scene()
+    cfg = CATEGORIES["cars"].scene
     light = decode_light(torch.tensor([[-1.0, -1.0, 0.0, 0.0], [1.0, 1.0, 0.5, -0.5]]), cfg)
     torch.testing.assert_close(light.ambient, torch.tensor([0.0, 1.0]))
     torch.testing.assert_close(light.diffuse, torch.tensor([0.5, 1.0]))

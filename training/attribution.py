@@ -19,10 +19,11 @@ import numpy as np
 import torch
 
 from physdis_hub.hub import load_pretrained
-from physdis_hub.model import PARTS, PhysDisModel
+from physdis_hub.model import PhysDisModel
 from physdis_hub.probes.attribute import feature_attribution, gradcam_by_part, save_gradcam_figure
 from physdis_hub.probes.extractors import PartsExtractor
 from physdis_hub.probes.linear import linear_probe
+from physdis_hub.vocab import PARTS, to_network_range
 
 from .presets import get_preset
 from .suite import SuiteData, load_split
@@ -31,7 +32,7 @@ from .suite import SuiteData, load_split
 @torch.no_grad()
 def part_features(model: PhysDisModel, images: torch.Tensor) -> dict[str, torch.Tensor]:
     """Part -> ``(N, D)`` bottleneck features of ``images (N, 3, S, S)`` in [0, 1]."""
-    chunks = [model.encode(c * 2 - 1, PARTS) for c in images.split(256)]
+    chunks = [model.encode(to_network_range(c), PARTS) for c in images.split(256)]
     return {p: torch.cat([c[p] for c in chunks]) for p in PARTS}
 
 

@@ -21,9 +21,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from physdis_hub.configbase import ConfigBase
+
 
 @dataclass(frozen=True)
-class AugmentConfig:
+class AugmentConfig(ConfigBase):
     """Probabilities and ranges of the photometric augmentations (all off by default)."""
 
     p_color_cast: float = 0.0

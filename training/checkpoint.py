@@ -24,14 +24,12 @@ from typing import Any
 
 import torch
 
+from physdis_hub.errors import CheckpointError
+
 MAGIC = b"PHYSDIS-CKPT"
 VERSION = 1
 _HEADER = re.compile(rb"^PHYSDIS-CKPT (\d+) sha256=([0-9a-f]{64}) size=(\d+)$")
 _MAX_HEADER = 256
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, truncated, corrupt or of an unknown format."""
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
 from physdis_hub.config import ModelConfig
+from physdis_hub.configbase import ConfigBase
+from physdis_hub.vocab import DEVICES, Device, Variant
 
 from .augment import AugmentConfig
 from .data import DataConfig
@@ -18,7 +19,7 @@ from .loocc import LooccConfig
 
 
 @dataclass(frozen=True)
-class OptimConfig:
+class OptimConfig(ConfigBase):
     """Adam settings. The paper's text says lr 1e-3; its public configs (and Unsup3d's) use 1e-4."""
 
     lr: float = 1e-4
@@ -38,17 +39,18 @@ class OptimConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(ConfigBase):
     """Everything that defines one training run."""
 
     preset: str
     """Name of the preset this configuration came from (for logs and model cards)."""
     model: ModelConfig = field(default_factory=ModelConfig)
-    """Architecture, scene ranges and reconstruction loss weights."""
+    """Architecture, scene ranges and reconstruction loss weights. Its ``variant`` is derived: it is
+    set from ``loocc.variant``, the one place a run states its LOOCC variant."""
     data: DataConfig = field(default_factory=DataConfig)
     """Data set and split."""
     loocc: LooccConfig = field(default_factory=LooccConfig)
-    """LOOCC variant and augmentation ranges (``loocc.variant`` must equal ``model.variant``)."""
+    """LOOCC variant and augmentation ranges (``model.variant`` follows ``loocc.variant``)."""
     optim: OptimConfig = field(default_factory=OptimConfig)
     """Optimiser."""
     batch_size: int = 64
@@ -67,7 +69,7 @@ class TrainConfig:
     """Write a decomposition figure every this many epochs (0: never)."""
     figure_images: int = 8
     """Number of validation images in each figure."""
-    device: str = "auto"
+    device: Device = "auto"
     """``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``."""
     notes: str = ""
     """Free text shown at start and in model cards (e.g. where the preset departs from the paper)."""
@@ -79,11 +81,8 @@ class TrainConfig:
     with the run, never in the published model config."""
 
     def __post_init__(self) -> None:
-        if self.loocc.variant != self.model.variant:
-            raise ValueError(
-                f"TrainConfig: loocc.variant ({self.loocc.variant!r}) and model.variant "
-                f"({self.model.variant!r}) must agree; use with_variant() to change both"
-            )
+        if self.model.variant != self.loocc.variant:  # frozen: set the derived field once, here
+            object.__setattr__(self, "model", self.model.replace(variant=self.loocc.variant))
         for name in ("batch_size", "eval_batch_size", "max_epochs", "patience", "figure_images"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
@@ -99,68 +98,14 @@ class TrainConfig:
                 f"TrainConfig.perceptual_weights: model.loss.lam_perc is {self.model.loss.lam_perc}, so VGG16 "
                 "weights are needed (a local .safetensors file, 'hf-hub:REPO' or 'timm'); got none"
             )
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"TrainConfig.device: expected 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"TrainConfig.device: expected one of {list(DEVICES)}, got {self.device!r}")
 
     @property
-    def variant(self) -> str:
+    def variant(self) -> Variant:
         """The LOOCC variant: ``"none"``, ``"L"`` or ``"LV"``."""
         return self.loocc.variant
 
-    def with_variant(self, variant: str) -> TrainConfig:
-        """A copy trained with another LOOCC variant (changes ``loocc`` and ``model`` together)."""
-        return dataclasses.replace(
-            self,
-            loocc=dataclasses.replace(self.loocc, variant=variant),
-            model=self.model.replace(variant=variant),
-        )
-
-    def replace(self, **changes: Any) -> TrainConfig:
-        """A copy with some top-level fields changed."""
-        return dataclasses.replace(self, **changes)
-
-    # -- serialisation -------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready nested dict."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        out["model"] = self.model.to_dict()
-        for name in ("data", "loocc", "optim", "augment"):
-            out[name] = _plain(dataclasses.asdict(out[name]))
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are errors."""
-        if not isinstance(data, dict):
-            raise ValueError(f"TrainConfig: expected a dict, got {type(data).__name__}")
-        nested = {"model": ModelConfig.from_dict, "data": _loader(DataConfig), "loocc": _loader(LooccConfig),
-                  "optim": _loader(OptimConfig), "augment": _loader(AugmentConfig)}  # fmt: skip
-        kwargs = {k: nested[k](v) if k in nested else v for k, v in data.items()}
-        return _construct(cls, kwargs, "TrainConfig")
-
-
-def _plain(value: Any) -> Any:
-    """Tuples -> lists, recursively (JSON form)."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _loader(cls: type) -> Any:
-    def load(data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise ValueError(f"{cls.__name__}: expected a dict, got {type(data).__name__}")
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return _construct(cls, kwargs, cls.__name__)
-
-    return load
-
-
-def _construct(cls: type, kwargs: dict[str, Any], where: str) -> Any:
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(kwargs) - known)
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
-    return cls(**kwargs)
+    def with_variant(self, variant: Variant) -> TrainConfig:
+        """A copy trained with another LOOCC variant (``model.variant`` follows)."""
+        return dataclasses.replace(self, loocc=dataclasses.replace(self.loocc, variant=variant))

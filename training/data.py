@@ -16,11 +16,13 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Subset
 
+from physdis_hub.configbase import ConfigBase
+
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(ConfigBase):
     """Which data set a run trains on."""
 
     dataset: str = "synthetic-faces"

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from physdis_hub.config import PARTS
+from physdis_hub.vocab import PARTS, check_parts, to_network_range, to_unit_range
 from physdis_hub.model import PhysDisModel
 from physdis_hub.probes.cluster import cluster_probe
 from physdis_hub.probes.disentangle import part_correlation
@@ -70,9 +70,7 @@ def evaluate(
     """
     if len(dataset) < 2:  # type: ignore[arg-type]
         raise ValueError(f"dataset: need at least 2 images, got {len(dataset)}")  # type: ignore[arg-type]
-    unknown = [p for p in cluster_parts if p not in PARTS]
-    if unknown or not cluster_parts:
-        raise ValueError(f"cluster_parts: expected a non-empty subset of {list(PARTS)}, got {list(cluster_parts)}")
+    check_parts(cluster_parts, "cluster_parts")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -81,9 +79,9 @@ def evaluate(
     label_rows: list[dict[str, Any]] = []
     for images, labels in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate):
         images = images.to(device)
-        feats = model.encode(images * 2 - 1)
+        feats = model.encode(to_network_range(images))
         rendering = model.renderer.render(model.decode_scene(feats))
-        recon = (rendering.image + 1) / 2
+        recon = to_unit_range(rendering.image)
         abs_err += float(((recon - images).abs() * rendering.mask).sum())
         covered += float(rendering.mask.sum())
         pixels += rendering.mask.numel()

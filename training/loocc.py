@@ -43,23 +43,22 @@ from dataclasses import dataclass, field
 
 import torch
 
-from physdis_hub.config import PARTS, SceneConfig
+from physdis_hub.config import SceneConfig
+from physdis_hub.configbase import ConfigBase
 from physdis_hub.losses import nt_xent
 from physdis_hub.model import PhysDisModel
 from physdis_hub.scene import Light, SceneParams, View
-
-VARIANTS: tuple[str, ...] = ("none", "L", "LV")
-"""LOOCC variants: none (reconstruction only), L (light), LV (light or view per batch)."""
+from physdis_hub.vocab import PARTS, VARIANTS, Variant
 
 KINDS: tuple[str, ...] = ("light", "view")
 """Scene parameters LOOCC can perturb (also the names of the parts left out)."""
 
 
 @dataclass(frozen=True)
-class LooccConfig:
+class LooccConfig(ConfigBase):
     """LOOCC settings; the defaults are the paper's (sec. 4.3)."""
 
-    variant: str = "none"
+    variant: Variant = "none"
     """``"none"``, ``"L"`` (always perturb light) or ``"LV"`` (light or view, chosen per batch)."""
     weight: float = 0.01
     """Weight of the contrastive term in the total loss."""
@@ -86,7 +85,7 @@ class LooccConfig:
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
-            raise ValueError(f"LooccConfig.variant: expected one of {VARIANTS}, got {self.variant!r}")
+            raise ValueError(f"LooccConfig.variant: expected one of {list(VARIANTS)}, got {self.variant!r}")
         if self.light_mode not in ("angles", "vector"):
             raise ValueError(f"LooccConfig.light_mode: expected 'angles' or 'vector', got {self.light_mode!r}")
         if self.weight < 0:

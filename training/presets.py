@@ -16,9 +16,10 @@ preset                      data                       scale
 ``tiny``                    synthetic faces, 32 imgs   for tests: seconds
 ==========================  =========================  ============================================
 
-Paper settings (sec. 4.3 and the public configs): faces use the confidence network, lam_flip 0.5
-and a perceptual weight of 1; cars use border depth 1.08, diffuse light in [0.5, 1], no confidence
-network, lam_flip 1, a perceptual weight of 0.01 and depth smoothness 0.1. The perceptual loss needs
+Paper settings (sec. 4.3 and the public configs) are the category profiles of
+:mod:`physdis_hub.categories`: faces use the confidence network, lam_flip 0.5 and a perceptual weight
+of 1; cars use border depth 1.08, diffuse light in [0.5, 1], no confidence network, lam_flip 1, a
+perceptual weight of 0.01 and depth smoothness 0.1. The perceptual loss needs
 VGG16 ImageNet weights: the paper-scale presets (``faces``, ``cars``, ``*-synthetic``) use the
 ImageNet VGG16 slice that ships with the repository (:data:`training.perceptual.BUNDLED_VGG16`) unless
 given other weights; the CPU-scale presets train without the perceptual term (it makes a CPU step
@@ -36,8 +37,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from physdis_hub.config import LossConfig, ModelConfig, NetConfig, SceneConfig, cars_scene
+from physdis_hub.categories import CATEGORIES, Widths
+from physdis_hub.config import LossConfig, ModelConfig, NetConfig
 from physdis_hub.data.registry import DATA_ROOT_ENV
+from physdis_hub.errors import PhysdisError, lookup
 
 from .augment import PHOTO_LIKE, AugmentConfig
 from .perceptual import BUNDLED_VGG16
@@ -46,7 +49,7 @@ from .data import DataConfig
 from .loocc import VARIANTS, LooccConfig
 
 
-class PresetError(ValueError):
+class PresetError(PhysdisError, ValueError):
     """A preset cannot be built as asked (unknown name, missing data directory or weights)."""
 
 
@@ -95,36 +98,20 @@ CPU_IMAGES = (1600, 200, 200)
 """Train / val / test images used by the CPU-scale real-data presets."""
 
 
-def _paper_nets(use_conf: bool) -> NetConfig:
-    return NetConfig(use_conf=use_conf)
-
-
-def _cpu_nets(use_conf: bool) -> NetConfig:
-    """Narrow networks: nf 16 for depth/albedo/confidence, 16 for light/view (128-d features)."""
-    return NetConfig(depth_nf=16, albedo_nf=16, light_nf=16, view_nf=16, conf_nf=16, zdim=128, conf_zdim=64,
-                     use_conf=use_conf)  # fmt: skip
-
-
 def _loss(category: str, weights: str | None, *, prior: bool = False) -> LossConfig:
     """The category's paper loss weights; the perceptual term only with a weights file; with
     ``prior``, the normal-smoothness prior at :data:`NORMAL_PRIOR`."""
-    lam_normal_smooth = NORMAL_PRIOR if prior else 0.0
-    if category == "faces":
-        return LossConfig(lam_flip=0.5, lam_perc=1.0 if weights else 0.0, lam_normal_smooth=lam_normal_smooth)
-    return LossConfig(lam_flip=1.0, lam_perc=0.01 if weights else 0.0, lam_depth_smooth=0.1,
-                      lam_normal_smooth=lam_normal_smooth)  # fmt: skip
-
-
-def _scene(category: str) -> SceneConfig:
-    return cars_scene() if category == "cars" else SceneConfig()
+    paper = CATEGORIES[category].loss
+    return dataclasses.replace(paper, lam_perc=paper.lam_perc if weights else 0.0,
+                               lam_normal_smooth=NORMAL_PRIOR if prior else 0.0)  # fmt: skip
 
 
 def _perceptual_note(category: str, weights: str | None) -> str:
     if weights:
         return ""
-    paper = "1" if category == "faces" else "0.01"
     return (
-        f"perceptual loss disabled (lam_perc 0; the paper uses {paper}): on a CPU it makes a step "
+        f"perceptual loss disabled (lam_perc 0; the paper uses {CATEGORIES[category].loss.lam_perc:g}): "
+        "on a CPU it makes a step "
         f"{PERCEPTUAL_CPU_COST} slower (benchmarks/bench_perceptual.py); pass --perceptual-weights "
         f"{BUNDLED_VGG16.relative_to(BUNDLED_VGG16.parents[2])} to enable it."
     )
@@ -136,9 +123,9 @@ def _paper_weights(category: str, opts: PresetOptions) -> str:
         return opts.perceptual_weights
     if BUNDLED_VGG16.is_file():
         return str(BUNDLED_VGG16)
-    weight = "1" if category == "faces" else "0.01"
     raise PresetError(
-        f"preset {category!r}: the paper trains with a VGG16 perceptual loss (weight {weight}), and the bundled "
+        f"preset {category!r}: the paper trains with a VGG16 perceptual loss "
+        f"(weight {CATEGORIES[category].loss.lam_perc:g}), and the bundled "
         f"weights {BUNDLED_VGG16} are missing (they ship with the repository, not with every install). Pass "
         f"--perceptual-weights FILE.safetensors (or hf-hub:timm/vgg16.tv_in1k), or use --preset "
         f"{category}-cpu / {category}-synthetic-cpu, which train without it (lam_perc 0)."
@@ -146,27 +133,21 @@ def _paper_weights(category: str, opts: PresetOptions) -> str:
 
 
 def _model(
-    category: str, nets: NetConfig, opts: PresetOptions, training_data: str, license: str, *, prior: bool = False
+    category: str, widths: Widths, opts: PresetOptions, training_data: str, license: str, *, prior: bool = False,
+    **changes: Any,
 ) -> ModelConfig:
-    return ModelConfig(
-        nets=nets, scene=_scene(category), loss=_loss(category, opts.perceptual_weights, prior=prior),
-        variant=opts.variant, category=category, training_data=training_data, license=license,
+    return CATEGORIES[category].model_config(
+        widths, loss=_loss(category, opts.perceptual_weights, prior=prior), variant=opts.variant,
+        training_data=training_data, license=license, **changes,
     )  # fmt: skip
 
 
 def _real_data(category: str, opts: PresetOptions, cpu: bool) -> DataConfig:
-    """UTKFace: the data package's seeded 80/10/10 split (split_seed 0); syncar: its released splits."""
-    if category == "faces":
-        return DataConfig(dataset="utkface", root=opts.data_dir, options={"split_seed": 0},
-                          max_images=CPU_IMAGES if cpu else None)  # fmt: skip
-    return DataConfig(dataset="syncar", root=opts.data_dir, max_images=CPU_IMAGES if cpu else None)
-
-
-REAL_DATA = {
-    "faces": ("UTKFace (aligned & cropped faces)", "other"),
-    "cars": ("ShapeNet cars rendered by unsup3d (syncar)", "other"),
-}
-"""Category -> (training data description, weight licence id: the data sets' terms are non-commercial)."""
+    """The category's real data set with its paper split (UTKFace: the data package's seeded
+    80/10/10 split, split_seed 0; syncar: its released splits)."""
+    profile = CATEGORIES[category]
+    return DataConfig(dataset=profile.dataset, root=opts.data_dir, options=dict(profile.dataset_options),
+                      max_images=CPU_IMAGES if cpu else None)  # fmt: skip
 
 
 PHOTO_TRANSFER: dict[str, dict[str, Any]] = {
@@ -199,15 +180,15 @@ def _notes(*parts: str) -> str:
 def _paper(category: str) -> Callable[[PresetOptions], TrainConfig]:
     def build(opts: PresetOptions) -> TrainConfig:
         opts = dataclasses.replace(opts, perceptual_weights=_paper_weights(category, opts))
-        data, licence = REAL_DATA[category]
+        profile = CATEGORIES[category]
         return TrainConfig(
             preset=category,
             perceptual_weights=opts.perceptual_weights,
-            model=_model(category, _paper_nets(use_conf=category == "faces"), opts, data, licence),
+            model=_model(category, "paper", opts, profile.training_data, profile.data_license),
             data=_real_data(category, opts, cpu=False),
             loocc=LooccConfig(variant=opts.variant),
             optim=OptimConfig(lr=PAPER_LR),
-            batch_size=64 if category == "faces" else 256,
+            batch_size=profile.batch_size,
             max_epochs=200,
             patience=10,
             notes="paper settings (lr 1e-4 of the public configs; the text says 1e-3).",
@@ -218,11 +199,12 @@ def _paper(category: str) -> Callable[[PresetOptions], TrainConfig]:
 
 def _real_cpu(category: str) -> Callable[[PresetOptions], TrainConfig]:
     def build(opts: PresetOptions) -> TrainConfig:
-        data, licence = REAL_DATA[category]
+        profile = CATEGORIES[category]
         return TrainConfig(
             preset=f"{category}-cpu",
             perceptual_weights=opts.perceptual_weights,
-            model=_model(category, _cpu_nets(use_conf=category == "faces"), opts, f"{data}, {sum(CPU_IMAGES)} images", licence),
+            model=_model(category, "cpu", opts, f"{profile.training_data}, {sum(CPU_IMAGES)} images",
+                         profile.data_license),
             data=_real_data(category, opts, cpu=True),
             loocc=LooccConfig(variant=opts.variant),
             optim=OptimConfig(lr=CPU_LR),
@@ -252,22 +234,23 @@ def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfi
     def build(opts: PresetOptions) -> TrainConfig:
         if cpu:
             identities, epochs = SYNTHETIC_CPU_SCALE[category]
-            nets, data = _cpu_nets(use_conf=category == "faces"), _synthetic_data(category, opts, identities, 20)
+            widths: Widths = "cpu"
+            data = _synthetic_data(category, opts, identities, 20)
             schedule: dict[str, Any] = {"optim": OptimConfig(lr=CPU_LR), "batch_size": 32, "max_epochs": epochs,
                                         "patience": 3}  # fmt: skip
             scale = (f"CPU scale: nf 16 networks (128-d features), {identities[0]} training identities x 20 images, "
                      f"{epochs} epochs, lr {CPU_LR:g}.")  # fmt: skip
         else:
             opts = dataclasses.replace(opts, perceptual_weights=_paper_weights(category, opts))
-            nets, data = _paper_nets(use_conf=category == "faces"), _synthetic_data(category, opts, (500, 50, 100), 20)
-            schedule = {"optim": OptimConfig(lr=PAPER_LR), "batch_size": 64 if category == "faces" else 256,
+            widths, data = "paper", _synthetic_data(category, opts, (500, 50, 100), 20)
+            schedule = {"optim": OptimConfig(lr=PAPER_LR), "batch_size": CATEGORIES[category].batch_size,
                         "max_epochs": 200, "patience": 10}  # fmt: skip
             scale = "paper widths and schedule on synthetic data."
         return TrainConfig(
             preset=f"{category}-synthetic" + ("-cpu" if cpu else ""),
             perceptual_weights=opts.perceptual_weights,
             augment=PHOTO_TRANSFER[category]["augment"],
-            model=_model(category, nets, opts, f"physdis-hub synthetic {category}", "mit", prior=cpu),
+            model=_model(category, widths, opts, f"physdis-hub synthetic {category}", "mit", prior=cpu),
             data=data,
             loocc=LooccConfig(variant=opts.variant),
             notes=_notes(scale, _perceptual_note(category, opts.perceptual_weights)),
@@ -283,7 +266,7 @@ def _tiny(opts: PresetOptions) -> TrainConfig:
     return TrainConfig(
         preset="tiny",
         perceptual_weights=opts.perceptual_weights,
-        model=_model("faces", nets, opts, "physdis-hub synthetic faces (tiny)", "mit"),
+        model=_model("faces", "cpu", opts, "physdis-hub synthetic faces (tiny)", "mit", nets=nets),
         data=_synthetic_data("faces", opts, (4, 1, 2), 8),
         loocc=LooccConfig(variant=opts.variant),
         optim=OptimConfig(lr=1e-3),
@@ -340,11 +323,9 @@ def get_preset(
         >>> cfg.batch_size, cfg.loocc.variant
         (32, 'LV')
     """
-    if name not in PRESETS:
-        raise PresetError(f"name: unknown preset {name!r}; expected one of {list_presets()}")
+    preset = lookup(PRESETS, name, what="preset", error=PresetError, lead=f"name: unknown preset {name!r}")
     if variant not in VARIANTS:
         raise PresetError(f"variant: expected one of {list(VARIANTS)}, got {variant!r}")
-    preset = PRESETS[name]
     if preset.needs_data_dir and not has_data(data_dir):
         raise PresetError(f"preset {name!r} trains on a real data set: {data_hint(preset.category)}")
     return preset.build(PresetOptions(variant, data_dir, perceptual_weights))
@@ -357,14 +338,4 @@ def has_data(data_dir: str | None) -> bool:
 
 def data_hint(category: str) -> str:
     """Where to get the category's real data set, and how to train offline instead."""
-    if category == "faces":
-        where = (
-            "download UTKFace (the 'Aligned&Cropped Faces' archive, https://susanqq.github.io/UTKFace/; "
-            "non-commercial research use), unpack it and pass --data-dir DIR"
-        )
-    else:
-        where = (
-            "download ShapeNet syncar with unsup3d's script (https://github.com/elliottwu/unsup3d: "
-            "`sh data/download_syncar.sh`; ShapeNet terms apply) and pass --data-dir DIR"
-        )
-    return f"{where} (or set ${DATA_ROOT_ENV}). To train offline on generated data instead, use --preset {category}-synthetic-cpu."
+    return f"{CATEGORIES[category].data_source} and pass --data-dir DIR (or set ${DATA_ROOT_ENV}). To train offline on generated data instead, use --preset {category}-synthetic-cpu."

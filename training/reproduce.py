@@ -22,13 +22,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from physdis_hub.errors import lookup
+from physdis_hub.vocab import VARIANT_SLUGS
+
 from .distributed import barrier, distributed_session
 from .loocc import VARIANTS
 from .presets import PRESETS, PresetError, data_hint, get_preset, has_data
 from .train import USER_ERRORS, add_config_arguments, apply_overrides, command_line
 from .trainer import LAST_CHECKPOINT, Trainer
 
-CATEGORIES = ("faces", "cars")
+CATEGORIES = tuple(dict.fromkeys(p.category for p in PRESETS.values()))
+"""Categories with training presets (those of :data:`physdis_hub.categories.CATEGORIES` that have data)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,17 +55,15 @@ def resolve_preset(category: str, preset: str | None, data_dir: str | None) -> s
         if not has_data(data_dir):
             raise PresetError(f"no data for {category}: {data_hint(category)}")
         return category
-    if preset not in PRESETS:
-        raise PresetError(f"--preset: unknown preset {preset!r}; expected one of {list(PRESETS)}")
-    if PRESETS[preset].category != category:
-        raise PresetError(f"--preset: {preset!r} is a {PRESETS[preset].category} preset, not a {category} one")
+    found = lookup(PRESETS, preset, what="preset", error=PresetError, lead=f"--preset: unknown preset {preset!r}")
+    if found.category != category:
+        raise PresetError(f"--preset: {preset!r} is a {found.category} preset, not a {category} one")
     return preset
 
 
 def repo_name(org: str, preset: str, variant: str) -> str:
     """Hub repository of one exported variant, e.g. ``org/physdis-faces-loocc-lv``."""
-    suffix = "no-loocc" if variant == "none" else f"loocc-{variant.lower()}"
-    return f"{org}/physdis-{preset}-{suffix}"
+    return f"{org}/physdis-{preset}-{VARIANT_SLUGS[variant]}"
 
 
 def results_markdown(preset: str, rows: dict[str, dict[str, float]], command: str) -> str:

@@ -29,6 +29,7 @@ from physdis_hub.model import PhysDisModel
 from physdis_hub.render import Renderer
 from physdis_hub.render.camera import Camera, normals_from_depth
 from physdis_hub.scene import SceneParams
+from physdis_hub.vocab import to_network_range
 
 
 def depth_errors(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor, camera: Camera) -> dict[str, float]:
@@ -124,7 +125,7 @@ def predict_scenes(model: PhysDisModel, images: torch.Tensor, batch_size: int = 
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    scenes = [model.decode_scene(model.encode(c.to(device) * 2 - 1)).to("cpu") for c in images.split(batch_size)]
+    scenes = [model.decode_scene(model.encode(to_network_range(c.to(device)))).to("cpu") for c in images.split(batch_size)]
     model.train(was_training)
     return _cat_scenes(scenes)
 

@@ -47,13 +47,13 @@ from physdis_hub.probes.linear import linear_probe
 from physdis_hub.probes.report import markdown_table as report_table
 from physdis_hub.data.synthetic import GROUND_TRUTH_KEYS, scene_from_ground_truth
 from physdis_hub.scene import SceneParams
+from physdis_hub.vocab import VARIANT_LABELS, VARIANTS
 
 from .config import TrainConfig
 from .evaluate import evaluate
 from .real_photos import RealPhotoDraw, jittered_draws, lfw_faces, real_photo_scores
 from .shape_eval import null_depth_scores, ratios_to_null, shape_scores
 
-VARIANT_ORDER = ("none", "L", "LV")
 REAL_PHOTO_COPIES = 5
 """Jittered copies of each real photo in the faces suite's real-photo check."""
 REAL_PHOTO_SEEDS = (0, 1, 2)
@@ -244,10 +244,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as err:
             parser.error(str(err))
     torch.manual_seed(0)
-    variants = [v for v in VARIANT_ORDER if (args.runs / v / "model").is_dir()]
+    variants = [v for v in VARIANTS if (args.runs / v / "model").is_dir()]
     if not variants:
         parser.error(f"--runs: no <variant>/model folders under {args.runs}")
-    models = {f"ours, {'no LOOCC' if v == 'none' else 'LOOCC-' + v}": load_pretrained(f"local-dir:{args.runs / v / 'model'}") for v in variants}
+    models = {f"ours, {VARIANT_LABELS[v]}": load_pretrained(f"local-dir:{args.runs / v / 'model'}") for v in variants}
     config = TrainConfig.from_dict(json.loads((args.runs / variants[0] / "train_config.json").read_text()))
     real, real_note = None, ""
     if args.category == "faces":

@@ -22,18 +22,18 @@ import sys
 from collections.abc import Sequence
 
 from physdis_hub.config import LossConfig
-from physdis_hub.data import DataLayoutError
+from physdis_hub.errors import PhysdisError
+from physdis_hub.vocab import DEVICES, VARIANTS
 
-from .checkpoint import CheckpointError
 from .config import TrainConfig
 from .distributed import distributed_session
-from .loocc import VARIANTS
 from .presets import PRESETS, PresetError, get_preset, list_presets
-from .trainer import ResumeError, Trainer
+from .trainer import Trainer
 
-USER_ERRORS = (PresetError, DataLayoutError, CheckpointError, ResumeError, FileExistsError)
-"""Errors reported as one message and exit status 2 (bad input, not a bug): missing data or weights,
-a damaged checkpoint, a resume with other settings, an occupied run directory."""
+USER_ERRORS = (PhysdisError, FileExistsError)
+"""Errors reported as one message and exit status 2 (bad input, not a bug): every error physdis-hub
+raises on purpose (missing data or weights, a damaged checkpoint, a resume with other settings, an
+unknown name) and an occupied run directory."""
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, help="override the global batch size")
     parser.add_argument("--lr", type=float, help="override the learning rate (paper text: 1e-3, public configs: 1e-4)")
     parser.add_argument("--seed", type=int, help="override the seed")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), help="override the device")
+    parser.add_argument("--device", choices=DEVICES, help="override the device")
     parser.add_argument("--loss", action="append", default=[], metavar="NAME=VALUE",
                         help="override a loss weight of the model config, e.g. --loss lam_normal_smooth=0 "
                              "(repeatable; names: the fields of physdis_hub.config.LossConfig)")

@@ -27,7 +27,9 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
+from physdis_hub.errors import PhysdisError
 from physdis_hub.model import PhysDisModel
+from physdis_hub.vocab import to_network_range
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -52,7 +54,7 @@ AUGMENT_SEED_OFFSET = 2_000_003
 """The augmentation generator of rank ``r`` is seeded with ``seed + AUGMENT_SEED_OFFSET + r``."""
 
 
-class ResumeError(ValueError):
+class ResumeError(PhysdisError, ValueError):
     """A run cannot be resumed with the configuration given (it differs from the checkpoint's)."""
 
 
@@ -233,7 +235,7 @@ class Trainer:
         for images in bar:
             if cfg.augment.enabled:
                 images = augment(images, cfg.augment, self.augment_generator)
-            x = images.to(ctx.device, non_blocking=True) * 2 - 1
+            x = to_network_range(images.to(ctx.device, non_blocking=True))
             perturbation = sample_perturbation(cfg.loocc, cfg.batch_size, self.loocc_generator)
             terms = wrapped(x, None if perturbation is None else perturbation.rows(rows))
             if not torch.isfinite(terms["total"]):
@@ -268,7 +270,7 @@ class Trainer:
         shard = Subset(self.splits.val, range(ctx.rank, size(self.splits.val), ctx.world_size))
         total = torch.zeros(2, dtype=torch.float64)
         for images in self._eval_batches(shard):
-            x = images.to(ctx.device) * 2 - 1
+            x = to_network_range(images.to(ctx.device))
             loss = self.objective.reconstruction(self.model(x), x)["total"]
             total += torch.tensor([float(loss) * x.shape[0], x.shape[0]], dtype=torch.float64)
         total = all_reduce_sum(total.to(ctx.device), ctx).cpu()

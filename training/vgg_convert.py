@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from physdis_hub.errors import PhysdisError
 from physdis_hub.losses import INPUT_CONVENTIONS, VGG16_RELU3_3, VGG16Features
 
 try:
@@ -47,7 +48,7 @@ TOLERANCE = 1e-4
 """Largest accepted difference to onnxruntime, relative to the largest feature magnitude."""
 
 
-class ConversionError(ValueError):
+class ConversionError(PhysdisError, ValueError):
     """The source is not a VGG16 graph of the expected layout, or the conversion does not reproduce it."""
 
 

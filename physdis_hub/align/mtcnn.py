@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..configbase import ConfigBase
+
 WEIGHTS = Path(__file__).parent / "mtcnn.safetensors"
 """The three networks' weights, keys ``pnet.*``, ``rnet.*``, ``onet.*``."""
 
@@ -152,7 +154,7 @@ class Face:
 
 
 @dataclass(frozen=True)
-class DetectorConfig:
+class DetectorConfig(ConfigBase):
     """Settings of :func:`detect`.
 
     Attributes:

@@ -1,16 +1,17 @@
-"""How each official model was trained, as data: scene ranges, confidence network, loss weights,
-training data, where the released file comes from and what inputs it expects.
+"""How each official model was trained, as data: its category profile (scene ranges, confidence
+network, loss weights), training data, where the released file comes from and what inputs it expects.
 
-Values are those of the training configurations (Unsup3d ``experiments/train_*.yml``; PDR
-``experiments/train_{utkface,syncar}.yml``) with the code defaults they leave unset (Unsup3d
-``unsup3d/model.py``): depth in [0.9, 1.1], border depth ``0.7 * max + 0.3 * min`` unless set,
-ambient and diffuse light in [0, 1] unless set, rotation about ``(0, 0, 1.0)``, fov 10 degrees.
+The scene ranges, confidence network and loss weights are those of the training configurations
+(Unsup3d ``experiments/train_*.yml``; PDR ``experiments/train_{utkface,syncar}.yml``) with the code
+defaults they leave unset (Unsup3d ``unsup3d/model.py``); they are the category profiles of
+:mod:`physdis_hub.categories` (faces, cars, cat), stated there once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from ..categories import CATEGORIES
 from ..config import LossConfig, SceneConfig
 
 UNSUP3D_REPO = "https://github.com/elliottwu/unsup3d"
@@ -25,15 +26,10 @@ class OfficialCategory:
     name: str
     """Name on the command line (``--category``)."""
     category: str
-    """:attr:`ModelConfig.category` of the converted model."""
+    """Its profile in :data:`physdis_hub.categories.CATEGORIES`, and :attr:`ModelConfig.category` of
+    the converted model."""
     training_config: str
     """The official training configuration these settings come from (path in its repository)."""
-    scene: SceneConfig
-    """Scene ranges the networks were trained with."""
-    use_conf: bool
-    """Whether the training used the confidence network (``netC`` is in the checkpoint)."""
-    loss: LossConfig
-    """Loss weights of the training (``lam_perc``, ``lam_flip``, ``lam_depth_sm``)."""
     training_data: str
     """Data set the weights were trained on."""
     inputs: str
@@ -42,6 +38,21 @@ class OfficialCategory:
     """Released file (``pretrained_<name>/checkpointNNN.pth``, unpacked from
     ``pretrained_<name>.zip``, which Unsup3d's ``pretrained/download_pretrained_<name>.sh``
     downloads); empty when the authors released no weights."""
+
+    @property
+    def scene(self) -> SceneConfig:
+        """Scene ranges the networks were trained with."""
+        return CATEGORIES[self.category].scene
+
+    @property
+    def use_conf(self) -> bool:
+        """Whether the training used the confidence network (``netC`` is in the checkpoint)."""
+        return CATEGORIES[self.category].use_conf
+
+    @property
+    def loss(self) -> LossConfig:
+        """Loss weights of the training (``lam_perc``, ``lam_flip``, ``lam_depth_sm``)."""
+        return CATEGORIES[self.category].loss
 
 
 _FACE_DEMO = (
@@ -52,16 +63,6 @@ _FACE_DEMO = (
     "`model.extract` / `model.decompose` only resize (config `resize: stretch`), so crop photos this way first."
 )
 
-_UNSUP3D_SCENE = SceneConfig(
-    min_depth=0.9, max_depth=1.1, border_depth=0.7 * 1.1 + 0.3 * 0.9, amb_range=(0.0, 1.0), diff_range=(0.0, 1.0),
-    rot_range_deg=60.0, xy_translation_range=0.1, z_translation_range=0.0, rot_center_depth=1.0, fov_deg=10.0,
-)  # fmt: skip
-_CARS_SCENE = SceneConfig(
-    min_depth=0.9, max_depth=1.1, border_depth=1.08, amb_range=(0.0, 1.0), diff_range=(0.5, 1.0),
-    rot_range_deg=60.0, xy_translation_range=0.1, z_translation_range=0.0, rot_center_depth=1.0, fov_deg=10.0,
-)  # fmt: skip
-_FACES_LOSS = LossConfig(lam_flip=0.5, lam_perc=1.0, lam_depth_smooth=0.0)
-_CARS_LOSS = LossConfig(lam_flip=1.0, lam_perc=0.01, lam_depth_smooth=0.1)
 _CARS_INPUTS = (
     "Renderings of ShapeNet cars seen from above, cropped to rows 8-107 and columns 14-113 "
     "(crop [8, 14, 100, 100]) and resized to 64x64."
@@ -72,9 +73,6 @@ UNSUP3D_CATEGORIES: dict[str, OfficialCategory] = {
         name="celeba",
         category="faces",
         training_config="experiments/train_celeba.yml",
-        scene=_UNSUP3D_SCENE,
-        use_conf=True,
-        loss=_FACES_LOSS,
         training_data="CelebA",
         inputs=(
             "CelebA faces cropped by Unsup3d's data/celeba_crop.py (its boxes in celeba_crop_bbox.txt, "
@@ -86,20 +84,14 @@ UNSUP3D_CATEGORIES: dict[str, OfficialCategory] = {
         name="synface",
         category="faces",
         training_config="experiments/train_synface.yml",
-        scene=_UNSUP3D_SCENE,
-        use_conf=True,
-        loss=_FACES_LOSS,
         training_data="Unsup3d synthetic faces (Basel Face Model)",
         inputs="Synthetic face renderings, centre-cropped to 170x170 and resized to 64x64. " + _FACE_DEMO,
         released="pretrained_synface/checkpoint030.pth",
     ),
     "cat": OfficialCategory(
         name="cat",
-        category="cats",
+        category="cat",
         training_config="experiments/train_cat.yml",
-        scene=replace(_UNSUP3D_SCENE, z_translation_range=0.1),
-        use_conf=True,
-        loss=_FACES_LOSS,
         training_data="Cat Head Dataset + Oxford-IIIT Pet (Unsup3d's cat_combined)",
         inputs=(
             "Cat faces as in Unsup3d's data/download_cat.sh, centre-cropped to 170x170 and resized to "
@@ -111,9 +103,6 @@ UNSUP3D_CATEGORIES: dict[str, OfficialCategory] = {
         name="syncar",
         category="cars",
         training_config="experiments/train_syncar.yml",
-        scene=_CARS_SCENE,
-        use_conf=False,
-        loss=_CARS_LOSS,
         training_data="Unsup3d synthetic cars (ShapeNet)",
         inputs=_CARS_INPUTS,
         released="pretrained_syncar/checkpoint100.pth",
@@ -126,9 +115,6 @@ PDR_CATEGORIES: dict[str, OfficialCategory] = {
         name="faces",
         category="faces",
         training_config="experiments/train_utkface.yml",
-        scene=_UNSUP3D_SCENE,
-        use_conf=True,
-        loss=_FACES_LOSS,
         training_data="UTKFace",
         inputs="UTKFace aligned and cropped faces, resized to 64x64. " + _FACE_DEMO,
     ),
@@ -136,9 +122,6 @@ PDR_CATEGORIES: dict[str, OfficialCategory] = {
         name="cars",
         category="cars",
         training_config="experiments/train_syncar.yml",
-        scene=_CARS_SCENE,
-        use_conf=False,
-        loss=_CARS_LOSS,
         training_data="Unsup3d synthetic cars (ShapeNet)",
         inputs=_CARS_INPUTS,
     ),

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..hub.checkpoint import CheckpointError
+from ..errors import CheckpointError
 
 BOOKKEEPING_CLASSES: tuple[str, ...] = ("unsup3d.meters.MetricsTrace", "pdr.meters.MetricsTrace")
 """Fully qualified names an official checkpoint may ask for beyond tensors and containers."""

@@ -25,7 +25,7 @@ import math
 import numpy as np
 import torch
 
-from ..config import cars_scene
+from ..categories import CATEGORIES
 from ..render import Camera, grid_faces
 from .category import (
     AttributeSpec,
@@ -98,7 +98,7 @@ class SyntheticCars(ObjectCategory):
     """Car-like category (see the module docstring). Scene ranges: the cars configuration."""
 
     name = "cars"
-    scene = cars_scene()
+    scene = CATEGORIES["cars"].scene
     attributes = (
         AttributeSpec("body", BODY_CLASSES, "identity"),
         AttributeSpec("colour", tuple(COLOURS), "identity"),

@@ -12,13 +12,14 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..errors import PhysdisError
 from ..inputs import as_batch
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 """File suffixes read as images by the folder layouts."""
 
 
-class DataLayoutError(ValueError):
+class DataLayoutError(PhysdisError, ValueError):
     """A data set folder is missing, incomplete or malformed. The message says what is wrong and
     shows the expected layout."""
 

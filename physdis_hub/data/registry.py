@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from ..errors import UnknownNameError, lookup
 from . import celeba, folders, rafdb, utkface
 from .images import DataLayoutError
 from .synthetic import SPLITS as SYNTHETIC_SPLITS
@@ -20,6 +21,10 @@ from .synthetic_dataset import SyntheticDataset
 DATA_ROOT_ENV = "PHYSDIS_DATA"
 """Environment variable naming a folder that holds the real data sets under their ``folder``
 names; used when ``get_dataset`` gets no ``root``."""
+
+
+class UnknownDatasetError(UnknownNameError, KeyError):
+    """No data set is registered under this name (a ``KeyError``, as it always was)."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,7 @@ def list_datasets() -> list[str]:
 
 def dataset_info(name: str) -> DatasetInfo:
     """The registry entry of ``name``."""
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown data set {name!r}; known: {list_datasets()}")
-    return _REGISTRY[name]
+    return lookup(_REGISTRY, name, what="data set", error=UnknownDatasetError)
 
 
 def get_dataset(name: str, root: str | Path | None = None, split: str = "train", **kw: Any) -> torch.utils.data.Dataset:
@@ -106,7 +109,7 @@ def get_dataset(name: str, root: str | Path | None = None, split: str = "train",
             :class:`~physdis_hub.data.synthetic_dataset.SyntheticDataset` arguments.
 
     Raises:
-        KeyError: unknown name.
+        UnknownDatasetError: unknown name (a KeyError), with close matches.
         ValueError: unknown split.
         DataLayoutError: a real set without a root, or with a missing or malformed folder.
     """

@@ -31,8 +31,10 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import ModelConfig
+from ..configbase import ConfigBase
 from ..render import Renderer
 from ..scene import Light, SceneParams, View
+from ..vocab import to_network_range, to_unit_range
 from .cars import SyntheticCars
 from .category import ObjectCategory, Params
 from .faces import SyntheticFaces
@@ -54,7 +56,7 @@ _BLOCKS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
-class LightRange:
+class LightRange(ConfigBase):
     """Ranges lights are drawn from, each uniformly."""
 
     ambient: tuple[float, float]
@@ -84,7 +86,7 @@ class LightRange:
 
 
 @dataclass(frozen=True)
-class ViewRange:
+class ViewRange(ConfigBase):
     """Ranges views are drawn from, each uniformly (angles in degrees)."""
 
     abs_yaw_deg: tuple[float, float]
@@ -122,7 +124,7 @@ def _car_light(polar: tuple[float, float]) -> LightRange:
 
 
 @dataclass(frozen=True)
-class SyntheticConfig:
+class SyntheticConfig(ConfigBase):
     """Everything that defines a synthetic data set. Equal configs give identical samples.
 
     The defaults are the faces data set; :meth:`cars` gives the cars one (same splits and view
@@ -202,10 +204,6 @@ class SyntheticConfig:
         if category == "cars":
             return cls.cars(**changes)
         return cls(category=category, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def fingerprint(self) -> str:
         """A short hash of the config (names cache folders)."""
@@ -455,14 +453,14 @@ class SyntheticGenerator:
         canon = self.category.canonical(_tensors(identity), _tensors(factors), self.renderer.camera)
         background = torch.from_numpy(plan.background[idx]).float()[:, :, None, None]
         backdrop = (background * backdrop_texture(torch.from_numpy(plan.texture[idx]).float(), canon.albedo.shape[-1])).clamp(0, 1)
-        albedo = torch.where(canon.object_mask[:, None], canon.albedo, backdrop) * 2 - 1
+        albedo = to_network_range(torch.where(canon.object_mask[:, None], canon.albedo, backdrop))
         light = Light(*(torch.from_numpy(a[idx]).float() for a in (plan.ambient, plan.diffuse, plan.direction)))
         view = View(torch.from_numpy(plan.rotation[idx]).float(), torch.from_numpy(plan.translation[idx]).float())
         scene = SceneParams(canon.depth, albedo, light, view)
         out = self.renderer.render(scene)
         mask = out.mask > 0.5
         plane = (light.ambient + light.diffuse * light.direction[:, 2].clamp(min=0))[:, None, None, None]
-        image = torch.where(mask, (out.image + 1) / 2, backdrop * plane)
+        image = torch.where(mask, to_unit_range(out.image), backdrop * plane)
         grid = self.renderer.sampling_grid(out.depth, view)  # where each view pixel comes from
         warped = torch.nn.functional.grid_sample(canon.object_mask[:, None].float(), grid, align_corners=True)
         labels = {"identity": torch.from_numpy(plan.identity[idx])}

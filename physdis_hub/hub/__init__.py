@@ -5,7 +5,7 @@ Hub plumbing only; the model itself lives in :mod:`physdis_hub.model`.
 """
 
 from .card import render_model_card
-from .checkpoint import CheckpointError, ChecksumMismatchError
+from ..errors import CheckpointError, ChecksumMismatchError
 from .download import load_pretrained, parse_model_name
 from .publish import push_directory, push_to_hub, save_pretrained
 from .registry import (

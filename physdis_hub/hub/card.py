@@ -16,6 +16,7 @@ from string import Template
 from typing import Any
 
 from ..model import PhysDisModel
+from ..vocab import VARIANT_LABELS, VARIANT_SLUGS
 
 EvalResults = Mapping[str, Any] | str | os.PathLike
 """``{"metrics": {name: number, ...}, "command": "the command that produced them"}`` or a JSON file of it;
@@ -48,14 +49,14 @@ def render_model_card(
         ...                                               "command": "physdis probe cluster ..."})  # doctest: +SKIP
     """
     config = model.config
-    variant = "no LOOCC" if config.variant == "none" else f"LOOCC {config.variant}"
+    variant = VARIANT_LABELS[config.variant]
     tags = [
         "physdis-hub",
         "inverse-rendering",
         "disentangled-representation",
         "image-feature-extraction",
         config.category,
-        "no-loocc" if config.variant == "none" else f"loocc-{config.variant.lower()}",
+        VARIANT_SLUGS[config.variant],
     ]
     dims = config.nets.feature_dims
     template = Template(resources.files(__package__).joinpath(TEMPLATE_NAME).read_text(encoding="utf-8"))

@@ -22,6 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..config import ModelConfig
+from ..errors import CheckpointError
 from ..model import PhysDisModel
 
 CONFIG_NAME = "config.json"
@@ -29,14 +30,6 @@ WEIGHTS_NAME = "model.safetensors"
 CARD_NAME = "README.md"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 """Weight formats that are refused because loading them unpickles (runs) code."""
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint cannot be found, fetched, verified or loaded. The message says why and what to do."""
-
-
-class ChecksumMismatchError(CheckpointError):
-    """A file's sha256 differs from the one pinned in the registry; the file was not used."""
 
 
 def sha256_file(path: str | Path) -> str:

@@ -25,13 +25,12 @@ from typing import Literal
 
 import torch
 
+from ..errors import CheckpointError, ChecksumMismatchError
 from ..model import PhysDisModel
 from . import registry
 from .checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,
-    CheckpointError,
-    ChecksumMismatchError,
     build_model,
     is_network_error,
     missing_weights_error,
@@ -91,6 +90,8 @@ def load_pretrained(
     device: str | torch.device = "cpu",
     cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
+    token: str | bool | None = None,
+    force_download: bool = False,
 ) -> PhysDisModel:
     """Load a pretrained :class:`PhysDisModel` (eval mode, on ``device``).
 
@@ -103,6 +104,9 @@ def load_pretrained(
         cache_dir: Hub cache folder (default: huggingface_hub's, ``$HF_HOME/hub``).
         local_files_only: never touch the network; load from the cache or fail
             (``HF_HUB_OFFLINE=1`` does the same).
+        token: Hub access token for private or gated repositories (default: ``HF_TOKEN`` or the
+            login of ``hf auth login``; ``False``: send none).
+        force_download: download the files again even when the cache has them.
 
     Returns:
         The model; ``model.extract(images)`` gives ``(B, 512)`` geom+alb features at paper widths.
@@ -126,8 +130,10 @@ def load_pretrained(
     _check_device_available(target_device)
     if revision is not None and (not isinstance(revision, str) or not revision):
         raise ValueError(f"revision: expected a branch, tag or commit string, got {revision!r}")
-    cache = Path(cache_dir) if cache_dir is not None else None
-    with _checkpoint_files(source, revision, cache, local_files_only) as (config_path, weights_path):
+    if force_download and local_files_only:
+        raise ValueError("force_download: cannot download again with local_files_only=True")
+    hub = _HubOptions(Path(cache_dir) if cache_dir is not None else None, local_files_only, token, force_download)
+    with _checkpoint_files(source, revision, hub) as (config_path, weights_path):
         model = build_model(config_path, weights_path, source=_label(source))
     return model.to(target_device)
 
@@ -150,10 +156,18 @@ def _label(source: ModelSource) -> str:
     return prefix + source.target + (f"@{source.revision}" if source.revision else "")
 
 
+@dataclass(frozen=True)
+class _HubOptions:
+    """How files are fetched from the Hub (the arguments of :func:`load_pretrained`)."""
+
+    cache_dir: Path | None
+    local_files_only: bool
+    token: str | bool | None
+    force_download: bool
+
+
 @contextmanager
-def _checkpoint_files(
-    source: ModelSource, revision: str | None, cache_dir: Path | None, local_files_only: bool
-) -> Iterator[tuple[Path, Path]]:
+def _checkpoint_files(source: ModelSource, revision: str | None, options: _HubOptions) -> Iterator[tuple[Path, Path]]:
     """Yield local paths of ``(config.json, model.safetensors)``, verified where the registry pins them."""
     label = _label(source)
     if source.kind == "local-dir":
@@ -163,7 +177,7 @@ def _checkpoint_files(
     elif source.kind == "hf-hub":
         if revision is not None and source.revision is not None and revision != source.revision:
             raise ValueError(f"revision: {revision!r} contradicts the '@{source.revision}' in the name")
-        hub = _HubFiles(source.target, revision or source.revision or "main", label, cache_dir, local_files_only)
+        hub = _HubFiles(source.target, revision or source.revision or "main", label, options)
         yield hub.fetch(CONFIG_NAME), hub.fetch(WEIGHTS_NAME)
     else:
         entry = registry.get_pretrained(source.target)
@@ -179,7 +193,7 @@ def _checkpoint_files(
                 yield paths
         else:
             assert entry.repo_id is not None and entry.revision is not None  # checked by PretrainedEntry
-            hub = _HubFiles(entry.repo_id, entry.revision, label, cache_dir, local_files_only)
+            hub = _HubFiles(entry.repo_id, entry.revision, label, options)
             yield hub.fetch(CONFIG_NAME, entry.config_sha256), hub.fetch(WEIGHTS_NAME, entry.sha256)
 
 
@@ -223,8 +237,7 @@ class _HubFiles:
     repo_id: str
     revision: str
     label: str
-    cache_dir: Path | None
-    local_files_only: bool
+    options: _HubOptions
     _reachable: bool | None = field(default=None, init=False)
 
     def fetch(self, filename: str, sha256: str | None = None) -> Path:
@@ -235,7 +248,11 @@ class _HubFiles:
         """
         from huggingface_hub import try_to_load_from_cache
 
-        cached = try_to_load_from_cache(self.repo_id, filename, cache_dir=self.cache_dir, revision=self.revision)
+        cached = None
+        if not self.options.force_download:
+            cached = try_to_load_from_cache(
+                self.repo_id, filename, cache_dir=self.options.cache_dir, revision=self.revision
+            )
         path = self._download(filename)
         if sha256 is None:
             return path
@@ -275,8 +292,10 @@ class _HubFiles:
                     self.repo_id,
                     filename,
                     revision=self.revision,
-                    cache_dir=self.cache_dir,
-                    local_files_only=self.local_files_only or not self._server_answers(filename),
+                    cache_dir=self.options.cache_dir,
+                    local_files_only=self.options.local_files_only or not self._server_answers(filename),
+                    token=self.options.token,
+                    force_download=self.options.force_download,
                     library_name="physdis-hub",
                 )
             )
@@ -293,7 +312,7 @@ class _HubFiles:
                 return False
             url = hf_hub_url(self.repo_id, filename, revision=self.revision, endpoint=constants.ENDPOINT)
             try:
-                get_hf_file_metadata(url, timeout=constants.HF_HUB_ETAG_TIMEOUT)
+                get_hf_file_metadata(url, token=self.options.token, timeout=constants.HF_HUB_ETAG_TIMEOUT)
                 self._reachable = True
             except Exception as err:  # noqa: BLE001 - only the network layer's failures mean "no server"
                 self._reachable = not is_network_error(err)
@@ -302,7 +321,7 @@ class _HubFiles:
     def _offline(self) -> bool:
         from huggingface_hub import constants
 
-        return self.local_files_only or constants.HF_HUB_OFFLINE
+        return self.options.local_files_only or constants.HF_HUB_OFFLINE
 
     def _where(self) -> str:
         from huggingface_hub import constants
@@ -323,7 +342,7 @@ class _HubFiles:
         if isinstance(err, LocalEntryNotFoundError):
             why = (
                 "local_files_only=True"
-                if self.local_files_only
+                if self.options.local_files_only
                 else "offline mode (HF_HUB_OFFLINE=1)"
                 if constants.HF_HUB_OFFLINE
                 else f"{constants.ENDPOINT} cannot be reached"
@@ -375,7 +394,7 @@ class _HubFiles:
             RevisionNotFoundError,
         )
 
-        api = HfApi()
+        api = HfApi(token=self.options.token)
         try:
             info = api.model_info(self.repo_id, revision=self.revision)
             return "file", [s.rfilename for s in info.siblings or ()]

@@ -9,13 +9,13 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from ..errors import CheckpointError
 from ..model import PhysDisModel
 from .card import EvalResults, render_model_card
 from .checkpoint import (
     CARD_NAME,
     CONFIG_NAME,
     WEIGHTS_NAME,
-    CheckpointError,
     build_model,
     is_network_error,
     write_checkpoint,

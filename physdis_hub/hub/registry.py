@@ -9,12 +9,13 @@ tests).
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
+
+from ..errors import UnknownNameError, lookup
 
 EMBEDDED_WEIGHTS = resources.files(__package__) / "weights"
 """Folder of the embedded checkpoints: one ``<name>/`` sub-folder with config.json + model.safetensors."""
@@ -25,7 +26,7 @@ _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-class UnknownPretrainedError(LookupError):
+class UnknownPretrainedError(UnknownNameError):
     """No registered checkpoint has this name (the message suggests close matches)."""
 
 
@@ -158,15 +159,8 @@ def get_pretrained(name: str) -> PretrainedEntry:
     Raises:
         UnknownPretrainedError: with close-match suggestions and the other ways to name a checkpoint.
     """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        pass
-    close = difflib.get_close_matches(name.lower(), list(_REGISTRY), n=3, cutoff=0.6)
-    hints = [f"did you mean {' or '.join(repr(c) for c in close)}?"] if close else []
-    if _REPO_ID.fullmatch(name):
-        hints.append(f"to load a Hub repository, use 'hf-hub:{name}'")
-    known = ", ".join(sorted(_REGISTRY)) or "none yet"
-    hints.append(f"registered names: {known} (see physdis_hub.list_pretrained())")
-    hints.append("other checkpoints load as 'hf-hub:org/repo[@revision]' or 'local-dir:/path/to/folder'")
-    raise UnknownPretrainedError(f"no pretrained model named {name!r}; " + "; ".join(hints))
+    hints = [f"to load a Hub repository, use 'hf-hub:{name}'"] if _REPO_ID.fullmatch(name) else []
+    hints.append("see physdis_hub.list_pretrained(); other checkpoints load as 'hf-hub:org/repo[@revision]' "
+                 "or 'local-dir:/path/to/folder'")  # fmt: skip
+    return lookup(_REGISTRY, name, what="pretrained model", error=UnknownPretrainedError, hints=hints,
+                  lead=f"no pretrained model named {name!r}")  # fmt: skip

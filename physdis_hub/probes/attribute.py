@@ -23,6 +23,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
+from ..vocab import to_network_range
 from ._checks import check_positive_int
 from .extractors import PartsExtractor, check_images, down_path_stages
 from .report import ProbeResult
@@ -132,7 +133,7 @@ def input_attribution(
     encoders = [extractor.encoders[p] for p in extractor.parts]
 
     def fn(*copies: torch.Tensor) -> torch.Tensor:
-        return head(torch.cat([enc(x * 2 - 1).flatten(1) for enc, x in zip(encoders, copies)], dim=1))
+        return head(torch.cat([enc(to_network_range(x)).flatten(1) for enc, x in zip(encoders, copies)], dim=1))
 
     head.eval()
     extractor.eval()
@@ -159,7 +160,7 @@ def gradcam_by_part(
     images = check_images("images", images).detach()
     head.eval()
     extractor.eval()
-    x = images * 2 - 1
+    x = to_network_range(images)
     maps, feats = {}, []
     for p in extractor.parts:
         stages = down_path_stages(extractor.encoders[p], x)

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..nets import DownPath
+from ..vocab import to_network_range
 from ._checks import check_positive_int
 
 
@@ -66,7 +68,7 @@ class PartsExtractor(nn.Module):
 
     def forward_parts(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """``(B, 3, 64, 64)`` in [0, 1] -> part name -> ``(B, D_part)``."""
-        x = images * 2 - 1
+        x = to_network_range(images)
         return {p: self.encoders[p](x).flatten(1) for p in self.parts}
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -93,21 +95,12 @@ def extract_features(extractor: nn.Module, images: torch.Tensor, *, batch_size: 
 
 
 def down_path_stages(down: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
-    """Run an Unsup3d down path and return the activation at every resolution.
-
-    A stage ends where the next convolution starts, so for 64x64 inputs the result is
-    ``[(B, nf, 32, 32), (B, 2nf, 16, 16), (B, 4nf, 8, 8), (B, 8nf, 4, 4), (B, zdim, 1, 1)]``: the
-    inputs of the 2nd to 5th convolutions (after their normalisation and activation), then the output.
+    """The activation at every resolution of an Unsup3d down path: :meth:`DownPath.stages`.
 
     Args:
-        down: ``nn.Sequential`` of convolutions, normalisations and activations.
+        down: a part's down path (:class:`~physdis_hub.nets.DownPath`, from ``model.part_encoders()``).
         x: ``(B, 3, 64, 64)`` in the down path's convention ([-1, 1]).
     """
-    if not isinstance(down, nn.Sequential):
-        raise ValueError(f"down: expected the nn.Sequential down path of a part, got {type(down).__name__}")
-    stages: list[torch.Tensor] = []
-    for i, layer in enumerate(down):
-        if isinstance(layer, nn.Conv2d) and i > 0:
-            stages.append(x)
-        x = layer(x)
-    return stages + [x]
+    if not isinstance(down, DownPath):
+        raise ValueError(f"down: expected the DownPath of a part, got {type(down).__name__}")
+    return down.stages(x)

@@ -23,6 +23,7 @@ from torch import nn
 
 from ._checks import check_positive_int
 from ._train import fit
+from ..vocab import to_network_range
 from .extractors import check_images, down_path_stages
 from .metrics import confusion_matrix, per_class_iou, segmentation_scores
 from .report import ProbeResult
@@ -42,7 +43,7 @@ class SegmentationUNet(nn.Module):
     """U-Net with Unsup3d down paths as its encoder.
 
     Args:
-        encoders: one or more down paths (``nn.Sequential``, input ``(B, 3, 64, 64)`` in [-1, 1]), e.g.
+        encoders: one or more down paths (:class:`~physdis_hub.nets.DownPath`, input ``(B, 3, 64, 64)`` in [-1, 1]), e.g.
             ``[model.part_encoders()["geom"], model.part_encoders()["alb"]]``. They are deep-copied, so
             training never changes the caller's model.
         num_classes: output classes (CelebAMask-HQ: 19).
@@ -90,7 +91,7 @@ class SegmentationUNet(nn.Module):
         return self
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = images * 2 - 1
+        x = to_network_range(images)
         per_encoder = [down_path_stages(e, x) for e in self.encoders]
         stages = [torch.cat(level, dim=1) for level in zip(*per_encoder)]  # 32, 16, 8, 4, 1 px
         h = self.up_from_bottleneck(stages[4])

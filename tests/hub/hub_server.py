@@ -79,6 +79,7 @@ class _State:
         self.lock = threading.Lock()
         self.repos: dict[str, _Repo] = {}
         self.requests: list[tuple[str, str]] = []
+        self.authorizations: list[str | None] = []
         self.dropped_downloads: dict[str, int] = {}
         self._counter = itertools.count()
 
@@ -135,6 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         with self.state.lock:
             self.state.requests.append((method, self.path))
+            self.state.authorizations.append(self.headers.get("Authorization"))
         body = self._read_body()
         for route_method, pattern, handler in _ROUTES:
             match = pattern.fullmatch(url.path)
@@ -428,6 +430,12 @@ class HubServer:
         """``(method, path)`` of every request so far."""
         with self._state.lock:
             return list(self._state.requests)
+
+    @property
+    def authorizations(self) -> list[str | None]:
+        """The ``Authorization`` header of every request so far (None where it had none)."""
+        with self._state.lock:
+            return list(self._state.authorizations)
 
     def files(self, repo_id: str, revision: str = "main") -> dict[str, bytes]:
         """The file tree of ``repo_id`` at ``revision``."""
