@@ -28,15 +28,12 @@ Each subcommand is added by one function listed in :data:`SUBCOMMANDS`; extend t
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from .align import FACES, AlignCrops
 from .config import PARTS
@@ -44,11 +41,11 @@ from .hub import CheckpointError, list_pretrained, load_pretrained, push_directo
 from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from .hub.download import LOCAL_DIR_PREFIX
 from .features import INDEX_NAME, SHARD_FORMATS, require_pyarrow, write_features
-from .inputs import IMAGE_SUFFIXES, as_batch, collect_images
+from .inputs import IMAGE_SUFFIXES, collect_images
+from .figures import decomposition_panels, labelled_grid
 from .mesh_export import write_meshes
-from .model import Decomposition, PhysDisModel
+from .model import PhysDisModel
 from .probes.cli import add_probe_subcommands
-from .scene import Light, View
 from .stream import NO_FACE, ON_ERROR, Rank, StreamOptions, extract_to_file, extract_to_folder, make_source
 
 __all__ = ["IMAGE_SUFFIXES", "build_parser", "collect_images", "main", "write_features"]
@@ -225,12 +222,6 @@ def _report_skipped(skipped: list[tuple[str, str]]) -> None:
 
 
 # -- decompose ---------------------------------------------------------------------------------------
-FIGURE_LABELS = (
-    "input", "albedo", "depth", "shading", "reconstruction",
-    "light yaw -45", "light yaw +45", "view yaw -30", "view yaw +30",
-)  # fmt: skip
-
-
 def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("decompose", help="write a decomposition figure (PNG) per image")
     _add_model_arguments(p)
@@ -259,7 +250,8 @@ def _run_decompose(args: argparse.Namespace) -> None:
             names = [_unique(path.stem if k is None else f"{path.stem}-face{k}", used) for path, k in rows]
             args.output.mkdir(parents=True, exist_ok=True)
             for i, name in enumerate(names):
-                _figure([panel[i] for panel in panels], args.scale).save(args.output / f"{name}.png")
+                row = [panel[i : i + 1] for panel in panels]
+                labelled_grid(row, side=row[0].shape[-1] * args.scale).save(args.output / f"{name}.png")
             if args.mesh:
                 write_meshes(model, dec, args.output, names)
         if not used:
@@ -270,41 +262,6 @@ def _run_decompose(args: argparse.Namespace) -> None:
         raise
     meshes = " and OBJ + GLB meshes" if args.mesh else ""
     print(f"wrote {len(used)} figures{meshes} to {args.output}")
-
-
-def decomposition_panels(model: PhysDisModel, images: torch.Tensor, dec: Decomposition | None = None) -> list[torch.Tensor]:
-    """The figure's panels for ``images (B, 3, S, S)`` in [0, 1]: one ``(B, 3, S, S)`` tensor in [0, 1]
-    per :data:`FIGURE_LABELS` entry. Depth is normalised per image (near = bright); relightings keep
-    the predicted intensities and turn the light to yaw -45/+45 degrees; views add -30/+30 degrees of yaw.
-    ``dec`` is ``model.decompose(images)`` when the caller already has it."""
-    if dec is None:
-        dec = model.decompose(images.to(next(model.parameters()).device), align=False)
-    scene = dec.scene
-    depth = scene.depth[:, None]
-    inner = depth[..., 2:-2, 2:-2].flatten(1)
-    lo, hi = inner.amin(1)[:, None, None, None], inner.amax(1)[:, None, None, None]
-    near = ((hi - depth) / (hi - lo).clamp(min=1e-6)).clamp(0, 1)
-    shading = dec.shading / dec.shading.flatten(1).amax(1).clamp(min=1)[:, None, None, None]
-    zeros = torch.zeros_like(scene.light.ambient)
-    panels = [images, dec.albedo, near, shading, dec.reconstruction]
-    for yaw in (-45.0, 45.0):
-        light = Light.from_angles(scene.light.ambient, scene.light.diffuse, zeros, zeros + math.radians(yaw))
-        panels.append(model.render(scene, light=light))
-    for yaw in (-30.0, 30.0):
-        turn = scene.view.rotation.new_tensor([0.0, math.radians(yaw), 0.0])
-        panels.append(model.render(scene, view=View(scene.view.rotation + turn, scene.view.translation)))
-    return [p.detach().cpu().expand(-1, 3, -1, -1).clamp(0, 1) for p in panels]
-
-
-def _figure(panels: list[torch.Tensor], scale: int) -> Image.Image:
-    side, label_h = panels[0].shape[-1] * scale, 14
-    fig = Image.new("RGB", (side * len(panels), side + label_h), "white")
-    draw = ImageDraw.Draw(fig)
-    for k, (panel, label) in enumerate(zip(panels, FIGURE_LABELS)):
-        array = (panel.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-        fig.paste(Image.fromarray(array).resize((side, side), Image.Resampling.NEAREST), (k * side, label_h))
-        draw.text((k * side + 2, 1), label, fill="black")
-    return fig
 
 
 def _unique(stem: str, used: set[str]) -> str:

@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, Dataset
 from .features import SHARD_FORMATS, shard_name, write_features, write_index, write_json
 from .inputs import as_batch, collect_images, read_image
 from .model import PhysDisModel
+from .vocab import check_parts
 
 Preprocess = Callable[[torch.Tensor], list[torch.Tensor]]
 """A preprocessing hook: one decoded image ``(3, H, W)`` float in [0, 1] -> model-sized crops ``(3, S, S)``
@@ -227,7 +228,7 @@ class StreamOptions:
     """Progress bar over inputs (None: when stderr is a terminal)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "parts", tuple(PhysDisModel._check_parts(self.parts)))
+        object.__setattr__(self, "parts", tuple(check_parts(self.parts)))
         _check_positive(batch_size=self.batch_size)
         if not isinstance(self.workers, int) or self.workers < 0:
             raise ValueError(f"workers: expected an int >= 0, got {self.workers!r}")

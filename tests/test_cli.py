@@ -16,7 +16,8 @@ from physdis_hub import (
     register_pretrained,
     save_pretrained,
 )
-from physdis_hub.cli import FIGURE_LABELS, main
+from physdis_hub.cli import main
+from physdis_hub.figures import FIGURE_LABELS
 from physdis_hub.hub import unregister_pretrained
 from physdis_hub.inputs import as_batch
 

@@ -6,7 +6,7 @@ Usage::
     python -m training.alignment_figure -o docs/figures/alignment_demo.png
 
 One row per face: the photograph (detection box red, crop square green, the row's face drawn
-thick), then the panels of ``physdis decompose`` (:data:`physdis_hub.cli.FIGURE_LABELS`) for its
+thick), then the panels of ``physdis decompose`` (:data:`physdis_hub.figures.FIGURE_LABELS`) for its
 aligned crop. Photographs (licences in ``physdis_hub/data/assets/LICENSES.md`` and under the figure
 in the README): the shipped astronaut photo (NASA, public domain), scikit-image's ``camera`` (CC0,
 read from scikit-image at run time, ``pip install scikit-image``) and a picture composed of the two
@@ -18,17 +18,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
 from physdis_hub import load_pretrained
 from physdis_hub.align import SAMPLE_PHOTO, align_faces, crop_square
-from physdis_hub.cli import DEFAULT_MODEL, FIGURE_LABELS, decomposition_panels
+from physdis_hub.cli import DEFAULT_MODEL
+from physdis_hub.figures import LABEL_HEIGHT, decomposition_panels, labelled_grid
 
 PANEL = 96
 """Side of each panel in the figure, in pixels."""
-LABEL_H = 14
+LABEL_H = LABEL_HEIGHT
 
 
 def demo_photos() -> dict[str, Image.Image]:
@@ -65,30 +65,35 @@ def alignment_figure(model_name: str = DEFAULT_MODEL) -> Image.Image:
         boxes = [a.face.box for a in aligned]
         rows += [(_thumbnail(photo, boxes, k), a.crop) for k, a in enumerate(aligned)]
     panels = decomposition_panels(model, torch.stack([crop for _, crop in rows]))
-    thumb_w = max(t.width for t, _ in rows)
-    fig = Image.new("RGB", (thumb_w + PANEL * len(panels), LABEL_H + PANEL * len(rows)), "white")
-    draw = ImageDraw.Draw(fig)
-    draw.text((2, 1), "photo: box (red), crop (green)", fill="black")
-    for j, label in enumerate(FIGURE_LABELS):
-        draw.text((thumb_w + j * PANEL + 2, 1), label, fill="black")
-    for i, (thumb, _) in enumerate(rows):
-        top = LABEL_H + i * PANEL
-        fig.paste(thumb, (0, top))
-        for j, panel in enumerate(panels):
-            tile = Image.fromarray((panel[i].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
-            fig.paste(tile.resize((PANEL, PANEL), Image.Resampling.NEAREST), (thumb_w + j * PANEL, top))
-    return fig
+    thumbs = [thumb for thumb, _ in rows]
+    return labelled_grid(panels, side=PANEL, left=thumbs, left_label="photo: box (red), crop (green)")
+
+
+def lfw_figure(model_name: str = DEFAULT_MODEL, count: int = 8) -> Image.Image:
+    """The first ``count`` real LFW face crops that scikit-image ships (25 x 25 grey, already crops:
+    resized, not aligned), decomposed by ``model_name``."""
+    from .real_photos import lfw_faces
+
+    model = load_pretrained(model_name)
+    faces = lfw_faces()[:count].expand(-1, 3, -1, -1)
+    crops = torch.nn.functional.interpolate(faces, size=model.config.image_size, mode="bilinear", align_corners=False)
+    return labelled_grid(decomposition_panels(model, crops.clamp(0, 1)), side=PANEL)
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m training.alignment_figure", description=__doc__.split("\n\n")[0])
     p.add_argument("-o", "--output", type=Path, default=Path("docs/figures/alignment_demo.png"), help="PNG file")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default: {DEFAULT_MODEL}, embedded)")
+    p.add_argument("--lfw", type=Path, help="also write the LFW crops' decomposition figure to this PNG file")
     args = p.parse_args(argv)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    # 256-colour palette: a third of the size of the RGB PNG, no visible change at this scale
-    alignment_figure(args.model).quantize(256, method=Image.Quantize.MEDIANCUT).save(args.output, optimize=True)
-    print(f"wrote {args.output}")
+    figures = [(args.output, alignment_figure(args.model))]
+    if args.lfw:
+        figures.append((args.lfw, lfw_figure(args.model)))
+    for path, fig in figures:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # 256-colour palette: a third of the size of the RGB PNG, no visible change at this scale
+        fig.quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

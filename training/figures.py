@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from physdis_hub.figures import FIGURE_LABELS, decomposition_panels
 from physdis_hub.model import PhysDisModel
 
-ROWS: tuple[str, ...] = ("input", "albedo", "depth", "shading", "reconstruction")
-"""Row order of :func:`decomposition_grid`."""
+ROWS: tuple[str, ...] = FIGURE_LABELS[:5]
+"""Row order of :func:`decomposition_grid`: input, albedo, depth (near = bright, per image), shading,
+reconstruction."""
 
 
 def decomposition_grid(model: PhysDisModel, images: torch.Tensor, pad: int = 2) -> np.ndarray:
@@ -27,14 +29,7 @@ def decomposition_grid(model: PhysDisModel, images: torch.Tensor, pad: int = 2) 
     Returns:
         ``(5 * (S + pad) + pad, N * (S + pad) + pad, 3)`` uint8, rows as in :data:`ROWS`.
     """
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images: expected (N, 3, S, S) in [0, 1], got {tuple(images.shape)}")
-    dec = model.decompose(images, progress=False)
-    cfg = model.config.scene
-    depth = ((cfg.max_depth - dec.scene.depth) / (cfg.max_depth - cfg.min_depth)).clamp(0, 1)  # near = bright
-    shading = dec.shading / dec.shading.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-6)
-    rows = [images.to(dec.albedo), dec.albedo, depth[:, None], shading, dec.reconstruction]
-    rows = [r.expand(-1, 3, -1, -1).detach().float().cpu() for r in rows]
+    rows = decomposition_panels(model, images)[: len(ROWS)]  # the first panels are ROWS
     n, s = images.shape[0], images.shape[-1]
     grid = np.ones((len(rows) * (s + pad) + pad, n * (s + pad) + pad, 3), dtype=np.float32)
     for i, row in enumerate(rows):
