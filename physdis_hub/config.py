@@ -224,7 +224,7 @@ class ModelConfig:
         return {"format_version": CONFIG_FORMAT_VERSION, **json.loads(json.dumps(dataclasses.asdict(self)))}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Build from :meth:`to_dict` output of this or an older format (see :func:`migrate_config`).
         Unknown keys are errors, so a typo never passes silently."""
         return _from_dict(cls, migrate_config(data), "config")
@@ -234,7 +234,7 @@ class ModelConfig:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "ModelConfig":
+    def from_json(cls, path: str | Path) -> ModelConfig:
         """Read config.json."""
         try:
             data = json.loads(Path(path).read_text())
@@ -242,7 +242,7 @@ class ModelConfig:
             raise ValueError(f"{path}: not valid JSON ({err})") from err
         return cls.from_dict(data)
 
-    def replace(self, **changes: Any) -> "ModelConfig":
+    def replace(self, **changes: Any) -> ModelConfig:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 

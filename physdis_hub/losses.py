@@ -105,7 +105,7 @@ class VGG16Features(nn.Module):
         return self.features((x - self.mean) / self.std)
 
     @classmethod
-    def load(cls, source: str) -> "VGG16Features":
+    def load(cls, source: str) -> VGG16Features:
         """Build from VGG16 weights named by ``source``:
 
         - a local ``.safetensors`` file with torchvision/timm key names; the ``"input"`` key of its
@@ -148,7 +148,7 @@ class VGG16Features(nn.Module):
         return cls._from_state(state, convention, source)
 
     @classmethod
-    def _from_state(cls, state: dict[str, torch.Tensor], convention: str, source: str) -> "VGG16Features":
+    def _from_state(cls, state: dict[str, torch.Tensor], convention: str, source: str) -> VGG16Features:
         net = cls(convention)
         wanted = net.state_dict()
         missing = sorted(k for k in wanted if k not in state)
@@ -338,7 +338,7 @@ class ReconstructionLoss(nn.Module):
             )
         self.perceptual = PerceptualLoss(perceptual_weights) if self.config.perceptual_on else None
 
-    def forward(self, out: "ForwardOutput", target: torch.Tensor) -> dict[str, torch.Tensor]:  # noqa: F821
+    def forward(self, out: ForwardOutput, target: torch.Tensor) -> dict[str, torch.Tensor]:  # noqa: F821
         """Loss terms (``"total"`` among them) for ``target (B, 3, H, W)`` in [-1, 1]."""
         cfg = self.config
         b = target.shape[0]

@@ -40,10 +40,10 @@ from physdis_hub.config import LossConfig, ModelConfig, NetConfig, SceneConfig, 
 from physdis_hub.data.registry import DATA_ROOT_ENV
 
 from .augment import PHOTO_LIKE, AugmentConfig
-from .perceptual import BUNDLED_VGG16
 from .config import OptimConfig, TrainConfig
 from .data import DataConfig
 from .loocc import VARIANTS, LooccConfig
+from .perceptual import BUNDLED_VGG16
 
 
 class PresetError(ValueError):

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from physdis_hub.model import PhysDisModel
 
+from .augment import augment
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import Splits, build_splits, collate_images, size
@@ -37,7 +38,6 @@ from .figures import decomposition_grid, save_png
 from .logs import MetricsLogger
 from .loocc import sample_perturbation
 from .objective import TrainingObjective
-from .augment import augment
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 
 LAST_CHECKPOINT = "last.ckpt"

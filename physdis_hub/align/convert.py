@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from .mtcnn import WEIGHTS, MTCNN
+from .mtcnn import MTCNN, WEIGHTS
 
 KEY_MAP = {
     "pnet": {"conv1": "body.0", "prelu1": "body.1", "conv2": "body.3", "prelu2": "body.4", "conv3": "body.5",
