@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from .._checkout import InstalledPackageError, require_source_checkout
 from .mtcnn import MTCNN, WEIGHTS
 
 KEY_MAP = {
@@ -76,6 +77,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("wheel", type=Path, help="facenet_pytorch-2.6.0-py3-none-any.whl")
     p.add_argument("-o", "--output", type=Path, default=WEIGHTS, help=f"output file (default: {WEIGHTS})")
     args = p.parse_args(argv)
+    try:
+        require_source_checkout(args.output)
+    except InstalledPackageError as err:
+        p.error(str(err))
     sha = convert_wheel(args.wheel, args.output)
     print(f"wrote {args.output} from {args.wheel.name} (sha256 {sha})")
 
