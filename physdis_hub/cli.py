@@ -66,7 +66,7 @@ def _run_list(args: argparse.Namespace) -> None:
     if not entries:
         print(
             "No pretrained checkpoints are registered"
-            + (f" matching {args.pattern!r}" if args.pattern else " yet")
+            + (f" matching {args.pattern!r}" if args.pattern else "")
             + ". Load your own with --model hf-hub:ORG/REPO[@REVISION] or --model local-dir:PATH."
         )
         return

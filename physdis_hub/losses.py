@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+
+if TYPE_CHECKING:
+    from .model import ForwardOutput
 
 _EPS = 1e-7
 
@@ -73,6 +77,9 @@ class VGG16Features(nn.Module):
     Args:
         input_convention: a key of :data:`INPUT_CONVENTIONS`.
     """
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self, input_convention: str = DEFAULT_INPUT_CONVENTION) -> None:
         super().__init__()
@@ -336,9 +343,11 @@ class ReconstructionLoss(nn.Module):
                 ".safetensors file, 'hf-hub:REPO' or 'timm'); got none. Set lam_perc=0 to train without the "
                 "perceptual term."
             )
-        self.perceptual = PerceptualLoss(perceptual_weights) if self.config.perceptual_on else None
+        self.perceptual = (
+            PerceptualLoss(perceptual_weights) if self.config.perceptual_on and perceptual_weights else None
+        )
 
-    def forward(self, out: ForwardOutput, target: torch.Tensor) -> dict[str, torch.Tensor]:  # noqa: F821
+    def forward(self, out: ForwardOutput, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Loss terms (``"total"`` among them) for ``target (B, 3, H, W)`` in [-1, 1]."""
         cfg = self.config
         b = target.shape[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import torch
 
@@ -123,7 +124,7 @@ class SceneParams:
             "view.translation": (b, 3),
         }
         for key, shape in expected.items():
-            obj = self
+            obj: Any = self
             for part in key.split("."):
                 obj = getattr(obj, part)
             if tuple(obj.shape) != shape:
