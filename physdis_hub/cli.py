@@ -32,20 +32,20 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import torch
-from PIL import Image, ImageDraw
-
-from .align import FACES
+from ._threads import DEFAULT_MAX_THREADS, limit_threads
 from .config import PARTS
-from .hub import CheckpointError, list_pretrained, load_pretrained, push_directory
-from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
-from .hub.download import LOCAL_DIR_PREFIX
-from .model import PhysDisModel
 from .probes.cli import add_probe_subcommands
-from .scene import Light, View
+
+# torch, numpy, PIL and the model are imported by the commands that use them, so that `physdis
+# --help` and `physdis list` start in a fraction of a second (tests/packaging/test_startup.py).
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from .model import PhysDisModel
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 DEFAULT_MODEL = "faces-loocc-lv"
@@ -62,6 +62,8 @@ def _add_list(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_list(args: argparse.Namespace) -> None:
+    from .hub.registry import list_pretrained
+
     entries = list_pretrained(args.pattern)
     if not entries:
         print(
@@ -109,6 +111,8 @@ def collect_images(inputs: Sequence[str]) -> list[Path]:
 
 
 def _load(args: argparse.Namespace) -> PhysDisModel:
+    from .hub import load_pretrained
+
     return load_pretrained(
         args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only
     )
@@ -122,7 +126,7 @@ def _add_align_arguments(p: argparse.ArgumentParser) -> None:
         "by default face models align photographs larger than the model's input (physdis_hub.align)",
     )  # fmt: skip
     p.add_argument(
-        "--faces", choices=FACES, default="largest",
+        "--faces", choices=("largest", "all"), default="largest",  # physdis_hub.align.FACES, without torch
         help="faces of an aligned photo to use: the largest (default) or all (figures/rows NAME-faceK, NAME#K)",
     )  # fmt: skip
 
@@ -172,6 +176,8 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_extract(args: argparse.Namespace) -> None:
+    import torch
+
     if args.output.suffix not in (".npz", ".parquet"):
         raise ValueError(f"--output: expected a .npz or .parquet file name, got {args.output}")
     if args.output.suffix == ".parquet":
@@ -202,6 +208,8 @@ def _require_pyarrow() -> None:
 def write_features(path: Path, parts: dict[str, np.ndarray], names: list[str]) -> None:
     """Write per-part features ``{part: (N, d)}``, their concatenation ``features (N, D)`` (in the
     order of ``parts``) and the images' ``names`` atomically to ``.npz`` or ``.parquet``."""
+    import numpy as np
+
     arrays: dict[str, Any] = {"features": np.concatenate(list(parts.values()), axis=1), **parts}
     arrays = {k: v.astype(np.float32) for k, v in arrays.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -262,6 +270,10 @@ def decomposition_panels(model: PhysDisModel, images: torch.Tensor) -> list[torc
     """The figure's panels for ``images (B, 3, S, S)`` in [0, 1]: one ``(B, 3, S, S)`` tensor in [0, 1]
     per :data:`FIGURE_LABELS` entry. Depth is normalised per image (near = bright); relightings keep
     the predicted intensities and turn the light to yaw -45/+45 degrees; views add -30/+30 degrees of yaw."""
+    import torch
+
+    from .scene import Light, View
+
     dec = model.decompose(images.to(next(model.parameters()).device), align=False)
     scene = dec.scene
     depth = scene.depth[:, None]
@@ -281,6 +293,9 @@ def decomposition_panels(model: PhysDisModel, images: torch.Tensor) -> list[torc
 
 
 def _figure(panels: list[torch.Tensor], scale: int) -> Image.Image:
+    import numpy as np
+    from PIL import Image, ImageDraw
+
     side, label_h = panels[0].shape[-1] * scale, 14
     fig = Image.new("RGB", (side * len(panels), side + label_h), "white")
     draw = ImageDraw.Draw(fig)
@@ -312,6 +327,10 @@ def _add_push(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_push(args: argparse.Namespace) -> None:
+    from .hub import push_directory
+    from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
+    from .hub.download import LOCAL_DIR_PREFIX
+
     folder = Path(args.folder.removeprefix(LOCAL_DIR_PREFIX)).expanduser()
     sha = push_directory(
         folder,
@@ -366,6 +385,7 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
 
 def _run_convert(args: argparse.Namespace) -> None:
     from .convert import convert_pdr, convert_unsup3d
+    from .hub.download import LOCAL_DIR_PREFIX
 
     if args.source == "unsup3d":
         out = convert_unsup3d(args.checkpoint, args.output, category=args.category, force=args.force)
@@ -396,6 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="physdis", description="Physically disentangled image representations.")
     parser.add_argument("--version", action="version", version=f"physdis-hub {__version__}")
+    parser.add_argument(
+        "--threads", type=int, metavar="N",
+        help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(sub)
@@ -411,8 +435,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
+        limit_threads(args.threads)
         return args.func(args) or 0
-    except (ValueError, LookupError, OSError, CheckpointError) as err:
+    except Exception as err:
+        from .hub.checkpoint import CheckpointError
+
+        if not isinstance(err, (ValueError, LookupError, OSError, CheckpointError)):
+            raise
         print(f"physdis: error: {err}", file=sys.stderr)
         return 1
 
