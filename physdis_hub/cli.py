@@ -17,6 +17,9 @@ Subcommands:
 - ``physdis convert unsup3d|pdr CHECKPOINT.pth -o DIR --category C``: an official Unsup3d or PDR
   checkpoint as a physdis checkpoint folder (:mod:`physdis_hub.convert`).
 
+``physdis --threads N COMMAND`` sets the CPU threads (default: ``OMP_NUM_THREADS`` if set, else at
+most 4; :mod:`physdis_hub._threads`).
+
 Each subcommand is added by one function listed in :data:`SUBCOMMANDS`; extend that tuple (or
 :func:`build_parser`'s result) to add more. Model names are those of
 :func:`physdis_hub.load_pretrained` (registry names, ``hf-hub:org/repo[@rev]``, ``local-dir:PATH``).
