@@ -83,7 +83,7 @@ def main() -> None:
         "full step, LOOCC view": lambda: optimise(objective(x, perturbations["view"])["total"]),
     }
     times: dict[str, list[float]] = {name: [] for name in steps}
-    for name, fn in steps.items():  # warm-up
+    for fn in steps.values():  # warm-up
         fn()
     for _ in range(args.repeats):
         for name, fn in steps.items():

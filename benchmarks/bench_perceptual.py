@@ -20,12 +20,13 @@ import statistics
 import time
 
 import torch
-from bench_loocc import synthetic_batch
 
 from physdis_hub.model import PhysDisModel
 from training.objective import TrainingObjective
 from training.perceptual import BUNDLED_VGG16
 from training.presets import get_preset
+
+from bench_loocc import synthetic_batch
 
 
 def main() -> None:
@@ -52,7 +53,7 @@ def main() -> None:
 
         steps[name] = step
     times: dict[str, list[float]] = {name: [] for name in steps}
-    for name, step in steps.items():
+    for step in steps.values():
         step()  # warm-up
     for _ in range(args.repeats):
         for name, step in steps.items():

@@ -20,6 +20,9 @@ Subcommands:
 - ``physdis convert unsup3d|pdr CHECKPOINT.pth -o DIR --category C``: an official Unsup3d or PDR
   checkpoint as a physdis checkpoint folder (:mod:`physdis_hub.convert`).
 
+``physdis --threads N COMMAND`` sets the CPU threads (default: ``OMP_NUM_THREADS`` if set, else at
+most 4; :mod:`physdis_hub._threads`).
+
 Each subcommand is added by one function listed in :data:`SUBCOMMANDS`; extend that tuple (or
 :func:`build_parser`'s result) to add more. Model names are those of
 :func:`physdis_hub.load_pretrained` (registry names, ``hf-hub:org/repo[@rev]``, ``local-dir:PATH``).
@@ -32,23 +35,21 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from .align import FACES, AlignCrops
+from ._threads import DEFAULT_MAX_THREADS, limit_threads
 from .config import PARTS
-from .hub import CheckpointError, list_pretrained, load_pretrained, push_directory
-from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
-from .hub.download import LOCAL_DIR_PREFIX
-from .features import INDEX_NAME, SHARD_FORMATS, require_pyarrow, write_features
-from .inputs import IMAGE_SUFFIXES, collect_images
-from .figures import decomposition_panels, labelled_grid
-from .mesh_export import write_meshes
-from .model import PhysDisModel
+from .features import SHARD_FORMATS
 from .probes.cli import add_probe_subcommands
-from .stream import NO_FACE, ON_ERROR, Rank, StreamOptions, extract_to_file, extract_to_folder, make_source
 
-__all__ = ["IMAGE_SUFFIXES", "build_parser", "collect_images", "main", "write_features"]
+# torch, numpy, PIL and the model are imported by the commands that use them, so that `physdis
+# --help` and `physdis list` start in a fraction of a second (tests/packaging/test_startup.py).
+if TYPE_CHECKING:
+    import torch
+
+    from .model import PhysDisModel
+
+__all__ = ["DEFAULT_MODEL", "build_parser", "main"]
 DEFAULT_MODEL = "faces-loocc-lv"
 """The checkpoint embedded in the package: extract/decompose/demo use it unless --model says otherwise."""
 SAMPLES = Path(__file__).parent / "data" / "samples"
@@ -63,11 +64,13 @@ def _add_list(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_list(args: argparse.Namespace) -> None:
+    from .hub.registry import list_pretrained
+
     entries = list_pretrained(args.pattern)
     if not entries:
         print(
             "No pretrained checkpoints are registered"
-            + (f" matching {args.pattern!r}" if args.pattern else " yet")
+            + (f" matching {args.pattern!r}" if args.pattern else "")
             + ". Load your own with --model hf-hub:ORG/REPO[@REVISION] or --model local-dir:PATH."
         )
         return
@@ -93,6 +96,8 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> PhysDisModel:
+    from .hub import load_pretrained
+
     return load_pretrained(
         args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only
     )
@@ -106,7 +111,7 @@ def _add_align_arguments(p: argparse.ArgumentParser) -> None:
         "by default face models align photographs larger than the model's input (physdis_hub.align)",
     )  # fmt: skip
     p.add_argument(
-        "--faces", choices=FACES, default="largest",
+        "--faces", choices=("largest", "all"), default="largest",  # physdis_hub.align.FACES, without torch
         help="faces of an aligned photo to use: the largest (default) or all (figures/rows NAME-faceK, NAME#K)",
     )  # fmt: skip
 
@@ -120,6 +125,8 @@ def _read_aligned(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported below, one plain line per file
         found = model.align([str(p) for p in paths], align="auto" if args.align else False, faces=args.faces)
+    from .stream import NO_FACE
+
     _report_skipped([(str(paths[i]), NO_FACE) for i in found.missing])
     rows: list[tuple[Path, int | None]] = []
     count: dict[int, int] = {}
@@ -161,13 +168,19 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=2, help="DataLoader processes decoding images (default: 2; 0: none)")
     p.add_argument("--shard-size", type=int, default=10_000, help="images per shard of a folder output (default: 10000)")
     p.add_argument("--shard-format", choices=SHARD_FORMATS, default="npz", help="shard files (default: npz)")
-    p.add_argument("--on-error", choices=ON_ERROR, default="raise",
+    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",  # physdis_hub.stream.ON_ERROR, without torch
                    help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_extract)
 
 
 def _run_extract(args: argparse.Namespace) -> None:
+    import torch
+
+    from .align import AlignCrops
+    from .features import require_pyarrow
+    from .stream import Rank, StreamOptions, extract_to_file, extract_to_folder, make_source
+
     single = args.output.suffix in (".npz", ".parquet")
     if args.output.suffix and not single:
         raise ValueError(f"--output: expected a .npz or .parquet file name or a folder (no suffix), got {args.output}")
@@ -208,6 +221,8 @@ def _run_extract(args: argparse.Namespace) -> None:
         if rank.world_size > 1:
             torch.distributed.destroy_process_group()
     if index is not None:
+        from .features import INDEX_NAME
+
         _report_skipped([(s["name"], s["error"]) for s in index["skipped"]])
         dim = sum(index["dims"].values())
         print(f"wrote {index['num_rows']} x {dim} features ({' '.join(args.parts)}) in {len(index['shards'])} "
@@ -216,6 +231,8 @@ def _run_extract(args: argparse.Namespace) -> None:
 
 def _report_skipped(skipped: list[tuple[str, str]]) -> None:
     """One stderr line per skipped input, as ``decompose`` reports them."""
+    from .stream import NO_FACE
+
     for name, why in skipped:
         print(f"physdis: {why} in {name}; skipped" if why == NO_FACE else f"physdis: skipped {name} ({why})",
               file=sys.stderr)  # fmt: skip
@@ -236,8 +253,13 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
 def _run_decompose(args: argparse.Namespace) -> None:
     if args.scale <= 0:
         raise ValueError(f"--scale: expected a positive int, got {args.scale}")
+    from .inputs import collect_images
+
     images = collect_images(args.inputs)
     model = _load(args)
+    from .figures import decomposition_panels, labelled_grid
+    from .mesh_export import write_meshes
+
     created = not args.output.exists()
     used: set[str] = set()
     try:
@@ -285,6 +307,10 @@ def _add_push(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_push(args: argparse.Namespace) -> None:
+    from .hub import push_directory
+    from .hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
+    from .hub.download import LOCAL_DIR_PREFIX
+
     folder = Path(args.folder.removeprefix(LOCAL_DIR_PREFIX)).expanduser()
     sha = push_directory(
         folder,
@@ -340,6 +366,7 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
 
 def _run_convert(args: argparse.Namespace) -> None:
     from .convert import convert_pdr, convert_unsup3d
+    from .hub.download import LOCAL_DIR_PREFIX
 
     if args.source == "unsup3d":
         out = convert_unsup3d(args.checkpoint, args.output, category=args.category, force=args.force)
@@ -370,6 +397,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="physdis", description="Physically disentangled image representations.")
     parser.add_argument("--version", action="version", version=f"physdis-hub {__version__}")
+    parser.add_argument(
+        "--threads", type=int, metavar="N",
+        help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(sub)
@@ -385,8 +416,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
+        limit_threads(args.threads)
         return args.func(args) or 0
-    except (ValueError, LookupError, OSError, CheckpointError) as err:
+    except Exception as err:
+        from .hub.checkpoint import CheckpointError
+
+        if not isinstance(err, (ValueError, LookupError, OSError, CheckpointError)):
+            raise
         print(f"physdis: error: {err}", file=sys.stderr)
         return 1
 

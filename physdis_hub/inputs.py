@@ -10,13 +10,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-ImageLike = Union[torch.Tensor, np.ndarray, "PIL.Image.Image", str, Path]  # noqa: F821
+if TYPE_CHECKING:
+    import PIL.Image
+
+ImageLike = Union[torch.Tensor, np.ndarray, "PIL.Image.Image", str, Path]
 Images = Union[ImageLike, Sequence[ImageLike]]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")

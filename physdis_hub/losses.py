@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -14,6 +15,9 @@ from torch import nn
 
 from .config import ModelConfig
 from .vocab import to_unit_range
+
+if TYPE_CHECKING:
+    from .model import ForwardOutput
 
 _EPS = 1e-7
 
@@ -75,6 +79,9 @@ class VGG16Features(nn.Module):
         input_convention: a key of :data:`INPUT_CONVENTIONS`.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, input_convention: str = DEFAULT_INPUT_CONVENTION) -> None:
         super().__init__()
         if input_convention not in INPUT_CONVENTIONS:
@@ -106,7 +113,7 @@ class VGG16Features(nn.Module):
         return self.features((x - self.mean) / self.std)
 
     @classmethod
-    def load(cls, source: str) -> "VGG16Features":
+    def load(cls, source: str) -> VGG16Features:
         """Build from VGG16 weights named by ``source``:
 
         - a local ``.safetensors`` file with torchvision/timm key names; the ``"input"`` key of its
@@ -149,7 +156,7 @@ class VGG16Features(nn.Module):
         return cls._from_state(state, convention, source)
 
     @classmethod
-    def _from_state(cls, state: dict[str, torch.Tensor], convention: str, source: str) -> "VGG16Features":
+    def _from_state(cls, state: dict[str, torch.Tensor], convention: str, source: str) -> VGG16Features:
         net = cls(convention)
         wanted = net.state_dict()
         missing = sorted(k for k in wanted if k not in state)
@@ -337,9 +344,11 @@ class ReconstructionLoss(nn.Module):
                 ".safetensors file, 'hf-hub:REPO' or 'timm'); got none. Set lam_perc=0 to train without the "
                 "perceptual term."
             )
-        self.perceptual = PerceptualLoss(perceptual_weights) if self.config.perceptual_on else None
+        self.perceptual = (
+            PerceptualLoss(perceptual_weights) if self.config.perceptual_on and perceptual_weights else None
+        )
 
-    def forward(self, out: "ForwardOutput", target: torch.Tensor) -> dict[str, torch.Tensor]:  # noqa: F821
+    def forward(self, out: ForwardOutput, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Loss terms (``"total"`` among them) for ``target (B, 3, H, W)`` in [-1, 1]."""
         cfg = self.config
         b = target.shape[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import torch
 
@@ -32,7 +33,7 @@ class Light:
     direction: torch.Tensor
 
     @staticmethod
-    def from_angles(ambient: torch.Tensor, diffuse: torch.Tensor, pitch: torch.Tensor, yaw: torch.Tensor) -> "Light":
+    def from_angles(ambient: torch.Tensor, diffuse: torch.Tensor, pitch: torch.Tensor, yaw: torch.Tensor) -> Light:
         """Build from angles (radians): ``direction = normalize(tan(yaw), tan(pitch), 1)``.
 
         Args:
@@ -60,7 +61,7 @@ class View:
     translation: torch.Tensor
 
     @staticmethod
-    def identity(batch: int, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> "View":
+    def identity(batch: int, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> View:
         """The identity view for ``batch`` images."""
         zeros = torch.zeros(batch, 3, dtype=dtype, device=device)
         return View(zeros, zeros.clone())
@@ -86,7 +87,7 @@ class SceneParams:
     def batch_size(self) -> int:
         return self.depth.shape[0]
 
-    def map(self, fn) -> "SceneParams":  # type: ignore[no-untyped-def]
+    def map(self, fn) -> SceneParams:  # type: ignore[no-untyped-def]
         """Apply ``fn`` to every tensor (e.g. ``lambda t: t.detach()``, ``lambda t: t[idx]``)."""
         return SceneParams(
             fn(self.depth),
@@ -95,20 +96,20 @@ class SceneParams:
             View(*(fn(getattr(self.view, f.name)) for f in fields(View))),
         )
 
-    def detach(self) -> "SceneParams":
+    def detach(self) -> SceneParams:
         return self.map(lambda t: t.detach())
 
-    def to(self, *args, **kwargs) -> "SceneParams":  # type: ignore[no-untyped-def]
+    def to(self, *args, **kwargs) -> SceneParams:  # type: ignore[no-untyped-def]
         return self.map(lambda t: t.to(*args, **kwargs))
 
-    def flipped(self) -> "SceneParams":
+    def flipped(self) -> SceneParams:
         """Horizontally mirrored canonical depth and albedo (the symmetry assumption), same light/view."""
         return replace(self, depth=self.depth.flip(-1), albedo=self.albedo.flip(-1))
 
-    def with_light(self, light: Light) -> "SceneParams":
+    def with_light(self, light: Light) -> SceneParams:
         return replace(self, light=light)
 
-    def with_view(self, view: View) -> "SceneParams":
+    def with_view(self, view: View) -> SceneParams:
         return replace(self, view=view)
 
     def validate(self, name: str = "scene") -> None:
@@ -124,7 +125,7 @@ class SceneParams:
             "view.translation": (b, 3),
         }
         for key, shape in expected.items():
-            obj = self
+            obj: Any = self
             for part in key.split("."):
                 obj = getattr(obj, part)
             if tuple(obj.shape) != shape:

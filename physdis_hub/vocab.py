@@ -8,9 +8,10 @@ values (for checks and ``argparse`` choices) derived from it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, cast, get_args
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
-import torch
+if TYPE_CHECKING:  # annotations only: importing the vocabulary must not import torch (`physdis --help`)
+    import torch
 
 Part = Literal["geom", "alb", "light", "view"]
 """A scene part: geometry (depth), albedo, light, view."""

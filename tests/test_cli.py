@@ -21,7 +21,7 @@ from physdis_hub.figures import FIGURE_LABELS
 from physdis_hub.hub import unregister_pretrained
 from physdis_hub.inputs import as_batch
 
-from .conftest import small_config
+from .helpers import small_config
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import torch
 
 from physdis_hub.losses import ReconstructionLoss
 from physdis_hub.model import PhysDisModel
-from tests.conftest import small_config
-from tests.render.test_renderer import face_like_scene
+
+from .helpers import face_like_scene, small_config
 
 
 def test_forward_shapes_and_dtypes(small_cfg) -> None:

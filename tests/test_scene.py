@@ -7,6 +7,8 @@ from physdis_hub.categories import CATEGORIES
 from physdis_hub.config import SceneConfig
 from physdis_hub.scene import Light, decode_depth, decode_light, decode_view, shade, shading
 
+from .helpers import face_like_scene
+
 
 def test_decode_depth_range_and_border() -> None:
     cfg = SceneConfig()
@@ -51,8 +53,6 @@ def test_lambertian_shading() -> None:
 
 
 def test_flip_mirrors_depth_and_albedo_only() -> None:
-    from tests.render.test_renderer import face_like_scene
-
     scene = face_like_scene(1, yaw_deg=10.0)
     scene.depth[0, 20, 10] = 1.09
     flipped = scene.flipped()

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from physdis_hub._checkout import InstalledPackageError, require_source_checkout
 from physdis_hub.hub import load_pretrained, save_pretrained
 from physdis_hub.hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from physdis_hub.hub.registry import EMBEDDED_WEIGHTS
@@ -56,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--row", required=True, help="the suite row of this model, e.g. 'ours, LOOCC-LV'")
     parser.add_argument("--into", type=Path, default=Path(str(EMBEDDED_WEIGHTS)), help="parent folder (default: the package's)")
     args = parser.parse_args(argv)
+    try:
+        require_source_checkout(args.into / args.name)
+    except InstalledPackageError as err:
+        parser.error(str(err))
 
     suite = json.loads(args.suite.read_text())
     if args.row not in suite["rows"]:
@@ -78,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f'                config_sha256="{sha256_file(target / CONFIG_NAME)}", ...)'
     )
     return 0
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -43,10 +43,10 @@ from physdis_hub.data.registry import DATA_ROOT_ENV
 from physdis_hub.errors import PhysdisError, lookup
 
 from .augment import PHOTO_LIKE, AugmentConfig
-from .perceptual import BUNDLED_VGG16
 from .config import OptimConfig, TrainConfig
 from .data import DataConfig
 from .loocc import VARIANTS, LooccConfig
+from .perceptual import BUNDLED_VGG16
 
 
 class PresetError(PhysdisError, ValueError):

@@ -24,6 +24,7 @@ from typing import Any
 
 from physdis_hub.errors import lookup
 from physdis_hub.vocab import VARIANT_SLUGS
+from physdis_hub._threads import limit_threads
 
 from .distributed import barrier, distributed_session
 from .loocc import VARIANTS
@@ -81,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run; returns the exit status (2 when data, weights or a checkpoint are missing or damaged)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    limit_threads(args.threads)
     command = command_line("training.reproduce", argv)
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
     try:

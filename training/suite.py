@@ -39,13 +39,13 @@ import numpy as np
 import torch
 
 from physdis_hub.data import get_dataset
+from physdis_hub.data.synthetic import GROUND_TRUTH_KEYS, scene_from_ground_truth
 from physdis_hub.hub import load_pretrained
 from physdis_hub.model import PhysDisModel
 from physdis_hub.probes.baselines import PixelPCA, ResNet18Extractor
 from physdis_hub.probes.cluster import cluster_probe
 from physdis_hub.probes.linear import linear_probe
 from physdis_hub.probes.report import markdown_table as report_table
-from physdis_hub.data.synthetic import GROUND_TRUTH_KEYS, scene_from_ground_truth
 from physdis_hub.scene import SceneParams
 from physdis_hub.vocab import VARIANT_LABELS, VARIANTS
 

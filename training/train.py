@@ -21,6 +21,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from physdis_hub._threads import DEFAULT_MAX_THREADS, limit_threads
 from physdis_hub.config import LossConfig
 from physdis_hub.errors import PhysdisError
 from physdis_hub.vocab import DEVICES, VARIANTS
@@ -51,6 +52,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                              "(repeatable; names: the fields of physdis_hub.config.LossConfig)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})")
 
 
 def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfig:
@@ -113,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run; returns the process exit status (2 for a configuration or checkpoint problem)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    limit_threads(args.threads)
     if args.push_to_hub and args.no_export:
         print("error: --push-to-hub needs the export (drop --no-export)", file=sys.stderr)
         return 2

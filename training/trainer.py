@@ -31,6 +31,7 @@ from physdis_hub.errors import PhysdisError
 from physdis_hub.model import PhysDisModel
 from physdis_hub.vocab import to_network_range
 
+from .augment import augment
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import Splits, build_splits, collate_images, size
@@ -39,7 +40,6 @@ from .figures import decomposition_grid, save_png
 from .logs import MetricsLogger
 from .loocc import sample_perturbation
 from .objective import TrainingObjective
-from .augment import augment
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 
 LAST_CHECKPOINT = "last.ckpt"

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from .mtcnn import WEIGHTS, MTCNN
+from .._checkout import InstalledPackageError, require_source_checkout
+from .mtcnn import MTCNN, WEIGHTS
 
 KEY_MAP = {
     "pnet": {"conv1": "body.0", "prelu1": "body.1", "conv2": "body.3", "prelu2": "body.4", "conv3": "body.5",
@@ -76,6 +77,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("wheel", type=Path, help="facenet_pytorch-2.6.0-py3-none-any.whl")
     p.add_argument("-o", "--output", type=Path, default=WEIGHTS, help=f"output file (default: {WEIGHTS})")
     args = p.parse_args(argv)
+    try:
+        require_source_checkout(args.output)
+    except InstalledPackageError as err:
+        p.error(str(err))
     sha = convert_wheel(args.wheel, args.output)
     print(f"wrote {args.output} from {args.wheel.name} (sha256 {sha})")
 

@@ -317,6 +317,8 @@ def detect(image: torch.Tensor, config: DetectorConfig | None = None) -> list[Fa
         points = torch.stack([marks[:, :5], marks[:, 5:]], 2) * size[:, None] + windows[:, None, :2]
         boxes = _apply_offsets(windows, offsets)
         keep = nms(boxes, prob, config.nms[3], mode="min")
-    return [
-        Face(tuple(float(v) for v in boxes[i]), float(prob[i]), points[i].numpy().astype(np.float64)) for i in keep.tolist()
-    ]
+    faces = []
+    for i in keep.tolist():
+        x1, y1, x2, y2 = boxes[i].tolist()
+        faces.append(Face((x1, y1, x2, y2), float(prob[i]), points[i].numpy().astype(np.float64)))
+    return faces

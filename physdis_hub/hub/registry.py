@@ -2,9 +2,9 @@
 
 Each :class:`PretrainedEntry` pins exactly what a name loads: a Hub repository at a 40-hex commit
 with the sha256 of its files, or files embedded in the package (``physdis_hub/hub/weights/<name>/``,
-loaded with no network). The registry names only checkpoints that really load; none is published
-yet, so it starts empty. :func:`register_pretrained` adds entries at run time (your own checkpoints,
-tests).
+loaded with no network). The registry names only checkpoints that really load: it starts with the
+embedded default ``faces-loocc-lv`` (:data:`_BUILTIN`). :func:`register_pretrained` adds entries at
+run time (your own checkpoints, tests).
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def list_pretrained(filter: str | None = None) -> list[PretrainedEntry]:
     """Registered checkpoints sorted by name, optionally only names matching the glob ``filter``.
 
     Example:
-        >>> [entry.name for entry in list_pretrained("faces-*")]  # doctest: +SKIP
+        >>> [entry.name for entry in list_pretrained("faces-*")]
         ['faces-loocc-lv']
     """
     if filter is not None and not isinstance(filter, str):

@@ -12,48 +12,67 @@ Every probe takes plain arrays or an *extractor* (an ``nn.Module`` from images `
 - baselines: :class:`PixelPCA`, :func:`random_init_like`, :class:`ResNet18Extractor`
 """
 
-from .attribute import (
-    AttributionResult,
-    feature_attribution,
-    gradcam_by_part,
-    input_attribution,
-    save_gradcam_figure,
-)
-from .baselines import PixelPCA, ResNet18Extractor, random_init_like
-from .cluster import (
-    AttributeClusterResult,
-    ClusterResult,
-    attribute_cluster_probe,
-    average_by_track,
-    cluster_features,
-    cluster_probe,
-)
-from .disentangle import CorrelationResult, cross_correlation, part_correlation
-from .extractors import PartsExtractor, down_path_stages, extract_features
-from .linear import (
-    LinearProbeResult,
-    ProbeHead,
-    budget_split,
-    finetune_probe,
-    linear_probe,
-    supervised_resnet18_probe,
-)
-from .metrics import (
-    cluster_accuracy,
-    cluster_f1,
-    majority_labels,
-    nmi,
-    segmentation_scores,
-)
-from .report import ProbeResult, Report, markdown_table
-from .resnet import ResNet18, load_resnet18_weights
-from .segment import (
-    SegmentationResult,
-    SegmentationUNet,
-    evaluate_segmentation,
-    segmentation_probe,
-    train_segmentation,
-)
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
+
+if TYPE_CHECKING:  # the names below, for type checkers; at run time they are imported on first use
+    from .attribute import (
+        AttributionResult,
+        feature_attribution,
+        gradcam_by_part,
+        input_attribution,
+        save_gradcam_figure,
+    )
+    from .baselines import PixelPCA, ResNet18Extractor, random_init_like
+    from .cluster import (
+        AttributeClusterResult,
+        ClusterResult,
+        attribute_cluster_probe,
+        average_by_track,
+        cluster_features,
+        cluster_probe,
+    )
+    from .disentangle import CorrelationResult, cross_correlation, part_correlation
+    from .extractors import PartsExtractor, down_path_stages, extract_features
+    from .linear import (
+        LinearProbeResult,
+        ProbeHead,
+        budget_split,
+        finetune_probe,
+        linear_probe,
+        supervised_resnet18_probe,
+    )
+    from .metrics import (
+        cluster_accuracy,
+        cluster_f1,
+        majority_labels,
+        nmi,
+        segmentation_scores,
+    )
+    from .report import ProbeResult, Report, markdown_table
+    from .resnet import ResNet18, load_resnet18_weights
+    from .segment import (
+        SegmentationResult,
+        SegmentationUNet,
+        evaluate_segmentation,
+        segmentation_probe,
+        train_segmentation,
+    )
+
+_EXPORTS = {
+    ".attribute": ("AttributionResult", "feature_attribution", "gradcam_by_part", "input_attribution", "save_gradcam_figure"),
+    ".baselines": ("PixelPCA", "ResNet18Extractor", "random_init_like"),
+    ".cluster": ("AttributeClusterResult", "ClusterResult", "attribute_cluster_probe", "average_by_track", "cluster_features", "cluster_probe"),
+    ".disentangle": ("CorrelationResult", "cross_correlation", "part_correlation"),
+    ".extractors": ("PartsExtractor", "down_path_stages", "extract_features"),
+    ".linear": ("LinearProbeResult", "ProbeHead", "budget_split", "finetune_probe", "linear_probe", "supervised_resnet18_probe"),
+    ".metrics": ("cluster_accuracy", "cluster_f1", "majority_labels", "nmi", "segmentation_scores"),
+    ".report": ("ProbeResult", "Report", "markdown_table"),
+    ".resnet": ("ResNet18", "load_resnet18_weights"),
+    ".segment": ("SegmentationResult", "SegmentationUNet", "evaluate_segmentation", "segmentation_probe", "train_segmentation"),
+}  # fmt: skip
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "AttributeClusterResult", "AttributionResult", "ClusterResult", "CorrelationResult", "LinearProbeResult",

@@ -23,16 +23,15 @@ import csv
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..config import PARTS
 from ..features import read_features
-from .cluster import attribute_cluster_probe, cluster_probe
-from .disentangle import part_correlation
-from .linear import budget_split, linear_probe
-from .report import Report
+
+if TYPE_CHECKING:  # the probes (torch, scikit-learn) are imported when one runs: `physdis --help` stays fast
+    from .report import Report
 
 
 def _parts_arg(text: str) -> list[str]:
@@ -174,6 +173,8 @@ def _features(data: dict[str, np.ndarray], parts: Sequence[str] | None, path: Pa
 
 
 def _cluster(args: argparse.Namespace) -> Any:
+    from .cluster import attribute_cluster_probe, cluster_probe
+
     data = _load(args.features)
     x, y = _features(data, args.parts, args.features), _labels(data, args, args.features)
     if y.ndim == 2:
@@ -184,6 +185,9 @@ def _cluster(args: argparse.Namespace) -> Any:
 
 
 def _linear(args: argparse.Namespace) -> Report:
+    from .linear import budget_split, linear_probe
+    from .report import Report
+
     data = _load(args.features)
     x, y = _features(data, args.parts, args.features), _labels(data, args, args.features)
     if args.test is not None:
@@ -206,6 +210,8 @@ def _linear(args: argparse.Namespace) -> Report:
 
 
 def _pcc(args: argparse.Namespace) -> Any:
+    from .disentangle import part_correlation
+
     data = _load(args.features)
     parts = args.parts or [p for p in PARTS if p in data]
     if len(parts) < 2:

@@ -49,6 +49,8 @@ class Renderer(torch.nn.Module):
         config: the model configuration (image size, scene ranges, renderer backend).
     """
 
+    faces: torch.Tensor
+
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config

@@ -11,7 +11,6 @@ from PIL import Image
 
 from physdis_hub.align import SAMPLE_PHOTO as ASTRONAUT
 
-
 HAND_LANDMARKS = np.array([[205.0, 101.0], [246.0, 102.5], [225.5, 126.0], [204.0, 141.0], [244.0, 140.0]])
 """Landmarks of the astronaut photo marked by hand on a 4x enlarged view with a 10-pixel grid (not
 by any detector): image-left eye, image-right eye, nose tip, left and right mouth corner, (x, y)."""

@@ -15,7 +15,7 @@ from physdis_hub import PhysDisModel, save_pretrained
 from physdis_hub.align import align_faces
 from physdis_hub.cli import main
 
-from ..conftest import small_config
+from ..helpers import small_config
 from .conftest import compose, textured_canvas
 
 

@@ -18,30 +18,8 @@ from huggingface_hub import constants
 from physdis_hub.hub import PretrainedEntry, register_pretrained, unregister_pretrained
 from physdis_hub.hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 
+from .helpers import point_huggingface_hub_at
 from .hub_server import HubServer
-
-
-def point_huggingface_hub_at(monkeypatch: pytest.MonkeyPatch, url: str, home: Path) -> None:
-    """Set HF_ENDPOINT / HF_HOME and the huggingface_hub constants computed from them at import."""
-    env = {"HF_ENDPOINT": url, "HF_HOME": str(home), "HF_HUB_DISABLE_TELEMETRY": "1"}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        monkeypatch.delenv(key, raising=False)
-    derived = {
-        "ENDPOINT": url,
-        "HUGGINGFACE_CO_URL_TEMPLATE": url + "/{repo_id}/resolve/{revision}/{filename}",
-        "HF_URL_HOSTS": constants.HF_URL_HOSTS | {"127.0.0.1"},
-        "HF_HOME": str(home),
-        "HF_HUB_CACHE": str(home / "hub"),
-        "HF_ASSETS_CACHE": str(home / "assets"),
-        "HF_TOKEN_PATH": str(home / "token"),
-        "HF_STORED_TOKENS_PATH": str(home / "stored_tokens"),
-        "HF_HUB_OFFLINE": False,
-        "HF_HUB_DISABLE_TELEMETRY": True,
-    }
-    for key, value in derived.items():
-        monkeypatch.setattr(constants, key, value)
 
 
 @pytest.fixture

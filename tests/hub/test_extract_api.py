@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from physdis_hub import PARTS, PhysDisModel
 
-from ..conftest import small_config
+from ..helpers import small_config
 
 SUBSETS = [c for r in range(1, len(PARTS) + 1) for c in itertools.combinations(PARTS, r)]
 

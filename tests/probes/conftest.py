@@ -8,7 +8,7 @@ import torch
 
 from physdis_hub.model import PhysDisModel
 
-from ..conftest import small_config
+from ..helpers import small_config
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,3 @@
-import math
 
 import numpy as np
 import pytest
@@ -10,19 +9,8 @@ from physdis_hub.render import Renderer
 from physdis_hub.render.camera import transform_points
 from physdis_hub.scene import Light, SceneParams, View
 
+from ..helpers import face_like_scene
 from .raycast import raycast
-
-
-def face_like_scene(batch: int, yaw_deg: float = 0.0, pitch_deg: float = 0.0) -> SceneParams:
-    r = torch.linspace(-1, 1, 64)
-    yy, xx = torch.meshgrid(r, r, indexing="ij")
-    depth = 1.06 - 0.12 * (1 - (xx**2 / 0.6 + yy**2 / 0.8)).clamp(min=0).sqrt()
-    depth = depth.expand(batch, 64, 64).clone()
-    depth[:, :2], depth[:, -2:], depth[:, :, :2], depth[:, :, -2:] = 1.04, 1.04, 1.04, 1.04
-    albedo = torch.stack([xx * 0.8, yy * 0.8, torch.cos(3 * xx) * 0.5]).expand(batch, 3, 64, 64).clone()
-    light = Light.from_angles(torch.full((batch,), 0.4), torch.full((batch,), 0.6), torch.full((batch,), 0.2), torch.full((batch,), -0.3))
-    rot = torch.tensor([[math.radians(pitch_deg), math.radians(yaw_deg), 0.0]]).expand(batch, 3).clone()
-    return SceneParams(depth, albedo, light, View(rot, torch.zeros(batch, 3)))
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,11 @@ import torch
 
 from physdis_hub.config import ModelConfig
 from physdis_hub.hub import load_pretrained
-from tests.hub.conftest import point_huggingface_hub_at
-from tests.hub.hub_server import HubServer
 from training import reproduce, train
 from training.trainer import load_best_model
+
+from ..hub.helpers import point_huggingface_hub_at
+from ..hub.hub_server import HubServer
 
 
 def test_train_exports_the_best_epoch_with_its_numbers(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from physdis_hub.model import PhysDisModel
-from tests.conftest import small_config
 from training.presets import get_preset
 from training.real_photos import jittered_draws
 from training.suite import SHAPE_COLUMNS, evaluate_models, main, markdown_table, replace_block
