@@ -112,12 +112,13 @@ def write_features(
         if path.suffix == ".parquet":
             _write_parquet(tmp, {"features": features, **arrays}, list(names), list(parts), model, skipped, skipped_errors)
         else:
+            payload: dict[str, np.ndarray] = {
+                "names": np.array(list(names), dtype=str), "parts": np.array(list(parts)), "features": features,
+                "skipped": np.array(list(skipped), dtype=str), "skipped_errors": np.array(list(skipped_errors), dtype=str),
+                "model": np.array(model or ""), **arrays,
+            }  # fmt: skip
             with open(tmp, "wb") as f:
-                np.savez(
-                    f, names=np.array(list(names), dtype=str), parts=np.array(list(parts)), features=features,
-                    skipped=np.array(list(skipped), dtype=str), skipped_errors=np.array(list(skipped_errors), dtype=str),
-                    model=np.array(model or ""), **arrays,
-                )  # fmt: skip
+                np.savez(f, **payload)  # type: ignore[arg-type]  # (the stubs read **payload as allow_pickle)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -223,7 +224,8 @@ def write_index(folder: Path, shard_files: Sequence[str], meta: dict[str, Any]) 
         The index without the per-shard ``names`` (``read_index`` gives them).
     """
     head = {"format": FORMAT, "version": VERSION, **meta}
-    shards, skipped = [], []
+    shards: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
     path = folder / INDEX_NAME
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

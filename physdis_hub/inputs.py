@@ -90,7 +90,7 @@ def _to_float_rgb(im: Any) -> np.ndarray:
         grey = (np.clip(arr, 0, scale) / scale).astype(np.float32)
         return np.repeat(grey[:, :, None], 3, axis=2)
     if im.mode == "F":
-        raise ValueError(f"32-bit float images (mode F) have no defined range; convert to 8 or 16 bit")
+        raise ValueError("32-bit float images (mode F) have no defined range; convert to 8 or 16 bit")
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info)
     if not has_alpha:
         return np.asarray(im.convert("RGB"), dtype=np.float32) / 255

@@ -17,6 +17,7 @@ computes the shards ``k`` with ``k % world_size == r`` and rank 0 writes the one
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 import math
@@ -25,7 +26,7 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -34,7 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 from .features import SHARD_FORMATS, shard_name, write_features, write_index, write_json
 from .inputs import as_batch, collect_images, read_image
 from .model import PhysDisModel
-from .vocab import check_parts
+from .vocab import Part, check_parts
 
 Preprocess = Callable[[torch.Tensor], list[torch.Tensor]]
 """A preprocessing hook: one decoded image ``(3, H, W)`` float in [0, 1] -> model-sized crops ``(3, S, S)``
@@ -86,7 +87,7 @@ class Item:
     numbered: bool = False
 
 
-class Source(Dataset):
+class Source(Dataset, abc.ABC):
     """Base of the inputs of :func:`extract_to_folder`: ``len`` inputs, each decoded to an :class:`Item`.
 
     Subclasses set ``preprocess`` (None: :func:`iter_shards` sets the model's :class:`CenterCrop`)
@@ -95,14 +96,18 @@ class Source(Dataset):
 
     preprocess: Preprocess | None
 
+    @abc.abstractmethod
+    def __len__(self) -> int:
+        """Number of inputs."""
+
+    @abc.abstractmethod
     def decode(self, index: int) -> tuple[str, torch.Tensor]:
         """``(name, image (3, H, W) float in [0, 1])`` of input ``index``; may raise ValueError/OSError."""
-        raise NotImplementedError
 
     @property
+    @abc.abstractmethod
     def fingerprint(self) -> str:
         """A string that changes whenever the list of inputs does (checked when a run resumes)."""
-        raise NotImplementedError
 
     def __getitem__(self, index: int) -> Item:
         name = self.name(index)
@@ -206,7 +211,7 @@ class Rank:
     local_rank: int = 0
 
     @staticmethod
-    def from_env() -> "Rank":
+    def from_env() -> Rank:
         """Read ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (set by torchrun)."""
         env = os.environ
         return Rank(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
@@ -216,7 +221,7 @@ class Rank:
 class StreamOptions:
     """How :func:`iter_shards` (and so :func:`extract_to_folder` / :func:`extract_to_file`) runs."""
 
-    parts: tuple[str, ...] = ("geom", "alb")
+    parts: tuple[Part, ...] = ("geom", "alb")
     """Parts to extract, in this order."""
     batch_size: int = 64
     """Inputs per DataLoader batch and forward pass."""
@@ -304,7 +309,7 @@ def iter_shards(
 class _ShardBuffer:
     """The rows of one shard as batches arrive."""
 
-    def __init__(self, k: int, parts: Sequence[str]) -> None:
+    def __init__(self, k: int, parts: Sequence[Part]) -> None:
         self.k, self.parts = k, parts
         self.names: list[str] = []
         self.skipped: list[str] = []
@@ -328,8 +333,9 @@ class _ShardBuffer:
             self.names += [it.name] if n == 1 and not it.numbered else [f"{it.name}#{j}" for j in range(n)]
             crops.append(it.crops)
         if crops:
-            feats = model.extract(torch.cat(crops), parts=self.parts, as_dict=True, batch_size=options.batch_size,
-                                  progress=False, align=False)  # fmt: skip
+            feats = cast(dict[str, torch.Tensor], model.extract(  # as_dict=True: a dict
+                torch.cat(crops), parts=self.parts, as_dict=True, batch_size=options.batch_size, progress=False, align=False
+            ))  # fmt: skip
             for p in self.parts:
                 self.chunks[p].append(feats[p].cpu().numpy())
 

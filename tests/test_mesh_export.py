@@ -15,7 +15,7 @@ from PIL import Image
 from physdis_hub import PhysDisModel, save_pretrained
 from physdis_hub.cli import main
 from physdis_hub.inputs import as_batch
-from physdis_hub.mesh_export import GLB_MAGIC, BIN_CHUNK, JSON_CHUNK, grid_triangles
+from physdis_hub.mesh_export import BIN_CHUNK, GLB_MAGIC, JSON_CHUNK, grid_triangles
 
 from .conftest import small_config
 

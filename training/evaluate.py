@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from physdis_hub.vocab import PARTS, check_parts, to_network_range, to_unit_range
 from physdis_hub.model import PhysDisModel
 from physdis_hub.probes.cluster import cluster_probe
 from physdis_hub.probes.disentangle import part_correlation
+from physdis_hub.vocab import PARTS, check_parts, to_network_range, to_unit_range
 
 from .data import image_of, labels_of
 

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from physdis_hub._threads import limit_threads
 from physdis_hub.errors import lookup
 from physdis_hub.vocab import VARIANT_SLUGS
-from physdis_hub._threads import limit_threads
 
 from .distributed import barrier, distributed_session
 from .loocc import VARIANTS

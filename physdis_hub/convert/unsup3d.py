@@ -28,6 +28,7 @@ from ..config import ModelConfig, NetConfig, RenderConfig
 from ..hub.checkpoint import _state_dict_problems, sha256_file
 from ..hub.publish import save_pretrained
 from ..model import PhysDisModel
+from ..vocab import Variant
 from .categories import PDR_CATEGORIES, PDR_REPO, UNSUP3D_CATEGORIES, UNSUP3D_DATA_URL, UNSUP3D_REPO, OfficialCategory
 from .reader import ConversionError, read_checkpoint
 
@@ -150,7 +151,7 @@ def convert_checkpoint(
     *,
     layout: Layout,
     category: OfficialCategory,
-    variant: str = "none",
+    variant: Variant = "none",
     license: str | None = None,
     force: bool = False,
 ) -> Path:
@@ -274,7 +275,7 @@ def convert_pdr(
     output: str | os.PathLike[str],
     *,
     category: str,
-    variant: str = "LV",
+    variant: Variant = "LV",
     license: str | None = None,
     force: bool = False,
 ) -> Path:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time they are imported on first use
-    from .card import render_model_card
     from ..errors import CheckpointError, ChecksumMismatchError
+    from .card import render_model_card
     from .download import load_pretrained, parse_model_name
     from .publish import push_directory, push_to_hub, save_pretrained
     from .registry import (

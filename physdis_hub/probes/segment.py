@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..vocab import to_network_range
 from ._checks import check_positive_int
 from ._train import fit
-from ..vocab import to_network_range
 from .extractors import check_images, down_path_stages
 from .metrics import confusion_matrix, per_class_iou, segmentation_scores
 from .report import ProbeResult

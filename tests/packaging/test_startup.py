@@ -15,8 +15,8 @@ import torch
 import physdis_hub
 from physdis_hub import _threads
 from physdis_hub.align import FACES
-from physdis_hub.stream import ON_ERROR
 from physdis_hub.cli import build_parser, main
+from physdis_hub.stream import ON_ERROR
 
 ROOT = Path(__file__).resolve().parents[2]
 LAZY_PACKAGES = ("physdis_hub", "physdis_hub.hub", "physdis_hub.probes", "physdis_hub.convert")
