@@ -10,7 +10,8 @@
 #   PYTHON           interpreter for the new environment (default: python3)
 #   TORCH_INDEX_URL  where torch comes from (default: https://download.pytorch.org/whl/cpu);
 #                    a CUDA build: https://download.pytorch.org/whl/cu128; "default": pip's own
-#                    configured index (on a machine with a local wheel mirror)
+#                    configured index (on a machine with a local wheel mirror; also the
+#                    fallback when the CPU index cannot be reached)
 set -euo pipefail
 if [[ $# -lt 1 || $# -gt 2 ]]; then
     sed -n '2,13p' "$0" >&2
@@ -27,10 +28,11 @@ index=${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}
 
 [[ -x "$venv/bin/python" ]] || "${PYTHON:-python3}" -m venv "$venv"
 pip=("$venv/bin/python" -m pip install -q)
-if [[ $index == default ]]; then
+# A machine that cannot reach the CPU index (an offline mirror, a closed CI) falls back to pip's own
+# configured index after one quick try, and says so.
+if [[ $index == default ]] || ! "${pip[@]}" "torch==2.13.0" --index-url "$index" --retries 1 --timeout 15; then
+    [[ $index == default ]] || echo "setup.sh: $index not reachable; installing torch from pip's configured index" >&2
     "${pip[@]}" "torch==2.13.0"
-else
-    "${pip[@]}" "torch==2.13.0" --index-url "$index"
 fi
 "${pip[@]}" "${package[@]}"
 "$venv/bin/python" -c "import torch, physdis_hub; print('torch', torch.__version__, '| physdis_hub', physdis_hub.__version__)"
