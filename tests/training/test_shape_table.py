@@ -1,0 +1,42 @@
+import json
+
+import pytest
+
+from physdis_hub.hub import save_pretrained
+from physdis_hub.model import PhysDisModel
+from training.presets import get_preset
+from training.shape_table import main, shape_rows
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    config = get_preset("tiny")
+    return config, PhysDisModel(config.model).eval()
+
+
+def test_shape_rows_score_every_model_against_the_null_depth(tiny) -> None:
+    config, model = tiny
+    rows = shape_rows({"a": model, "b": PhysDisModel(config.model).eval()}, config)
+    assert list(rows) == ["a", "b", "null depth"]
+    assert rows["null depth"]["side_vs_null"] == 1.0 and rows["null depth"]["mad_vs_null"] == 1.0
+    for name in ("a", "b"):
+        assert rows[name]["side_vs_null"] == pytest.approx(rows[name]["side"] / rows["null depth"]["side"])
+        assert {"hf_ratio", "light_x_corr", "view_yaw_slope", "side_deplaned"} <= set(rows[name])
+
+
+def test_main_writes_the_readme_block_and_checks_arguments(tiny, tmp_path, capsys) -> None:
+    config, model = tiny
+    ckpt = save_pretrained(model, tmp_path / "model")
+    cfg = tmp_path / "train_config.json"
+    cfg.write_text(json.dumps(config.to_dict()))
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- results:ablation:start -->\nold\n<!-- results:ablation:end -->\n")
+    assert main([f"local-dir:{ckpt}", "--names", "tiny", "--config", str(cfg), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old" not in text and "| tiny |" in text and "| null depth |" in text and "MAD / null" in text
+    with pytest.raises(SystemExit):
+        main([f"local-dir:{ckpt}", "--names", "a", "b", "--config", str(cfg)])
+    assert "expected 1 names" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([f"local-dir:{ckpt}", "--config", str(cfg), "--readme", str(readme), "--block", "missing"])
+    assert "results:missing:start" in capsys.readouterr().err
