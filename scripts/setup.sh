@@ -29,10 +29,15 @@ index=${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}
 [[ -x "$venv/bin/python" ]] || "${PYTHON:-python3}" -m venv "$venv"
 pip=("$venv/bin/python" -m pip install -q)
 # A machine that cannot reach the CPU index (an offline mirror, a closed CI) falls back to pip's own
-# configured index after one quick try, and says so.
-if [[ $index == default ]] || ! "${pip[@]}" "torch==2.13.0" --index-url "$index" --retries 1 --timeout 15; then
-    [[ $index == default ]] || echo "setup.sh: $index not reachable; installing torch from pip's configured index" >&2
+# configured index, and says so.
+if [[ $index != default ]] && ! "$venv/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)' "$index/" 2>/dev/null; then
+    echo "setup.sh: $index not reachable; installing torch from pip's configured index" >&2
+    index=default
+fi
+if [[ $index == default ]]; then
     "${pip[@]}" "torch==2.13.0"
+else
+    "${pip[@]}" "torch==2.13.0" --index-url "$index"
 fi
 "${pip[@]}" "${package[@]}"
 "$venv/bin/python" -c "import torch, physdis_hub; print('torch', torch.__version__, '| physdis_hub', physdis_hub.__version__)"
