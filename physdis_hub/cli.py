@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._threads import DEFAULT_MAX_THREADS, limit_threads
-from .config import PARTS
 from .features import SHARD_FORMATS
 from .probes.cli import add_probe_subcommands
+from .vocab import PARTS, VARIANTS
 
 # torch, numpy, PIL and the model are imported by the commands that use them, so that `physdis
 # --help` and `physdis list` start in a fraction of a second (tests/packaging/test_startup.py).
@@ -358,7 +358,7 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--category", required=True, choices=sorted(categories), help="what the model was trained on")
         q.add_argument("--force", action="store_true", help="replace a non-empty output folder")
         if name == "pdr":
-            q.add_argument("--variant", default="LV", choices=("none", "L", "LV"),
+            q.add_argument("--variant", default="LV", choices=VARIANTS,
                            help="LOOCC variant of the training (default: LV, as published)")  # fmt: skip
             q.add_argument("--license", help="licence id of the weights (default: unknown)")
     p.set_defaults(func=_run_convert)

@@ -27,19 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..config import PARTS
 from ..features import read_features
+from ..vocab import PARTS, check_parts
 
 if TYPE_CHECKING:  # the probes (torch, scikit-learn) are imported when one runs: `physdis --help` stays fast
     from .report import Report
 
 
 def _parts_arg(text: str) -> list[str]:
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    unknown = [p for p in parts if p not in PARTS]
-    if not parts or unknown:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(PARTS)}, got {text!r}")
-    return parts
+    try:
+        return list(check_parts([p.strip() for p in text.split(",") if p.strip()]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(PARTS)}, got {text!r}") from None
 
 
 def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
