@@ -1,9 +1,13 @@
 """The README's alignment figure: real photographs -> detected faces -> aligned crops -> the default
 model's decomposition.
 
-Usage::
+Usage (all three README figures of the default model)::
 
-    python -m training.alignment_figure -o docs/figures/alignment_demo.png
+    python -m training.alignment_figure -o docs/figures/alignment_demo.png \
+        --lfw docs/figures/lfw_decompositions.png --samples docs/figures/decomposition_demo.png
+
+``--lfw``: the real LFW face crops scikit-image ships, decomposed; ``--samples``: the first two
+bundled synthetic sample faces, decomposed.
 
 One row per face: the photograph (detection box red, crop square green, the row's face drawn
 thick), then the panels of ``physdis decompose`` (:data:`physdis_hub.figures.FIGURE_LABELS`) for its
@@ -69,6 +73,16 @@ def alignment_figure(model_name: str = DEFAULT_MODEL) -> Image.Image:
     return labelled_grid(panels, side=PANEL, left=thumbs, left_label="photo: box (red), crop (green)")
 
 
+def samples_figure(model_name: str = DEFAULT_MODEL, count: int = 2) -> Image.Image:
+    """The first ``count`` bundled sample faces (``physdis demo``'s inputs) decomposed by ``model_name``."""
+    from physdis_hub.cli import SAMPLES
+    from physdis_hub.inputs import as_batch, collect_images
+
+    model = load_pretrained(model_name)
+    images = as_batch([str(p) for p in collect_images([SAMPLES])[:count]], model.config.image_size)
+    return labelled_grid(decomposition_panels(model, images), side=PANEL)
+
+
 def lfw_figure(model_name: str = DEFAULT_MODEL, count: int = 8) -> Image.Image:
     """The first ``count`` real LFW face crops that scikit-image ships (25 x 25 grey, already crops:
     resized, not aligned), decomposed by ``model_name``."""
@@ -85,10 +99,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("-o", "--output", type=Path, default=Path("docs/figures/alignment_demo.png"), help="PNG file")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default: {DEFAULT_MODEL}, embedded)")
     p.add_argument("--lfw", type=Path, help="also write the LFW crops' decomposition figure to this PNG file")
+    p.add_argument("--samples", type=Path, help="also write the bundled samples' decomposition figure to this PNG file")
     args = p.parse_args(argv)
     figures = [(args.output, alignment_figure(args.model))]
     if args.lfw:
         figures.append((args.lfw, lfw_figure(args.model)))
+    if args.samples:
+        figures.append((args.samples, samples_figure(args.model)))
     for path, fig in figures:
         path.parent.mkdir(parents=True, exist_ok=True)
         # 256-colour palette: a third of the size of the RGB PNG, no visible change at this scale
