@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -79,11 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             read_block(args.readme, args.block)
         except ValueError as err:
             parser.error(str(err))
-    torch.set_grad_enabled(False)
     loaded = {name: load_model(source) for name, source in zip(names, args.models)}
     config = TrainConfig.from_dict(json.loads(args.config.read_text()))
-    rows = shape_rows({name: model for name, (model, _) in loaded.items()}, config, args.split)
-    command = "python -m training.shape_table " + " ".join(sys.argv[1:] if argv is None else argv)
+    with torch.no_grad():
+        rows = shape_rows({name: model for name, (model, _) in loaded.items()}, config, args.split)
+    command = "python -m training.shape_table " + shlex.join(sys.argv[1:] if argv is None else argv)
     sources = "; ".join(f"{name}: {where}" for name, (_, where) in loaded.items())
     n = config.data.options.get("test_identities")
     header = (f"Synthetic faces, split `{args.split}` of preset `{config.preset}` ({n} test identities). "

@@ -11,6 +11,7 @@ import torch
 
 from physdis_hub.config import ModelConfig
 from physdis_hub.hub import load_pretrained
+from training import presets as presets_module
 from training import reproduce, train
 from training.trainer import load_best_model
 
@@ -51,7 +52,10 @@ def test_reproduce_without_data_says_where_to_get_it(monkeypatch, capsys) -> Non
     assert "--data-dir" in capsys.readouterr().err
     assert reproduce.main(["cars", "--preset", "faces-synthetic-cpu"]) == 2
     assert "is a faces preset, not a cars one" in capsys.readouterr().err
-    assert reproduce.main(["faces", "--data-dir", "/data"]) == 2  # the paper preset needs VGG16 weights
+    assert reproduce.main(["faces", "--data-dir", "/data"]) == 2  # bundled VGG16: the data folder is what is missing
+    assert "utkface: no such folder: /data" in capsys.readouterr().err
+    monkeypatch.setattr(presets_module, "BUNDLED_VGG16", Path("/nonexistent/vgg16.safetensors"))
+    assert reproduce.main(["faces", "--data-dir", "/data"]) == 2  # without it, the paper preset needs VGG16 weights
     assert "--perceptual-weights" in capsys.readouterr().err
 
 
