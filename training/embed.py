@@ -39,11 +39,17 @@ def training_budget(run_dir: Path) -> str:
     nets, data = config["model"]["nets"], config["data"]
     identities = data["options"].get("train_identities")
     images = f"{identities} training identities x {data['options']['images_per_identity']} images" if identities else data["dataset"]
-    perceptual = ", no perceptual loss (no VGG16 weights offline)" if config["model"]["loss"]["lam_perc"] == 0 else ""
+    loss, augment = config["model"]["loss"], config.get("augment", {})
+    recipe = "".join([
+        ", no perceptual loss" if loss["lam_perc"] == 0 else f", perceptual loss {loss['lam_perc']:g}",
+        f", normal-smoothness depth prior {loss['lam_normal_smooth']:g}" if loss.get("lam_normal_smooth") else "",
+        ", photometric augmentation" if any(v for k, v in augment.items() if k.startswith("p_")) else "",
+        f", textured backdrops {data['options']['background_texture']:g}" if data["options"].get("background_texture") else "",
+    ])  # fmt: skip
     minutes = sum(float(e["seconds"]) for e in epochs) / 60
     return (
         f"Training: preset `{config['preset']}` (nf {nets['depth_nf']} networks, {nets['zdim']}-d features, {images}, "
-        f"batch {config['batch_size']}, lr {config['optim']['lr']:g}{perceptual}); ran {len(epochs)} epochs "
+        f"batch {config['batch_size']}, lr {config['optim']['lr']:g}{recipe}); ran {len(epochs)} epochs "
         f"({epochs[-1]['step']} steps) in {minutes:.0f} min and exported epoch {run['metrics']['best_epoch']:.0f} "
         f"(best validation loss). Last command: `{run['command']}`."
     )
