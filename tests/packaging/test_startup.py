@@ -47,7 +47,11 @@ def test_lazy_exports_match_the_type_checking_imports_and_all(name) -> None:
     package = importlib.import_module(name)
     tree = ast.parse(Path(package.__file__).read_text())
     block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
-    imported = {"." * n.level + str(n.module): tuple(a.name for a in n.names) for n in block.body if isinstance(n, ast.ImportFrom)}
+    imported = {
+        "." * n.level + str(n.module): tuple(a.name for a in n.names)
+        for n in block.body
+        if isinstance(n, ast.ImportFrom)
+    }
     assert imported == package._EXPORTS
     names = [n for names in package._EXPORTS.values() for n in names]
     assert sorted(set(package.__all__) - {"__version__"}) == sorted(names)
