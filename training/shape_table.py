@@ -1,6 +1,6 @@
 """Shape scores of several models side by side: ``python -m training.shape_table``.
 
-Each model is a training run's checkpoint (``RUN/best.ckpt``, or any ``.ckpt``) or a checkpoint
+Each model is a training run's best checkpoint (``RUN/best.ckpt``) or a checkpoint
 folder (``local-dir:`` / registry / ``hf-hub:`` names, as ``load_pretrained`` takes them). All are
 scored by :func:`training.shape_eval.shape_scores` on one synthetic test split (the preset's of
 ``--config``, a run's ``train_config.json``), with the null depth as the last row; ``--readme``
@@ -26,10 +26,10 @@ import torch
 from physdis_hub.hub import load_pretrained
 from physdis_hub.model import PhysDisModel
 
-from .checkpoint import load_checkpoint
 from .config import TrainConfig
 from .shape_eval import null_depth_scores, ratios_to_null, shape_scores
 from .suite import SHAPE_COLUMNS, load_split, markdown_table, read_block, replace_block
+from .trainer import BEST_CHECKPOINT, load_best_model
 
 COLUMNS = (
     ("side", "SIDE"),
@@ -42,13 +42,13 @@ COLUMNS = (
 
 
 def load_model(source: str) -> tuple[PhysDisModel, str]:
-    """A model and a note of where it came from: a training checkpoint (``.ckpt``: its epoch and
-    step) or anything :func:`physdis_hub.load_pretrained` takes."""
+    """A model and a note of where it came from: a run's ``best.ckpt`` (:func:`training.trainer.load_best_model`;
+    the note names its epoch) or anything :func:`physdis_hub.load_pretrained` takes."""
     if source.endswith(".ckpt"):
-        state = load_checkpoint(source)
-        model = PhysDisModel(TrainConfig.from_dict(state["config"]).model)
-        model.load_state_dict(state["model"])
-        return model.eval(), f"{source} (epoch {state['epoch']})"
+        if Path(source).name != BEST_CHECKPOINT:
+            raise ValueError(f"models: expected a run's {BEST_CHECKPOINT} or a checkpoint name, got {source!r}")
+        model, meta = load_best_model(Path(source).parent)
+        return model, f"{source} (epoch {meta['epoch']})"
     return load_pretrained(source), source
 
 

@@ -40,3 +40,10 @@ def test_main_writes_the_readme_block_and_checks_arguments(tiny, tmp_path, capsy
     with pytest.raises(SystemExit):
         main([f"local-dir:{ckpt}", "--config", str(cfg), "--readme", str(readme), "--block", "missing"])
     assert "results:missing:start" in capsys.readouterr().err
+
+
+def test_only_a_runs_best_checkpoint_is_taken_as_a_training_file(tmp_path) -> None:
+    from training.shape_table import load_model
+
+    with pytest.raises(ValueError, match="expected a run's best.ckpt"):
+        load_model(str(tmp_path / "last.ckpt"))
