@@ -174,6 +174,40 @@ def decode_view(raw: torch.Tensor, cfg: SceneConfig) -> View:
     return View(rotation, raw[:, 3:6] * scale)
 
 
+def _unscale(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """Inverse of :func:`_rescale`: map [lo, hi] onto [-1, 1] (a zero-width range maps to 0)."""
+    return (2 * x - lo - hi) / (hi - lo) if hi > lo else torch.zeros_like(x)
+
+
+def encode_light(light: Light, cfg: SceneConfig) -> torch.Tensor:
+    """Inverse of :func:`decode_light`: :class:`Light` of batch ``B`` -> ``(B, 4)`` light network output.
+
+    Values the decoder cannot express (intensities outside the ranges, a direction more than 45
+    degrees off the axis in x or y) are clamped to [-1, 1], the nearest output it can give.
+    Directions must face the camera side (``z > 0``).
+    """
+    d = light.direction
+    raw = torch.stack(
+        [
+            _unscale(light.ambient, *cfg.amb_range),
+            _unscale(light.diffuse, *cfg.diff_range),
+            d[:, 0] / d[:, 2],
+            d[:, 1] / d[:, 2],
+        ],
+        dim=1,
+    )
+    return raw.clamp(-1, 1)
+
+
+def encode_view(view: View, cfg: SceneConfig) -> torch.Tensor:
+    """Inverse of :func:`decode_view`: :class:`View` of batch ``B`` -> ``(B, 6)`` view network output,
+    clamped to [-1, 1] (rotations beyond ``rot_range_deg``, translations beyond their ranges)."""
+    rotation = view.rotation / math.radians(cfg.rot_range_deg)
+    ranges = (cfg.xy_translation_range, cfg.xy_translation_range, cfg.z_translation_range)
+    translation = torch.stack([_unscale(t, -r, r) for t, r in zip(view.translation.unbind(1), ranges)], dim=1)
+    return torch.cat([rotation, translation], dim=1).clamp(-1, 1)
+
+
 def shading(normal: torch.Tensor, light: Light) -> torch.Tensor:
     """Lambertian shading ``ambient + diffuse * max(0, n . l)``.
 

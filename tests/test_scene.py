@@ -5,7 +5,17 @@ import torch
 
 from physdis_hub.categories import CATEGORIES
 from physdis_hub.config import SceneConfig
-from physdis_hub.scene import Light, decode_depth, decode_light, decode_view, shade, shading
+from physdis_hub.scene import (
+    Light,
+    View,
+    decode_depth,
+    decode_light,
+    decode_view,
+    encode_light,
+    encode_view,
+    shade,
+    shading,
+)
 
 from .helpers import face_like_scene
 
@@ -31,6 +41,25 @@ def test_decode_light_and_view_ranges() -> None:
     view = decode_view(torch.tensor([[1.0, -1.0, 0.5, 1.0, -1.0, 1.0]]), cfg)
     torch.testing.assert_close(view.rotation, torch.tensor([[math.pi / 3, -math.pi / 3, math.pi / 6]]))
     torch.testing.assert_close(view.translation, torch.tensor([[0.1, -0.1, 0.0]]))
+
+
+@pytest.mark.parametrize("category", sorted(CATEGORIES))
+def test_encode_inverts_decode_for_light_and_view(category: str) -> None:
+    cfg = CATEGORIES[category].scene
+    raw_light = torch.rand(7, 4, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    torch.testing.assert_close(encode_light(decode_light(raw_light, cfg), cfg), raw_light)
+    raw_view = torch.rand(7, 6, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    if cfg.z_translation_range == 0:
+        raw_view[:, 5] = 0  # a zero-width range decodes every output to 0, so 0 is its only inverse
+    torch.testing.assert_close(encode_view(decode_view(raw_view, cfg), cfg), raw_view)
+
+
+def test_encode_clamps_what_the_decoder_cannot_express() -> None:
+    cfg = CATEGORIES["cars"].scene  # diffuse in [0.5, 1]
+    steep = Light.from_angles(torch.tensor([2.0]), torch.tensor([0.2]), torch.tensor([1.2]), torch.tensor([-1.2]))
+    torch.testing.assert_close(encode_light(steep, cfg), torch.tensor([[1.0, -1.0, -1.0, 1.0]]))
+    far = View(torch.tensor([[math.radians(80), -math.radians(70), 0.0]]), torch.tensor([[0.5, -0.5, 0.0]]))
+    torch.testing.assert_close(encode_view(far, cfg), torch.tensor([[1.0, -1.0, 0.0, 1.0, -1.0, 0.0]]))
 
 
 def test_light_angles_round_trip() -> None:

@@ -40,7 +40,8 @@ class TrainingObjective(nn.Module):
         Returns:
             The reconstruction terms (``l1``, ``l1_flip``, ... as :class:`ReconstructionLoss` names
             them), ``recon`` (their weighted sum), ``loocc`` (the unweighted contrastive term, when
-            enabled) and ``total`` (what is minimised).
+            enabled), ``cycle`` (LOOCC's unweighted cycle term, when its weight is not 0) and
+            ``total`` (what is minimised).
         """
         if self.loocc.enabled != (perturbation is not None):
             raise ValueError(
@@ -55,4 +56,7 @@ class TrainingObjective(nn.Module):
             contrastive = loocc_loss(self.model, out.scene, out.features, perturbation.to(x.device), self.loocc)
             terms["loocc"] = contrastive.loss
             terms["total"] = terms["recon"] + self.loocc.weight * contrastive.loss
+            if contrastive.cycle is not None:
+                terms["cycle"] = contrastive.cycle
+                terms["total"] = terms["total"] + self.loocc.cycle_weight * contrastive.cycle
         return terms

@@ -28,6 +28,7 @@ from physdis_hub.vocab import DEVICES, VARIANTS
 
 from .config import TrainConfig
 from .distributed import distributed_session
+from .loocc import LooccConfig
 from .presets import PRESETS, PresetError, get_preset, list_presets
 from .trainer import Trainer
 
@@ -50,6 +51,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loss", action="append", default=[], metavar="NAME=VALUE",
                         help="override a loss weight of the model config, e.g. --loss lam_normal_smooth=0 "
                              "(repeatable; names: the fields of physdis_hub.config.LossConfig)")
+    parser.add_argument("--loocc", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a number of the LOOCC config, e.g. --loocc cycle_weight=1")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
     parser.add_argument("--threads", type=int, metavar="N",
@@ -69,27 +72,31 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["device"] = args.device
     if args.lr is not None:
         changes["optim"] = dataclasses.replace(config.optim, lr=args.lr)
-    if args.loss:
-        changes["model"] = config.model.replace(loss=dataclasses.replace(config.model.loss, **_loss_weights(args.loss)))
-    try:
+    weights = _number_fields(args.loss, LossConfig, "--loss")
+    loocc = _number_fields(args.loocc, LooccConfig, "--loocc")
+    try:  # a value the config refuses (e.g. --loss lam_perc=1 without --perceptual-weights) is a usage error
+        if weights:
+            changes["model"] = config.model.replace(loss=dataclasses.replace(config.model.loss, **weights))
+        if loocc:
+            changes["loocc"] = dataclasses.replace(config.loocc, **loocc)
         return config.replace(**changes)
-    except ValueError as err:  # e.g. --loss lam_perc=1 without --perceptual-weights
+    except ValueError as err:
         raise PresetError(str(err)) from err
 
 
-def _loss_weights(items: Sequence[str]) -> dict[str, float]:
-    """``["lam_perc=1", ...]`` -> ``{"lam_perc": 1.0}``; names must be LossConfig fields."""
-    known = {f.name for f in dataclasses.fields(LossConfig)}
-    weights = {}
+def _number_fields(items: Sequence[str], cls: type, flag: str) -> dict[str, float]:
+    """``["lam_perc=1", ...]`` -> ``{"lam_perc": 1.0}``; names must be numeric fields of dataclass ``cls``."""
+    known = {f.name for f in dataclasses.fields(cls) if f.type in ("float", float)}
+    values = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or name not in known:
-            raise PresetError(f"--loss: expected NAME=VALUE with NAME one of {sorted(known)}, got {item!r}")
+            raise PresetError(f"{flag}: expected NAME=VALUE with NAME one of {sorted(known)}, got {item!r}")
         try:
-            weights[name] = float(value)
+            values[name] = float(value)
         except ValueError:
-            raise PresetError(f"--loss {name}: expected a number, got {value!r}") from None
-    return weights
+            raise PresetError(f"{flag} {name}: expected a number, got {value!r}") from None
+    return values
 
 
 def command_line(module: str, argv: Sequence[str]) -> str:

@@ -97,3 +97,18 @@ def test_reproduce_all_variants(tmp_path: Path) -> None:
 )
 def test_repo_names(org: str, preset: str, variant: str, expected: str) -> None:
     assert reproduce.repo_name(org, preset, variant) == expected
+
+
+def test_loss_and_loocc_overrides_change_only_the_named_numbers() -> None:
+    base = presets_module.get_preset("tiny", "LV")
+    args = train._parser().parse_args(["--preset", "tiny", "--variant", "LV", "--out", "x",
+                                       "--loss", "lam_normal_smooth=0.5", "--loocc", "cycle_weight=2"])  # fmt: skip
+    config = train.apply_overrides(base, args)
+    assert config.model.loss.lam_normal_smooth == 0.5 and config.loocc.cycle_weight == 2.0
+    assert config.model.loss.replace(lam_normal_smooth=base.model.loss.lam_normal_smooth) == base.model.loss
+    assert config.loocc.replace(cycle_weight=0.0) == base.loocc
+    for flag, item, message in [("--loocc", "variant=1", "NAME one of"), ("--loocc", "cycle_weight", "NAME=VALUE"),
+                                ("--loss", "lam_flip=x", "expected a number"), ("--loocc", "cycle_weight=-1", "cycle_weight")]:  # fmt: skip
+        args = train._parser().parse_args(["--preset", "tiny", "--out", "x", flag, item])
+        with pytest.raises(presets_module.PresetError, match=message):
+            train.apply_overrides(base, args)

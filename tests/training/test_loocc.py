@@ -10,6 +10,7 @@ import torch
 
 from physdis_hub.losses import nt_xent
 from physdis_hub.model import PhysDisModel
+from physdis_hub.scene import encode_light, encode_view
 from training.data import collate_images
 from training.loocc import (
     LooccConfig,
@@ -259,3 +260,57 @@ def test_perturbation_rows_and_batch_checks(model, images) -> None:  # type: ign
         apply_perturbation(scene, p, model.config.scene, LooccConfig(variant="L"))
     with pytest.raises(ValueError, match="perturbation.kind"):
         apply_perturbation(scene, dataclasses.replace(p.rows(slice(0, 6)), kind="albedo"), model.config.scene, LooccConfig())
+
+
+# -- the cycle term (an extension, off by default) -------------------------------------------------
+
+
+def _perturbation_of_kind(cfg: LooccConfig, n: int, kind: str) -> Perturbation:
+    g = torch.Generator().manual_seed(0)
+    p = sample_perturbation(cfg, n, g)
+    while p is not None and p.kind != kind:
+        p = sample_perturbation(cfg, n, g)
+    assert p is not None
+    return p
+
+
+def test_cycle_term_is_off_by_default(model, images) -> None:  # type: ignore[no-untyped-def]
+    cfg = LooccConfig(variant="LV")
+    with torch.no_grad():
+        out = model(images)
+        result = loocc_loss(model, out.scene, out.features, _perturbation_of_kind(cfg, images.shape[0], "light"), cfg)
+    assert cfg.cycle_weight == 0 and result.cycle is None
+    with pytest.raises(ValueError, match="cycle_weight"):
+        LooccConfig(cycle_weight=-1)
+
+
+@pytest.mark.parametrize("kind", ["light", "view"])
+def test_cycle_term_reads_the_perturbation_back(model, images, kind) -> None:  # type: ignore[no-untyped-def]
+    cfg = LooccConfig(variant="LV", cycle_weight=1.0)
+    p = _perturbation_of_kind(cfg, images.shape[0], kind)
+    with torch.no_grad():
+        out = model(images)
+        result = loocc_loss(model, out.scene, out.features, p, cfg)
+        net = model.part_networks()[kind]
+        scene_cfg = model.config.scene
+        target = (encode_light(result.scene.light, scene_cfg) if kind == "light"
+                  else encode_view(result.scene.view, scene_cfg))  # fmt: skip
+        expected = (net(result.augmented) - target).abs().mean()
+    assert result.cycle is not None
+    torch.testing.assert_close(result.cycle, expected)
+
+
+@pytest.mark.parametrize("kind", ["light", "view"])
+def test_cycle_gradients_reach_only_the_perturbed_part(model, images, kind) -> None:  # type: ignore[no-untyped-def]
+    cfg = LooccConfig(variant="LV", cycle_weight=1.0)
+    p = _perturbation_of_kind(cfg, images.shape[0], kind)
+    model.zero_grad(set_to_none=True)
+    out = model(images)
+    result = loocc_loss(model, out.scene, out.features, p, cfg)
+    assert result.cycle is not None
+    result.cycle.backward()
+    for part, net in model.part_networks().items():
+        grads = [q.grad for q in net.parameters() if q.grad is not None]
+        moved = sum(float(g.abs().sum()) for g in grads)
+        assert (moved > 0) == (part == kind), part
+    model.zero_grad(set_to_none=True)
