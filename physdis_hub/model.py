@@ -179,7 +179,7 @@ class PhysDisModel(nn.Module):
         Returns:
             ``(rendering, reconstruction (2B, 3, S, S) masked, mask (2B, 1, S, S))``.
         """
-        rendering = self.renderer.render(_cat_scenes([scene, scene.flipped()]))
+        rendering = self.renderer.render(SceneParams.cat([scene, scene.flipped()]))
         b = scene.batch_size
         mask = rendering.mask[:b] * rendering.mask[b:]
         mask = torch.cat([mask, mask])
@@ -309,7 +309,7 @@ class PhysDisModel(nn.Module):
                 scene = self.decode_scene(self.encode(chunk))
                 r = self.renderer.render(scene)
                 outs.append((scene, r))
-        scene = _cat_scenes([s for s, _ in outs])
+        scene = SceneParams.cat([s for s, _ in outs])
         cat = lambda f: torch.cat([getattr(r, f) for _, r in outs])  # noqa: E731
         return Decomposition(
             scene=scene,
@@ -330,15 +330,3 @@ class PhysDisModel(nn.Module):
         with torch.inference_mode():
             r = self.renderer.render(scene, light=light, view=view)
         return _to_unit(r.image) * r.mask
-
-
-def _cat_scenes(scenes: list[SceneParams]) -> SceneParams:
-    if len(scenes) == 1:
-        return scenes[0]
-    cat = torch.cat
-    return SceneParams(
-        cat([s.depth for s in scenes]),
-        cat([s.albedo for s in scenes]),
-        Light(*(cat([getattr(s.light, f) for s in scenes]) for f in ("ambient", "diffuse", "direction"))),
-        View(*(cat([getattr(s.view, f) for s in scenes]) for f in ("rotation", "translation"))),
-    )

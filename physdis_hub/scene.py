@@ -99,6 +99,20 @@ class SceneParams:
     def detach(self) -> SceneParams:
         return self.map(lambda t: t.detach())
 
+    @staticmethod
+    def cat(scenes: list[SceneParams]) -> SceneParams:
+        """Concatenate the batches of ``scenes`` (in order) into one of ``sum(B_i)`` images."""
+        if not scenes:
+            raise ValueError("scenes: expected at least one SceneParams, got an empty list")
+        if len(scenes) == 1:
+            return scenes[0]
+
+        def joined(part: str, cls: type) -> Any:
+            return cls(*(torch.cat([getattr(getattr(s, part), f.name) for s in scenes]) for f in fields(cls)))
+
+        return SceneParams(torch.cat([s.depth for s in scenes]), torch.cat([s.albedo for s in scenes]),
+                           joined("light", Light), joined("view", View))  # fmt: skip
+
     def to(self, *args, **kwargs) -> SceneParams:  # type: ignore[no-untyped-def]
         return self.map(lambda t: t.to(*args, **kwargs))
 

@@ -18,6 +18,7 @@ from training.config import OptimConfig, TrainConfig
 from training.data import DataConfig
 from training.loocc import LooccConfig
 from training.presets import get_preset
+from training.shape_init import ShapeInitConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -27,6 +28,7 @@ EXAMPLES = [
     DataConfig(options={"split_seed": 3}, max_images=(4, 2, 2)), LooccConfig(variant="LV"), PHOTO_LIKE,
     AugmentConfig(), SyntheticConfig.for_category("cars", seed=3), get_preset("tiny", "LV"),
     SyntheticConfig().light_in, SyntheticConfig().view_ood, DetectorConfig(thresholds=(0.5, 0.6, 0.7)),
+    ShapeInitConfig(steps=5, semi_axes=(0.5, 0.8)),
 ]  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from physdis_hub.categories import CATEGORIES
 from physdis_hub.config import SceneConfig
 from physdis_hub.scene import (
     Light,
+    SceneParams,
     View,
     decode_depth,
     decode_light,
@@ -88,3 +89,15 @@ def test_flip_mirrors_depth_and_albedo_only() -> None:
     assert flipped.depth[0, 20, 53] == pytest.approx(1.09)
     assert torch.equal(flipped.albedo, scene.albedo.flip(-1))
     assert flipped.view is scene.view and flipped.light is scene.light
+
+
+def test_scene_cat_joins_batches_in_order() -> None:
+    a, b = face_like_scene(2), face_like_scene(3)
+    joined = SceneParams.cat([a, b])
+    assert joined.batch_size == 5
+    torch.testing.assert_close(joined.light.direction, torch.cat([a.light.direction, b.light.direction]))
+    torch.testing.assert_close(joined.view.translation, torch.cat([a.view.translation, b.view.translation]))
+    torch.testing.assert_close(joined.albedo[2:], b.albedo)
+    assert SceneParams.cat([a]) is a
+    with pytest.raises(ValueError, match="scenes"):
+        SceneParams.cat([])

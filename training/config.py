@@ -16,6 +16,7 @@ from physdis_hub.vocab import DEVICES, Device, Variant
 from .augment import AugmentConfig
 from .data import DataConfig
 from .loocc import LooccConfig
+from .shape_init import ShapeInitConfig
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class TrainConfig(ConfigBase):
     """Free text shown at start and in model cards (e.g. where the preset departs from the paper)."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     """Photometric augmentation of training images (off unless the preset turns it on)."""
+    shape_init: ShapeInitConfig = field(default_factory=ShapeInitConfig)
+    """A convex start for the canonical depth (off unless the preset turns it on; see :mod:`training.shape_init`)."""
     perceptual_weights: str | None = None
     """VGG16 weights of the perceptual term (a local ``.safetensors`` file, ``"hf-hub:REPO"`` or
     ``"timm"``), needed when ``model.loss.lam_perc > 0``. A training-machine setting: it is kept

@@ -40,11 +40,14 @@ def training_budget(run_dir: Path) -> str:
     identities = data["options"].get("train_identities")
     images = f"{identities} training identities x {data['options']['images_per_identity']} images" if identities else data["dataset"]
     loss, augment = config["model"]["loss"], config.get("augment", {})
+    shape_init, loocc = config.get("shape_init", {}), config.get("loocc", {})
     recipe = "".join([
         ", no perceptual loss" if loss["lam_perc"] == 0 else f", perceptual loss {loss['lam_perc']:g}",
         f", normal-smoothness depth prior {loss['lam_normal_smooth']:g}" if loss.get("lam_normal_smooth") else "",
         ", photometric augmentation" if any(v for k, v in augment.items() if k.startswith("p_")) else "",
         f", textured backdrops {data['options']['background_texture']:g}" if data["options"].get("background_texture") else "",
+        f", convex start over {shape_init['steps']} steps" if shape_init.get("steps") else "",
+        f", LOOCC cycle term {loocc['cycle_weight']:g}" if loocc.get("cycle_weight") else "",
     ])  # fmt: skip
     minutes = sum(float(e["seconds"]) for e in epochs) / 60
     return (

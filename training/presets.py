@@ -47,6 +47,7 @@ from .config import OptimConfig, TrainConfig
 from .data import DataConfig
 from .loocc import VARIANTS, LooccConfig
 from .perceptual import BUNDLED_VGG16
+from .shape_init import ShapeInitConfig
 
 
 class PresetError(PhysdisError, ValueError):
@@ -96,6 +97,13 @@ CPU_LR = 5e-4
 """CPU presets train for a few epochs only, so they use a larger step than the paper."""
 CPU_IMAGES = (1600, 200, 200)
 """Train / val / test images used by the CPU-scale real-data presets."""
+CONVEX_START: dict[str, ShapeInitConfig] = {
+    "faces": ShapeInitConfig(steps=200, weight=10.0),
+    "cars": ShapeInitConfig(),
+}
+"""Category -> the convex start of the CPU-scale synthetic presets (:mod:`training.shape_init`): faces
+pull their depth towards an ellipsoid over the first 200 steps (of 1,500), with a weight falling from
+10 to 0; cars have no such template."""
 
 
 def _loss(category: str, weights: str | None, *, prior: bool = False) -> LossConfig:
@@ -250,6 +258,7 @@ def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfi
             preset=f"{category}-synthetic" + ("-cpu" if cpu else ""),
             perceptual_weights=opts.perceptual_weights,
             augment=PHOTO_TRANSFER[category]["augment"],
+            shape_init=CONVEX_START[category] if cpu else ShapeInitConfig(),
             model=_model(category, widths, opts, f"physdis-hub synthetic {category}", "mit", prior=cpu),
             data=data,
             loocc=LooccConfig(variant=opts.variant),

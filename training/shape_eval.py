@@ -120,14 +120,12 @@ def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float
 @torch.no_grad()
 def predict_scenes(model: PhysDisModel, images: torch.Tensor, batch_size: int = 128) -> SceneParams:
     """The model's scene parameters of ``images (N, 3, S, S)`` in [0, 1], on the CPU."""
-    from physdis_hub.model import _cat_scenes
-
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     scenes = [model.decode_scene(model.encode(to_network_range(c.to(device)))).to("cpu") for c in images.split(batch_size)]
     model.train(was_training)
-    return _cat_scenes(scenes)
+    return SceneParams.cat(scenes)
 
 
 @torch.no_grad()

@@ -150,7 +150,8 @@ class Trainer:
         self.progress = progress
         seed_everything(config.seed)
         self.model = PhysDisModel(config.model).to(self.ctx.device)
-        self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights).to(self.ctx.device)
+        self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights,
+                                           config.shape_init).to(self.ctx.device)  # fmt: skip
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.lr, betas=config.optim.betas,
             weight_decay=config.optim.weight_decay,
@@ -237,7 +238,8 @@ class Trainer:
                 images = augment(images, cfg.augment, self.augment_generator)
             x = to_network_range(images.to(ctx.device, non_blocking=True))
             perturbation = sample_perturbation(cfg.loocc, cfg.batch_size, self.loocc_generator)
-            terms = wrapped(x, None if perturbation is None else perturbation.rows(rows))
+            terms = wrapped(x, None if perturbation is None else perturbation.rows(rows),
+                            cfg.shape_init.weight_at(self.step + 1))  # fmt: skip
             if not torch.isfinite(terms["total"]):
                 values = {k: float(v.detach()) for k, v in terms.items()}
                 raise FloatingPointError(

@@ -15,6 +15,7 @@ from training import distributed as distributed_module
 from training import export as export_module
 from training import loocc as loocc_module
 from training import presets as presets_module
+from training import shape_init as shape_init_module
 from training import trainer as trainer_module
 from training.config import OptimConfig, TrainConfig
 from training.perceptual import BUNDLED_VGG16
@@ -68,12 +69,14 @@ def test_paper_presets_use_the_bundled_vgg16_and_refuse_without_it(monkeypatch, 
         get_preset("cars", data_dir="/data")
 
 
-def test_cpu_synthetic_presets_add_the_prior_and_photo_transfer() -> None:
+def test_cpu_synthetic_presets_add_the_priors_and_photo_transfer() -> None:
     faces, cars = get_preset("faces-synthetic-cpu"), get_preset("cars-synthetic-cpu")
     assert faces.model.loss.lam_normal_smooth == cars.model.loss.lam_normal_smooth == presets_module.NORMAL_PRIOR > 0
     assert faces.augment.enabled and not cars.augment.enabled
     assert faces.data.options["background_texture"] > 0 and "background_texture" not in cars.data.options
     assert get_preset("faces", data_dir="/data").model.loss.lam_normal_smooth == 0  # paper: Unsup3d's objective
+    assert faces.shape_init.enabled and not cars.shape_init.enabled  # the convex start: a faces prior
+    assert not get_preset("faces-synthetic").shape_init.enabled  # unmeasured at paper scale
 
 
 def test_cpu_presets_say_that_the_perceptual_term_is_off() -> None:
@@ -117,7 +120,8 @@ def test_config_checks() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    [augment_module, config_module, data_module, distributed_module, export_module, loocc_module, presets_module, trainer_module],
+    [augment_module, config_module, data_module, distributed_module, export_module, loocc_module, presets_module,
+     shape_init_module, trainer_module],
 )
 def test_every_config_field_has_a_docstring(module) -> None:  # type: ignore[no-untyped-def]
     tree = ast.parse(inspect.getsource(module))
