@@ -40,8 +40,13 @@ def test_weight_schedule_falls_linearly_to_zero() -> None:
 
 @pytest.mark.parametrize(
     "changes, field",
-    [({"steps": -1}, "steps"), ({"steps": 1.5}, "steps"), ({"weight": -1.0}, "weight"),
-     ({"semi_axes": (0.0, 1.0)}, "semi_axes"), ({"bulge": 1.5}, "bulge")],  # fmt: skip
+    [
+        ({"steps": -1}, "steps"),
+        ({"steps": 1.5}, "steps"),
+        ({"weight": -1.0}, "weight"),
+        ({"semi_axes": (0.0, 1.0)}, "semi_axes"),
+        ({"bulge": 1.5}, "bulge"),
+    ],  # fmt: skip
 )
 def test_config_checks_name_the_field(changes: dict, field: str) -> None:
     with pytest.raises(ValueError, match=rf"ShapeInitConfig\.{field}"):
