@@ -83,8 +83,8 @@ def test_early_stopping_ends_the_run(tiny_splits, tmp_path) -> None:  # type: ig
 def test_non_finite_loss_stops_with_a_clear_error(tiny_splits, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     forward = TrainingObjective.forward
 
-    def diverging(self, x, perturbation=None):  # type: ignore[no-untyped-def]
-        terms = forward(self, x, perturbation)
+    def diverging(self, x, perturbation=None, shape_init_weight=0.0):  # type: ignore[no-untyped-def]
+        terms = forward(self, x, perturbation, shape_init_weight)
         terms["total"] = terms["total"] * float("inf")
         return terms
 
