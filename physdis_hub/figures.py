@@ -14,7 +14,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from .model import Decomposition, PhysDisModel
-from .scene import Light, View
+from .scene import Light, View, depth_interior
 
 FIGURE_LABELS: tuple[str, ...] = (
     "input", "albedo", "depth", "shading", "reconstruction",
@@ -40,7 +40,7 @@ def decomposition_panels(model: PhysDisModel, images: torch.Tensor, dec: Decompo
         dec = model.decompose(images.to(next(model.parameters()).device), align=False, progress=False)
     scene = dec.scene
     depth = scene.depth[:, None]
-    inner = depth[..., 2:-2, 2:-2].flatten(1)
+    inner = depth_interior(depth).flatten(1)
     lo, hi = inner.amin(1)[:, None, None, None], inner.amax(1)[:, None, None, None]
     near = ((hi - depth) / (hi - lo).clamp(min=1e-6)).clamp(0, 1)
     shading = dec.shading / dec.shading.flatten(1).amax(1).clamp(min=1)[:, None, None, None]

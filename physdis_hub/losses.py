@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
+from .scene import depth_interior
 from .vocab import to_unit_range
 
 if TYPE_CHECKING:
@@ -256,7 +257,7 @@ def depth_smoothness(depth: torch.Tensor, depth_range: float) -> torch.Tensor:
     Returns:
         Scalar.
     """
-    inner = depth[:, 2:-2, 2:-2] / depth_range
+    inner = depth_interior(depth) / depth_range
     return (inner[:, 1:] - inner[:, :-1]).abs().mean() + (inner[:, :, 1:] - inner[:, :, :-1]).abs().mean()
 
 

@@ -153,6 +153,15 @@ def _rescale(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
     return (1 + x) / 2 * hi + (1 - x) / 2 * lo
 
 
+DEPTH_BORDER = 2
+"""Pixels along each edge of a canonical depth map that :func:`decode_depth` fixes to ``border_depth``."""
+
+
+def depth_interior(depth: torch.Tensor) -> torch.Tensor:
+    """The canonical depth without its :data:`DEPTH_BORDER`-pixel border (a view of the last two dims)."""
+    return depth[..., DEPTH_BORDER:-DEPTH_BORDER, DEPTH_BORDER:-DEPTH_BORDER]
+
+
 def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
     """Depth network output -> canonical depth.
 
@@ -169,7 +178,7 @@ def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
     d = (raw - raw.mean(dim=(1, 2), keepdim=True)).tanh()
     d = _rescale(d, cfg.min_depth, cfg.max_depth)
     border = torch.ones_like(d[:1], dtype=torch.bool)
-    border[:, 2:-2, 2:-2] = False
+    depth_interior(border).fill_(False)
     return torch.where(border, torch.full_like(d, cfg.border_depth), d)
 
 

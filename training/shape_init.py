@@ -23,9 +23,7 @@ import torch
 
 from physdis_hub.config import SceneConfig
 from physdis_hub.configbase import ConfigBase
-
-BORDER = 2
-"""Pixels of the canonical depth's border, fixed to ``border_depth`` by the decoder (not pulled)."""
+from physdis_hub.scene import depth_interior
 
 
 @dataclass(frozen=True)
@@ -78,5 +76,4 @@ def ellipsoid_depth(size: int, scene: SceneConfig, config: ShapeInitConfig) -> t
 
 def template_l1(depth: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between canonical depths ``(B, S, S)`` and ``template (S, S)``, border excluded."""
-    inner = (slice(None), slice(BORDER, -BORDER), slice(BORDER, -BORDER))
-    return (depth[inner] - template[inner[1:]]).abs().mean()
+    return (depth_interior(depth) - depth_interior(template)).abs().mean()

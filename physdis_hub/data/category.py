@@ -11,6 +11,7 @@ import torch
 
 from ..config import SceneConfig
 from ..render import Camera
+from ..scene import depth_interior
 from .mesh import MeshMaps, mirror_left_half
 
 Params = dict[str, np.ndarray]
@@ -96,7 +97,7 @@ def finish_canonical(maps: MeshMaps, albedo: torch.Tensor, border_depth: float) 
     """
     on_object = maps.covered & (maps.depth < border_depth)
     border = torch.ones_like(on_object[:1])
-    border[:, 2:-2, 2:-2] = False
+    depth_interior(border).fill_(False)
     on_object = on_object & ~border
     depth = torch.where(on_object, maps.depth, torch.full_like(maps.depth, border_depth))
     return CanonicalObject(mirror_left_half(depth), mirror_left_half(albedo), mirror_left_half(on_object))

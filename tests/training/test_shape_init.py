@@ -7,10 +7,11 @@ import torch
 
 from physdis_hub.categories import CATEGORIES
 from physdis_hub.model import PhysDisModel
+from physdis_hub.scene import DEPTH_BORDER
 from training.data import collate_images
 from training.objective import TrainingObjective
 from training.presets import get_preset
-from training.shape_init import BORDER, ShapeInitConfig, ellipsoid_depth, template_l1
+from training.shape_init import ShapeInitConfig, ellipsoid_depth, template_l1
 
 
 @pytest.mark.parametrize("category", sorted(CATEGORIES))
@@ -56,7 +57,7 @@ def test_config_checks_name_the_field(changes: dict, field: str) -> None:
 def test_template_l1_ignores_the_fixed_border() -> None:
     template = torch.full((8, 8), 1.0)
     depth = torch.full((2, 8, 8), 1.0)
-    depth[:, :BORDER] = 5.0  # the decoder fixes the border; the pull must not see it
+    depth[:, :DEPTH_BORDER] = 5.0  # the decoder fixes the border; the pull must not see it
     assert float(template_l1(depth, template)) == 0.0
     depth[:, 4, 4] = 1.5
     assert float(template_l1(depth, template)) == pytest.approx(0.5 / (2 * 4 * 4) * 2)
