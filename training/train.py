@@ -30,6 +30,7 @@ from .config import TrainConfig
 from .distributed import distributed_session
 from .loocc import LooccConfig
 from .presets import PRESETS, PresetError, get_preset, list_presets
+from .shape_init import ShapeInitConfig
 from .trainer import Trainer
 
 USER_ERRORS = (PhysdisError, FileExistsError)
@@ -53,6 +54,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                              "(repeatable; names: the fields of physdis_hub.config.LossConfig)")
     parser.add_argument("--loocc", action="append", default=[], metavar="NAME=VALUE",
                         help="override a number of the LOOCC config, e.g. --loocc cycle_weight=1")
+    parser.add_argument("--shape-init", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a number of the convex start (training.shape_init.ShapeInitConfig), "
+                             "e.g. --shape-init bulge=0.4 or --shape-init steps=0 (off)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
     parser.add_argument("--threads", type=int, metavar="N",
@@ -74,28 +78,34 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["optim"] = dataclasses.replace(config.optim, lr=args.lr)
     weights = _number_fields(args.loss, LossConfig, "--loss")
     loocc = _number_fields(args.loocc, LooccConfig, "--loocc")
+    shape_init = _number_fields(args.shape_init, ShapeInitConfig, "--shape-init")
     try:  # a value the config refuses (e.g. --loss lam_perc=1 without --perceptual-weights) is a usage error
         if weights:
             changes["model"] = config.model.replace(loss=dataclasses.replace(config.model.loss, **weights))
         if loocc:
             changes["loocc"] = dataclasses.replace(config.loocc, **loocc)
+        if shape_init:
+            changes["shape_init"] = dataclasses.replace(config.shape_init, **shape_init)
         return config.replace(**changes)
     except ValueError as err:
         raise PresetError(str(err)) from err
 
 
-def _number_fields(items: Sequence[str], cls: type, flag: str) -> dict[str, float]:
-    """``["lam_perc=1", ...]`` -> ``{"lam_perc": 1.0}``; names must be numeric fields of dataclass ``cls``."""
-    known = {f.name for f in dataclasses.fields(cls) if f.type in ("float", float)}
-    values = {}
+def _number_fields(items: Sequence[str], cls: type, flag: str) -> dict[str, float | int]:
+    """``["lam_perc=1", ...]`` -> ``{"lam_perc": 1.0}``; names must be numeric fields of dataclass ``cls``
+    (an ``int`` field takes whole numbers only)."""
+    kinds = {"float": float, float: float, "int": int, int: int}
+    known = {f.name: kinds[f.type] for f in dataclasses.fields(cls) if f.type in kinds}
+    values: dict[str, float | int] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or name not in known:
             raise PresetError(f"{flag}: expected NAME=VALUE with NAME one of {sorted(known)}, got {item!r}")
         try:
-            values[name] = float(value)
+            values[name] = known[name](value)
         except ValueError:
-            raise PresetError(f"{flag} {name}: expected a number, got {value!r}") from None
+            kind = "a whole number" if known[name] is int else "a number"
+            raise PresetError(f"{flag} {name}: expected {kind}, got {value!r}") from None
     return values
 
 
