@@ -79,6 +79,15 @@ def test_cpu_synthetic_presets_add_the_priors_and_photo_transfer() -> None:
     assert not get_preset("faces-synthetic").shape_init.enabled  # unmeasured at paper scale
 
 
+def test_the_cycle_term_is_on_only_in_the_loocc_variants_of_the_cpu_synthetic_faces_preset() -> None:
+    assert get_preset("faces-synthetic-cpu", "LV").loocc.cycle_weight == presets_module.CYCLE_TERM["faces"] > 0
+    assert get_preset("faces-synthetic-cpu", "L").loocc.cycle_weight > 0
+    # no LOOCC: nothing is perturbed, and the config stays that of the runs trained before the term
+    assert get_preset("faces-synthetic-cpu", "none").loocc == loocc_module.LooccConfig()
+    for name in ("cars-synthetic-cpu", "faces-synthetic", "tiny"):  # unmeasured there
+        assert get_preset(name, "LV").loocc.cycle_weight == 0
+
+
 def test_cpu_presets_say_that_the_perceptual_term_is_off() -> None:
     for name in ("faces-cpu", "cars-cpu", "faces-synthetic-cpu", "cars-synthetic-cpu", "tiny"):
         cfg = build(name)
