@@ -3,19 +3,30 @@
 The exported folder is what :func:`physdis_hub.hub.save_pretrained` writes (``config.json``,
 ``model.safetensors``, ``README.md`` with the measured numbers and the command that produced them);
 ``eval.json`` in the run directory keeps the same numbers.
+
+``python -m training.train`` exports at the end of a run. ``python -m training.export RUN`` exports
+the best epoch a run has reached so far, e.g. of a run that was stopped, or of a copy of its
+``best.ckpt`` taken mid-run; the test split is rebuilt from the configuration in the checkpoint.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
 
+from physdis_hub._threads import limit_threads
+
+from .data import build_splits
 from .evaluate import evaluate
-from .trainer import load_best_model
+from .train import USER_ERRORS, command_line
+from .trainer import BEST_CHECKPOINT, load_best_model
 
 EXPORT_DIR = "model"
 """Sub-folder of the run directory that receives the exported checkpoint."""
@@ -73,3 +84,30 @@ def export_run(
     )  # fmt: skip
     commit = push_directory(directory, push_to, commit_message=f"physdis-hub training run: {command}") if push_to else None
     return ExportResult(directory, metrics, int(info["epoch"]), commit)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m training.export RUN``; returns the exit status (2 for a missing or damaged checkpoint)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m training.export",
+                                     description="Evaluate the best epoch of a training run so far and export it to RUN/model.")  # fmt: skip
+    parser.add_argument("run", type=Path, help=f"run directory holding {BEST_CHECKPOINT}")
+    parser.add_argument("--push-to-hub", metavar="ORG/NAME", help="also push the exported model to this Hub repository")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads")
+    args = parser.parse_args(argv)
+    limit_threads(args.threads)
+    try:
+        config = load_best_model(args.run)[1]["config"]
+        exported = export_run(args.run, build_splits(config.data).test, command=command_line("training.export", argv),
+                              push_to=args.push_to_hub, batch_size=config.eval_batch_size)  # fmt: skip
+    except USER_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"epoch {exported.best_epoch} of {args.run} exported to {exported.directory}", file=sys.stderr)
+    if exported.commit:
+        print(f"pushed to {args.push_to_hub} at {exported.commit}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
