@@ -14,7 +14,12 @@ freedom of the objective), so the diagnostics separate the two:
   over-smoothed shape small;
 - ``light_{x,y}_corr`` / ``_slope`` and ``view_{yaw,pitch}_corr`` / ``_slope``: Pearson correlation
   and least-squares slope of the predicted light direction (``l_x / l_z``, ``l_y / l_z``) and view
-  angles against the truth (slope 1: right scale; < 1: under-estimated).
+  angles against the truth (slope 1: right scale; < 1: under-estimated);
+- ``relief_slope``: least-squares slope of the predicted *canonical* depth on the true one (each
+  image's interior centred on its mean): how deep the relief is (1: right; > 1: too deep). Shading
+  and a small turn of the head see the relief only through its product with the light tilt and the
+  yaw (the bas-relief ambiguity), so a relief that is too deep comes with light and yaw slopes
+  below 1.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import torch.nn.functional as F
 from physdis_hub.model import PhysDisModel
 from physdis_hub.render import Renderer
 from physdis_hub.render.camera import Camera, normals_from_depth
-from physdis_hub.scene import SceneParams
+from physdis_hub.scene import SceneParams, depth_interior
 from physdis_hub.vocab import to_network_range
 
 
@@ -117,6 +122,17 @@ def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float
     return out
 
 
+def relief_slope(pred: torch.Tensor, true: torch.Tensor) -> float:
+    """Least-squares slope of canonical depths ``pred`` on ``true`` (both ``(N, S, S)``), over their
+    interiors (:func:`physdis_hub.scene.depth_interior`) with each image's mean removed."""
+    p, t = (depth_interior(d).double().flatten(1) for d in (pred, true))
+    p, t = p - p.mean(1, keepdim=True), t - t.mean(1, keepdim=True)
+    var = float(t.square().sum())
+    if var == 0:
+        raise ValueError("true: every canonical depth is flat, the relief slope is undefined")
+    return float((p * t).sum()) / var
+
+
 @torch.no_grad()
 def predict_scenes(model: PhysDisModel, images: torch.Tensor, batch_size: int = 128) -> SceneParams:
     """The model's scene parameters of ``images (N, 3, S, S)`` in [0, 1], on the CPU."""
@@ -154,6 +170,7 @@ def shape_scores(
     out["side_deplaned"], out["mad_deplaned"] = flat["side"], flat["mad_deg"]
     out["hf_ratio"] = high_frequency_rms(vd, mask) / high_frequency_rms(view_depth, mask)
     out.update(parameter_agreement(pred, true))
+    out["relief_slope"] = relief_slope(pred.depth, true.depth)
     return out
 
 

@@ -196,6 +196,7 @@ SHAPE_COLUMNS = (
     ("view_yaw_slope", "yaw slope"),
     ("view_pitch_corr", "pitch r"),
     ("view_pitch_slope", "pitch slope"),
+    ("relief_slope", "relief / truth"),
 )
 """Diagnostics of :mod:`training.shape_eval` (a second table: models only)."""
 

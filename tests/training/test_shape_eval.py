@@ -12,6 +12,7 @@ from training.shape_eval import (
     null_depth_scores,
     parameter_agreement,
     ratios_to_null,
+    relief_slope,
     remove_best_plane,
 )
 
@@ -75,3 +76,16 @@ def test_parameter_agreement_measures_correlation_and_scale() -> None:
     assert scores["view_yaw_corr"] == pytest.approx(1.0) and scores["view_yaw_slope"] == pytest.approx(0.5)
     assert scores["light_y_slope"] == pytest.approx(1.0) and scores["view_pitch_slope"] == pytest.approx(1.0)
     assert math.isnan(parameter_agreement(scene(1.0), scene(0.0))["view_yaw_slope"])  # no variance in the truth
+
+
+def test_relief_slope_measures_the_depth_of_the_relief_and_ignores_offsets() -> None:
+    gt = _bump()
+    assert relief_slope(gt, gt) == pytest.approx(1.0)
+    deeper = 1.0 + 1.5 * (gt - 1.0) + torch.tensor([0.01, -0.02, 0.0])[:, None, None]  # 1.5x relief, shifted
+    assert relief_slope(deeper, gt) == pytest.approx(1.5)
+    assert relief_slope(2.0 - gt, gt) == pytest.approx(-1.0)  # the hollow face
+    border = gt.clone()
+    border[:, :2] = 5.0  # the 2-pixel border is not part of the shape
+    assert relief_slope(border, gt) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="flat"):
+        relief_slope(gt, torch.ones_like(gt))
