@@ -99,18 +99,18 @@ _BUILTIN: tuple[PretrainedEntry, ...] = (
         kind="embedded",
         repo_id=None,
         revision=None,
-        sha256="815abf257cd492d4eacf96973588406a45c42de1512be2b089c724e1245a4590",
+        sha256="7ad558b6b1638cb7d164750772b0e6c1a6ad97c98fa7982b7a6a19b4b40c6461",
         config_sha256="3796158067719a19032ce9f76b1858b3c1bcaf0be63ad559c2ec0f421276e547",
         summary="faces, LOOCC-LV, CPU scale (nf 16), 4 x 128-d features, float16",
         license="mit",
         paper="https://arxiv.org/abs/2204.05281",
         description=(
             "Small default checkpoint embedded in the package: `python -m training.train --preset "
-            "faces-synthetic-cpu --variant LV --epochs 6` on physdis-hub's synthetic faces (8,000 images of 400 "
+            "faces-synthetic-cpu --variant LV --epochs 8` on physdis-hub's synthetic faces (8,000 images of 400 "
             "identities, strong oblique light, textured backdrops, photometric augmentation; normal-smoothness depth "
-            "prior; 1,500 steps, best epoch 6, about an hour on 2 shared CPU cores), LOOCC light-or-view. Its depth "
-            "beats a constant depth (MAD 21 vs 43 deg on the synthetic test set); on the real-photo proxy it is no "
-            "better than an untrained network (model card)."
+            "prior, convex start, LOOCC cycle term; 2,000 steps, best epoch 8, about 1.5 hours on 2 shared CPU cores), "
+            "LOOCC light-or-view. Its depth beats a constant depth (MAD 20 vs 43 deg, SIDE 0.80x on the synthetic test "
+            "set); on the real-photo proxy it is no better than an untrained network (model card)."
         ),
     ),
 )
