@@ -353,8 +353,9 @@ class Trainer:
         path = self.run_dir / LAST_CHECKPOINT
         if state.get("kind") != "physdis-training-state":
             raise CheckpointError(f"checkpoint {path}: not a training state (kind={state.get('kind')!r})")
-        # max_epochs may grow: resuming with a larger --epochs extends a finished run.
-        saved = {**state["config"], "max_epochs": self.config.max_epochs}
+        # max_epochs may grow: resuming with a larger --epochs extends a finished run. notes is free
+        # text that a newer preset may word differently (it names the epoch budget); it trains nothing.
+        saved = {**state["config"], "max_epochs": self.config.max_epochs, "notes": self.config.notes}
         diff = config_diff(saved, self.config.to_dict())
         if diff:
             raise ResumeError(
