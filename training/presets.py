@@ -24,7 +24,7 @@ VGG16 ImageNet weights: the paper-scale presets (``faces``, ``cars``, ``*-synthe
 ImageNet VGG16 slice that ships with the repository (:data:`training.perceptual.BUNDLED_VGG16`) unless
 given other weights; the CPU-scale presets train without the perceptual term (it makes a CPU step
 about four times slower) unless given weights, and say so in their notes. The CPU-scale synthetic
-presets add the normal-smoothness depth prior (:data:`NORMAL_PRIOR`), and the synthetic faces presets
+faces presets add the normal-smoothness depth prior (:data:`NORMAL_PRIOR`; off for cars), and the synthetic faces presets
 textured backdrops and photometric augmentation (:data:`PHOTO_TRANSFER`); ``faces-synthetic-cpu``
 also the convex start (:data:`CONVEX_START`) and, in its LOOCC variants, the cycle term
 (:data:`CYCLE_TERM`). Learning
@@ -88,9 +88,11 @@ class Preset:
 
 PAPER_LR = 1e-4
 """Learning rate of the public configs (the paper's text: 1e-3)."""
-NORMAL_PRIOR = 1.0
-"""Weight of the normal-smoothness prior in the CPU-scale synthetic presets (see
-:func:`physdis_hub.losses.normal_smoothness`; the paper's presets keep Unsup3d's objective)."""
+NORMAL_PRIOR: dict[str, float] = {"faces": 1.0, "cars": 0.0}
+"""Category -> weight of the normal-smoothness prior in the CPU-scale synthetic presets (see
+:func:`physdis_hub.losses.normal_smoothness`; the paper's presets keep Unsup3d's objective). Off for
+cars: with it, no-LOOCC cars flattened (relief 0.12x the truth's, SIDE 1.15x the null depth, yaw
+correlated -0.79 with the truth); without it, SIDE 0.69x null, relief 0.92x (README, Results)."""
 FACES_BACKDROP_TEXTURE = 0.6
 """Backdrop texture contrast of the synthetic faces presets (photographs have cluttered backgrounds)."""
 PERCEPTUAL_CPU_COST = "3.9-4.7x"
@@ -115,10 +117,10 @@ unmeasured on cars and at paper scale, so it is off there."""
 
 def _loss(category: str, weights: str | None, *, prior: bool = False) -> LossConfig:
     """The category's paper loss weights; the perceptual term only with a weights file; with
-    ``prior``, the normal-smoothness prior at :data:`NORMAL_PRIOR`."""
+    ``prior``, the category's normal-smoothness prior (:data:`NORMAL_PRIOR`)."""
     paper = CATEGORIES[category].loss
     return dataclasses.replace(paper, lam_perc=paper.lam_perc if weights else 0.0,
-                               lam_normal_smooth=NORMAL_PRIOR if prior else 0.0)  # fmt: skip
+                               lam_normal_smooth=NORMAL_PRIOR[category] if prior else 0.0)  # fmt: skip
 
 
 def _perceptual_note(category: str, weights: str | None) -> str:
