@@ -42,22 +42,31 @@ class ExportResult:
         directory: the exported checkpoint folder.
         metrics: the evaluation results written into its card.
         best_epoch: the epoch that was exported.
+        repo_id: the Hub repository it was pushed to, else None.
         commit: the Hub commit sha when pushed, else None.
     """
 
     directory: Path
     metrics: dict[str, float]
     best_epoch: int
+    repo_id: str | None = None
     commit: str | None = None
+
+    def report(self) -> str:
+        """What was exported (and pushed), for the console: one line, two when pushed."""
+        lines = [f"best epoch {self.best_epoch} (val {self.metrics['val_loss']:.5f}) exported to {self.directory}"]
+        if self.commit:
+            lines.append(f"pushed to {self.repo_id} at {self.commit}")
+        return "\n".join(lines)
 
 
 def export_run(
     run_dir: str | Path,
-    test_set: Dataset,
+    test_set: Dataset | None = None,
     *,
     command: str,
     push_to: str | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     device: str | torch.device = "cpu",
 ) -> ExportResult:
     """Evaluate the best epoch of ``run_dir`` on ``test_set``, save it to ``run_dir/model`` and
@@ -65,25 +74,28 @@ def export_run(
 
     Args:
         run_dir: a run directory holding ``best.ckpt``.
-        test_set: the held-out split.
+        test_set: the held-out split; None rebuilds it from the configuration in the checkpoint.
         command: the command line that produced the run (recorded in the model card).
         push_to: Hub repository id, or None.
-        batch_size: evaluation batch size.
+        batch_size: evaluation batch size; None takes the run's ``eval_batch_size``.
         device: where the evaluation runs (the export itself is written from the CPU).
     """
     from physdis_hub.hub import push_directory, save_pretrained
 
     run_dir = Path(run_dir)
     model, info = load_best_model(run_dir, map_location=device)
+    config = info["config"]
+    if test_set is None:
+        test_set = build_splits(config.data).test
     metrics = {"best_epoch": float(info["epoch"]), "val_loss": float(info["val_loss"]),
-               **evaluate(model, test_set, batch_size=batch_size)}  # fmt: skip
+               **evaluate(model, test_set, batch_size=batch_size or config.eval_batch_size)}  # fmt: skip
     (run_dir / EVAL_FILE).write_text(json.dumps({"metrics": metrics, "command": command}, indent=2) + "\n")
     directory = save_pretrained(
         model.cpu(), run_dir / EXPORT_DIR, eval_results={"metrics": metrics, "command": command}, repo_id=push_to,
         overwrite=True,
     )  # fmt: skip
     commit = push_directory(directory, push_to, commit_message=f"physdis-hub training run: {command}") if push_to else None
-    return ExportResult(directory, metrics, int(info["epoch"]), commit)
+    return ExportResult(directory, metrics, int(info["epoch"]), push_to if commit else None, commit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,15 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     limit_threads(args.threads)
     try:
-        config = load_best_model(args.run)[1]["config"]
-        exported = export_run(args.run, build_splits(config.data).test, command=command_line("training.export", argv),
-                              push_to=args.push_to_hub, batch_size=config.eval_batch_size)  # fmt: skip
+        exported = export_run(args.run, command=command_line("training.export", argv), push_to=args.push_to_hub)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"epoch {exported.best_epoch} of {args.run} exported to {exported.directory}", file=sys.stderr)
-    if exported.commit:
-        print(f"pushed to {args.push_to_hub} at {exported.commit}", file=sys.stderr)
+    print(exported.report(), file=sys.stderr)
     return 0
 
 

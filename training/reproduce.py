@@ -102,11 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     from .export import export_run
 
                     push_to = repo_name(args.push_to_hub, preset, variant) if args.push_to_hub else None
-                    exported = export_run(run_dir, trainer.splits.test, command=command, push_to=push_to,
-                                          batch_size=config.eval_batch_size, device=ctx.device)  # fmt: skip
+                    exported = export_run(run_dir, trainer.splits.test, command=command, push_to=push_to, device=ctx.device)
                     rows[variant] = exported.metrics
-                    print(f"{variant}: exported to {exported.directory}"
-                          + (f", pushed to {push_to} at {exported.commit}" if exported.commit else ""), file=sys.stderr)  # fmt: skip
+                    print(f"{variant}: {exported.report()}", file=sys.stderr)
                 barrier(ctx)
             if ctx.is_main:
                 _write_summary(out, preset, rows, command)

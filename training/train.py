@@ -144,16 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         with distributed_session(config.device) as ctx:
             trainer = Trainer(config, args.out, ctx=ctx, progress=not args.no_progress)
-            result = trainer.fit(resume=args.resume)
+            trainer.fit(resume=args.resume)
             if ctx.is_main and not args.no_export:
                 from .export import export_run
 
                 exported = export_run(args.out, trainer.splits.test, command=command_line("training.train", argv),
-                                      push_to=args.push_to_hub, batch_size=config.eval_batch_size, device=ctx.device)  # fmt: skip
-                print(f"best epoch {result.best_epoch} (val {result.best_val_loss:.5f}) exported to "
-                      f"{exported.directory}", file=sys.stderr)  # fmt: skip
-                if exported.commit:
-                    print(f"pushed to {args.push_to_hub} at {exported.commit}", file=sys.stderr)
+                                      push_to=args.push_to_hub, device=ctx.device)  # fmt: skip
+                print(exported.report(), file=sys.stderr)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
