@@ -19,7 +19,13 @@ freedom of the objective), so the diagnostics separate the two:
   image's interior centred on its mean): how deep the relief is (1: right; > 1: too deep). Shading
   and a small turn of the head see the relief only through its product with the light tilt and the
   yaw (the bas-relief ambiguity), so a relief that is too deep comes with light and yaw slopes
-  below 1.
+  below 1;
+- ``light_{x,y}_id_share`` (when identity labels are given): the share of the variance of the
+  predicted light tilt that lies *between* identities (one-way ANOVA eta squared). The synthetic
+  light is drawn per image, independent of the person, so the truth's share is near the share a
+  random split would give (``identities / images``); a large share means the light decoder spends
+  its output on something about the person (e.g. a vertical shape feature the depth does not carry)
+  instead of the light.
 """
 
 from __future__ import annotations
@@ -122,6 +128,27 @@ def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float
     return out
 
 
+def identity_share(values: torch.Tensor, identity: torch.Tensor | np.ndarray) -> float:
+    """Between-identity share of the variance of ``values (N,)`` (eta squared of a one-way ANOVA on
+    the labels ``identity (N,)``): 1 when each identity has one value, about ``K / N`` for ``K``
+    identities when the values ignore them.
+
+    Raises:
+        ValueError: shapes differ, or ``values`` do not vary.
+    """
+    v = values.double().flatten()
+    labels = torch.as_tensor(np.asarray(identity)).flatten()
+    if labels.shape != v.shape:
+        raise ValueError(f"identity: expected {tuple(v.shape)} labels, one per value, got {tuple(labels.shape)}")
+    _, inverse = labels.unique(return_inverse=True)
+    total = float((v - v.mean()).square().sum())
+    if total == 0:
+        raise ValueError("values: constant, the share of their variance is undefined")
+    counts = torch.zeros(int(inverse.max()) + 1, dtype=torch.float64).index_add_(0, inverse, torch.ones_like(v))
+    means = torch.zeros_like(counts).index_add_(0, inverse, v) / counts
+    return float((counts * (means - v.mean()).square()).sum()) / total
+
+
 def relief_slope(pred: torch.Tensor, true: torch.Tensor) -> float:
     """Least-squares slope of canonical depths ``pred`` on ``true`` (both ``(N, S, S)``), over their
     interiors (:func:`physdis_hub.scene.depth_interior`) with each image's mean removed."""
@@ -146,7 +173,12 @@ def predict_scenes(model: PhysDisModel, images: torch.Tensor, batch_size: int = 
 
 @torch.no_grad()
 def shape_scores(
-    model: PhysDisModel, images: torch.Tensor, true: SceneParams, view_depth: torch.Tensor, view_mask: torch.Tensor
+    model: PhysDisModel,
+    images: torch.Tensor,
+    true: SceneParams,
+    view_depth: torch.Tensor,
+    view_mask: torch.Tensor,
+    identity: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every score of the module docstring for ``model`` on ``images``.
 
@@ -156,6 +188,7 @@ def shape_scores(
         true: the ground-truth scene parameters (batch ``N``).
         view_depth: ``(N, S, S)`` true depth in the true view.
         view_mask: ``(N, 1, S, S)`` true object mask in the true view.
+        identity: ``(N,)`` identity labels; adds the ``light_{x,y}_id_share`` diagnostics.
     """
     pred = predict_scenes(model, images)
     renderer = Renderer(model.config)  # on the CPU, where the predictions and the truth are
@@ -171,6 +204,9 @@ def shape_scores(
     out["hf_ratio"] = high_frequency_rms(vd, mask) / high_frequency_rms(view_depth, mask)
     out.update(parameter_agreement(pred, true))
     out["relief_slope"] = relief_slope(pred.depth, true.depth)
+    if identity is not None:
+        tilt = pred.light.direction[:, :2] / pred.light.direction[:, 2:]
+        out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in tilt.unbind(1))
     return out
 
 

@@ -55,7 +55,7 @@ def load_model(source: str) -> tuple[PhysDisModel, str]:
 def shape_rows(models: dict[str, PhysDisModel], config: TrainConfig, split: str = "test") -> dict[str, dict[str, float]]:
     """Scores of each model on ``split`` of the synthetic set ``config`` trains on, and the null depth's."""
     data = load_split(config, split)
-    rows = {name: shape_scores(model, data.images, data.scene, data.view_depth, data.view_mask) for name, model in models.items()}
+    rows = {name: shape_scores(model, data.images, data.scene, data.view_depth, data.view_mask, data.identity) for name, model in models.items()}
     null = null_depth_scores(data.view_depth, data.view_mask, next(iter(models.values())).renderer.camera)
     for row in rows.values():
         row.update(ratios_to_null(row, null))

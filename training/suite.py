@@ -146,7 +146,7 @@ def evaluate_models(
         row = scores(model_extractor(model))
         basic = evaluate(model, test.dataset, cluster_parts=("geom", "alb"), max_classes=1)
         row.update({k: basic[k] for k in ("recon_l1", "part_pcc") if k in basic})
-        row.update(shape_scores(model, test.images, test.scene, test.view_depth, test.view_mask))
+        row.update(shape_scores(model, test.images, test.scene, test.view_depth, test.view_mask, test.identity))
         rows[name] = row
     # PCA is fitted on the images it projects: the synthetic test split, and the real photos apart
     real_pca = None
@@ -197,6 +197,7 @@ SHAPE_COLUMNS = (
     ("view_pitch_corr", "pitch r"),
     ("view_pitch_slope", "pitch slope"),
     ("relief_slope", "relief / truth"),
+    ("light_y_id_share", "light y: share between ids"),
 )
 """Diagnostics of :mod:`training.shape_eval` (a second table: models only)."""
 

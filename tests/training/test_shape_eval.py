@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -9,6 +10,7 @@ from physdis_hub.scene import Light, SceneParams, View
 from training.shape_eval import (
     depth_errors,
     high_frequency_rms,
+    identity_share,
     null_depth_scores,
     parameter_agreement,
     ratios_to_null,
@@ -89,3 +91,18 @@ def test_relief_slope_measures_the_depth_of_the_relief_and_ignores_offsets() -> 
     assert relief_slope(border, gt) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="flat"):
         relief_slope(gt, torch.ones_like(gt))
+
+
+def test_identity_share_separates_per_person_values_from_per_image_noise() -> None:
+    g = torch.Generator().manual_seed(0)
+    identity = np.repeat(np.arange(20), 25)
+    per_person = torch.randn(20, generator=g)[torch.from_numpy(identity)]
+    per_image = torch.randn(500, generator=g)
+    assert identity_share(per_person, identity) == pytest.approx(1.0)
+    assert identity_share(per_image, identity) < 0.1  # about 20 / 500 by chance
+    half = identity_share(per_person + per_image, identity)
+    assert 0.3 < half < 0.7
+    with pytest.raises(ValueError, match="identity: expected"):
+        identity_share(per_image, identity[:10])
+    with pytest.raises(ValueError, match="values: constant"):
+        identity_share(torch.ones(500), identity)
