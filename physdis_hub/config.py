@@ -7,6 +7,7 @@ what travels beside ``model.safetensors`` on the Hub.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from .configbase import ConfigBase
 from .vocab import BACKENDS, VARIANTS, Backend, Variant
 from .vocab import PARTS as PARTS  # re-exported: the part names were defined here before vocab.py
 
-CONFIG_FORMAT_VERSION = 2
+CONFIG_FORMAT_VERSION = 3
 """Layout version of the ``config.json`` that :meth:`ModelConfig.to_dict` writes (key
 ``format_version``). Files without the key are format 1; :func:`migrate_config` brings any older
 format up to this one, so published checkpoints keep loading after fields change."""
@@ -203,6 +204,13 @@ class ModelConfig(ConfigBase):
     resize: str = "center-crop"
     """How inputs of another size are brought to ``image_size``: ``"center-crop"`` (crop the largest
     centred square, then resize) or ``"stretch"`` (resize without keeping the aspect ratio)."""
+    part_scales: tuple[float, float, float, float] | None = None
+    """Spread of each part's bottleneck features, in the order of :data:`physdis_hub.vocab.PARTS`
+    (geom, alb, light, view): the mean over feature dimensions of their standard deviation over the
+    images the model was calibrated on (:meth:`PhysDisModel.calibrate`; training exports calibrate
+    on the validation split). :meth:`PhysDisModel.extract` divides each part by its scale, so every
+    part requested weighs the same in distances (clustering, nearest neighbours) whatever scale its
+    encoder settled at during training. None (an uncalibrated model): raw features."""
 
     def __post_init__(self) -> None:
         if self.image_size != 64:
@@ -213,6 +221,13 @@ class ModelConfig(ConfigBase):
             raise ValueError(f"ModelConfig.variant: expected one of {list(VARIANTS)}, got {self.variant!r}")
         if self.resize not in ("center-crop", "stretch"):
             raise ValueError(f"ModelConfig.resize: expected 'center-crop' or 'stretch', got {self.resize!r}")
+        if self.part_scales is not None and (
+            len(self.part_scales) != len(PARTS) or not all(math.isfinite(v) and v > 0 for v in self.part_scales)
+        ):
+            raise ValueError(
+                f"ModelConfig.part_scales: expected None or {len(PARTS)} finite positive numbers "
+                f"(one per part of {list(PARTS)}), got {self.part_scales!r}"
+            )
 
     # -- serialisation (the rest is ConfigBase's) -----------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -234,7 +249,14 @@ def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "nets": nets, "loss": loss}
 
 
-_MIGRATIONS = {1: _format_1_to_2}
+def _format_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 2 -> 3: format 3 adds the optional ``part_scales`` (absent: an uncalibrated model,
+    raw features); a format-2 file is a valid format-3 one. The version still moved so that an older
+    physdis-hub refuses a file with the new key by saying it is newer, not that the key is unknown."""
+    return data
+
+
+_MIGRATIONS = {1: _format_1_to_2, 2: _format_2_to_3}
 """Format N -> the step that rewrites a format-N dict as format N + 1."""
 
 

@@ -260,9 +260,16 @@ class PhysDisModel(nn.Module):
         progress: bool | None = None,
         align: str | bool = "auto",
         faces: str = "largest",
+        scale_parts: bool = True,
     ) -> torch.Tensor | dict[str, torch.Tensor]:
         """Representation of ``images``: the bottleneck features of ``parts``, concatenated in the
         order given. Runs only the down paths of the networks the parts need.
+
+        A calibrated model (``config.part_scales``, set by :meth:`calibrate`; every training
+        export is calibrated) divides each part by its scale, so each part weighs the same in a
+        distance: raw, the encoder with the widest features would decide clusterings and nearest
+        neighbours alone (the embedded default's albedo features spread 8x wider than its geometry
+        features).
 
         Args:
             images: see :func:`physdis_hub.inputs.as_batch` (tensors, arrays, PIL, paths, lists).
@@ -272,6 +279,8 @@ class PhysDisModel(nn.Module):
             progress: show a progress bar (default: only for long inputs).
             align: face alignment of photographs, ``"auto"``, True or False (see :meth:`align`).
             faces: ``"largest"`` or ``"all"`` faces of an aligned photograph.
+            scale_parts: divide each part by its ``config.part_scales`` entry (no effect on an
+                uncalibrated model); False gives the raw bottleneck features.
 
         Returns:
             ``(B, sum of D_part)`` float32 on the model's device (256 per part at paper widths), or a
@@ -287,7 +296,34 @@ class PhysDisModel(nn.Module):
                 for p in parts:
                     out[p].append(encoders[p](chunk).flatten(1))
         feats = {p: torch.cat(v) for p, v in out.items()}
+        scales = self.config.part_scales
+        if scale_parts and scales is not None:
+            feats = {p: f / scales[PARTS.index(p)] for p, f in feats.items()}
         return feats if as_dict else torch.cat([feats[p] for p in parts], dim=1)
+
+    def calibrate(self, images: Images, **extract_options: Any) -> PhysDisModel:
+        """Measure each part's feature spread on ``images`` and store it as ``config.part_scales``
+        (see :meth:`extract`); returns the model itself.
+
+        Args:
+            images: what :meth:`extract` takes; at least 2 images, typically a validation split
+                of the training domain (a few hundred are plenty).
+            extract_options: passed to :meth:`extract` (e.g. ``batch_size``, ``align``).
+
+        Raises:
+            ValueError: fewer than 2 images, or a part whose features do not vary over them.
+        """
+        feats = self.extract(images, parts=PARTS, as_dict=True, scale_parts=False, **extract_options)
+        assert isinstance(feats, dict)
+        n = len(next(iter(feats.values())))
+        if n < 2:
+            raise ValueError(f"images: calibration needs at least 2 images, got {n}")
+        spread = {p: float(f.double().std(0).mean()) for p, f in feats.items()}
+        flat = [p for p, v in spread.items() if not v > 0]
+        if flat:
+            raise ValueError(f"images: the features of {flat} do not vary over the {n} images; calibrate on varied images")
+        self.config = self.config.replace(part_scales=tuple(spread[p] for p in PARTS))
+        return self
 
     def decompose(
         self,

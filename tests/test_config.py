@@ -74,3 +74,14 @@ def test_head_order_and_pixel_convention_default_to_what_older_configs_meant() -
     expected = r"NetConfig\.encoder_head: expected one of \['conv-tanh', 'tanh-conv'\], got 'tanh'"
     with pytest.raises(ValueError, match=expected):
         NetConfig(encoder_head="tanh")
+
+
+def test_part_scales_are_checked_and_format_2_files_load_uncalibrated() -> None:
+    data = ModelConfig().to_dict()
+    format_2 = {**{k: v for k, v in data.items() if k != "part_scales"}, "format_version": 2}
+    assert ModelConfig.from_dict(format_2).part_scales is None
+    cfg = ModelConfig(part_scales=(0.1, 0.5, 0.2, 0.3))
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    for bad in [(0.1, 0.5, 0.2), (0.1, 0.5, 0.0, 0.3), (0.1, float("nan"), 0.2, 0.3)]:
+        with pytest.raises(ValueError, match="ModelConfig.part_scales: expected None or 4 finite positive"):
+            ModelConfig(part_scales=bad)

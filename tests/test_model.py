@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from physdis_hub.config import ModelConfig
 from physdis_hub.losses import ReconstructionLoss
 from physdis_hub.model import PhysDisModel
 
@@ -82,3 +83,21 @@ def test_tiny_model_overfits_a_batch() -> None:
         losses.append(loss.item())
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
     assert last <= 0.5 * first, (first, last)
+
+
+def test_calibrate_weighs_every_part_the_same_and_raw_features_stay_available(small_cfg) -> None:
+    model = PhysDisModel(small_cfg).eval()
+    images = torch.rand(12, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    raw = model.extract(images, parts=["geom", "alb"], as_dict=True, align=False)
+    assert model.config.part_scales is None  # uncalibrated: extract gives the raw features
+    assert model.calibrate(images, align=False) is model
+    assert model.config.part_scales is not None and len(model.config.part_scales) == 4
+    scaled = model.extract(images, parts=["geom", "alb"], as_dict=True, align=False)
+    for part in ("geom", "alb"):
+        assert float(scaled[part].std(0).mean()) == pytest.approx(1.0, rel=1e-5)
+        torch.testing.assert_close(scaled[part] * raw[part].std(0).mean(), raw[part], rtol=1e-4, atol=1e-6)
+    unscaled = model.extract(images, parts=["geom", "alb"], align=False, scale_parts=False)
+    torch.testing.assert_close(unscaled, torch.cat([raw["geom"], raw["alb"]], 1))
+    assert ModelConfig.from_dict(model.config.to_dict()) == model.config  # survives save and load
+    with pytest.raises(ValueError, match="at least 2 images, got 1"):
+        PhysDisModel(small_cfg).calibrate(images[:1], align=False)

@@ -1,4 +1,5 @@
-"""Export of a finished run: evaluate the best epoch, save it with its model card, optionally push it.
+"""Export of a finished run: calibrate and evaluate the best epoch, save it with its model card,
+optionally push it.
 
 The exported folder is what :func:`physdis_hub.hub.save_pretrained` writes (``config.json``,
 ``model.safetensors``, ``README.md`` with the measured numbers and the command that produced them);
@@ -6,7 +7,7 @@ The exported folder is what :func:`physdis_hub.hub.save_pretrained` writes (``co
 
 ``python -m training.train`` exports at the end of a run. ``python -m training.export RUN`` exports
 the best epoch a run has reached so far, e.g. of a run that was stopped, or of a copy of its
-``best.ckpt`` taken mid-run; the test split is rebuilt from the configuration in the checkpoint.
+``best.ckpt`` taken mid-run; the splits are rebuilt from the configuration in the checkpoint.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from torch.utils.data import Dataset
 
 from physdis_hub._threads import limit_threads
 
-from .data import build_splits
+from .data import Splits, build_splits, image_of, size
 from .evaluate import evaluate
 from .train import USER_ERRORS, command_line
 from .trainer import BEST_CHECKPOINT, load_best_model
@@ -32,6 +33,8 @@ EXPORT_DIR = "model"
 """Sub-folder of the run directory that receives the exported checkpoint."""
 EVAL_FILE = "eval.json"
 """Evaluation results of the best epoch, in the run directory."""
+CALIBRATION_IMAGES = 512
+"""Validation images the part scales are measured on (the spread of a feature settles well before)."""
 
 
 @dataclass
@@ -62,19 +65,20 @@ class ExportResult:
 
 def export_run(
     run_dir: str | Path,
-    test_set: Dataset | None = None,
+    splits: Splits | None = None,
     *,
     command: str,
     push_to: str | None = None,
     batch_size: int | None = None,
     device: str | torch.device = "cpu",
 ) -> ExportResult:
-    """Evaluate the best epoch of ``run_dir`` on ``test_set``, save it to ``run_dir/model`` and
-    optionally push that folder to the Hub repository ``push_to`` (``"org/name"``).
+    """Calibrate the best epoch of ``run_dir`` on the validation split (the part scales of
+    :meth:`physdis_hub.PhysDisModel.calibrate`), evaluate it on the test split, save it to
+    ``run_dir/model`` and optionally push that folder to the Hub repository ``push_to`` (``"org/name"``).
 
     Args:
         run_dir: a run directory holding ``best.ckpt``.
-        test_set: the held-out split; None rebuilds it from the configuration in the checkpoint.
+        splits: the run's data splits; None rebuilds them from the configuration in the checkpoint.
         command: the command line that produced the run (recorded in the model card).
         push_to: Hub repository id, or None.
         batch_size: evaluation batch size; None takes the run's ``eval_batch_size``.
@@ -85,10 +89,11 @@ def export_run(
     run_dir = Path(run_dir)
     model, info = load_best_model(run_dir, map_location=device)
     config = info["config"]
-    if test_set is None:
-        test_set = build_splits(config.data).test
+    splits = splits or build_splits(config.data)
+    batch_size = batch_size or config.eval_batch_size
+    model.calibrate(calibration_images(splits.val), batch_size=batch_size, align=False)
     metrics = {"best_epoch": float(info["epoch"]), "val_loss": float(info["val_loss"]),
-               **evaluate(model, test_set, batch_size=batch_size or config.eval_batch_size)}  # fmt: skip
+               **evaluate(model, splits.test, batch_size=batch_size)}  # fmt: skip
     (run_dir / EVAL_FILE).write_text(json.dumps({"metrics": metrics, "command": command}, indent=2) + "\n")
     directory = save_pretrained(
         model.cpu(), run_dir / EXPORT_DIR, eval_results={"metrics": metrics, "command": command}, repo_id=push_to,
@@ -96,6 +101,11 @@ def export_run(
     )  # fmt: skip
     commit = push_directory(directory, push_to, commit_message=f"physdis-hub training run: {command}") if push_to else None
     return ExportResult(directory, metrics, int(info["epoch"]), push_to if commit else None, commit)
+
+
+def calibration_images(dataset: Dataset, limit: int = CALIBRATION_IMAGES) -> torch.Tensor:
+    """The first ``limit`` images of ``dataset`` as one ``(N, 3, S, S)`` batch in [0, 1]."""
+    return torch.stack([image_of(dataset[i]) for i in range(min(size(dataset), limit))])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     from .export import export_run
 
                     push_to = repo_name(args.push_to_hub, preset, variant) if args.push_to_hub else None
-                    exported = export_run(run_dir, trainer.splits.test, command=command, push_to=push_to, device=ctx.device)
+                    exported = export_run(run_dir, trainer.splits, command=command, push_to=push_to, device=ctx.device)
                     rows[variant] = exported.metrics
                     print(f"{variant}: {exported.report()}", file=sys.stderr)
                 barrier(ctx)

@@ -51,6 +51,7 @@ from physdis_hub.vocab import VARIANT_LABELS, VARIANTS
 
 from .config import TrainConfig
 from .evaluate import evaluate
+from .export import CALIBRATION_IMAGES
 from .real_photos import RealPhotoDraw, jittered_draws, lfw_faces, real_photo_scores
 from .shape_eval import null_depth_scores, ratios_to_null, shape_scores
 
@@ -134,7 +135,11 @@ def evaluate_models(
     test, ood = load_split(config, "test"), load_split(config, "test-ood")
     rows: dict[str, dict[str, float]] = {}
     reference = next(iter(models.values()))
-    random_model = PhysDisModel(reference.config).eval()  # same architecture, untrained (torch default init)
+    # same architecture, untrained (torch default init); calibrated on the validation split as the
+    # training export calibrates the trained models, so both are read the same way
+    random_model = PhysDisModel(reference.config.replace(part_scales=None)).eval()
+    if reference.config.part_scales is not None:
+        random_model.calibrate(load_split(config, "val").images[:CALIBRATION_IMAGES], align=False)
 
     def scores(extract: Callable[[torch.Tensor], np.ndarray], real_extract: Callable[[torch.Tensor], np.ndarray] | None = None) -> dict[str, float]:
         row = identity_scores(extract, test, ood, n_labels, epochs)

@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if ctx.is_main and not args.no_export:
                 from .export import export_run
 
-                exported = export_run(args.out, trainer.splits.test, command=command_line("training.train", argv),
+                exported = export_run(args.out, trainer.splits, command=command_line("training.train", argv),
                                       push_to=args.push_to_hub, device=ctx.device)  # fmt: skip
                 print(exported.report(), file=sys.stderr)
     except USER_ERRORS as err:

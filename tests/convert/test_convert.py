@@ -20,6 +20,7 @@ import torch
 
 from physdis_hub import PARTS, ModelConfig, load_pretrained, push_to_hub
 from physdis_hub.cli import main
+from physdis_hub.config import CONFIG_FORMAT_VERSION
 from physdis_hub.convert import ConversionError, convert_pdr, convert_unsup3d, read_checkpoint
 from physdis_hub.hub import push_directory
 from physdis_hub.hub.checkpoint import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, sha256_file
@@ -298,6 +299,6 @@ def test_conversion_keeps_only_the_networks(converted) -> None:
     assert {"optimizerD", "optimizerA", "optimizerL", "optimizerV", "optimizerC", "epoch", "metrics_trace"} <= set(data)
     assert vars(data["metrics_trace"])["data"]["train"][0]["loss"] == 0.31
     weights = json.loads((folder / CONFIG_NAME).read_text())
-    assert weights["format_version"] == 2
+    assert weights["format_version"] == CONFIG_FORMAT_VERSION
     n_official = sum(p.numel() for net in nets.values() for p in net.parameters())
     assert sum(p.numel() for p in load_pretrained(f"local-dir:{folder}").parameters()) == n_official

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import torch
 
 from physdis_hub.hub import load_pretrained
@@ -24,6 +25,12 @@ def test_export_writes_the_best_epoch_with_its_card_and_numbers(short_run, tmp_p
     exported = load_pretrained(f"local-dir:{run_dir / export.EXPORT_DIR}")
     for name, tensor in best.state_dict().items():
         assert torch.equal(tensor, exported.state_dict()[name]), name
+    # calibrated on the validation split: each part's features spread 1 there, once scaled
+    assert best.config.part_scales is None and exported.config.part_scales is not None
+    val = export.calibration_images(export.build_splits(info["config"].data).val)
+    spread = exported.extract(val, parts=["geom", "alb", "light", "view"], as_dict=True, align=False)
+    for part, feats in spread.items():
+        assert float(feats.std(0).mean()) == pytest.approx(1.0, rel=1e-4), part
     record = json.loads((run_dir / export.EVAL_FILE).read_text())
     assert record["command"] == f"python -m training.export {run_dir}"
     assert record["metrics"]["best_epoch"] == info["epoch"] and "recon_l1" in record["metrics"]
