@@ -16,7 +16,7 @@ from string import Template
 from typing import Any
 
 from ..model import PhysDisModel
-from ..vocab import VARIANT_LABELS, VARIANT_SLUGS
+from ..vocab import PARTS, VARIANT_LABELS, VARIANT_SLUGS
 
 EvalResults = Mapping[str, Any] | str | os.PathLike
 """``{"metrics": {name: number, ...}, "command": "the command that produced them"}`` or a JSON file of it;
@@ -101,8 +101,20 @@ def _architecture(model: PhysDisModel) -> str:
             f"Input: {config.image_size}x{config.image_size} RGB (other sizes: {config.resize}). "
             f"Renderer: {config.render.backend}. Total parameters: {_count(model):,}."
         ),
+        "",
+        _scales_note(config.part_scales),
     ]
     return "\n".join(lines)
+
+
+def _scales_note(scales: tuple[float, ...] | None) -> str:
+    if scales is None:
+        return "Part scales: not calibrated; `extract` returns the raw bottleneck features."
+    listed = ", ".join(f"{p} {v:.3g}" for p, v in zip(PARTS, scales))
+    return (
+        f"Part scales (feature spread per part, `config.part_scales`): {listed}. `extract` divides each part "
+        "by its scale so that every part weighs the same in a distance; `scale_parts=False` gives the raw features."
+    )
 
 
 def _count(module: Any) -> int:

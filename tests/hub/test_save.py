@@ -72,6 +72,13 @@ def test_card_without_eval_results_and_from_a_json_file(tmp_path):
     assert "| cluster_acc_identity | 0.6123 |" in render_model_card(tiny_model(), eval_results=tmp_path / "eval.json")
 
 
+def test_card_says_whether_the_part_scales_are_calibrated():
+    model = tiny_model()
+    assert "Part scales: not calibrated" in render_model_card(model)
+    model.config = model.config.replace(part_scales=(0.064, 0.531, 0.129, 0.0294))
+    assert "geom 0.064, alb 0.531, light 0.129, view 0.0294" in render_model_card(model)
+
+
 def test_card_shows_baselines_beside_the_model_and_the_notes_above():
     results = {**EVAL, "baselines": {"pixels|PCA": {"cluster_acc_identity": 0.25}}, "notes": "Budget: 3 epochs."}
     text = render_model_card(tiny_model(), eval_results=results)
