@@ -114,12 +114,19 @@ def _corr_slope(pred: torch.Tensor, true: torch.Tensor) -> tuple[float, float]:
     return corr, (float((p * t).sum()) / var if var > 0 else float("nan"))
 
 
+def light_tilt(scene: SceneParams) -> torch.Tensor:
+    """``(N, 2)`` tilt of the light direction off the optical axis: ``(l_x / l_z, l_y / l_z)``."""
+    direction = scene.light.direction
+    return direction[:, :2] / direction[:, 2:]
+
+
 def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float]:
     """Correlation and slope of the predicted light direction and view angles against the truth."""
     out: dict[str, float] = {}
+    p_tilt, t_tilt = light_tilt(pred), light_tilt(true)
     pairs = {
-        "light_x": (pred.light.direction[:, 0] / pred.light.direction[:, 2], true.light.direction[:, 0] / true.light.direction[:, 2]),
-        "light_y": (pred.light.direction[:, 1] / pred.light.direction[:, 2], true.light.direction[:, 1] / true.light.direction[:, 2]),
+        "light_x": (p_tilt[:, 0], t_tilt[:, 0]),
+        "light_y": (p_tilt[:, 1], t_tilt[:, 1]),
         "view_yaw": (pred.view.rotation[:, 1], true.view.rotation[:, 1]),
         "view_pitch": (pred.view.rotation[:, 0], true.view.rotation[:, 0]),
     }  # fmt: skip
@@ -205,8 +212,7 @@ def shape_scores(
     out.update(parameter_agreement(pred, true))
     out["relief_slope"] = relief_slope(pred.depth, true.depth)
     if identity is not None:
-        tilt = pred.light.direction[:, :2] / pred.light.direction[:, 2:]
-        out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in tilt.unbind(1))
+        out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in light_tilt(pred).unbind(1))
     return out
 
 

@@ -50,8 +50,9 @@ from physdis_hub.scene import SceneParams
 from physdis_hub.vocab import VARIANT_LABELS, VARIANTS
 
 from .config import TrainConfig
+from .data import build_splits
 from .evaluate import evaluate
-from .export import CALIBRATION_IMAGES
+from .export import calibration_images
 from .real_photos import RealPhotoDraw, jittered_draws, lfw_faces, real_photo_scores
 from .shape_eval import null_depth_scores, ratios_to_null, shape_scores
 
@@ -139,7 +140,7 @@ def evaluate_models(
     # training export calibrates the trained models, so both are read the same way
     random_model = PhysDisModel(reference.config.replace(part_scales=None)).eval()
     if reference.config.part_scales is not None:
-        random_model.calibrate(load_split(config, "val").images[:CALIBRATION_IMAGES], align=False)
+        random_model.calibrate(calibration_images(build_splits(config.data).val), align=False)
 
     def scores(extract: Callable[[torch.Tensor], np.ndarray], real_extract: Callable[[torch.Tensor], np.ndarray] | None = None) -> dict[str, float]:
         row = identity_scores(extract, test, ood, n_labels, epochs)
