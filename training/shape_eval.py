@@ -25,7 +25,11 @@ freedom of the objective), so the diagnostics separate the two:
   light is drawn per image, independent of the person, so the truth's share is near the share a
   random split would give (``identities / images``); a large share means the light decoder spends
   its output on something about the person (e.g. a vertical shape feature the depth does not carry)
-  instead of the light.
+  instead of the light;
+- ``albedo_light_y_corr``: correlation, over the images, of two errors: the predicted canonical
+  albedo's top-bottom contrast minus the true one (:func:`vertical_contrast`, over the true object),
+  and the predicted vertical light tilt minus the true one. Strongly negative: the albedo holds the
+  top-bottom shading the light should explain (a darker top stands in for light from below).
 """
 
 from __future__ import annotations
@@ -156,6 +160,25 @@ def identity_share(values: torch.Tensor, identity: torch.Tensor | np.ndarray) ->
     return float((counts * (means - v.mean()).square()).sum()) / total
 
 
+def vertical_contrast(albedo: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """``(N,)``: mean luminance (channel mean) of ``albedo (N, C, S, S)`` over the top half of
+    ``region (N, S, S)`` (a boolean mask; top and bottom split at the middle row) minus that over its
+    bottom half.
+
+    Raises:
+        ValueError: a region with no pixel in its top or its bottom half.
+    """
+    luminance = albedo.double().mean(1)
+    rows = luminance.shape[-2]
+    top = region.clone()
+    top[:, rows // 2 :] = False
+    bottom = region & ~top
+    sizes = torch.stack([top.flatten(1).sum(1), bottom.flatten(1).sum(1)])
+    if bool((sizes == 0).any()):
+        raise ValueError("region: every image needs pixels in both the top and the bottom half")
+    return (luminance * top).flatten(1).sum(1) / sizes[0] - (luminance * bottom).flatten(1).sum(1) / sizes[1]
+
+
 def relief_slope(pred: torch.Tensor, true: torch.Tensor) -> float:
     """Least-squares slope of canonical depths ``pred`` on ``true`` (both ``(N, S, S)``), over their
     interiors (:func:`physdis_hub.scene.depth_interior`) with each image's mean removed."""
@@ -211,6 +234,9 @@ def shape_scores(
     out["hf_ratio"] = high_frequency_rms(vd, mask) / high_frequency_rms(view_depth, mask)
     out.update(parameter_agreement(pred, true))
     out["relief_slope"] = relief_slope(pred.depth, true.depth)
+    obj = true.depth < true.depth.amax((1, 2), keepdim=True)  # nearer than the background plane
+    contrast_error = vertical_contrast(pred.albedo, obj) - vertical_contrast(true.albedo, obj)
+    out["albedo_light_y_corr"], _ = _corr_slope(contrast_error, light_tilt(pred)[:, 1] - light_tilt(true)[:, 1])
     if identity is not None:
         out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in light_tilt(pred).unbind(1))
     return out

@@ -204,6 +204,7 @@ SHAPE_COLUMNS = (
     ("view_pitch_slope", "pitch slope"),
     ("relief_slope", "relief / truth"),
     ("light_y_id_share", "light y: share between ids"),
+    ("albedo_light_y_corr", "albedo contrast err vs light y err r"),
 )
 """Diagnostics of :mod:`training.shape_eval` (a second table: models only)."""
 

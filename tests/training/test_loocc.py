@@ -314,3 +314,55 @@ def test_cycle_gradients_reach_only_the_perturbed_part(model, images, kind) -> N
         moved = sum(float(g.abs().sum()) for g in grads)
         assert (moved > 0) == (part == kind), part
     model.zero_grad(set_to_none=True)
+
+
+# -- the invariance term (an extension, off by default) --------------------------------------------
+
+
+def test_invariance_term_is_off_by_default(model, images) -> None:  # type: ignore[no-untyped-def]
+    cfg = LooccConfig(variant="LV")
+    with torch.no_grad():
+        out = model(images)
+        result = loocc_loss(model, out.scene, out.features, _perturbation_of_kind(cfg, images.shape[0], "light"), cfg)
+    assert cfg.invariance_weight == 0 and result.invariance is None
+    with pytest.raises(ValueError, match="invariance_weight"):
+        LooccConfig(invariance_weight=-0.5)
+
+
+@pytest.mark.parametrize("kind", ["light", "view"])
+def test_invariance_term_compares_unchanged_features_in_units_of_their_spread(model, images, kind) -> None:  # type: ignore[no-untyped-def]
+    cfg = LooccConfig(variant="LV", invariance_weight=1.0)
+    p = _perturbation_of_kind(cfg, images.shape[0], kind)
+    with torch.no_grad():
+        out = model(images)
+        result = loocc_loss(model, out.scene, out.features, p, cfg)
+        read = {part: net.encoder(result.augmented).flatten(1).numpy() for part, net in model.part_networks().items()}
+    per_part = []
+    for part in p.unchanged_parts:
+        original = out.features[part].numpy()
+        spread = original.std(0, ddof=1).mean()
+        per_part.append(abs(read[part] - original).mean() / spread)
+    assert kind not in p.unchanged_parts and len(per_part) == 3
+    assert result.invariance is not None
+    assert float(result.invariance) == pytest.approx(sum(per_part) / 3, rel=1e-5)
+
+
+
+@pytest.mark.parametrize("kind", ["light", "view"])
+def test_invariance_gradients_reach_only_the_encoders_of_unchanged_parts(model, images, kind) -> None:  # type: ignore[no-untyped-def]
+    cfg = LooccConfig(variant="LV", invariance_weight=1.0)
+    p = _perturbation_of_kind(cfg, images.shape[0], kind)
+    model.zero_grad(set_to_none=True)
+    out = model(images)
+    result = loocc_loss(model, out.scene, out.features, p, cfg)
+    assert result.invariance is not None
+    result.invariance.backward()
+    encoders = model.part_encoders()
+    for part, net in model.part_networks().items():
+        in_encoder = {id(q) for q in encoders[part].parameters()}
+        for name, q in net.named_parameters():
+            moved = q.grad is not None and float(q.grad.abs().sum()) > 0
+            if id(q) not in in_encoder or part == kind:
+                assert not moved, (part, name)
+        assert (part != kind) == any(q.grad is not None and float(q.grad.abs().sum()) > 0 for q in encoders[part].parameters())
+    model.zero_grad(set_to_none=True)

@@ -21,7 +21,8 @@ def test_shape_rows_score_every_model_against_the_null_depth(tiny) -> None:
     assert rows["null depth"]["side_vs_null"] == 1.0 and rows["null depth"]["mad_vs_null"] == 1.0
     for name in ("a", "b"):
         assert rows[name]["side_vs_null"] == pytest.approx(rows[name]["side"] / rows["null depth"]["side"])
-        assert {"hf_ratio", "light_x_corr", "view_yaw_slope", "side_deplaned"} <= set(rows[name])
+        assert {"hf_ratio", "light_x_corr", "view_yaw_slope", "side_deplaned", "albedo_light_y_corr"} <= set(rows[name])
+        assert -1 <= rows[name]["albedo_light_y_corr"] <= 1
 
 
 def test_main_writes_the_readme_block_and_checks_arguments(tiny, tmp_path, capsys) -> None:
