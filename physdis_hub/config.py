@@ -15,7 +15,7 @@ from .configbase import ConfigBase
 from .vocab import BACKENDS, VARIANTS, Backend, Variant
 from .vocab import PARTS as PARTS  # re-exported: the part names were defined here before vocab.py
 
-CONFIG_FORMAT_VERSION = 3
+CONFIG_FORMAT_VERSION = 4
 """Layout version of the ``config.json`` that :meth:`ModelConfig.to_dict` writes (key
 ``format_version``). Files without the key are format 1; :func:`migrate_config` brings any older
 format up to this one, so published checkpoints keep loading after fields change."""
@@ -167,9 +167,13 @@ class LossConfig(ConfigBase):
     """Weight of the normal-smoothness prior (mean ``1 - cos`` between neighbouring canonical
     normals), scaled by the confidence map's mean photometric gain so that its pull on the depth
     keeps its size however confident the model becomes (see :func:`physdis_hub.losses.normal_smoothness`)."""
+    lam_light_albedo: float = 0.0
+    """Weight of the light-albedo independence prior: the squared batch correlation between the
+    light's pitch and the canonical albedo's top-bottom contrast (see
+    :func:`physdis_hub.losses.light_albedo_dependence`; not in Unsup3d or the paper)."""
 
     def __post_init__(self) -> None:
-        for name in ("lam_flip", "lam_perc", "lam_depth_smooth", "lam_normal_smooth"):
+        for name in ("lam_flip", "lam_perc", "lam_depth_smooth", "lam_normal_smooth", "lam_light_albedo"):
             if getattr(self, name) < 0:
                 raise ValueError(f"LossConfig.{name}: loss weights must be >= 0, got {getattr(self, name)}")
 
@@ -249,14 +253,16 @@ def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "nets": nets, "loss": loss}
 
 
-def _format_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
-    """Format 2 -> 3: format 3 adds the optional ``part_scales`` (absent: an uncalibrated model,
-    raw features); a format-2 file is a valid format-3 one. The version still moved so that an older
-    physdis-hub refuses a file with the new key by saying it is newer, not that the key is unknown."""
+def _adds_keys_with_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """Format 2 -> 3 and 3 -> 4: each adds a key whose default means what the older files meant
+    (format 3: ``part_scales``, absent = an uncalibrated model with raw features; format 4:
+    ``loss.lam_light_albedo``, absent = no light-albedo prior), so an older file is a valid newer
+    one. The version still moved so that an older physdis-hub refuses a file with the new key by
+    saying it is newer, not that the key is unknown."""
     return data
 
 
-_MIGRATIONS = {1: _format_1_to_2, 2: _format_2_to_3}
+_MIGRATIONS = {1: _format_1_to_2, 2: _adds_keys_with_defaults, 3: _adds_keys_with_defaults}
 """Format N -> the step that rewrites a format-N dict as format N + 1."""
 
 

@@ -162,6 +162,29 @@ def depth_interior(depth: torch.Tensor) -> torch.Tensor:
     return depth[..., DEPTH_BORDER:-DEPTH_BORDER, DEPTH_BORDER:-DEPTH_BORDER]
 
 
+def vertical_contrast(image: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
+    """``(N,)``: mean luminance (channel mean) of ``image (N, C, S, S)`` over the top half of
+    ``region`` minus that over its bottom half (split at the middle row); differentiable.
+
+    Args:
+        image: e.g. a canonical albedo.
+        region: ``(N, S, S)`` boolean mask, or None for the whole image.
+
+    Raises:
+        ValueError: a region with no pixel in its top or its bottom half.
+    """
+    luminance = image.mean(1)
+    if region is None:
+        region = torch.ones_like(luminance, dtype=torch.bool)
+    top = region.clone()
+    top[:, luminance.shape[-2] // 2 :] = False
+    bottom = region & ~top
+    sizes = torch.stack([top.flatten(1).sum(1), bottom.flatten(1).sum(1)])
+    if bool((sizes == 0).any()):
+        raise ValueError("region: every image needs pixels in both the top and the bottom half")
+    return (luminance * top).flatten(1).sum(1) / sizes[0] - (luminance * bottom).flatten(1).sum(1) / sizes[1]
+
+
 def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
     """Depth network output -> canonical depth.
 

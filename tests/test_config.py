@@ -85,3 +85,11 @@ def test_part_scales_are_checked_and_format_2_files_load_uncalibrated() -> None:
     for bad in [(0.1, 0.5, 0.2), (0.1, 0.5, 0.0, 0.3), (0.1, float("nan"), 0.2, 0.3)]:
         with pytest.raises(ValueError, match="ModelConfig.part_scales: expected None or 4 finite positive"):
             ModelConfig(part_scales=bad)
+
+
+def test_format_3_files_load_without_the_light_albedo_prior() -> None:
+    data = ModelConfig(part_scales=(0.1, 0.5, 0.2, 0.3)).to_dict()
+    assert data["format_version"] == 4 and data["loss"]["lam_light_albedo"] == 0.0
+    format_3 = {**data, "loss": {k: v for k, v in data["loss"].items() if k != "lam_light_albedo"}, "format_version": 3}
+    assert ModelConfig.from_dict(format_3) == ModelConfig.from_dict(data)
+

@@ -10,14 +10,17 @@ from physdis_hub.losses import (
     PerceptualLoss,
     ReconstructionLoss,
     VGG16Features,
+    batch_correlation,
     confidence_gain,
     depth_smoothness,
+    light_albedo_dependence,
     normal_smoothness,
     nt_xent,
     photometric_loss,
 )
 from physdis_hub.model import PhysDisModel
 from physdis_hub.render import Camera, normals_from_depth
+from physdis_hub.scene import Light, SceneParams, View
 
 
 def test_photometric_with_confidence_matches_formula() -> None:
@@ -160,3 +163,50 @@ def test_nt_xent_input_checks() -> None:
         nt_xent(torch.randn(3, 4), torch.randn(3, 5))
     z = torch.randn(8, 16)
     assert nt_xent(z, z).item() < nt_xent(z, torch.randn(8, 16)).item()
+
+
+def test_batch_correlation_is_pearsons_r() -> None:
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(40, generator=g), torch.randn(40, generator=g)
+    b = b + 0.5 * a
+    expected = float(torch.corrcoef(torch.stack([a, b]))[0, 1])
+    assert float(batch_correlation(a, b)) == pytest.approx(expected, rel=1e-5)
+    assert float(batch_correlation(3 * a + 1, -b)) == pytest.approx(-expected, rel=1e-5)
+    assert float(batch_correlation(a, torch.ones(40))) == 0.0  # no variation: no correlation, no NaN
+
+
+def _lit_scene(pitch: torch.Tensor, top: torch.Tensor) -> SceneParams:
+    """Scenes whose light has ``pitch`` (radians) and whose albedo is ``top`` brighter in its top half."""
+    n = pitch.shape[0]
+    albedo = torch.zeros(n, 3, 16, 16)
+    albedo[:, :, :8] = top[:, None, None, None]
+    light = Light.from_angles(torch.full((n,), 0.3), torch.full((n,), 0.6), pitch, torch.zeros(n))
+    return SceneParams(torch.ones(n, 16, 16), albedo, light, View(torch.zeros(n, 3), torch.zeros(n, 3)))
+
+
+def test_light_albedo_dependence_is_zero_for_independent_light_and_one_for_absorbed_shading() -> None:
+    pitch = torch.tensor([-0.4, -0.2, 0.0, 0.2, 0.4])
+    absorbed = _lit_scene(pitch, 0.3 * pitch)  # the albedo follows the light: r = 1
+    assert float(light_albedo_dependence(absorbed)) == pytest.approx(1.0, abs=1e-4)
+    independent = _lit_scene(pitch, torch.tensor([0.2, -0.1, -0.2, -0.1, 0.2]))  # orthogonal to the pitch
+    assert float(light_albedo_dependence(independent)) == pytest.approx(0.0, abs=1e-6)
+    assert float(light_albedo_dependence(_lit_scene(pitch[:2], pitch[:2]))) == 0.0  # 2 images say nothing
+
+
+def test_light_albedo_prior_enters_the_reconstruction_loss_with_its_weight() -> None:
+    torch.manual_seed(3)
+    nets = NetConfig(depth_nf=16, albedo_nf=16, light_nf=8, view_nf=8, conf_nf=16, zdim=32, conf_zdim=16)
+    x = torch.rand(4, 3, 64, 64) * 2 - 1
+    model = PhysDisModel(ModelConfig(nets=nets))
+    out = model(x)
+    plain = ReconstructionLoss(model.config)(out, x)
+    assert "light_albedo" not in plain
+    weighted = ReconstructionLoss(ModelConfig(nets=nets, loss=LossConfig(lam_light_albedo=0.5)))(out, x)
+    torch.testing.assert_close(weighted["light_albedo"], light_albedo_dependence(out.scene))
+    torch.testing.assert_close(weighted["total"], plain["total"] + 0.5 * weighted["light_albedo"])
+    weighted["light_albedo"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.light_net.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.albedo_net.parameters())
+    with pytest.raises(ValueError, match="lam_light_albedo"):
+        LossConfig(lam_light_albedo=-1.0)
+

@@ -16,6 +16,7 @@ from physdis_hub.scene import (
     encode_view,
     shade,
     shading,
+    vertical_contrast,
 )
 
 from .helpers import face_like_scene
@@ -101,3 +102,20 @@ def test_scene_cat_joins_batches_in_order() -> None:
     assert SceneParams.cat([a]) is a
     with pytest.raises(ValueError, match="scenes"):
         SceneParams.cat([])
+
+
+def test_vertical_contrast_is_top_minus_bottom_over_the_region() -> None:
+    albedo = torch.zeros(2, 3, 8, 8)
+    albedo[0, :, :4] = 0.5  # a brighter top
+    albedo[1, 0, 4:] = 0.9  # a red bottom: luminance 0.3
+    region = torch.zeros(2, 8, 8, dtype=torch.bool)
+    region[:, 2:7, 2:6] = True
+    torch.testing.assert_close(vertical_contrast(albedo, region), torch.tensor([0.5, -0.3]))
+    outside = albedo.clone()
+    outside[:, :, :, :2] = 7.0  # columns outside the region do not count
+    torch.testing.assert_close(vertical_contrast(outside, region), vertical_contrast(albedo, region))
+    region[1, 4:] = False
+    with pytest.raises(ValueError, match="both the top and the bottom"):
+        vertical_contrast(albedo, region)
+    whole = vertical_contrast(albedo)  # no region: the whole image, top 4 rows against bottom 4
+    torch.testing.assert_close(whole, torch.tensor([0.5, -0.3]))

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from physdis_hub.model import PhysDisModel
 from physdis_hub.render import Renderer
 from physdis_hub.render.camera import Camera, normals_from_depth
-from physdis_hub.scene import SceneParams, depth_interior
+from physdis_hub.scene import SceneParams, depth_interior, vertical_contrast
 from physdis_hub.vocab import to_network_range
 
 
@@ -160,25 +160,6 @@ def identity_share(values: torch.Tensor, identity: torch.Tensor | np.ndarray) ->
     return float((counts * (means - v.mean()).square()).sum()) / total
 
 
-def vertical_contrast(albedo: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-    """``(N,)``: mean luminance (channel mean) of ``albedo (N, C, S, S)`` over the top half of
-    ``region (N, S, S)`` (a boolean mask; top and bottom split at the middle row) minus that over its
-    bottom half.
-
-    Raises:
-        ValueError: a region with no pixel in its top or its bottom half.
-    """
-    luminance = albedo.double().mean(1)
-    rows = luminance.shape[-2]
-    top = region.clone()
-    top[:, rows // 2 :] = False
-    bottom = region & ~top
-    sizes = torch.stack([top.flatten(1).sum(1), bottom.flatten(1).sum(1)])
-    if bool((sizes == 0).any()):
-        raise ValueError("region: every image needs pixels in both the top and the bottom half")
-    return (luminance * top).flatten(1).sum(1) / sizes[0] - (luminance * bottom).flatten(1).sum(1) / sizes[1]
-
-
 def relief_slope(pred: torch.Tensor, true: torch.Tensor) -> float:
     """Least-squares slope of canonical depths ``pred`` on ``true`` (both ``(N, S, S)``), over their
     interiors (:func:`physdis_hub.scene.depth_interior`) with each image's mean removed."""
@@ -235,7 +216,7 @@ def shape_scores(
     out.update(parameter_agreement(pred, true))
     out["relief_slope"] = relief_slope(pred.depth, true.depth)
     obj = true.depth < true.depth.amax((1, 2), keepdim=True)  # nearer than the background plane
-    contrast_error = vertical_contrast(pred.albedo, obj) - vertical_contrast(true.albedo, obj)
+    contrast_error = vertical_contrast(pred.albedo.double(), obj) - vertical_contrast(true.albedo.double(), obj)
     out["albedo_light_y_corr"], _ = _corr_slope(contrast_error, light_tilt(pred)[:, 1] - light_tilt(true)[:, 1])
     if identity is not None:
         out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in light_tilt(pred).unbind(1))

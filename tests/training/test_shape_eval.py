@@ -16,7 +16,6 @@ from training.shape_eval import (
     ratios_to_null,
     relief_slope,
     remove_best_plane,
-    vertical_contrast,
 )
 
 CAMERA = Camera(64, ModelConfig().scene.fov_deg)
@@ -92,21 +91,6 @@ def test_relief_slope_measures_the_depth_of_the_relief_and_ignores_offsets() -> 
     assert relief_slope(border, gt) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="flat"):
         relief_slope(gt, torch.ones_like(gt))
-
-
-def test_vertical_contrast_is_top_minus_bottom_over_the_region() -> None:
-    albedo = torch.zeros(2, 3, 8, 8)
-    albedo[0, :, :4] = 0.5  # a brighter top
-    albedo[1, 0, 4:] = 0.9  # a red bottom: luminance 0.3
-    region = torch.zeros(2, 8, 8, dtype=torch.bool)
-    region[:, 2:7, 2:6] = True
-    torch.testing.assert_close(vertical_contrast(albedo, region), torch.tensor([0.5, -0.3], dtype=torch.float64))
-    outside = albedo.clone()
-    outside[:, :, :, :2] = 7.0  # columns outside the region do not count
-    torch.testing.assert_close(vertical_contrast(outside, region), vertical_contrast(albedo, region))
-    region[1, 4:] = False
-    with pytest.raises(ValueError, match="both the top and the bottom"):
-        vertical_contrast(albedo, region)
 
 
 def test_identity_share_separates_per_person_values_from_per_image_noise() -> None:
