@@ -71,12 +71,6 @@ class Decomposition:
     source: torch.Tensor
 
 
-def feature_spread(features: torch.Tensor) -> torch.Tensor:
-    """Scalar spread of ``features (N, D)``, N >= 2: the mean over the ``D`` dimensions of their
-    standard deviation over the ``N`` rows (what :meth:`PhysDisModel.calibrate` stores per part)."""
-    return features.std(0).mean()
-
-
 def _to_unit(image: torch.Tensor) -> torch.Tensor:
     return to_unit_range(image).clamp(0, 1)
 
@@ -324,7 +318,7 @@ class PhysDisModel(nn.Module):
         n = len(next(iter(feats.values())))
         if n < 2:
             raise ValueError(f"images: calibration needs at least 2 images, got {n}")
-        spread = {p: float(feature_spread(f.double())) for p, f in feats.items()}
+        spread = {p: float(f.double().std(0).mean()) for p, f in feats.items()}
         flat = [p for p, v in spread.items() if not v > 0]
         if flat:
             raise ValueError(f"images: the features of {flat} do not vary over the {n} images; calibrate on varied images")

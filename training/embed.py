@@ -44,11 +44,11 @@ def training_budget(run_dir: Path) -> str:
     recipe = "".join([
         ", no perceptual loss" if loss["lam_perc"] == 0 else f", perceptual loss {loss['lam_perc']:g}",
         f", normal-smoothness depth prior {loss['lam_normal_smooth']:g}" if loss.get("lam_normal_smooth") else "",
+        f", light-albedo independence prior {loss['lam_light_albedo']:g}" if loss.get("lam_light_albedo") else "",
         ", photometric augmentation" if any(v for k, v in augment.items() if k.startswith("p_")) else "",
         f", textured backdrops {data['options']['background_texture']:g}" if data["options"].get("background_texture") else "",
         f", convex start over {shape_init['steps']} steps" if shape_init.get("steps") else "",
         f", LOOCC cycle term {loocc['cycle_weight']:g}" if loocc.get("cycle_weight") else "",
-        f", LOOCC invariance term {loocc['invariance_weight']:g}" if loocc.get("invariance_weight") else "",
     ])  # fmt: skip
     minutes = sum(float(e["seconds"]) for e in epochs) / 60
     return (

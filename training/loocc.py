@@ -39,16 +39,6 @@ targets two failures measured on the CPU faces models: the light's vertical comp
 left-right symmetric albedo can absorb (nothing else in the objective separates top-bottom shading
 from albedo), and light/view estimates shrunk towards the mean (slopes 0.6-0.7 against the truth).
 
-A second extension, also off by default (``invariance_weight=0``): an *invariance term* asks the
-networks of the *unchanged* parts to read back, from the re-rendered image, the features they gave
-the original (:func:`invariance_loss`). It targets the albedo absorbing vertical shading (measured on
-the CPU faces default: the error of the predicted albedo's top-bottom contrast correlates -0.68 with
-the error of the predicted vertical light): an albedo network that must return the same features
-however the scene is relit cannot hold the light's top-bottom shading, which is then left for the
-light to explain. NT-Xent asks for the same in a weaker form (relative similarity, weight 0.01) that
-the model can also meet by changing what it renders; this term is an absolute target for the
-encoders alone.
-
 Distributed training: with ``gather=True`` the features of every rank are gathered so that NT-Xent
 sees the whole global batch, exactly as a single process would (see :func:`gather_rows`).
 """
@@ -56,7 +46,7 @@ sees the whole global batch, exactly as a single process would (see :func:`gathe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -64,9 +54,9 @@ import torch
 from physdis_hub.config import SceneConfig
 from physdis_hub.configbase import ConfigBase
 from physdis_hub.losses import nt_xent
-from physdis_hub.model import PhysDisModel, feature_spread
+from physdis_hub.model import PhysDisModel
 from physdis_hub.scene import Light, SceneParams, View, encode_light, encode_view
-from physdis_hub.vocab import PARTS, VARIANTS, Part, Variant
+from physdis_hub.vocab import PARTS, VARIANTS, Variant
 
 KINDS: tuple[str, ...] = ("light", "view")
 """Scene parameters LOOCC can perturb (also the names of the parts left out)."""
@@ -103,9 +93,6 @@ class LooccConfig(ConfigBase):
     cycle_weight: float = 0.0
     """Weight of the cycle term (:func:`cycle_loss`; not in the paper): the perturbed part's network
     must read the perturbed light or view back from the re-rendered image. 0 turns it off."""
-    invariance_weight: float = 0.0
-    """Weight of the invariance term (:func:`invariance_loss`; not in the paper): the networks of the
-    unchanged parts must return the original image's features from the re-rendered image. 0 turns it off."""
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -117,7 +104,7 @@ class LooccConfig(ConfigBase):
         if self.temperature <= 0:
             raise ValueError(f"LooccConfig.temperature: expected > 0, got {self.temperature}")
         for name in ("ambient_delta", "diffuse_delta", "light_angle_deg", "light_vector_delta",
-                     "view_pitch_deg", "view_yaw_deg", "cycle_weight", "invariance_weight"):  # fmt: skip
+                     "view_pitch_deg", "view_yaw_deg", "cycle_weight"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"LooccConfig.{name}: expected >= 0, got {getattr(self, name)}")
         if not 0 < self.light_angle_limit_deg < 90:
@@ -288,7 +275,6 @@ class LooccOutput:
     Attributes:
         loss: scalar NT-Xent over the (gathered) batch, unweighted.
         cycle: scalar :func:`cycle_loss`, unweighted; None when ``config.cycle_weight`` is 0.
-        invariance: scalar :func:`invariance_loss`, unweighted; None when ``config.invariance_weight`` is 0.
         augmented: ``(N, 3, S, S)`` re-rendered images in [-1, 1] (masked).
         features: part -> ``(N, D_part)`` features of the re-rendered images (all four parts).
         scene: the perturbed :class:`SceneParams`.
@@ -299,7 +285,6 @@ class LooccOutput:
     features: dict[str, torch.Tensor]
     scene: SceneParams
     cycle: torch.Tensor | None = None
-    invariance: torch.Tensor | None = None
 
 
 def loocc_loss(
@@ -336,8 +321,7 @@ def loocc_loss(
         z, z_aug = gather(z), gather(z_aug)
     loss = nt_xent(z, z_aug, config.temperature)
     cycle = cycle_loss(model, augmented, perturbed, perturbation.kind) if config.cycle_weight > 0 else None
-    invariance = invariance_loss(model, augmented, features, keep) if config.invariance_weight > 0 else None
-    return LooccOutput(loss, augmented, aug_features, perturbed, cycle, invariance)
+    return LooccOutput(loss, augmented, aug_features, perturbed, cycle)
 
 
 def cycle_loss(model: PhysDisModel, augmented: torch.Tensor, perturbed: SceneParams, kind: str) -> torch.Tensor:
@@ -366,30 +350,3 @@ def cycle_loss(model: PhysDisModel, augmented: torch.Tensor, perturbed: ScenePar
         raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
     net = model.part_networks()[kind]
     return (net(augmented.detach()) - target.detach()).abs().mean()
-
-
-def invariance_loss(
-    model: PhysDisModel, augmented: torch.Tensor, features: dict[str, torch.Tensor], parts: Sequence[Part]
-) -> torch.Tensor:
-    """Mean over ``parts`` of the L1 distance between each part's features of the re-rendered images
-    and of the originals, divided by the originals' spread (:func:`~physdis_hub.model.feature_spread`).
-
-    The images and the target features are detached: only the encoders of ``parts`` learn from this
-    term, as from labelled examples; it does not change what is rendered. Dividing by the spread
-    keeps an encoder from meeting the term by shrinking all its features.
-
-    Args:
-        model: the model being trained.
-        augmented: ``(N, 3, S, S)`` re-rendered images in [-1, 1].
-        features: part -> ``(N, D_part)`` features of the original images (``parts`` at least), N >= 2.
-        parts: the unchanged parts (:attr:`Perturbation.unchanged_parts`).
-
-    Returns:
-        Scalar loss.
-    """
-    read = model.encode(augmented.detach(), parts)
-    terms = [
-        (read[p] - features[p].detach()).abs().mean() / feature_spread(features[p].detach()).clamp_min(1e-6)
-        for p in parts
-    ]
-    return torch.stack(terms).mean()

@@ -57,8 +57,7 @@ class TrainingObjective(nn.Module):
         Returns:
             The reconstruction terms (``l1``, ``l1_flip``, ... as :class:`ReconstructionLoss` names
             them), ``recon`` (their weighted sum), ``loocc`` (the unweighted contrastive term, when
-            enabled), ``cycle`` and ``invariance`` (LOOCC's unweighted cycle and invariance terms, each when its
-            weight is not 0),
+            enabled), ``cycle`` (LOOCC's unweighted cycle term, when its weight is not 0),
             ``shape_init`` (the unweighted template pull, whenever ``shape_init`` is enabled, so
             that every step logs the same terms) and ``total`` (what is minimised).
         """
@@ -83,7 +82,4 @@ class TrainingObjective(nn.Module):
             if contrastive.cycle is not None:
                 terms["cycle"] = contrastive.cycle
                 terms["total"] = terms["total"] + self.loocc.cycle_weight * contrastive.cycle
-            if contrastive.invariance is not None:
-                terms["invariance"] = contrastive.invariance
-                terms["total"] = terms["total"] + self.loocc.invariance_weight * contrastive.invariance
         return terms
