@@ -170,10 +170,14 @@ class LossConfig(ConfigBase):
     lam_light_albedo: float = 0.0
     """Weight of the light-albedo independence prior: the squared batch correlation between the
     light's pitch and the canonical albedo's top-bottom contrast (see
-    :func:`physdis_hub.losses.light_albedo_dependence`; not in Unsup3d or the paper)."""
+    :func:`physdis_hub.losses.light_pitch_dependence`; not in Unsup3d or the paper)."""
+    lam_light_depth: float = 0.0
+    """Weight of the same prior on the canonical depth: the squared batch correlation between the
+    light's pitch and the top-bottom contrast of the canonical depth's interior."""
 
     def __post_init__(self) -> None:
-        for name in ("lam_flip", "lam_perc", "lam_depth_smooth", "lam_normal_smooth", "lam_light_albedo"):
+        for name in ("lam_flip", "lam_perc", "lam_depth_smooth", "lam_normal_smooth", "lam_light_albedo",
+                     "lam_light_depth"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"LossConfig.{name}: loss weights must be >= 0, got {getattr(self, name)}")
 
@@ -256,7 +260,7 @@ def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
 def _adds_keys_with_defaults(data: dict[str, Any]) -> dict[str, Any]:
     """Format 2 -> 3 and 3 -> 4: each adds a key whose default means what the older files meant
     (format 3: ``part_scales``, absent = an uncalibrated model with raw features; format 4:
-    ``loss.lam_light_albedo``, absent = no light-albedo prior), so an older file is a valid newer
+    ``loss.lam_light_albedo`` and ``loss.lam_light_depth``, absent = no independence prior), so an older file is a valid newer
     one. The version still moved so that an older physdis-hub refuses a file with the new key by
     saying it is newer, not that the key is unknown."""
     return data

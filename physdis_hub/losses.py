@@ -287,26 +287,29 @@ def batch_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a * b).sum() / ((a.square().sum() * b.square().sum()).sqrt() + _EPS)
 
 
-def light_albedo_dependence(scene: SceneParams) -> torch.Tensor:
+def light_pitch_dependence(scene: SceneParams, image: torch.Tensor) -> torch.Tensor:
     """Independence prior: the squared correlation, over the batch, between the light's pitch (its
-    vertical angle) and the canonical albedo's top-bottom contrast (:func:`~physdis_hub.scene.vertical_contrast`).
+    vertical angle) and the top-bottom contrast (:func:`~physdis_hub.scene.vertical_contrast`) of
+    ``image``, a canonical map of the same scenes (the albedo, or the depth).
 
-    Light falls on a face independently of what the face looks like, so over many images the two do
-    not correlate. A model whose albedo absorbs top-bottom shading makes them correlate: light from
-    above is partly read as a brighter top of the face, so the predicted pitch and contrast move
-    together. Left-right shading needs no such term: the flipped reconstruction keeps the albedo
-    symmetric. Bounded in [0, 1] and free of the two quantities' scales.
+    Light falls on a face independently of what the face looks like or how it is shaped, so over
+    many images the two do not correlate. A model that lets the albedo (or the depth) absorb
+    top-bottom shading makes them correlate: light from above is partly read as a brighter top of
+    the face (or a top turned upwards), so the predicted pitch and the contrast move together.
+    Left-right shading needs no such term: the flipped reconstruction keeps both maps symmetric.
+    Bounded in [0, 1] and free of the two quantities' scales.
 
     Args:
         scene: predicted :class:`SceneParams` of a batch.
+        image: ``(N, C, S, S)`` canonical map of those scenes.
 
     Returns:
         Scalar; 0 for a batch of fewer than 3 images, whose correlation says nothing.
     """
     if scene.batch_size < 3:
-        return scene.albedo.new_zeros(())
+        return image.new_zeros(())
     pitch, _ = scene.light.angles()
-    return batch_correlation(pitch, vertical_contrast(scene.albedo)).square()
+    return batch_correlation(pitch, vertical_contrast(image)).square()
 
 
 def confidence_gain(sigma: torch.Tensor | None, mask: torch.Tensor) -> torch.Tensor:
@@ -356,8 +359,9 @@ class ReconstructionLoss(nn.Module):
 
     ``L = l1 + lam_flip * l1_flip + lam_perc * (perc + lam_flip * perc_flip)
     + lam_depth_smooth * depth_smooth + lam_normal_smooth * gain * normal_smooth
-    + lam_light_albedo * light_albedo``, where ``gain`` is :func:`confidence_gain` of the photometric
-    confidence and ``light_albedo`` is :func:`light_albedo_dependence`.
+    + lam_light_albedo * light_albedo + lam_light_depth * light_depth``, where ``gain`` is
+    :func:`confidence_gain` of the photometric confidence, and ``light_albedo`` and ``light_depth`` are
+    :func:`light_pitch_dependence` of the canonical albedo and of the canonical depth (its interior).
 
     Args:
         config: the model configuration (loss weights and the depth range).
@@ -402,8 +406,11 @@ class ReconstructionLoss(nn.Module):
             terms["depth_smooth"] = depth_smoothness(out.scene.depth, self.depth_range)
             total = total + cfg.lam_depth_smooth * terms["depth_smooth"]
         if cfg.lam_light_albedo > 0:
-            terms["light_albedo"] = light_albedo_dependence(out.scene)
+            terms["light_albedo"] = light_pitch_dependence(out.scene, out.scene.albedo)
             total = total + cfg.lam_light_albedo * terms["light_albedo"]
+        if cfg.lam_light_depth > 0:
+            terms["light_depth"] = light_pitch_dependence(out.scene, depth_interior(out.scene.depth)[:, None])
+            total = total + cfg.lam_light_depth * terms["light_depth"]
         if cfg.lam_normal_smooth > 0:
             terms["normal_smooth"] = normal_smoothness(out.rendering.normal[:b])
             gain = confidence_gain(channel(sig_px, 0), mask[:b])

@@ -87,9 +87,10 @@ def test_part_scales_are_checked_and_format_2_files_load_uncalibrated() -> None:
             ModelConfig(part_scales=bad)
 
 
-def test_format_3_files_load_without_the_light_albedo_prior() -> None:
+def test_format_3_files_load_without_the_light_priors() -> None:
     data = ModelConfig(part_scales=(0.1, 0.5, 0.2, 0.3)).to_dict()
-    assert data["format_version"] == 4 and data["loss"]["lam_light_albedo"] == 0.0
-    format_3 = {**data, "loss": {k: v for k, v in data["loss"].items() if k != "lam_light_albedo"}, "format_version": 3}
+    assert data["format_version"] == 4 and data["loss"]["lam_light_albedo"] == data["loss"]["lam_light_depth"] == 0.0
+    new = ("lam_light_albedo", "lam_light_depth")
+    format_3 = {**data, "loss": {k: v for k, v in data["loss"].items() if k not in new}, "format_version": 3}
     assert ModelConfig.from_dict(format_3) == ModelConfig.from_dict(data)
 

@@ -13,7 +13,7 @@ from physdis_hub.losses import (
     batch_correlation,
     confidence_gain,
     depth_smoothness,
-    light_albedo_dependence,
+    light_pitch_dependence,
     normal_smoothness,
     nt_xent,
     photometric_loss,
@@ -184,29 +184,34 @@ def _lit_scene(pitch: torch.Tensor, top: torch.Tensor) -> SceneParams:
     return SceneParams(torch.ones(n, 16, 16), albedo, light, View(torch.zeros(n, 3), torch.zeros(n, 3)))
 
 
-def test_light_albedo_dependence_is_zero_for_independent_light_and_one_for_absorbed_shading() -> None:
+def test_light_pitch_dependence_is_zero_for_independent_light_and_one_for_absorbed_shading() -> None:
     pitch = torch.tensor([-0.4, -0.2, 0.0, 0.2, 0.4])
     absorbed = _lit_scene(pitch, 0.3 * pitch)  # the albedo follows the light: r = 1
-    assert float(light_albedo_dependence(absorbed)) == pytest.approx(1.0, abs=1e-4)
+    assert float(light_pitch_dependence(absorbed, absorbed.albedo)) == pytest.approx(1.0, abs=1e-4)
     independent = _lit_scene(pitch, torch.tensor([0.2, -0.1, -0.2, -0.1, 0.2]))  # orthogonal to the pitch
-    assert float(light_albedo_dependence(independent)) == pytest.approx(0.0, abs=1e-6)
-    assert float(light_albedo_dependence(_lit_scene(pitch[:2], pitch[:2]))) == 0.0  # 2 images say nothing
+    assert float(light_pitch_dependence(independent, independent.albedo)) == pytest.approx(0.0, abs=1e-6)
+    two = _lit_scene(pitch[:2], pitch[:2])
+    assert float(light_pitch_dependence(two, two.albedo)) == 0.0  # 2 images say nothing
 
 
-def test_light_albedo_prior_enters_the_reconstruction_loss_with_its_weight() -> None:
+def test_light_priors_enter_the_reconstruction_loss_with_their_weights() -> None:
     torch.manual_seed(3)
     nets = NetConfig(depth_nf=16, albedo_nf=16, light_nf=8, view_nf=8, conf_nf=16, zdim=32, conf_zdim=16)
     x = torch.rand(4, 3, 64, 64) * 2 - 1
     model = PhysDisModel(ModelConfig(nets=nets))
     out = model(x)
     plain = ReconstructionLoss(model.config)(out, x)
-    assert "light_albedo" not in plain
-    weighted = ReconstructionLoss(ModelConfig(nets=nets, loss=LossConfig(lam_light_albedo=0.5)))(out, x)
-    torch.testing.assert_close(weighted["light_albedo"], light_albedo_dependence(out.scene))
-    torch.testing.assert_close(weighted["total"], plain["total"] + 0.5 * weighted["light_albedo"])
-    weighted["light_albedo"].backward()
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.light_net.parameters())
-    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.albedo_net.parameters())
-    with pytest.raises(ValueError, match="lam_light_albedo"):
-        LossConfig(lam_light_albedo=-1.0)
-
+    assert "light_albedo" not in plain and "light_depth" not in plain
+    loss = LossConfig(lam_light_albedo=0.5, lam_light_depth=0.25)
+    weighted = ReconstructionLoss(ModelConfig(nets=nets, loss=loss))(out, x)
+    depth_map = out.scene.depth[:, 2:-2, 2:-2, None].movedim(-1, 1)  # the interior, as a 1-channel image
+    torch.testing.assert_close(weighted["light_albedo"], light_pitch_dependence(out.scene, out.scene.albedo))
+    torch.testing.assert_close(weighted["light_depth"], light_pitch_dependence(out.scene, depth_map))
+    expected = plain["total"] + 0.5 * weighted["light_albedo"] + 0.25 * weighted["light_depth"]
+    torch.testing.assert_close(weighted["total"], expected)
+    (weighted["light_albedo"] + weighted["light_depth"]).backward()
+    for net in (model.light_net, model.albedo_net, model.depth_net):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+    for name in ("lam_light_albedo", "lam_light_depth"):
+        with pytest.raises(ValueError, match=name):
+            LossConfig(**{name: -1.0})

@@ -45,6 +45,7 @@ def training_budget(run_dir: Path) -> str:
         ", no perceptual loss" if loss["lam_perc"] == 0 else f", perceptual loss {loss['lam_perc']:g}",
         f", normal-smoothness depth prior {loss['lam_normal_smooth']:g}" if loss.get("lam_normal_smooth") else "",
         f", light-albedo independence prior {loss['lam_light_albedo']:g}" if loss.get("lam_light_albedo") else "",
+        f", light-depth independence prior {loss['lam_light_depth']:g}" if loss.get("lam_light_depth") else "",
         ", photometric augmentation" if any(v for k, v in augment.items() if k.startswith("p_")) else "",
         f", textured backdrops {data['options']['background_texture']:g}" if data["options"].get("background_texture") else "",
         f", convex start over {shape_init['steps']} steps" if shape_init.get("steps") else "",

@@ -43,16 +43,17 @@ def test_training_budget_names_the_recipe_from_the_run_config(tmp_path) -> None:
 
     config = get_preset("faces-synthetic-cpu", "LV")
     config = config.replace(loocc=dataclasses.replace(config.loocc, cycle_weight=0.5),
-                            model=config.model.replace(loss=config.model.loss.replace(lam_light_albedo=0.2)))  # fmt: skip
+                            model=config.model.replace(loss=config.model.loss.replace(lam_light_albedo=0.2, lam_light_depth=0.1)))  # fmt: skip
     config.to_json(tmp_path / "train_config.json")
     (tmp_path / "epochs.csv").write_text("epoch,step,seconds\n1,250,600\n2,500,660\n")
     (tmp_path / "eval.json").write_text(json.dumps({"command": "python -m training.train X", "metrics": {"best_epoch": 2}}))
     budget = training_budget(tmp_path)
     for part in ("no perceptual loss", "normal-smoothness depth prior 1", "photometric augmentation",
                  "textured backdrops 0.6", "convex start over 200 steps", "LOOCC cycle term 0.5",
-                 "light-albedo independence prior 0.2", "ran 2 epochs (500 steps) in 21 min", "exported epoch 2"):  # fmt: skip
+                 "light-albedo independence prior 0.2",
+                 "light-depth independence prior 0.1", "ran 2 epochs (500 steps) in 21 min", "exported epoch 2"):  # fmt: skip
         assert part in budget, part
     plain = get_preset("tiny", "LV")
     plain.to_json(tmp_path / "train_config.json")
     assert "convex start" not in training_budget(tmp_path) and "cycle" not in training_budget(tmp_path)
-    assert "light-albedo" not in training_budget(tmp_path)
+    assert "light-albedo" not in training_budget(tmp_path) and "light-depth" not in training_budget(tmp_path)
