@@ -353,9 +353,15 @@ class Trainer:
         path = self.run_dir / LAST_CHECKPOINT
         if state.get("kind") != "physdis-training-state":
             raise CheckpointError(f"checkpoint {path}: not a training state (kind={state.get('kind')!r})")
+        # The saved config is read as this version reads any config (older model formats migrated,
+        # fields added since at their defaults), so a format upgrade alone never blocks a resume.
         # max_epochs may grow: resuming with a larger --epochs extends a finished run. notes is free
         # text that a newer preset may word differently (it names the epoch budget); it trains nothing.
-        saved = {**state["config"], "max_epochs": self.config.max_epochs, "notes": self.config.notes}
+        try:
+            saved = TrainConfig.from_dict(state["config"]).to_dict()
+        except (ValueError, TypeError) as err:
+            raise ResumeError(f"resume: {path} holds a configuration this version cannot read ({err})") from err
+        saved = {**saved, "max_epochs": self.config.max_epochs, "notes": self.config.notes}
         diff = config_diff(saved, self.config.to_dict())
         if diff:
             raise ResumeError(

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from training import presets as presets_module
-from training.checkpoint import load_checkpoint
+from training.checkpoint import load_checkpoint, save_checkpoint
 from training.logs import read_csv
 from training.train import main
 from training.trainer import LAST_CHECKPOINT
@@ -110,7 +110,17 @@ def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_refused(s
     assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 5
     assert [r["epoch"] for r in read_csv(run_dir / "epochs.csv")] == ["1", "2", "3", "4", "5"]
 
-    # the preset's free-text notes may change between versions (they name the epoch budget): not a refusal
-    monkeypatch.setattr(presets_module, "_notes", lambda *parts: "worded differently")
+    # a checkpoint written before a config format change (model format 3: no light priors) resumes
+    state = load_checkpoint(run_dir / LAST_CHECKPOINT)
+    model = state["config"]["model"]
+    model["format_version"] = 3
+    for key in ("lam_light_albedo", "lam_light_depth"):
+        del model["loss"][key]
+    save_checkpoint(state, run_dir / LAST_CHECKPOINT)
     assert main([*common, "--epochs", "6"]) == 0
     assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 6
+
+    # the preset's free-text notes may change between versions (they name the epoch budget): not a refusal
+    monkeypatch.setattr(presets_module, "_notes", lambda *parts: "worded differently")
+    assert main([*common, "--epochs", "7"]) == 0
+    assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 7
