@@ -258,11 +258,11 @@ def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _adds_keys_with_defaults(data: dict[str, Any]) -> dict[str, Any]:
-    """Format 2 -> 3 and 3 -> 4: each adds a key whose default means what the older files meant
+    """Format 2 -> 3 and 3 -> 4: each adds keys whose defaults mean what the older files meant
     (format 3: ``part_scales``, absent = an uncalibrated model with raw features; format 4:
-    ``loss.lam_light_albedo`` and ``loss.lam_light_depth``, absent = no independence prior), so an older file is a valid newer
-    one. The version still moved so that an older physdis-hub refuses a file with the new key by
-    saying it is newer, not that the key is unknown."""
+    ``loss.lam_light_albedo`` and ``loss.lam_light_depth``, absent = no independence prior), so an
+    older file is a valid newer one. The version still moved so that an older physdis-hub refuses a
+    file with the new keys by saying it is newer, not that the keys are unknown."""
     return data
 
 

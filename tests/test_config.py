@@ -93,4 +93,3 @@ def test_format_3_files_load_without_the_light_priors() -> None:
     new = ("lam_light_albedo", "lam_light_depth")
     format_3 = {**data, "loss": {k: v for k, v in data["loss"].items() if k not in new}, "format_version": 3}
     assert ModelConfig.from_dict(format_3) == ModelConfig.from_dict(data)
-
