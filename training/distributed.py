@@ -72,9 +72,19 @@ def init_distributed(device: str = "auto") -> DistContext:
     return DistContext(rank, world, local_rank, dev)
 
 
-def shutdown(ctx: DistContext) -> None:
-    """Leave the process group (if this process joined one)."""
+def shutdown(ctx: DistContext, *, wait_for_peers: bool = True) -> None:
+    """Leave the process group (if this process joined one).
+
+    Args:
+        ctx: this process's place in the world.
+        wait_for_peers: meet every rank at a barrier first, so that no rank tears down its
+            connections while a peer still talks on them (gloo can then abort the peer with
+            ``terminate called without an active exception``). Pass ``False`` after an error: the
+            other ranks may never reach the barrier.
+    """
     if ctx.distributed and dist.is_initialized():
+        if wait_for_peers:
+            dist.barrier()
         dist.destroy_process_group()
 
 
@@ -84,8 +94,10 @@ def distributed_session(device: str = "auto") -> Iterator[DistContext]:
     ctx = init_distributed(device)
     try:
         yield ctx
-    finally:
-        shutdown(ctx)
+    except BaseException:
+        shutdown(ctx, wait_for_peers=False)
+        raise
+    shutdown(ctx)
 
 
 def barrier(ctx: DistContext) -> None:

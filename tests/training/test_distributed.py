@@ -56,21 +56,28 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     assert val_two == pytest.approx(val_one, rel=3e-2)
 
 
+def _ddp_step_gradients(rank: int, world: int, x: torch.Tensor, p: Perturbation) -> dict[str, torch.Tensor]:
+    """One DDP forward/backward on this rank's rows of the global batch; the model's gradients."""
+    config = get_preset("tiny", "L")
+    torch.manual_seed(0)
+    model = PhysDisModel(config.model)
+    ddp = DistributedDataParallel(TrainingObjective(model, config.loocc), broadcast_buffers=False)
+    rows = local_rows(x.shape[0], DistContext(rank=rank, world_size=world))
+    ddp(x[rows], p.rows(rows))["total"].backward()
+    return {n: q.grad.clone() for n, q in model.named_parameters()}
+
+
 def _ddp_gradients(rank: int, world: int, init_file: str, x: torch.Tensor, p: Perturbation, out: str) -> None:
-    """One DDP forward/backward on this rank's rows of the global batch; rank 0 saves the gradients."""
+    """Rank ``rank`` of the spawned world; rank 0 saves its gradients to ``out``."""
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:
-        config = get_preset("tiny", "L")
-        torch.manual_seed(0)
-        model = PhysDisModel(config.model)
-        ddp = DistributedDataParallel(TrainingObjective(model, config.loocc), broadcast_buffers=False)
-        rows = local_rows(x.shape[0], DistContext(rank=rank, world_size=world))
-        ddp(x[rows], p.rows(rows))["total"].backward()
-        if rank == 0:
-            save_file({n: q.grad.contiguous() for n, q in model.named_parameters()}, out)
+        grads = _ddp_step_gradients(rank, world, x, p)  # the DDP wrapper is gone when this returns
+        dist.barrier()  # no rank tears down while a peer still talks (gloo then aborts it)
     finally:
         dist.destroy_process_group()
+    if rank == 0:
+        save_file(grads, out)
 
 
 def test_ddp_gradients_equal_the_single_process_gradients(tiny_splits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
