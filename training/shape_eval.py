@@ -109,7 +109,9 @@ def high_frequency_rms(depth: torch.Tensor, mask: torch.Tensor) -> float:
     return float(np.mean(rms))
 
 
-def _corr_slope(pred: torch.Tensor, true: torch.Tensor) -> tuple[float, float]:
+def corr_slope(pred: torch.Tensor, true: torch.Tensor) -> tuple[float, float]:
+    """Pearson correlation and least-squares slope of ``pred`` on ``true`` (same number of values);
+    NaN where ``true`` (or, for the correlation, either) has no variance."""
     p, t = pred.double().flatten(), true.double().flatten()
     p, t = p - p.mean(), t - t.mean()
     denom = float((p.square().sum() * t.square().sum()).sqrt())
@@ -135,7 +137,7 @@ def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float
         "view_pitch": (pred.view.rotation[:, 0], true.view.rotation[:, 0]),
     }  # fmt: skip
     for name, (p, t) in pairs.items():
-        out[f"{name}_corr"], out[f"{name}_slope"] = _corr_slope(p, t)
+        out[f"{name}_corr"], out[f"{name}_slope"] = corr_slope(p, t)
     return out
 
 
@@ -217,7 +219,7 @@ def shape_scores(
     out["relief_slope"] = relief_slope(pred.depth, true.depth)
     obj = true.depth < true.depth.amax((1, 2), keepdim=True)  # nearer than the background plane
     contrast_error = vertical_contrast(pred.albedo.double(), obj) - vertical_contrast(true.albedo.double(), obj)
-    out["albedo_light_y_corr"], _ = _corr_slope(contrast_error, light_tilt(pred)[:, 1] - light_tilt(true)[:, 1])
+    out["albedo_light_y_corr"], _ = corr_slope(contrast_error, light_tilt(pred)[:, 1] - light_tilt(true)[:, 1])
     if identity is not None:
         out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in light_tilt(pred).unbind(1))
     return out
