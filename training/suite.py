@@ -30,6 +30,7 @@ import argparse
 import json
 import math
 import re
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -238,6 +239,27 @@ def replace_block(path: Path, name: str, text: str) -> None:
     path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", doc))
 
 
+def require_block(parser: argparse.ArgumentParser, readme: Path | None, name: str) -> None:
+    """Stop with a usage error now, before the work, if ``readme`` (when given) lacks results block ``name``."""
+    if readme is not None:
+        try:
+            read_block(readme, name)
+        except ValueError as err:
+            parser.error(str(err))
+
+
+def command_line(module: str, argv: Sequence[str] | None) -> str:
+    """``python -m <module> <arguments>`` as typed (``argv``, or the process's), for a table's provenance."""
+    return f"python -m {module} " + shlex.join(sys.argv[1:] if argv is None else argv)
+
+
+def publish(header: str, table: str, readme: Path | None, name: str) -> None:
+    """Print ``header`` and ``table``; with ``readme``, also make them its results block ``name``."""
+    if readme is not None:
+        replace_block(readme, name, f"{header}\n\n{table}")
+    print(header, table, sep="\n\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.suite", description=__doc__.split("\n\n")[0])
     parser.add_argument("category", choices=["faces", "cars"])
@@ -247,11 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--block", help="name of that block: <!-- results:NAME:start --> (default: the category)")
     args = parser.parse_args(argv)
     block = args.block or args.category
-    if args.readme:
-        try:  # before the minutes of evaluation, not after
-            read_block(args.readme, block)
-        except ValueError as err:
-            parser.error(str(err))
+    require_block(parser, args.readme, block)  # before the minutes of evaluation, not after
     torch.manual_seed(0)
     variants = [v for v in VARIANTS if (args.runs / v / "model").is_dir()]
     if not variants:
@@ -269,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError as err:
             real_note = f" Real-photo check skipped: {err}."
     rows = evaluate_models(models, config, epochs=args.epochs, real_photos=real)
-    command = "python -m training.suite " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = command_line("training.suite", argv)
     table = f"{markdown_table(rows)}\n\nShape diagnostics (`training/shape_eval.py`):\n\n{markdown_table(rows, SHAPE_COLUMNS)}"
     data = config.data.options
     header = (
@@ -280,9 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     suite = {"command": command, "preset": config.preset, "header": header, "rows": rows}
     (args.runs / "suite.json").write_text(json.dumps(suite, indent=2))
     (args.runs / "SUITE.md").write_text(f"{header}\n\n{table}\n")
-    if args.readme:
-        replace_block(args.readme, block, f"{header}\n\n{table}")
-    print(header, table, sep="\n\n")
+    publish(header, table, args.readme, block)
     return 0
 
 
