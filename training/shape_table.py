@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from physdis_hub.model import PhysDisModel
 
 from .config import TrainConfig
 from .shape_eval import null_depth_scores, ratios_to_null, shape_scores
-from .suite import SHAPE_COLUMNS, command_line, load_split, markdown_table, publish, require_block
+from .suite import SHAPE_COLUMNS, load_split, markdown_table, publish, require_block
+from .train import command_line
 from .trainer import BEST_CHECKPOINT, load_best_model
 
 COLUMNS = (
@@ -78,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = TrainConfig.from_dict(json.loads(args.config.read_text()))
     with torch.no_grad():
         rows = shape_rows({name: model for name, (model, _) in loaded.items()}, config, args.split)
-    command = command_line("training.shape_table", argv)
+    command = command_line("training.shape_table", sys.argv[1:] if argv is None else argv)
     sources = "; ".join(f"{name}: {where}" for name, (_, where) in loaded.items())
     n = config.data.options.get("test_identities")
     header = (f"Synthetic faces, split `{args.split}` of preset `{config.preset}` ({n} test identities). "

@@ -30,7 +30,6 @@ import argparse
 import json
 import math
 import re
-import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from .evaluate import evaluate
 from .export import calibration_images
 from .real_photos import RealPhotoDraw, jittered_draws, lfw_faces, real_photo_scores
 from .shape_eval import null_depth_scores, ratios_to_null, shape_scores
+from .train import command_line
 
 REAL_PHOTO_COPIES = 5
 """Jittered copies of each real photo in the faces suite's real-photo check."""
@@ -248,11 +248,6 @@ def require_block(parser: argparse.ArgumentParser, readme: Path | None, name: st
             parser.error(str(err))
 
 
-def command_line(module: str, argv: Sequence[str] | None) -> str:
-    """``python -m <module> <arguments>`` as typed (``argv``, or the process's), for a table's provenance."""
-    return f"python -m {module} " + shlex.join(sys.argv[1:] if argv is None else argv)
-
-
 def publish(header: str, table: str, readme: Path | None, name: str) -> None:
     """Print ``header`` and ``table``; with ``readme``, also make them its results block ``name``."""
     if readme is not None:
@@ -287,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError as err:
             real_note = f" Real-photo check skipped: {err}."
     rows = evaluate_models(models, config, epochs=args.epochs, real_photos=real)
-    command = command_line("training.suite", argv)
+    command = command_line("training.suite", sys.argv[1:] if argv is None else argv)
     table = f"{markdown_table(rows)}\n\nShape diagnostics (`training/shape_eval.py`):\n\n{markdown_table(rows, SHAPE_COLUMNS)}"
     data = config.data.options
     header = (
