@@ -15,7 +15,7 @@ from .configbase import ConfigBase
 from .vocab import BACKENDS, VARIANTS, Backend, Variant
 from .vocab import PARTS as PARTS  # re-exported: the part names were defined here before vocab.py
 
-CONFIG_FORMAT_VERSION = 4
+CONFIG_FORMAT_VERSION = 5
 """Layout version of the ``config.json`` that :meth:`ModelConfig.to_dict` writes (key
 ``format_version``). Files without the key are format 1; :func:`migrate_config` brings any older
 format up to this one, so published checkpoints keep loading after fields change."""
@@ -105,6 +105,14 @@ class SceneConfig(ConfigBase):
     """Depth of the point on the optical axis that views rotate about."""
     fov_deg: float = 10.0
     """Horizontal and vertical field of view of the perspective camera, in degrees."""
+    center_depth: bool = True
+    """Subtract each image's mean raw depth-network output before the tanh (Unsup3d's decode).
+    With the border fixed at ``border_depth`` this ties the object's relief to how much of the image
+    the background covers: the map's mean is pinned to the middle of the range, so a background at
+    the border depth must be balanced by an object that much nearer, however deep the object
+    really is (the synthetic faces' true depths sit at a mean raw value of +0.09, out of reach).
+    ``False``: no centering; the fixed border alone sets the depth offset. Files of format 4 and
+    older mean ``True``."""
 
     def __post_init__(self) -> None:
         if not 0 < self.min_depth < self.max_depth:
@@ -117,6 +125,8 @@ class SceneConfig(ConfigBase):
                 raise ValueError(f"SceneConfig.{name}: expected (low, high) with low <= high, got {(lo, hi)}")
         if not 0 < self.fov_deg < 180:
             raise ValueError(f"SceneConfig.fov_deg: expected a value in (0, 180), got {self.fov_deg}")
+        if not isinstance(self.center_depth, bool):
+            raise ValueError(f"SceneConfig.center_depth: expected true or false, got {self.center_depth!r}")
 
     @property
     def depth_margin(self) -> float:
@@ -258,15 +268,16 @@ def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _adds_keys_with_defaults(data: dict[str, Any]) -> dict[str, Any]:
-    """Format 2 -> 3 and 3 -> 4: each adds keys whose defaults mean what the older files meant
-    (format 3: ``part_scales``, absent = an uncalibrated model with raw features; format 4:
-    ``loss.lam_light_albedo`` and ``loss.lam_light_depth``, absent = no independence prior), so an
-    older file is a valid newer one. The version still moved so that an older physdis-hub refuses a
+    """Format 2 -> 3, 3 -> 4 and 4 -> 5: each adds keys whose defaults mean what the older files
+    meant (format 3: ``part_scales``, absent = an uncalibrated model with raw features; format 4:
+    ``loss.lam_light_albedo`` and ``loss.lam_light_depth``, absent = no independence prior; format 5:
+    ``scene.center_depth``, absent = Unsup3d's mean-centred depth decode), so an older file is a
+    valid newer one. The version still moved so that an older physdis-hub refuses a
     file with the new keys by saying it is newer, not that the keys are unknown."""
     return data
 
 
-_MIGRATIONS = {1: _format_1_to_2, 2: _adds_keys_with_defaults, 3: _adds_keys_with_defaults}
+_MIGRATIONS = {1: _format_1_to_2, 2: _adds_keys_with_defaults, 3: _adds_keys_with_defaults, 4: _adds_keys_with_defaults}
 """Format N -> the step that rewrites a format-N dict as format N + 1."""
 
 

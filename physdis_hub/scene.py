@@ -188,8 +188,8 @@ def vertical_contrast(image: torch.Tensor, region: torch.Tensor | None = None) -
 def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
     """Depth network output -> canonical depth.
 
-    Subtract the per-image mean, squash with tanh, map [-1, 1] onto [min_depth, max_depth], and set
-    the 2-pixel border to ``border_depth``.
+    Subtract the per-image mean (when ``cfg.center_depth``), squash with tanh, map [-1, 1] onto
+    [min_depth, max_depth], and set the 2-pixel border to ``border_depth``.
 
     Args:
         raw: ``(B, 1, S, S)`` or ``(B, S, S)``.
@@ -198,7 +198,9 @@ def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
         ``(B, S, S)``.
     """
     raw = raw.reshape(raw.shape[0], raw.shape[-2], raw.shape[-1])
-    d = (raw - raw.mean(dim=(1, 2), keepdim=True)).tanh()
+    if cfg.center_depth:
+        raw = raw - raw.mean(dim=(1, 2), keepdim=True)
+    d = raw.tanh()
     d = _rescale(d, cfg.min_depth, cfg.max_depth)
     border = torch.ones_like(d[:1], dtype=torch.bool)
     depth_interior(border).fill_(False)

@@ -89,7 +89,17 @@ def test_part_scales_are_checked_and_format_2_files_load_uncalibrated() -> None:
 
 def test_format_3_files_load_without_the_light_priors() -> None:
     data = ModelConfig(part_scales=(0.1, 0.5, 0.2, 0.3)).to_dict()
-    assert data["format_version"] == 4 and data["loss"]["lam_light_albedo"] == data["loss"]["lam_light_depth"] == 0.0
+    assert data["format_version"] == CONFIG_FORMAT_VERSION and data["loss"]["lam_light_albedo"] == data["loss"]["lam_light_depth"] == 0.0
     new = ("lam_light_albedo", "lam_light_depth")
     format_3 = {**data, "loss": {k: v for k, v in data["loss"].items() if k not in new}, "format_version": 3}
     assert ModelConfig.from_dict(format_3) == ModelConfig.from_dict(data)
+
+
+def test_format_4_files_decode_depth_mean_centred_and_the_setting_is_checked() -> None:
+    data = ModelConfig(scene=SceneConfig(center_depth=False)).to_dict()
+    assert data["format_version"] == 5 and data["scene"]["center_depth"] is False
+    assert ModelConfig.from_dict(data).scene.center_depth is False
+    format_4 = {**data, "scene": {k: v for k, v in data["scene"].items() if k != "center_depth"}, "format_version": 4}
+    assert ModelConfig.from_dict(format_4).scene.center_depth is True  # what every older file meant
+    with pytest.raises(ValueError, match="SceneConfig.center_depth: expected true or false, got 'yes'"):
+        SceneConfig(center_depth="yes")  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from physdis_hub._threads import DEFAULT_MAX_THREADS, limit_threads
-from physdis_hub.config import LossConfig
+from physdis_hub.config import LossConfig, SceneConfig
 from physdis_hub.errors import PhysdisError
 from physdis_hub.vocab import DEVICES, VARIANTS
 
@@ -54,6 +54,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                              "(repeatable; names: the fields of physdis_hub.config.LossConfig)")
     parser.add_argument("--loocc", action="append", default=[], metavar="NAME=VALUE",
                         help="override a number of the LOOCC config, e.g. --loocc cycle_weight=1")
+    parser.add_argument("--scene", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a scene setting of the model config, e.g. --scene center_depth=false "
+                             "(repeatable; names: the number and true/false fields of physdis_hub.config.SceneConfig)")
     parser.add_argument("--shape-init", action="append", default=[], metavar="NAME=VALUE",
                         help="override a number of the convex start (training.shape_init.ShapeInitConfig), "
                              "e.g. --shape-init bulge=0.4 or --shape-init steps=0 (off)")
@@ -76,12 +79,15 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["device"] = args.device
     if args.lr is not None:
         changes["optim"] = dataclasses.replace(config.optim, lr=args.lr)
-    weights = _number_fields(args.loss, LossConfig, "--loss")
-    loocc = _number_fields(args.loocc, LooccConfig, "--loocc")
-    shape_init = _number_fields(args.shape_init, ShapeInitConfig, "--shape-init")
+    weights = _scalar_fields(args.loss, LossConfig, "--loss")
+    scene = _scalar_fields(args.scene, SceneConfig, "--scene")
+    loocc = _scalar_fields(args.loocc, LooccConfig, "--loocc")
+    shape_init = _scalar_fields(args.shape_init, ShapeInitConfig, "--shape-init")
     try:  # a value the config refuses (e.g. --loss lam_perc=1 without --perceptual-weights) is a usage error
-        if weights:
-            changes["model"] = config.model.replace(loss=dataclasses.replace(config.model.loss, **weights))
+        if weights or scene:
+            model = config.model
+            changes["model"] = model.replace(loss=dataclasses.replace(model.loss, **weights),
+                                             scene=dataclasses.replace(model.scene, **scene))  # fmt: skip
         if loocc:
             changes["loocc"] = dataclasses.replace(config.loocc, **loocc)
         if shape_init:
@@ -91,12 +97,21 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         raise PresetError(str(err)) from err
 
 
-def _number_fields(items: Sequence[str], cls: type, flag: str) -> dict[str, float | int]:
-    """``["lam_perc=1", ...]`` -> ``{"lam_perc": 1.0}``; names must be numeric fields of dataclass ``cls``
-    (an ``int`` field takes whole numbers only)."""
-    kinds = {"float": float, float: float, "int": int, int: int}
+def _parse_bool(value: str) -> bool:
+    if value.lower() in ("true", "1"):
+        return True
+    if value.lower() in ("false", "0"):
+        return False
+    raise ValueError(value)
+
+
+def _scalar_fields(items: Sequence[str], cls: type, flag: str) -> dict[str, float | int | bool]:
+    """``["lam_perc=1", ...]`` -> ``{"lam_perc": 1.0}``; names must be number or true/false fields of
+    dataclass ``cls`` (an ``int`` field takes whole numbers only, a ``bool`` one true/false/1/0)."""
+    kinds = {"float": float, float: float, "int": int, int: int, "bool": _parse_bool, bool: _parse_bool}
+    expected = {float: "a number", int: "a whole number", _parse_bool: "true or false"}
     known = {f.name: kinds[f.type] for f in dataclasses.fields(cls) if f.type in kinds}
-    values: dict[str, float | int] = {}
+    values: dict[str, float | int | bool] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or name not in known:
@@ -104,8 +119,7 @@ def _number_fields(items: Sequence[str], cls: type, flag: str) -> dict[str, floa
         try:
             values[name] = known[name](value)
         except ValueError:
-            kind = "a whole number" if known[name] is int else "a number"
-            raise PresetError(f"{flag} {name}: expected {kind}, got {value!r}") from None
+            raise PresetError(f"{flag} {name}: expected {expected[known[name]]}, got {value!r}") from None
     return values
 
 

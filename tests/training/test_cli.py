@@ -99,13 +99,15 @@ def test_repo_names(org: str, preset: str, variant: str, expected: str) -> None:
     assert reproduce.repo_name(org, preset, variant) == expected
 
 
-def test_loss_loocc_and_shape_init_overrides_change_only_the_named_numbers() -> None:
+def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values() -> None:
     base = presets_module.get_preset("tiny", "LV")
     args = train._parser().parse_args(["--preset", "tiny", "--variant", "LV", "--out", "x",
                                        "--loss", "lam_normal_smooth=0.5", "--loocc", "cycle_weight=2",
+                                       "--scene", "center_depth=false", "--scene", "fov_deg=12",
                                        "--shape-init", "bulge=0.45", "--shape-init", "steps=7"])  # fmt: skip
     config = train.apply_overrides(base, args)
     assert config.model.loss.lam_normal_smooth == 0.5 and config.loocc.cycle_weight == 2.0
+    assert config.model.scene == base.model.scene.replace(center_depth=False, fov_deg=12.0)
     assert config.shape_init.bulge == 0.45 and config.shape_init.steps == 7 and isinstance(config.shape_init.steps, int)
     assert config.model.loss.replace(lam_normal_smooth=base.model.loss.lam_normal_smooth) == base.model.loss
     assert config.loocc.replace(cycle_weight=0.0) == base.loocc
@@ -113,7 +115,9 @@ def test_loss_loocc_and_shape_init_overrides_change_only_the_named_numbers() -> 
     for flag, item, message in [("--loocc", "variant=1", "NAME one of"), ("--loocc", "cycle_weight", "NAME=VALUE"),
                                 ("--loss", "lam_flip=x", "expected a number"), ("--loocc", "cycle_weight=-1", "cycle_weight"),
                                 ("--shape-init", "steps=1.5", "expected a whole number"),
-                                ("--shape-init", "semi_axes=1", "NAME one of"), ("--shape-init", "bulge=2", "bulge")]:  # fmt: skip
+                                ("--shape-init", "semi_axes=1", "NAME one of"), ("--shape-init", "bulge=2", "bulge"),
+                                ("--scene", "center_depth=maybe", "expected true or false"),
+                                ("--scene", "fov_deg=200", "fov_deg")]:  # fmt: skip
         args = train._parser().parse_args(["--preset", "tiny", "--out", "x", flag, item])
         with pytest.raises(presets_module.PresetError, match=message):
             train.apply_overrides(base, args)
