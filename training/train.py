@@ -47,6 +47,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="override max_epochs")
     parser.add_argument("--batch-size", type=int, help="override the global batch size")
     parser.add_argument("--lr", type=float, help="override the learning rate (paper text: 1e-3, public configs: 1e-4)")
+    parser.add_argument("--weight-decay", type=float, help="override Adam's L2 weight decay (Unsup3d: 5e-4)")
     parser.add_argument("--seed", type=int, help="override the seed")
     parser.add_argument("--device", choices=DEVICES, help="override the device")
     parser.add_argument("--loss", action="append", default=[], metavar="NAME=VALUE",
@@ -77,13 +78,14 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["seed"] = args.seed
     if args.device is not None:
         changes["device"] = args.device
-    if args.lr is not None:
-        changes["optim"] = dataclasses.replace(config.optim, lr=args.lr)
+    optim = {k: v for k, v in (("lr", args.lr), ("weight_decay", args.weight_decay)) if v is not None}
     weights = _scalar_fields(args.loss, LossConfig, "--loss")
     scene = _scalar_fields(args.scene, SceneConfig, "--scene")
     loocc = _scalar_fields(args.loocc, LooccConfig, "--loocc")
     shape_init = _scalar_fields(args.shape_init, ShapeInitConfig, "--shape-init")
     try:  # a value the config refuses (e.g. --loss lam_perc=1 without --perceptual-weights) is a usage error
+        if optim:
+            changes["optim"] = dataclasses.replace(config.optim, **optim)
         if weights or scene:
             model = config.model
             changes["model"] = model.replace(loss=dataclasses.replace(model.loss, **weights),
