@@ -99,19 +99,19 @@ _BUILTIN: tuple[PretrainedEntry, ...] = (
         kind="embedded",
         repo_id=None,
         revision=None,
-        sha256="7ad558b6b1638cb7d164750772b0e6c1a6ad97c98fa7982b7a6a19b4b40c6461",
-        config_sha256="7e6d12ad7eff41d7c39407fb46512f42a3fe72ebea2fd765773f579d51428a3c",
+        sha256="97b4c791b9f50bc664d51664f1c31c6149c08cb772f77453d55f7d79e20ee84b",
+        config_sha256="7690b2b665b02aae4fcad77f71ea642bfd6976a2f6b4583db559bb1e70dbd5c2",
         summary="faces, LOOCC-LV, CPU scale (nf 16), 4 x 128-d features, float16",
         license="mit",
         paper="https://arxiv.org/abs/2204.05281",
         description=(
             "Small default checkpoint embedded in the package: `python -m training.train --preset "
-            "faces-synthetic-cpu --variant LV --epochs 8` on physdis-hub's synthetic faces (8,000 images of 400 "
+            "faces-synthetic-cpu --variant LV --epochs 20` on physdis-hub's synthetic faces (8,000 images of 400 "
             "identities, strong oblique light, textured backdrops, photometric augmentation; normal-smoothness depth "
-            "prior, convex start, LOOCC cycle term; 2,000 steps, best epoch 8, about 1.5 hours on 2 shared CPU cores), "
-            "LOOCC light-or-view, calibrated part scales. Its depth beats a constant depth (MAD 20 vs 43 deg, SIDE "
-            "0.80x on the synthetic test set); on the real-photo proxy its geom + alb features beat an untrained "
-            "network (0.435 vs 0.392, model card), though real faces still decompose into a template-like head."
+            "prior, convex start, LOOCC cycle term; 5,000 steps, best epoch 20, about 3 hours on 2 shared CPU cores), "
+            "LOOCC light-or-view, calibrated part scales. Its depth beats a constant depth (MAD 18 vs 43 deg, SIDE "
+            "0.68x on the synthetic test set); on the real-photo proxy its geom + alb features beat an untrained "
+            "network (0.472 vs 0.392, model card), though real faces still decompose into a template-like head."
         ),
     ),
 )
