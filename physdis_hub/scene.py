@@ -39,8 +39,22 @@ class Light:
         Args:
             ambient, diffuse, pitch, yaw: ``(B,)``.
         """
-        d = torch.stack([yaw.tan(), pitch.tan(), torch.ones_like(yaw)], dim=-1)
+        return Light.from_tilt(ambient, diffuse, torch.stack([yaw.tan(), pitch.tan()], dim=-1))
+
+    @staticmethod
+    def from_tilt(ambient: torch.Tensor, diffuse: torch.Tensor, tilt: torch.Tensor) -> Light:
+        """Build from the tilt off the optical axis: ``direction = normalize(t_x, t_y, 1)``.
+
+        Args:
+            ambient, diffuse: ``(B,)``.
+            tilt: ``(B, 2)``: ``(l_x / l_z, l_y / l_z)``.
+        """
+        d = torch.cat([tilt, torch.ones_like(tilt[:, :1])], dim=-1)
         return Light(ambient, diffuse, d / d.norm(dim=-1, keepdim=True))
+
+    def tilt(self) -> torch.Tensor:
+        """``(B, 2)`` tilt ``(l_x / l_z, l_y / l_z)``; inverse of :meth:`from_tilt`."""
+        return self.direction[:, :2] / self.direction[:, 2:]
 
     def angles(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(pitch, yaw)`` of the direction in radians, each ``(B,)``; inverse of :meth:`from_angles`."""
@@ -211,8 +225,7 @@ def decode_light(raw: torch.Tensor, cfg: SceneConfig) -> Light:
     """Light network output ``(B, 4)`` in [-1, 1] -> :class:`Light` (direction ``normalize(lx, ly, 1)``)."""
     ambient = _rescale(raw[:, 0], *cfg.amb_range)
     diffuse = _rescale(raw[:, 1], *cfg.diff_range)
-    d = torch.cat([raw[:, 2:4], torch.ones_like(raw[:, :1])], dim=1)
-    return Light(ambient, diffuse, d / d.norm(dim=1, keepdim=True))
+    return Light.from_tilt(ambient, diffuse, raw[:, 2:4])
 
 
 def decode_view(raw: torch.Tensor, cfg: SceneConfig) -> View:
@@ -234,17 +247,8 @@ def encode_light(light: Light, cfg: SceneConfig) -> torch.Tensor:
     degrees off the axis in x or y) are clamped to [-1, 1], the nearest output it can give.
     Directions must face the camera side (``z > 0``).
     """
-    d = light.direction
-    raw = torch.stack(
-        [
-            _unscale(light.ambient, *cfg.amb_range),
-            _unscale(light.diffuse, *cfg.diff_range),
-            d[:, 0] / d[:, 2],
-            d[:, 1] / d[:, 2],
-        ],
-        dim=1,
-    )
-    return raw.clamp(-1, 1)
+    intensities = torch.stack([_unscale(light.ambient, *cfg.amb_range), _unscale(light.diffuse, *cfg.diff_range)], dim=1)
+    return torch.cat([intensities, light.tilt()], dim=1).clamp(-1, 1)
 
 
 def encode_view(view: View, cfg: SceneConfig) -> torch.Tensor:

@@ -30,7 +30,7 @@ from physdis_hub.render import Renderer
 from physdis_hub.scene import Light, SceneParams, View
 
 from .config import TrainConfig
-from .shape_eval import corr_slope, light_tilt
+from .shape_eval import corr_slope
 from .suite import load_split, markdown_table, publish, require_block
 from .train import command_line
 
@@ -105,16 +105,14 @@ def refit_light_view(
     if steps < 0:
         raise ValueError(f"steps: expected a non-negative number of Adam steps, got {steps}")
     scene = scene.detach()
-    tilt = light_tilt(scene)
-    params = [scene.light.ambient, scene.light.diffuse, tilt, scene.view.rotation, scene.view.translation]
+    params = [scene.light.ambient, scene.light.diffuse, scene.light.tilt(), scene.view.rotation, scene.view.translation]
     params = [p.clone().requires_grad_(True) for p in params]
     optimizer = torch.optim.Adam(params, lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1))
 
     def current() -> SceneParams:
         ambient, diffuse, tilt, rotation, translation = params
-        direction = torch.cat([tilt, torch.ones_like(tilt[:, :1])], 1)
-        light = Light(ambient, diffuse, direction / direction.norm(dim=1, keepdim=True))
+        light = Light.from_tilt(ambient, diffuse, tilt)
         return SceneParams(scene.depth, scene.albedo, light, View(rotation, translation))
 
     best = [p.detach().clone() for p in params]
@@ -165,8 +163,8 @@ def relief_scan(
             "l1_refit": float(error.mean()),
         }
         for key, pred, truth in (
-            ("light_x", light_tilt(fitted)[:, 0], light_tilt(true)[:, 0]),
-            ("light_y", light_tilt(fitted)[:, 1], light_tilt(true)[:, 1]),
+            ("light_x", fitted.light.tilt()[:, 0], true.light.tilt()[:, 0]),
+            ("light_y", fitted.light.tilt()[:, 1], true.light.tilt()[:, 1]),
             ("yaw", fitted.view.rotation[:, 1], true.view.rotation[:, 1]),
             ("pitch", fitted.view.rotation[:, 0], true.view.rotation[:, 0]),
         ):

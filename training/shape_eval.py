@@ -120,16 +120,10 @@ def corr_slope(pred: torch.Tensor, true: torch.Tensor) -> tuple[float, float]:
     return corr, (float((p * t).sum()) / var if var > 0 else float("nan"))
 
 
-def light_tilt(scene: SceneParams) -> torch.Tensor:
-    """``(N, 2)`` tilt of the light direction off the optical axis: ``(l_x / l_z, l_y / l_z)``."""
-    direction = scene.light.direction
-    return direction[:, :2] / direction[:, 2:]
-
-
 def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float]:
     """Correlation and slope of the predicted light direction and view angles against the truth."""
     out: dict[str, float] = {}
-    p_tilt, t_tilt = light_tilt(pred), light_tilt(true)
+    p_tilt, t_tilt = pred.light.tilt(), true.light.tilt()
     pairs = {
         "light_x": (p_tilt[:, 0], t_tilt[:, 0]),
         "light_y": (p_tilt[:, 1], t_tilt[:, 1]),
@@ -219,9 +213,9 @@ def shape_scores(
     out["relief_slope"] = relief_slope(pred.depth, true.depth)
     obj = true.depth < true.depth.amax((1, 2), keepdim=True)  # nearer than the background plane
     contrast_error = vertical_contrast(pred.albedo.double(), obj) - vertical_contrast(true.albedo.double(), obj)
-    out["albedo_light_y_corr"], _ = corr_slope(contrast_error, light_tilt(pred)[:, 1] - light_tilt(true)[:, 1])
+    out["albedo_light_y_corr"], _ = corr_slope(contrast_error, pred.light.tilt()[:, 1] - true.light.tilt()[:, 1])
     if identity is not None:
-        out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in light_tilt(pred).unbind(1))
+        out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in pred.light.tilt().unbind(1))
     return out
 
 
