@@ -60,7 +60,7 @@ def test_relief_scan_is_exact_at_the_truth_and_a_deeper_face_costs_until_refit(t
     assert list(rows) == ["relief x1", "relief x1.4"]
     exact = rows["relief x1"]
     assert exact["l1_fixed"] == 0.0 and exact["l1_refit"] < 1e-6  # the light rebuilt from its tilt: rounding
-    assert exact["yaw_slope"] == pytest.approx(1.0) and exact["light_x_slope"] == pytest.approx(1.0)
+    assert exact["view_yaw_slope"] == pytest.approx(1.0) and exact["light_x_slope"] == pytest.approx(1.0)
     deeper = rows["relief x1.4"]
     assert deeper["l1_fixed"] > 0.0 and deeper["l1_refit"] < deeper["l1_fixed"]
 
