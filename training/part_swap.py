@@ -35,19 +35,13 @@ from physdis_hub.scene import SceneParams
 from physdis_hub.vocab import to_network_range
 
 from .config import TrainConfig
-from .relief_scan import photometric_error, refit_light_view, spread
+from .relief_scan import REFIT_SLOPES, photometric_error, refit_light_view, spread
 from .shape_eval import parameter_agreement, predict_scenes
 from .shape_table import load_model
 from .suite import load_split, markdown_table, publish, require_block
 from .train import command_line
 
-COLUMNS = (
-    ("l1", "L1"),
-    ("light_x_slope", "light x slope"),
-    ("light_y_slope", "light y slope"),
-    ("view_yaw_slope", "yaw slope"),
-    ("view_pitch_slope", "pitch slope"),
-)
+COLUMNS = (("l1", "L1"), *REFIT_SLOPES)
 """The table's columns: reconstruction error ([0, 1] units) and slopes on the truth."""
 
 PAIRINGS = (("model", "model"), ("model", "true"), ("true", "model"), ("true", "true"))
@@ -87,7 +81,7 @@ def part_swap(
 
     def row(scene: SceneParams, error: torch.Tensor) -> dict[str, float]:
         agreement = parameter_agreement(scene, true)
-        return {"l1": float(error.mean()), **{key: agreement[key] for key, _ in COLUMNS[1:]}}
+        return {"l1": float(error.mean()), **{key: agreement[key] for key, _ in REFIT_SLOPES}}
 
     with torch.no_grad():
         out = renderer.render(pred)
