@@ -15,6 +15,11 @@ freedom of the objective), so the diagnostics separate the two:
 - ``light_{x,y}_corr`` / ``_slope`` and ``view_{yaw,pitch}_corr`` / ``_slope``: Pearson correlation
   and least-squares slope of the predicted light direction (``l_x / l_z``, ``l_y / l_z``) and view
   angles against the truth (slope 1: right scale; < 1: under-estimated);
+- ``yaw_shift_corr``: correlation, over the images, of the yaw error with the error of the
+  horizontal translation. A head turned about a pivot behind its face also moves sideways, so an
+  under-estimated yaw can be made up by a sideways shift; strongly negative: the view trades yaw
+  for translation (the predicted depth is symmetric, so it cannot take up a turn itself; a pitch
+  has the depth's vertical tilt to trade with instead);
 - ``relief_slope``: least-squares slope of the predicted *canonical* depth on the true one (each
   image's interior centred on its mean): how deep the relief is (1: right; > 1: too deep). Shading
   and a small turn of the head see the relief only through its product with the light tilt and the
@@ -121,7 +126,9 @@ def corr_slope(pred: torch.Tensor, true: torch.Tensor) -> tuple[float, float]:
 
 
 def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float]:
-    """Correlation and slope of the predicted light direction and view angles against the truth."""
+    """Correlation and slope of the predicted light direction and view angles against the truth, and
+    the correlation of the yaw error with the horizontal-shift error (``yaw_shift_corr``; NaN where
+    either error is constant)."""
     out: dict[str, float] = {}
     p_tilt, t_tilt = pred.light.tilt(), true.light.tilt()
     pairs = {
@@ -132,6 +139,8 @@ def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float
     }  # fmt: skip
     for name, (p, t) in pairs.items():
         out[f"{name}_corr"], out[f"{name}_slope"] = corr_slope(p, t)
+    shift_error = pred.view.translation[:, 0] - true.view.translation[:, 0]
+    out["yaw_shift_corr"], _ = corr_slope(pred.view.rotation[:, 1] - true.view.rotation[:, 1], shift_error)
     return out
 
 

@@ -203,6 +203,7 @@ SHAPE_COLUMNS = (
     ("view_yaw_slope", "yaw slope"),
     ("view_pitch_corr", "pitch r"),
     ("view_pitch_slope", "pitch slope"),
+    ("yaw_shift_corr", "yaw err vs x-shift err r"),
     ("relief_slope", "relief / truth"),
     ("light_y_id_share", "light y: share between ids"),
     ("albedo_light_y_corr", "albedo contrast err vs light y err r"),

@@ -78,6 +78,24 @@ def test_parameter_agreement_measures_correlation_and_scale() -> None:
     assert scores["view_yaw_corr"] == pytest.approx(1.0) and scores["view_yaw_slope"] == pytest.approx(0.5)
     assert scores["light_y_slope"] == pytest.approx(1.0) and scores["view_pitch_slope"] == pytest.approx(1.0)
     assert math.isnan(parameter_agreement(scene(1.0), scene(0.0))["view_yaw_slope"])  # no variance in the truth
+    assert math.isnan(scores["yaw_shift_corr"])  # no translation error at all
+
+
+def test_yaw_shift_corr_sees_a_turn_traded_for_a_sideways_shift() -> None:
+    g = torch.Generator().manual_seed(1)
+    n = 200
+    yaw, noise = torch.rand(n, generator=g) - 0.5, torch.randn(n, 2, generator=g)
+    light = Light(torch.full((n,), 0.3), torch.full((n,), 0.6), torch.tensor([0.0, 0.0, 1.0]).expand(n, 3))
+
+    def scene(yaw_scale: float, shift: torch.Tensor) -> SceneParams:
+        view = View(torch.stack([torch.zeros(n), yaw_scale * yaw, torch.zeros(n)], 1), torch.stack([shift, torch.zeros(n), torch.zeros(n)], 1))
+        return SceneParams(torch.ones(n, 64, 64), torch.zeros(n, 3, 64, 64), light, view)
+
+    true = scene(1.0, 0.01 * noise[:, 0])
+    traded = scene(0.7, 0.01 * noise[:, 0] + 0.05 * 0.3 * yaw)  # the missing turn made up by a shift
+    assert parameter_agreement(traded, true)["yaw_shift_corr"] == pytest.approx(-1.0)
+    independent = scene(0.7, 0.01 * noise[:, 1])  # a wrong yaw and an unrelated shift error
+    assert abs(parameter_agreement(independent, true)["yaw_shift_corr"]) < 0.2
 
 
 def test_relief_slope_measures_the_depth_of_the_relief_and_ignores_offsets() -> None:
