@@ -35,14 +35,14 @@ from physdis_hub.scene import SceneParams
 from physdis_hub.vocab import to_network_range
 
 from .config import TrainConfig
-from .relief_scan import REFIT_SLOPES, photometric_error, refit_light_view, spread
+from .relief_scan import REFIT_COLUMNS, photometric_error, refit_light_view, spread
 from .shape_eval import parameter_agreement, predict_scenes
 from .shape_table import load_model
 from .suite import load_split, markdown_table, publish, require_block
 from .train import command_line
 
-COLUMNS = (("l1", "L1"), *REFIT_SLOPES)
-"""The table's columns: reconstruction error ([0, 1] units) and slopes on the truth."""
+COLUMNS = (("l1", "L1"), *REFIT_COLUMNS)
+"""The table's columns: reconstruction error ([0, 1] units) and agreement with the truth."""
 
 PAIRINGS = (("model", "model"), ("model", "true"), ("true", "model"), ("true", "true"))
 """(depth, albedo) sources of the refit rows, in table order."""
@@ -81,7 +81,7 @@ def part_swap(
 
     def row(scene: SceneParams, error: torch.Tensor) -> dict[str, float]:
         agreement = parameter_agreement(scene, true)
-        return {"l1": float(error.mean()), **{key: agreement[key] for key, _ in REFIT_SLOPES}}
+        return {"l1": float(error.mean()), **{key: agreement[key] for key, _ in REFIT_COLUMNS}}
 
     with torch.no_grad():
         out = renderer.render(pred)

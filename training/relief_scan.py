@@ -34,16 +34,18 @@ from .shape_eval import parameter_agreement
 from .suite import load_split, markdown_table, publish, require_block
 from .train import command_line
 
-REFIT_SLOPES = (
+REFIT_COLUMNS = (
     ("light_x_slope", "light x slope"),
     ("light_y_slope", "light y slope"),
     ("view_yaw_slope", "yaw slope"),
     ("view_pitch_slope", "pitch slope"),
+    ("yaw_shift_corr", "yaw err vs x-shift err r"),
 )
-"""Columns of a refit's slopes on the truth: keys of :func:`training.shape_eval.parameter_agreement`."""
+"""Columns of a refit's agreement with the truth (its slopes, and whether a wrong yaw is made up by a
+sideways shift): keys of :func:`training.shape_eval.parameter_agreement`."""
 
-COLUMNS = (("l1_fixed", "L1, true light and view"), ("l1_refit", "L1, light and view refit"), *REFIT_SLOPES)
-"""The table's columns: reconstruction errors ([0, 1] units) and the refit parameters' slopes on the truth."""
+COLUMNS = (("l1_fixed", "L1, true light and view"), ("l1_refit", "L1, light and view refit"), *REFIT_COLUMNS)
+"""The table's columns: reconstruction errors ([0, 1] units) and the refit parameters' agreement with the truth."""
 
 
 def scale_relief(depth: torch.Tensor, factor: float) -> torch.Tensor:
@@ -170,7 +172,7 @@ def relief_scan(
             "l1_refit": float(error.mean()),
         }
         agreement = parameter_agreement(fitted, true)
-        row.update({key: agreement[key] for key, _ in REFIT_SLOPES})
+        row.update({key: agreement[key] for key, _ in REFIT_COLUMNS})
         rows[f"relief x{factor:g}"] = row
     return rows
 

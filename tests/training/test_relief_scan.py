@@ -63,6 +63,8 @@ def test_relief_scan_is_exact_at_the_truth_and_a_deeper_face_costs_until_refit(t
     assert exact["view_yaw_slope"] == pytest.approx(1.0) and exact["light_x_slope"] == pytest.approx(1.0)
     deeper = rows["relief x1.4"]
     assert deeper["l1_fixed"] > 0.0 and deeper["l1_refit"] < deeper["l1_fixed"]
+    # the deeper face turns less, and the turn it lacks comes back as a sideways shift
+    assert deeper["view_yaw_slope"] < 0.95 and deeper["yaw_shift_corr"] < -0.5
 
 
 def test_main_writes_the_readme_block_and_checks_arguments(tiny, tmp_path, capsys) -> None:
