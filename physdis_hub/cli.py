@@ -116,17 +116,38 @@ def _add_align_arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _add_on_error_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",  # physdis_hub.stream.ON_ERROR, without torch
+                   help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")  # fmt: skip
+
+
 def _read_aligned(
     paths: list[Path], model: PhysDisModel, args: argparse.Namespace
 ) -> tuple[torch.Tensor, list[tuple[Path, int | None]]]:
     """The chunk's model batch ``(M, 3, S, S)`` and per row its file and, under ``--faces all``, the
-    index of its face in that file (largest first; else None). Files without a face are reported
-    on stderr and skipped."""
+    index of its face in that file (largest first; else None). Files without a face, and under
+    ``--on-error skip`` files that do not decode, are reported on stderr and skipped."""
+    import torch
+
+    from .inputs import read_image
+    from .stream import NO_FACE, SKIP_HINT
+
+    decoded, kept = [], []
+    for path in paths:
+        try:
+            decoded.append(read_image(path, "inputs"))
+        except ValueError as err:
+            if args.on_error != "skip":
+                raise ValueError(f"{err}; {SKIP_HINT}") from err
+            _report_skipped([(str(path), str(err))])
+            continue
+        kept.append(path)
+    paths = kept
+    if not paths:
+        return torch.zeros(0), []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported below, one plain line per file
-        found = model.align([str(p) for p in paths], align="auto" if args.align else False, faces=args.faces)
-    from .stream import NO_FACE
-
+        found = model.align(decoded, align="auto" if args.align else False, faces=args.faces)
     _report_skipped([(str(paths[i]), NO_FACE) for i in found.missing])
     rows: list[tuple[Path, int | None]] = []
     count: dict[int, int] = {}
@@ -168,8 +189,7 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=2, help="DataLoader processes decoding images (default: 2; 0: none)")
     p.add_argument("--shard-size", type=int, default=10_000, help="images per shard of a folder output (default: 10000)")
     p.add_argument("--shard-format", choices=SHARD_FORMATS, default="npz", help="shard files (default: npz)")
-    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",  # physdis_hub.stream.ON_ERROR, without torch
-                   help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")  # fmt: skip
+    _add_on_error_argument(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run_extract)
 
@@ -247,6 +267,7 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
     p.add_argument("--mesh", action="store_true",
                    help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh")  # fmt: skip
+    _add_on_error_argument(p)
     p.set_defaults(func=_run_decompose)
 
 
@@ -337,7 +358,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def _run_demo(args: argparse.Namespace) -> None:
     common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": 64,
               "local_files_only": False, "align": True, "faces": "largest"}  # fmt: skip
-    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False))
+    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False, on_error="raise"))
     _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"], workers=0,
                                     shard_size=10_000, shard_format="npz", on_error="raise", no_progress=False))
 

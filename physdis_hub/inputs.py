@@ -53,6 +53,8 @@ def collect_images(inputs: Sequence[str | Path], name: str = "inputs") -> list[P
             images += listed
         elif path.is_file():
             images.append(path)
+        elif not path.exists():
+            raise ValueError(f"{name}: no such file or folder: {item}")
         else:
             raise ValueError(f"{name}: {item} is neither an image file, a .txt file list nor a folder")
     return images
@@ -94,7 +96,11 @@ def _to_float_rgb(im: Any) -> np.ndarray:
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info)
     if not has_alpha:
         return np.asarray(im.convert("RGB"), dtype=np.float32) / 255
-    rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255
+    return _composite_alpha(np.asarray(im.convert("RGBA"), dtype=np.float32) / 255)
+
+
+def _composite_alpha(rgba: np.ndarray) -> np.ndarray:
+    """``(H, W, 4)`` float in [0, 1] -> ``(H, W, 3)``: colour over :data:`ALPHA_BACKGROUND` by alpha."""
     alpha = rgba[:, :, 3:]
     return rgba[:, :, :3] * alpha + ALPHA_BACKGROUND * (1 - alpha)
 
@@ -106,16 +112,20 @@ def as_batch(images: Images, size: int, resize: str = "center-crop", name: str =
 
     - torch tensors ``(3, H, W)``, ``(1, H, W)``, ``(B, 3, H, W)`` or ``(B, 1, H, W)``: float in [0, 1]
       or uint8 in [0, 255];
-    - numpy arrays ``(H, W)``, ``(H, W, 3)``, ``(B, H, W, 3)`` (channels last, as PIL/imageio give
-      them), float in [0, 1] or uint8;
+    - numpy arrays ``(H, W)``, ``(H, W, C)`` or ``(B, H, W, C)`` (channels last, as PIL/imageio give
+      them), or ``(C, H, W)`` / ``(B, C, H, W)`` (channels first, as torch), with C = 1, 3 or 4
+      (RGBA: alpha composited onto :data:`ALPHA_BACKGROUND`, as for files); float in [0, 1] or uint8.
+      An array whose last axis is 1, 3 or 4 is read as channels last;
     - ``PIL.Image.Image``, or a file path (``str`` / ``Path``) to an image file (read by
       :func:`read_image`: alpha onto white, 16-bit scaled);
     - a folder path (its images, sorted, as :func:`collect_images` expands it) or a ``.txt`` file list;
-    - a list/tuple of any of these (each may have its own size).
+    - a list/tuple of any of these (each may have its own size); folders and file lists in it are
+      expanded in place, so rows (and error names ``images[i]``) count the expanded images.
 
     Grayscale is replicated to RGB. Other sizes are brought to ``size`` by ``resize``:
     ``"center-crop"`` (largest centred square, then bilinear with antialiasing) or ``"stretch"``.
-    Tiny images (shorter side under ``size / 2``: upsampled more than 2x) are warned about by name.
+    Tiny images (shorter side under ``size / 2``: upsampled more than 2x) are named in one warning
+    (:func:`warn_tiny`).
 
     Raises:
         ValueError: naming ``name`` for empty input, wrong shapes or dtypes, values out of range, NaN/inf.
@@ -126,17 +136,34 @@ def as_batch(images: Images, size: int, resize: str = "center-crop", name: str =
         if len(images) == 0:
             raise ValueError(f"{name}: got an empty list; expected at least one image")
         parts = [_to_chw(img, f"{name}[{i}]") for i, img in enumerate(images)]
-        return torch.stack([_fit(p[None], size, resize, f"{name}[{i}]")[0] for i, p in enumerate(parts)])
+        warn_tiny({f"{name}[{i}]": p.shape[-2:] for i, p in enumerate(parts)}, size)
+        return torch.stack([fit_to_size(p[None], size, resize)[0] for p in parts])
     batch = _to_bchw(images, name)
-    return _fit(batch, size, resize, name)
+    warn_tiny({name: batch.shape[-2:]}, size)
+    return fit_to_size(batch, size, resize)
+
+
+def _is_file_collection(item: Any) -> bool:
+    """A folder path or a ``.txt`` file list (what :func:`collect_images` expands)."""
+    return isinstance(item, (str, Path)) and (Path(item).is_dir() or Path(item).suffix.lower() == ".txt")
 
 
 def expand_folder(images: Images, name: str = "images") -> Images:
     """A folder path or ``.txt`` file list as the list of image paths it names
-    (:func:`collect_images`); any other input unchanged."""
-    if isinstance(images, (str, Path)) and (Path(images).is_dir() or Path(images).suffix.lower() == ".txt"):
-        return [str(p) for p in collect_images([images], name)]
+    (:func:`collect_images`); in a list, each such entry is expanded in place; any other input
+    unchanged."""
+    if _is_file_collection(images):
+        return [str(p) for p in collect_images([images], name)]  # type: ignore[list-item]
+    if isinstance(images, (list, tuple)) and any(_is_file_collection(item) for item in images):
+        expanded: list[ImageLike] = []
+        for i, item in enumerate(images):
+            if _is_file_collection(item):
+                expanded += [str(p) for p in collect_images([item], f"{name}[{i}]")]
+            else:
+                expanded.append(item)
+        return expanded
     return images
+
 
 def as_images(images: Images, name: str = "images") -> list[torch.Tensor]:
     """``images`` (any form :func:`as_batch` accepts) as a list of ``(3, H, W)`` float tensors in
@@ -151,6 +178,7 @@ def as_images(images: Images, name: str = "images") -> list[torch.Tensor]:
             raise ValueError(f"{name}: got an empty list; expected at least one image")
         return [_to_chw(img, f"{name}[{i}]") for i, img in enumerate(images)]
     return list(_to_bchw(images, name))
+
 
 def _to_bchw(images: Any, name: str) -> torch.Tensor:
     if isinstance(images, np.ndarray):
@@ -178,13 +206,7 @@ def _to_chw(img: Any, name: str) -> torch.Tensor:
     if type(img).__module__.startswith("PIL."):
         img = _to_float_rgb(img)
     if isinstance(img, np.ndarray):
-        if img.ndim == 2:
-            img = img[:, :, None]
-        if img.ndim != 3 or img.shape[2] not in (1, 3):
-            raise ValueError(f"{name}: expected a numpy array (H, W), (H, W, 1) or (H, W, 3), got shape {img.shape}")
-        if not (img.dtype == np.uint8 or np.issubdtype(img.dtype, np.floating)):
-            raise ValueError(f"{name}: expected uint8 or float array, got dtype {img.dtype}")
-        img = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
+        img = _array_to_chw(img, name)
     if not isinstance(img, torch.Tensor):
         raise ValueError(
             f"{name}: expected a tensor, numpy array, PIL image or file path, got {type(img).__name__}"
@@ -192,6 +214,27 @@ def _to_chw(img: Any, name: str) -> torch.Tensor:
     if img.ndim != 3:
         raise ValueError(f"{name}: expected a (3, H, W) or (1, H, W) tensor, got shape {tuple(img.shape)}")
     return _check_range(_replicate_gray(img[None], name), name)[0]
+
+
+def _array_to_chw(arr: np.ndarray, name: str) -> torch.Tensor:
+    """One numpy image (see :func:`as_batch`) -> ``(C, H, W)`` tensor, C = 1 or 3, dtype kept
+    (uint8 or float); RGBA composited onto :data:`ALPHA_BACKGROUND`."""
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    channels = (1, 3, 4)
+    if arr.ndim == 3 and arr.shape[2] not in channels and arr.shape[0] in channels:
+        arr = arr.transpose(1, 2, 0)  # channels first, as torch
+    if arr.ndim != 3 or arr.shape[2] not in channels:
+        raise ValueError(
+            f"{name}: expected a numpy array (H, W), (H, W, C) or (C, H, W) with C = 1, 3 or 4, got shape {arr.shape}"
+        )
+    if not (arr.dtype == np.uint8 or np.issubdtype(arr.dtype, np.floating)):
+        raise ValueError(f"{name}: expected uint8 or float array, got dtype {arr.dtype}")
+    if arr.shape[2] == 4:
+        unit = _check_range(torch.from_numpy(np.array(arr)).permute(2, 0, 1)[None], name)[0].permute(1, 2, 0)
+        arr = _composite_alpha(unit.numpy())
+    # a copy: read-only arrays (np.asarray of a PIL image, scikit-image data) make torch warn
+    return torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1)
 
 
 def _replicate_gray(batch: torch.Tensor, name: str) -> torch.Tensor:
@@ -218,17 +261,32 @@ def _check_range(batch: torch.Tensor, name: str) -> torch.Tensor:
     return batch.clamp(0, 1)
 
 
-def _fit(batch: torch.Tensor, size: int, resize: str, name: str = "images") -> torch.Tensor:
-    """``(B, 3, H, W)`` -> ``(B, 3, size, size)``; warns (naming ``name``) when upsampling more than 2x."""
+def warn_tiny(sides: dict[str, Sequence[int]], size: int) -> None:
+    """One warning naming the images (``{name: (H, W)}``) whose shorter side is under ``size / 2``,
+    i.e. that are upsampled more than 2x to the model's input; none when there are none."""
+    tiny = {name: (int(h), int(w)) for name, (h, w) in sides.items() if min(h, w) < size / 2}
+    if not tiny:
+        return
+    factor = max(size / min(hw) for hw in tiny.values())
+    if len(tiny) == 1:
+        [(name, (h, w))] = tiny.items()
+        what = f"{name}: the image is {w}x{h} px, under half the model's {size}x{size} input; it is upsampled"
+        tail = "so its features describe a blurred image"
+    else:
+        names = list(tiny)
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        what = (f"{len(tiny)} images ({shown}) are under half the model's {size}x{size} input; they are "
+                "upsampled up to")  # fmt: skip
+        tail = "so their features describe blurred images"
+    warnings.warn(f"{what} {factor:.1f}x, {tail}", stacklevel=4)
+
+
+def fit_to_size(batch: torch.Tensor, size: int, resize: str) -> torch.Tensor:
+    """``(B, 3, H, W)`` -> ``(B, 3, size, size)`` (see :func:`as_batch`; :func:`warn_tiny` says when
+    that upsamples more than 2x)."""
     h, w = batch.shape[-2:]
     if (h, w) == (size, size):
         return batch
-    if min(h, w) < size / 2:
-        warnings.warn(
-            f"{name}: the image is {w}x{h} px, under half the model's {size}x{size} input; it is upsampled "
-            f"{size / min(h, w):.1f}x, so its features describe a blurred image",
-            stacklevel=4,
-        )
     if resize == "center-crop" and h != w:
         side = min(h, w)
         top, left = (h - side) // 2, (w - side) // 2

@@ -49,6 +49,8 @@ NO_FACE = "no face found"
 """Why an input whose preprocessing hook returned no crop (an aligner found no face) was skipped."""
 ON_ERROR = ("raise", "skip")
 """What to do with an input that cannot be decoded: stop with an error naming it, or skip and list it."""
+SKIP_HINT = "pass --on-error skip (on_error='skip') to skip such inputs"
+"""Ends the error of an input that cannot be decoded (extract and decompose)."""
 
 
 class CenterCrop:
@@ -321,7 +323,7 @@ class _ShardBuffer:
         for it in items:
             if it.crops is None:
                 if options.on_error == "raise":
-                    raise ValueError(f"{it.error}; pass --on-error skip (on_error='skip') to skip such inputs")
+                    raise ValueError(f"{it.error}; {SKIP_HINT}")
                 self.skipped.append(it.name)
                 self.errors.append(str(it.error))
                 continue

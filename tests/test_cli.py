@@ -126,7 +126,7 @@ def test_decompose_writes_one_figure_per_image(checkpoint, photos, tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["extract", "missing.png", "--model", "local-dir:x", "-o", "f.npz"], "inputs: missing.png is neither"),
+        (["extract", "missing.png", "--model", "local-dir:x", "-o", "f.npz"], "inputs: no such file or folder: missing.png"),
         (["extract", "{photos}", "--model", "faces-lv", "-o", "f.npz"], "no pretrained model named 'faces-lv'"),
         (
             ["extract", "{photos}", "--model", "local-dir:{ckpt}", "-o", "f.csv"],

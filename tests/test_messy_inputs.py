@@ -14,7 +14,7 @@ from PIL import Image
 from physdis_hub import PhysDisModel, save_pretrained
 from physdis_hub.cli import main
 from physdis_hub.features import read_features
-from physdis_hub.inputs import ALPHA_BACKGROUND, as_batch, read_image
+from physdis_hub.inputs import ALPHA_BACKGROUND, as_batch, as_images, collect_images, read_image
 
 from .conftest import small_config
 
@@ -87,6 +87,66 @@ def test_a_folder_path_works_in_the_python_api(checkpoint, tmp_path):
     torch.testing.assert_close(model.extract(tmp_path / "list.txt"), from_folder[[2, 0]], rtol=0, atol=0)
 
 
+def test_folders_and_file_lists_inside_a_list_are_expanded_in_place(checkpoint, tmp_path):
+    model, _ = checkpoint
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    files = [_png(photos / f"{i}.png", seed=i) for i in range(3)]
+    single = _png(tmp_path / "single.png", seed=7)
+    (tmp_path / "list.txt").write_text("photos/1.png\n")
+    mixed = [str(single), str(photos), tmp_path / "list.txt"]
+    expected = as_batch([str(single), *map(str, files), str(files[1])], 64)
+    torch.testing.assert_close(as_batch(mixed, 64), expected, rtol=0, atol=0)
+    assert len(as_images(mixed)) == 5
+    torch.testing.assert_close(model.extract(mixed), model.extract(expected), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"images\[1\]: no such file or folder: .*gone\.txt"):
+        as_batch([str(single), str(tmp_path / "gone.txt")], 64)
+
+
+def test_a_missing_path_is_named_as_missing(tmp_path):
+    with pytest.raises(ValueError, match=r"inputs: no such file or folder: .*nope\.jpg"):
+        collect_images([tmp_path / "nope.jpg"])
+
+
+def test_numpy_channels_first_and_rgba_arrays_match_their_torch_and_file_forms(tmp_path):
+    rng = np.random.default_rng(0)
+    hwc = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    chw = np.ascontiguousarray(hwc.transpose(2, 0, 1))
+    torch.testing.assert_close(as_batch(chw, 16), as_batch(hwc, 16), rtol=0, atol=0)
+    torch.testing.assert_close(as_batch(torch.from_numpy(chw), 16), as_batch(hwc, 16), rtol=0, atol=0)
+    torch.testing.assert_close(as_batch(np.stack([chw, chw]), 16), as_batch([hwc, hwc], 16), rtol=0, atol=0)
+    rgba = np.concatenate([hwc, rng.integers(0, 256, (20, 30, 1), dtype=np.uint8)], axis=2)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    from_file = as_batch(str(tmp_path / "a.png"), 16)
+    torch.testing.assert_close(as_batch(rgba, 16), from_file, rtol=0, atol=1e-6)
+    torch.testing.assert_close(as_batch(rgba.astype(np.float32) / 255, 16), from_file, rtol=0, atol=1e-6)
+    torch.testing.assert_close(as_batch(rgba.transpose(2, 0, 1), 16), from_file, rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match=r"images: expected a numpy array .*C = 1, 3 or 4, got shape \(20, 30, 5\)"):
+        as_batch(np.zeros((20, 30, 5), np.uint8), 16)
+
+
+def test_read_only_arrays_are_taken_without_a_warning():
+    frozen = np.asarray(Image.fromarray(np.full((20, 20, 3), 9, np.uint8)))
+    assert not frozen.flags.writeable
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        batch = as_batch(frozen, 16)
+    assert batch.shape == (1, 3, 16, 16)
+
+
+def test_many_tiny_images_give_one_warning_that_counts_them(checkpoint):
+    model, _ = checkpoint
+    tiny = [np.full((20, 20, 3), i, np.uint8) for i in range(5)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        as_batch([*tiny, np.zeros((64, 64, 3), np.uint8)], 64)
+        model.extract(tiny)  # 20 x 20: taken as crops, not aligned
+    messages = [str(w.message) for w in caught if "upsampled" in str(w.message)]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("5 images (images[0], images[1], images[2] and 2 more) are under half")
+    assert "upsampled up to 3.2x" in messages[1]
+
+
 @pytest.fixture
 def messy_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "photos"
@@ -117,8 +177,22 @@ def test_a_corrupt_file_is_named_and_can_be_skipped(checkpoint, messy_folder, tm
 def test_failed_decompose_leaves_no_empty_folder(checkpoint, messy_folder, tmp_path, capsys):
     _, ckpt = checkpoint
     out = tmp_path / "figures"
-    assert main(["decompose", str(messy_folder), "--model", f"local-dir:{ckpt}", "-o", str(out)]) == 1
-    assert "broken.png" in capsys.readouterr().err and not out.exists()
+    argv = ["decompose", str(messy_folder), "--model", f"local-dir:{ckpt}", "-o", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"cannot decode image file {messy_folder / 'broken.png'}" in err and "--on-error skip" in err
+    assert not out.exists()
+
+
+def test_decompose_can_skip_a_corrupt_file(checkpoint, messy_folder, tmp_path, capsys):
+    _, ckpt = checkpoint
+    out = tmp_path / "figures"
+    argv = ["decompose", str(messy_folder), "--model", f"local-dir:{ckpt}", "-o", str(out), "--on-error", "skip"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert f"physdis: skipped {messy_folder / 'broken.png'} (inputs: cannot decode" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["ok0.png", "ok1.png", "ok2.png"]
+    assert "wrote 3 figures" in captured.out
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")

@@ -15,12 +15,13 @@ Public API:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ..inputs import ImageLike, Images, as_batch, as_images, expand_folder
+from ..inputs import ImageLike, Images, as_batch, as_images, expand_folder, fit_to_size, warn_tiny
 from .crop import crop_square, demo_crop
 from .mtcnn import DetectorConfig, Face, detect
 
@@ -183,9 +184,11 @@ def align_images(
     source: list[int] = []
     found: list[Face | None] = []
     missing: list[int] = []
+    crops: dict[str, Sequence[int]] = {}  # inputs taken as crops: name -> (H, W)
     for i, image in enumerate(loaded):
         if not _needs_alignment(image, size, align):
-            rows.append(as_batch(image, size, resize, name=names[i])[0])
+            crops[names[i]] = image.shape[-2:]
+            rows.append(fit_to_size(image[None], size, resize)[0])
             source.append(i)
             found.append(None)
             continue
@@ -197,5 +200,6 @@ def align_images(
             rows.append(a.crop)
             source.append(i)
             found.append(a.face)
+    warn_tiny(crops, size)
     batch = torch.stack(rows) if rows else torch.zeros(0, 3, size, size)
     return Alignment(batch, torch.tensor(source, dtype=torch.long), found, names, missing)
