@@ -155,7 +155,10 @@ def join_labels(names: Sequence[str], table: dict[str, str], path: Path) -> np.n
 
 def _labels(data: dict[str, np.ndarray], args: argparse.Namespace, path: Path) -> np.ndarray:
     if args.labels is None:
-        return _get(data, "labels", path)
+        if "labels" not in data:
+            raise SystemExit(f"{path}: no 'labels' array (keys: {sorted(data)}); pass --labels LABELS.csv "
+                             "(file name, label per row) for features written by physdis extract")  # fmt: skip
+        return data["labels"]
     return join_labels(_get(data, "names", path).tolist(), read_label_csv(args.labels, args.label_column), args.labels)
 
 
@@ -193,6 +196,10 @@ def _linear(args: argparse.Namespace) -> Report:
         test = _load(args.test)
         test_x, test_y = _features(test, args.parts, args.test), _labels(test, args, args.test)
     report = Report(f"{args.head} probe, frozen features ({args.features.name})")
+    too_large = [n for n in args.budgets if n > len(y)]
+    if too_large:  # before any head is trained
+        raise SystemExit(f"--budgets: {too_large[0]} exceeds the {len(y)} labelled samples in {args.features}; "
+                         "pass smaller --budgets")  # fmt: skip
     for n in args.budgets:
         if args.test is None:  # the budget comes from the file, the rest is the test set
             budget, rest = budget_split(y, n, seed=args.seed)

@@ -69,6 +69,12 @@ def test_errors_exit_with_a_message(npz, tmp_path):
     np.savez(bad, features=np.ones((6, 2)), labels=np.zeros(6))
     with pytest.raises(SystemExit, match="labels: need at least 2 distinct classes"):
         main(["probe", "cluster", "--features", str(bad)])
+    unlabelled = tmp_path / "unlabelled.npz"
+    np.savez(unlabelled, features=np.ones((6, 2)), names=np.array([f"{i}.png" for i in range(6)]))
+    with pytest.raises(SystemExit, match=r"no 'labels' array .*; pass --labels LABELS\.csv"):
+        main(["probe", "cluster", "--features", str(unlabelled)])
+    with pytest.raises(SystemExit, match=r"--budgets: 500 exceeds the 120 labelled samples in .*feats\.npz"):
+        main(["probe", "linear", "--features", str(npz), "--budgets", "30", "500"])
 
 
 def test_wiring_into_a_parent_parser(npz, capsys):
