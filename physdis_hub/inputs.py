@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeGuard, Union
 
 import numpy as np
 import torch
@@ -143,7 +143,7 @@ def as_batch(images: Images, size: int, resize: str = "center-crop", name: str =
     return fit_to_size(batch, size, resize)
 
 
-def _is_file_collection(item: Any) -> bool:
+def _is_file_collection(item: Any) -> TypeGuard[str | Path]:
     """A folder path or a ``.txt`` file list (what :func:`collect_images` expands)."""
     return isinstance(item, (str, Path)) and (Path(item).is_dir() or Path(item).suffix.lower() == ".txt")
 
@@ -153,7 +153,7 @@ def expand_folder(images: Images, name: str = "images") -> Images:
     (:func:`collect_images`); in a list, each such entry is expanded in place; any other input
     unchanged."""
     if _is_file_collection(images):
-        return [str(p) for p in collect_images([images], name)]  # type: ignore[list-item]
+        return [str(p) for p in collect_images([images], name)]
     if isinstance(images, (list, tuple)) and any(_is_file_collection(item) for item in images):
         expanded: list[ImageLike] = []
         for i, item in enumerate(images):
@@ -230,11 +230,12 @@ def _array_to_chw(arr: np.ndarray, name: str) -> torch.Tensor:
         )
     if not (arr.dtype == np.uint8 or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name}: expected uint8 or float array, got dtype {arr.dtype}")
-    if arr.shape[2] == 4:
-        unit = _check_range(torch.from_numpy(np.array(arr)).permute(2, 0, 1)[None], name)[0].permute(1, 2, 0)
-        arr = _composite_alpha(unit.numpy())
     # a copy: read-only arrays (np.asarray of a PIL image, scikit-image data) make torch warn
-    return torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1)
+    img = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1)
+    if img.shape[0] == 4:  # RGBA: in [0, 1] first, then composited as image files are
+        rgba = _check_range(img[None], name)[0].permute(1, 2, 0).numpy()
+        img = torch.from_numpy(_composite_alpha(rgba)).permute(2, 0, 1)
+    return img
 
 
 def _replicate_gray(batch: torch.Tensor, name: str) -> torch.Tensor:

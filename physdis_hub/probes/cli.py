@@ -155,16 +155,15 @@ def join_labels(names: Sequence[str], table: dict[str, str], path: Path) -> np.n
 
 def _labels(data: dict[str, np.ndarray], args: argparse.Namespace, path: Path) -> np.ndarray:
     if args.labels is None:
-        if "labels" not in data:
-            raise SystemExit(f"{path}: no 'labels' array (keys: {sorted(data)}); pass --labels LABELS.csv "
-                             "(file name, label per row) for features written by physdis extract")  # fmt: skip
-        return data["labels"]
+        return _get(data, "labels", path,
+                    hint="pass --labels LABELS.csv (file name, label per row) for features written by physdis extract")  # fmt: skip
     return join_labels(_get(data, "names", path).tolist(), read_label_csv(args.labels, args.label_column), args.labels)
 
 
-def _get(data: dict[str, np.ndarray], key: str, path: Path) -> np.ndarray:
+def _get(data: dict[str, np.ndarray], key: str, path: Path, hint: str = "") -> np.ndarray:
+    """``data[key]``; a missing key exits naming the file, its keys and ``hint`` (what to do)."""
     if key not in data:
-        raise SystemExit(f"{path}: no '{key}' array (keys: {sorted(data)})")
+        raise SystemExit(f"{path}: no '{key}' array (keys: {sorted(data)})" + (f"; {hint}" if hint else ""))
     return data[key]
 
 
