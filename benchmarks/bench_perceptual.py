@@ -36,12 +36,13 @@ def main() -> None:
 
     config = get_preset("faces-synthetic-cpu", perceptual_weights=str(BUNDLED_VGG16))
     assert config.model.loss.lam_perc == 1.0, config.model.loss
-    without = config.model.replace(loss=dataclasses.replace(config.model.loss, lam_perc=0.0, perceptual_weights=None))
+    without = config.model.replace(loss=dataclasses.replace(config.model.loss, lam_perc=0.0))
     x = synthetic_batch(config.batch_size)
     steps = {}
-    for name, model_config in (("without perceptual", without), ("with perceptual", config.model)):
+    for name, model_config, weights in (("without perceptual", without, None),
+                                        ("with perceptual", config.model, config.perceptual_weights)):  # fmt: skip
         torch.manual_seed(0)
-        objective = TrainingObjective(PhysDisModel(model_config), config.loocc)
+        objective = TrainingObjective(PhysDisModel(model_config), config.loocc, weights)
         optimizer = torch.optim.Adam(objective.model.parameters(), lr=config.optim.lr, betas=config.optim.betas,
                                      weight_decay=config.optim.weight_decay)  # fmt: skip
 
@@ -61,7 +62,7 @@ def main() -> None:
             step()
             times[name].append(time.perf_counter() - start)
     with torch.no_grad():
-        terms = TrainingObjective(PhysDisModel(config.model), config.loocc)(x)  # a fresh model: the first step's terms
+        terms = TrainingObjective(PhysDisModel(config.model), config.loocc, config.perceptual_weights)(x)  # a fresh model: the first step's terms
     median = {name: statistics.median(t) for name, t in times.items()}
     print(f"faces-synthetic-cpu step, batch {config.batch_size}, {config.model.image_size}x{config.model.image_size}, "
           f"threads={torch.get_num_threads()}, median of {args.repeats}:")  # fmt: skip

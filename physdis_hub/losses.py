@@ -67,6 +67,20 @@ DEFAULT_INPUT_CONVENTION = "torchvision"
 """The convention of a weights file whose metadata has no ``"input"`` key (torchvision's and timm's)."""
 
 
+def input_gain(convention: str) -> float:
+    """How many times larger than torchvision's the network inputs of ``convention`` are for the same
+    image: its ``scale / mean(std)`` over torchvision's (``"caffe-bgr-255"``: 255 / 4.43 = 57.6).
+
+    Convolutions and ReLUs scale with their input (up to the biases), so relu3_3 features of weights
+    trained on 0-255 inputs are about this many times larger than those of torchvision's weights.
+    :class:`PerceptualLoss` divides by it, so that ``lam_perc`` and the confidence's starting sigma mean
+    what they mean in Unsup3d, whose loss used torchvision's weights.
+    """
+    scale, _, _, std = INPUT_CONVENTIONS[convention]
+    tv_scale, _, _, tv_std = INPUT_CONVENTIONS[DEFAULT_INPUT_CONVENTION]
+    return (scale / (sum(std) / 3)) / (tv_scale / (sum(tv_std) / 3))
+
+
 VGG16_RELU3_3: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256)
 """VGG16 up to relu3_3: the output channels of each 3x3 convolution (padding 1, then ReLU), ``"M"``
 for a 2x2 max pool."""
@@ -203,6 +217,11 @@ class PerceptualLoss(nn.Module):
     """Squared-error loss on VGG16 relu3_3 features with a Gaussian confidence (Unsup3d's form):
     ``(f1 - f2)^2 / (2 sigma^2) + log(sigma)``, masked by the average-pooled pixel mask.
 
+    The features are divided by the weights' :func:`input_gain` first, i.e. measured in the units of
+    torchvision's weights: without it the bundled Caffe-convention VGG16 starts an untrained faces
+    model at a perceptual term of about 5e5 (against about 160 with it, and 0.4 for the photometric
+    term), which a softplus sigma takes thousands of steps to absorb while it drowns every other term.
+
     Args:
         weights: what :meth:`VGG16Features.load` accepts.
     """
@@ -210,6 +229,7 @@ class PerceptualLoss(nn.Module):
     def __init__(self, weights: str) -> None:
         super().__init__()
         self.vgg = VGG16Features.load(weights)
+        self.feature_scale = 1.0 / input_gain(self.vgg.input_convention)
 
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, sigma: torch.Tensor | None = None
@@ -233,7 +253,8 @@ class PerceptualLoss(nn.Module):
                 f"got {tuple(pred.shape)} and {tuple(target.shape)}"
             )
         k = pred.shape[0] // b
-        loss = ((self.vgg(pred).unflatten(0, (k, b)) - self.vgg(target)) ** 2).flatten(0, 1)
+        diff = (self.vgg(pred).unflatten(0, (k, b)) - self.vgg(target)) * self.feature_scale
+        loss = (diff**2).flatten(0, 1)
         if sigma is not None:
             loss = loss / (2 * sigma**2 + _EPS) + torch.log(sigma + _EPS)
         if mask is not None:

@@ -118,10 +118,15 @@ def test_vgg_load_errors_name_the_argument(tmp_path) -> None:
         net(torch.zeros(1, 1, 8, 8))
 
 
-def _unsup3d_perceptual(vgg: VGG16Features, pred, target, mask, sigma):  # type: ignore[no-untyped-def]
+CAFFE_GAIN = 255 * (0.229 + 0.224 + 0.225) / 3
+"""0-255 inputs against torchvision's inputs in units of ImageNet's std: the Caffe VGG16's features are
+about this many times larger."""
+
+
+def _unsup3d_perceptual(vgg: VGG16Features, pred, target, mask, sigma, gain=1.0):  # type: ignore[no-untyped-def]
     """The loss as it was computed before the target's features were shared: one VGG pass on
-    ``cat([pred, target])`` per prediction."""
-    f1, f2 = vgg(torch.cat([pred, target])).chunk(2)
+    ``cat([pred, target])`` per prediction; features divided by ``gain``."""
+    f1, f2 = (vgg(torch.cat([pred, target])) / gain).chunk(2)
     loss = (f1 - f2) ** 2 / (2 * sigma**2 + 1e-7) + torch.log(sigma + 1e-7)
     mask = F.avg_pool2d(mask, 4, 4).expand_as(loss)
     return (loss * mask).sum() / mask.sum()
@@ -141,13 +146,25 @@ def test_reconstruction_loss_runs_vgg_once_on_the_target_with_unchanged_values(t
     assert batches == [6, 3]  # the reconstruction and its flipped twin, then the target once
     vgg, (_, sig) = loss_fn.perceptual.vgg, out.confidence
     with torch.no_grad():
-        perc = _unsup3d_perceptual(vgg, out.reconstruction[:3], x, out.mask[:3], sig[:, 0:1])
-        perc_flip = _unsup3d_perceptual(vgg, out.reconstruction[3:], x, out.mask[3:], sig[:, 1:2])
+        perc = _unsup3d_perceptual(vgg, out.reconstruction[:3], x, out.mask[:3], sig[:, 0:1], CAFFE_GAIN)
+        perc_flip = _unsup3d_perceptual(vgg, out.reconstruction[3:], x, out.mask[3:], sig[:, 1:2], CAFFE_GAIN)
     torch.testing.assert_close(terms["perc"].detach(), perc, rtol=1e-6, atol=0)
     torch.testing.assert_close(terms["perc_flip"].detach(), perc_flip, rtol=1e-6, atol=0)
     assert terms["perc"].detach() != terms["perc_flip"].detach()
     terms["total"].backward()
     assert all(p.grad is not None for p in model.depth_net.parameters())
+
+
+def test_perceptual_loss_measures_features_in_torchvision_units(tmp_path) -> None:
+    torch.manual_seed(3)
+    net = VGG16Features()
+    pred, target = torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        for convention, gain in (("torchvision", 1.0), ("caffe-bgr-255", CAFFE_GAIN)):
+            weights = _save_vgg(tmp_path / f"{convention}.safetensors", net, {"input": convention})
+            loss = PerceptualLoss(weights)
+            expected = ((loss.vgg(pred) - loss.vgg(target)) ** 2).mean() / gain**2
+            torch.testing.assert_close(loss(pred, target)[0], expected, rtol=1e-5, atol=0)
 
 
 def test_perceptual_loss_checks_the_stacking(tmp_path) -> None:
