@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeGuard, Union
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, Union
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 ImageLike = Union[torch.Tensor, np.ndarray, "PIL.Image.Image", str, Path]
 Images = Union[ImageLike, Sequence[ImageLike]]
+ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 """File suffixes taken as images when a folder is expanded."""
@@ -99,10 +100,11 @@ def _to_float_rgb(im: Any) -> np.ndarray:
     return _composite_alpha(np.asarray(im.convert("RGBA"), dtype=np.float32) / 255)
 
 
-def _composite_alpha(rgba: np.ndarray) -> np.ndarray:
-    """``(H, W, 4)`` float in [0, 1] -> ``(H, W, 3)``: colour over :data:`ALPHA_BACKGROUND` by alpha."""
-    alpha = rgba[:, :, 3:]
-    return rgba[:, :, :3] * alpha + ALPHA_BACKGROUND * (1 - alpha)
+def _composite_alpha(rgba: ArrayT) -> ArrayT:
+    """``(..., 4)`` float in [0, 1] (numpy or torch) -> ``(..., 3)``: colour over
+    :data:`ALPHA_BACKGROUND` by alpha."""
+    alpha = rgba[..., 3:]
+    return rgba[..., :3] * alpha + ALPHA_BACKGROUND * (1 - alpha)
 
 
 def as_batch(images: Images, size: int, resize: str = "center-crop", name: str = "images") -> torch.Tensor:
@@ -110,8 +112,8 @@ def as_batch(images: Images, size: int, resize: str = "center-crop", name: str =
 
     Accepted forms:
 
-    - torch tensors ``(3, H, W)``, ``(1, H, W)``, ``(B, 3, H, W)`` or ``(B, 1, H, W)``: float in [0, 1]
-      or uint8 in [0, 255];
+    - torch tensors ``(C, H, W)`` or ``(B, C, H, W)`` with C = 1, 3 or 4 (RGBA: alpha composited onto
+      :data:`ALPHA_BACKGROUND`, as for files): float in [0, 1] or uint8 in [0, 255];
     - numpy arrays ``(H, W)``, ``(H, W, C)`` or ``(B, H, W, C)`` (channels last, as PIL/imageio give
       them), or ``(C, H, W)`` / ``(B, C, H, W)`` (channels first, as torch), with C = 1, 3 or 4
       (RGBA: alpha composited onto :data:`ALPHA_BACKGROUND`, as for files); float in [0, 1] or uint8.
@@ -190,7 +192,7 @@ def _to_bchw(images: Any, name: str) -> torch.Tensor:
         if images.ndim == 4:
             if images.shape[0] == 0:
                 _empty(name)
-            return _check_range(_replicate_gray(images, name), name)
+            return _to_rgb(images, name)
         return _to_chw(images, name)[None]
     return _to_chw(images, name)[None]
 
@@ -212,13 +214,13 @@ def _to_chw(img: Any, name: str) -> torch.Tensor:
             f"{name}: expected a tensor, numpy array, PIL image or file path, got {type(img).__name__}"
         )
     if img.ndim != 3:
-        raise ValueError(f"{name}: expected a (3, H, W) or (1, H, W) tensor, got shape {tuple(img.shape)}")
-    return _check_range(_replicate_gray(img[None], name), name)[0]
+        raise ValueError(f"{name}: expected a (C, H, W) tensor with C = 1, 3 or 4, got shape {tuple(img.shape)}")
+    return _to_rgb(img[None], name)[0]
 
 
 def _array_to_chw(arr: np.ndarray, name: str) -> torch.Tensor:
-    """One numpy image (see :func:`as_batch`) -> ``(C, H, W)`` tensor, C = 1 or 3, dtype kept
-    (uint8 or float); RGBA composited onto :data:`ALPHA_BACKGROUND`."""
+    """One numpy image (see :func:`as_batch`) -> ``(C, H, W)`` tensor, C = 1, 3 or 4, dtype kept
+    (uint8 or float)."""
     if arr.ndim == 2:
         arr = arr[:, :, None]
     channels = (1, 3, 4)
@@ -231,21 +233,20 @@ def _array_to_chw(arr: np.ndarray, name: str) -> torch.Tensor:
     if not (arr.dtype == np.uint8 or np.issubdtype(arr.dtype, np.floating)):
         raise ValueError(f"{name}: expected uint8 or float array, got dtype {arr.dtype}")
     # a copy: read-only arrays (np.asarray of a PIL image, scikit-image data) make torch warn
-    img = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1)
-    if img.shape[0] == 4:  # RGBA: in [0, 1] first, then composited as image files are
-        rgba = _check_range(img[None], name)[0].permute(1, 2, 0).numpy()
-        img = torch.from_numpy(_composite_alpha(rgba)).permute(2, 0, 1)
-    return img
+    return torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1)
 
 
-def _replicate_gray(batch: torch.Tensor, name: str) -> torch.Tensor:
-    if batch.shape[1] == 1:
-        batch = batch.expand(-1, 3, -1, -1)
-    if batch.shape[1] != 3:
-        raise ValueError(f"{name}: expected 1 or 3 channels (B, C, H, W), got shape {tuple(batch.shape)}")
+def _to_rgb(batch: torch.Tensor, name: str) -> torch.Tensor:
+    """``(B, C, H, W)`` uint8 or float, C = 1, 3 or 4 -> ``(B, 3, H, W)`` float in [0, 1]: gray
+    replicated, RGBA composited onto :data:`ALPHA_BACKGROUND` (as image files are)."""
+    if batch.shape[1] not in (1, 3, 4):
+        raise ValueError(f"{name}: expected 1, 3 or 4 channels (B, C, H, W), got shape {tuple(batch.shape)}")
     if min(batch.shape[-2:]) == 0:
         raise ValueError(f"{name}: image has zero height or width: shape {tuple(batch.shape)}")
-    return batch
+    batch = _check_range(batch, name)
+    if batch.shape[1] == 4:
+        return _composite_alpha(batch.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+    return batch.expand(-1, 3, -1, -1)
 
 
 def _check_range(batch: torch.Tensor, name: str) -> torch.Tensor:
