@@ -58,7 +58,7 @@ def test_batching_does_not_change_features(model, images):
 @pytest.mark.parametrize(
     "images",
     [
-        pytest.param(torch.rand(2, 4, 64, 64), id="4-channels"),
+        pytest.param(torch.rand(2, 5, 64, 64), id="5-channels"),
         pytest.param(torch.rand(64, 64), id="2d-tensor"),
         pytest.param(torch.rand(1, 2, 3, 64, 64), id="5d-tensor"),
         pytest.param(np.zeros((5, 64, 64), np.float32), id="5-channels-first-array"),
