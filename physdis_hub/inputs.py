@@ -25,6 +25,8 @@ ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 """File suffixes taken as images when a folder is expanded."""
+CHANNELS = (1, 3, 4)
+"""Channel counts an image may have: grey, RGB, RGBA."""
 ALPHA_BACKGROUND = 1.0
 """Grey level in [0, 1] (1.0: white) that transparent pixels are composited onto; the colour stored
 under a transparent pixel is never used."""
@@ -223,10 +225,9 @@ def _array_to_chw(arr: np.ndarray, name: str) -> torch.Tensor:
     (uint8 or float)."""
     if arr.ndim == 2:
         arr = arr[:, :, None]
-    channels = (1, 3, 4)
-    if arr.ndim == 3 and arr.shape[2] not in channels and arr.shape[0] in channels:
+    if arr.ndim == 3 and arr.shape[2] not in CHANNELS and arr.shape[0] in CHANNELS:
         arr = arr.transpose(1, 2, 0)  # channels first, as torch
-    if arr.ndim != 3 or arr.shape[2] not in channels:
+    if arr.ndim != 3 or arr.shape[2] not in CHANNELS:
         raise ValueError(
             f"{name}: expected a numpy array (H, W), (H, W, C) or (C, H, W) with C = 1, 3 or 4, got shape {arr.shape}"
         )
@@ -239,7 +240,7 @@ def _array_to_chw(arr: np.ndarray, name: str) -> torch.Tensor:
 def _to_rgb(batch: torch.Tensor, name: str) -> torch.Tensor:
     """``(B, C, H, W)`` uint8 or float, C = 1, 3 or 4 -> ``(B, 3, H, W)`` float in [0, 1]: gray
     replicated, RGBA composited onto :data:`ALPHA_BACKGROUND` (as image files are)."""
-    if batch.shape[1] not in (1, 3, 4):
+    if batch.shape[1] not in CHANNELS:
         raise ValueError(f"{name}: expected 1, 3 or 4 channels (B, C, H, W), got shape {tuple(batch.shape)}")
     if min(batch.shape[-2:]) == 0:
         raise ValueError(f"{name}: image has zero height or width: shape {tuple(batch.shape)}")
