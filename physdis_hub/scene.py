@@ -187,16 +187,21 @@ def vertical_contrast(image: torch.Tensor, region: torch.Tensor | None = None) -
     Raises:
         ValueError: a region with no pixel in its top or its bottom half.
     """
-    luminance = image.mean(1)
     if region is None:
-        region = torch.ones_like(luminance, dtype=torch.bool)
+        region = torch.ones_like(image[:, 0], dtype=torch.bool)
     top = region.clone()
-    top[:, luminance.shape[-2] // 2 :] = False
+    top[:, image.shape[-2] // 2 :] = False
     bottom = region & ~top
-    sizes = torch.stack([top.flatten(1).sum(1), bottom.flatten(1).sum(1)])
-    if bool((sizes == 0).any()):
+    if bool((top.flatten(1).sum(1) == 0).any() or (bottom.flatten(1).sum(1) == 0).any()):
         raise ValueError("region: every image needs pixels in both the top and the bottom half")
-    return (luminance * top).flatten(1).sum(1) / sizes[0] - (luminance * bottom).flatten(1).sum(1) / sizes[1]
+    return region_luminance(image, top) - region_luminance(image, bottom)
+
+
+def region_luminance(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """``(N,)``: mean luminance (channel mean) of ``image (N, C, S, S)`` over ``region (N, S, S)``
+    (boolean); differentiable, in ``image``'s dtype; NaN for an image whose region is empty."""
+    weights = region.to(image.dtype)
+    return (image.mean(1) * weights).flatten(1).sum(1) / weights.flatten(1).sum(1)
 
 
 def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:

@@ -14,6 +14,7 @@ from physdis_hub.scene import (
     decode_view,
     encode_light,
     encode_view,
+    region_luminance,
     shade,
     shading,
     vertical_contrast,
@@ -134,3 +135,16 @@ def test_vertical_contrast_is_top_minus_bottom_over_the_region() -> None:
         vertical_contrast(albedo, region)
     whole = vertical_contrast(albedo)  # no region: the whole image, top 4 rows against bottom 4
     torch.testing.assert_close(whole, torch.tensor([0.5, -0.3]))
+
+
+def test_region_luminance_is_the_channel_mean_over_the_region() -> None:
+    image = torch.zeros(2, 3, 4, 4, dtype=torch.float64)
+    image[0, 0] = 0.9  # red: luminance 0.3
+    image[1, :, :2] = 0.6  # a bright top half
+    region = torch.zeros(2, 4, 4, dtype=torch.bool)
+    region[0, 1:3, 1:3] = True
+    region[1, 1:3] = True  # one row of the top half, one of the bottom
+    out = region_luminance(image, region)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, torch.tensor([0.3, 0.3], dtype=torch.float64))
+    assert torch.isnan(region_luminance(image, torch.zeros_like(region))).all()

@@ -15,6 +15,15 @@ freedom of the objective), so the diagnostics separate the two:
 - ``light_{x,y}_corr`` / ``_slope`` and ``view_{yaw,pitch}_corr`` / ``_slope``: Pearson correlation
   and least-squares slope of the predicted light direction (``l_x / l_z``, ``l_y / l_z``) and view
   angles against the truth (slope 1: right scale; < 1: under-estimated);
+- ``light_x_shading_slope`` and ``light_z_shading_ratio``: the light's strength split the way the
+  image sees it. Shading is ``ambient + diffuse * (n_x l_x + n_y l_y + n_z l_z)``; its left-right
+  part, ``diffuse * l_x``, is pinned by the flip-symmetric albedo (slope of the prediction on the
+  truth), while its head-on part, ``diffuse * l_z``, varies over the face only as ``n_z`` does and a
+  symmetric albedo can take it up (ratio of the predicted mean to the true mean). The tilt is
+  ``l_x / l_z``, so the light x slope is close to the first over the second;
+- ``albedo_brightness_slope``: slope of the predicted canonical albedo's mean luminance over the
+  true object on the true one: whether a darker face is read as a darker albedo (1) or as weaker
+  light (near 0);
 - ``yaw_shift_corr``: correlation, over the images, of the yaw error with the error of the
   horizontal translation. A head turned about a pivot behind its face also moves sideways, so an
   under-estimated yaw can be made up by a sideways shift; strongly negative: the view trades yaw
@@ -48,7 +57,7 @@ import torch.nn.functional as F
 from physdis_hub.model import PhysDisModel
 from physdis_hub.render import Renderer
 from physdis_hub.render.camera import Camera, normals_from_depth
-from physdis_hub.scene import SceneParams, depth_interior, vertical_contrast
+from physdis_hub.scene import SceneParams, depth_interior, region_luminance, vertical_contrast
 from physdis_hub.vocab import to_network_range
 
 
@@ -126,9 +135,10 @@ def corr_slope(pred: torch.Tensor, true: torch.Tensor) -> tuple[float, float]:
 
 
 def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float]:
-    """Correlation and slope of the predicted light direction and view angles against the truth, and
-    the correlation of the yaw error with the horizontal-shift error (``yaw_shift_corr``; NaN where
-    either error is constant)."""
+    """Correlation and slope of the predicted light direction and view angles against the truth, the
+    light's left-right and head-on shading strengths (``light_x_shading_slope``,
+    ``light_z_shading_ratio``), and the correlation of the yaw error with the horizontal-shift error
+    (``yaw_shift_corr``; NaN where either error is constant)."""
     out: dict[str, float] = {}
     p_tilt, t_tilt = pred.light.tilt(), true.light.tilt()
     pairs = {
@@ -139,6 +149,9 @@ def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float
     }  # fmt: skip
     for name, (p, t) in pairs.items():
         out[f"{name}_corr"], out[f"{name}_slope"] = corr_slope(p, t)
+    p_shading, t_shading = (s.light.diffuse[:, None] * s.light.direction for s in (pred, true))  # (N, 3) each
+    _, out["light_x_shading_slope"] = corr_slope(p_shading[:, 0], t_shading[:, 0])
+    out["light_z_shading_ratio"] = float(p_shading[:, 2].double().mean() / t_shading[:, 2].double().mean())
     shift_error = pred.view.translation[:, 0] - true.view.translation[:, 0]
     out["yaw_shift_corr"], _ = corr_slope(pred.view.rotation[:, 1] - true.view.rotation[:, 1], shift_error)
     return out
@@ -223,6 +236,8 @@ def shape_scores(
     obj = true.depth < true.depth.amax((1, 2), keepdim=True)  # nearer than the background plane
     contrast_error = vertical_contrast(pred.albedo.double(), obj) - vertical_contrast(true.albedo.double(), obj)
     out["albedo_light_y_corr"], _ = corr_slope(contrast_error, pred.light.tilt()[:, 1] - true.light.tilt()[:, 1])
+    pred_brightness, true_brightness = (region_luminance(s.albedo.double(), obj) for s in (pred, true))
+    _, out["albedo_brightness_slope"] = corr_slope(pred_brightness, true_brightness)
     if identity is not None:
         out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in pred.light.tilt().unbind(1))
     return out

@@ -207,6 +207,9 @@ SHAPE_COLUMNS = (
     ("relief_slope", "relief / truth"),
     ("light_y_id_share", "light y: share between ids"),
     ("albedo_light_y_corr", "albedo contrast err vs light y err r"),
+    ("light_x_shading_slope", "diffuse l_x slope"),
+    ("light_z_shading_ratio", "diffuse l_z / truth"),
+    ("albedo_brightness_slope", "albedo brightness slope"),
 )
 """Diagnostics of :mod:`training.shape_eval` (a second table: models only)."""
 

@@ -81,6 +81,29 @@ def test_parameter_agreement_measures_correlation_and_scale() -> None:
     assert math.isnan(scores["yaw_shift_corr"])  # no translation error at all
 
 
+def test_light_strength_split_sees_a_weaker_tilt_made_up_by_stronger_diffuse_light() -> None:
+    g = torch.Generator().manual_seed(2)
+    n = 40
+    lx = (0.2 + 0.4 * torch.rand(n, generator=g)) * torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
+    zeros, ambient = torch.zeros(n), torch.full((n,), 0.3)
+    view = View(torch.zeros(n, 3), torch.zeros(n, 3))
+
+    def scene(light: Light) -> SceneParams:
+        return SceneParams(torch.ones(n, 64, 64), torch.zeros(n, 3, 64, 64), light, view)
+
+    true = Light.from_tilt(ambient, torch.full((n,), 0.5), torch.stack([lx, zeros], 1))
+    half = Light.from_tilt(ambient, torch.ones(n), torch.stack([lx / 2, zeros], 1))
+    # the same left-right shading, diffuse * l_x, from half the tilt and a stronger diffuse light
+    traded = Light(ambient, true.diffuse * true.direction[:, 0] / half.direction[:, 0], half.direction)
+    scores = parameter_agreement(scene(traded), scene(true))
+    assert scores["light_x_slope"] == pytest.approx(0.5)
+    assert scores["light_x_shading_slope"] == pytest.approx(1.0)
+    # diffuse' l_z' = 0.5 * l_x / l_x' * l_z' = 0.5 * 2 * l_z: twice the true head-on shading
+    assert scores["light_z_shading_ratio"] == pytest.approx(2.0)
+    same = parameter_agreement(scene(true), scene(true))
+    assert same["light_x_shading_slope"] == pytest.approx(1.0) and same["light_z_shading_ratio"] == pytest.approx(1.0)
+
+
 def test_yaw_shift_corr_sees_a_turn_traded_for_a_sideways_shift() -> None:
     g = torch.Generator().manual_seed(1)
     n = 200

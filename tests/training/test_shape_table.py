@@ -23,6 +23,7 @@ def test_shape_rows_score_every_model_against_the_null_depth(tiny) -> None:
         assert rows[name]["side_vs_null"] == pytest.approx(rows[name]["side"] / rows["null depth"]["side"])
         assert {"hf_ratio", "light_x_corr", "view_yaw_slope", "side_deplaned", "albedo_light_y_corr"} <= set(rows[name])
         assert -1 <= rows[name]["albedo_light_y_corr"] <= 1
+        assert {"light_x_shading_slope", "light_z_shading_ratio", "albedo_brightness_slope"} <= set(rows[name])
 
 
 def test_main_writes_the_readme_block_and_checks_arguments(tiny, tmp_path, capsys) -> None:
