@@ -31,18 +31,22 @@ from physdis_hub.scene import Light, SceneParams, View
 
 from .config import TrainConfig
 from .shape_eval import parameter_agreement
-from .suite import load_split, markdown_table, publish, require_block
+from .suite import SHAPE_COLUMNS, load_split, markdown_table, publish, require_block
 from .train import command_line
 
-REFIT_COLUMNS = (
-    ("light_x_slope", "light x slope"),
-    ("light_y_slope", "light y slope"),
-    ("view_yaw_slope", "yaw slope"),
-    ("view_pitch_slope", "pitch slope"),
-    ("yaw_shift_corr", "yaw err vs x-shift err r"),
+REFIT_KEYS = (
+    "light_x_slope",
+    "light_y_slope",
+    "view_yaw_slope",
+    "view_pitch_slope",
+    "yaw_shift_corr",
+    "light_x_shading_slope",
+    "light_z_shading_ratio",
 )
-"""Columns of a refit's agreement with the truth (its slopes, and whether a wrong yaw is made up by a
-sideways shift): keys of :func:`training.shape_eval.parameter_agreement`."""
+REFIT_COLUMNS = tuple(column for column in SHAPE_COLUMNS if column[0] in REFIT_KEYS)
+"""Columns of a refit's agreement with the truth (its slopes, whether a wrong yaw is made up by a
+sideways shift, and how the light's strength is split): keys of
+:func:`training.shape_eval.parameter_agreement`, headed as in :data:`training.suite.SHAPE_COLUMNS`."""
 
 COLUMNS = (("l1_fixed", "L1, true light and view"), ("l1_refit", "L1, light and view refit"), *REFIT_COLUMNS)
 """The table's columns: reconstruction errors ([0, 1] units) and the refit parameters' agreement with the truth."""
