@@ -192,7 +192,7 @@ def vertical_contrast(image: torch.Tensor, region: torch.Tensor | None = None) -
     top = region.clone()
     top[:, image.shape[-2] // 2 :] = False
     bottom = region & ~top
-    if bool((top.flatten(1).sum(1) == 0).any() or (bottom.flatten(1).sum(1) == 0).any()):
+    if not bool((top.flatten(1).any(1) & bottom.flatten(1).any(1)).all()):
         raise ValueError("region: every image needs pixels in both the top and the bottom half")
     return region_luminance(image, top) - region_luminance(image, bottom)
 

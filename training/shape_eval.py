@@ -18,9 +18,9 @@ freedom of the objective), so the diagnostics separate the two:
 - ``light_x_shading_slope`` and ``light_z_shading_ratio``: the light's strength split the way the
   image sees it. Shading is ``ambient + diffuse * (n_x l_x + n_y l_y + n_z l_z)``; its left-right
   part, ``diffuse * l_x``, is antisymmetric, so a flip-symmetric albedo cannot imitate it (slope of
-  the prediction on the truth), while its head-on part, ``diffuse * l_z``, varies over the face only as ``n_z`` does and a
-  symmetric albedo can take it up (ratio of the predicted mean to the true mean). The tilt is
-  ``l_x / l_z``, so the light x slope is close to the first over the second;
+  the prediction on the truth), while its head-on part, ``diffuse * l_z``, varies over the face
+  only as ``n_z`` does and a symmetric albedo can take it up (ratio of the predicted mean to the
+  true mean). The tilt is ``l_x / l_z``, so the light x slope is close to the first over the second;
 - ``albedo_brightness_slope``: slope of the predicted canonical albedo's mean luminance over the
   true object on the true one: whether a darker face is read as a darker albedo (1) or as weaker
   light (near 0);
