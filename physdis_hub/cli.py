@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,9 +44,8 @@ from .vocab import PARTS, VARIANTS
 # torch, numpy, PIL and the model are imported by the commands that use them, so that `physdis
 # --help` and `physdis list` start in a fraction of a second (tests/packaging/test_startup.py).
 if TYPE_CHECKING:
-    import torch
-
     from .model import PhysDisModel
+    from .stream import Preprocess
 
 __all__ = ["DEFAULT_MODEL", "build_parser", "main"]
 DEFAULT_MODEL = "faces-loocc-lv"
@@ -121,52 +119,27 @@ def _add_on_error_argument(p: argparse.ArgumentParser) -> None:
                    help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")  # fmt: skip
 
 
-def _read_aligned(
-    paths: list[Path], model: PhysDisModel, args: argparse.Namespace
-) -> tuple[torch.Tensor, list[tuple[Path, int | None]]]:
-    """The chunk's model batch ``(M, 3, S, S)`` and per row its file and, under ``--faces all``, the
-    index of its face in that file (largest first; else None). Files without a face, and under
-    ``--on-error skip`` files that do not decode, are reported on stderr and skipped."""
-    import torch
+def _crop_hook(model: PhysDisModel, args: argparse.Namespace) -> Preprocess:
+    """What turns each decoded input into the model's crops: the face aligner for face models (unless
+    ``--no-align``), else the model's centre crop."""
+    from .align import AlignCrops
+    from .stream import CenterCrop
 
-    from .inputs import read_image
-    from .stream import NO_FACE, SKIP_HINT
-
-    decoded, kept = [], []
-    for path in paths:
-        try:
-            decoded.append(read_image(path, "inputs"))
-        except ValueError as err:
-            if args.on_error != "skip":
-                raise ValueError(f"{err}; {SKIP_HINT}") from err
-            _report_skipped([(str(path), str(err))])
-            continue
-        kept.append(path)
-    paths = kept
-    if not paths:
-        return torch.zeros(0), []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # reported below, one plain line per file
-        found = model.align(decoded, align="auto" if args.align else False, faces=args.faces)
-    _report_skipped([(str(paths[i]), NO_FACE) for i in found.missing])
-    rows: list[tuple[Path, int | None]] = []
-    count: dict[int, int] = {}
-    for i, face in zip(found.source.tolist(), found.faces):
-        k = None
-        if args.faces == "all" and face is not None:
-            k = count[i] = count.get(i, -1) + 1
-        rows.append((paths[i], k))
-    return found.images, rows
+    size, resize = model.config.image_size, model.config.resize
+    if args.align and model.aligns_faces:
+        return AlignCrops(size, faces=args.faces, resize=resize)
+    return CenterCrop(size, resize)
 
 
 def _no_face_error(count: int) -> ValueError:
     return ValueError(f"inputs: no face found in any of the {count} images; --no-align takes them as they are")
 
 
-def _chunks(images: list[Path], size: int, desc: str) -> list[list[Path]]:
+def _chunks(count: int, size: int, desc: str) -> list[range]:
+    """Input indices ``0 .. count - 1`` in batches of ``size``, with a progress bar over several."""
     if size <= 0:
         raise ValueError(f"--batch-size: expected a positive int, got {size}")
-    chunks = [images[i : i + size] for i in range(0, len(images), size)]
+    chunks = [range(i, min(i + size, count)) for i in range(0, count, size)]
     from tqdm.auto import tqdm
 
     return list(tqdm(chunks, desc=desc, unit="batch", disable=None if len(chunks) > 1 else True))
@@ -197,7 +170,6 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
 def _run_extract(args: argparse.Namespace) -> None:
     import torch
 
-    from .align import AlignCrops
     from .features import require_pyarrow
     from .stream import Rank, StreamOptions, extract_to_file, extract_to_folder, make_source
 
@@ -218,8 +190,7 @@ def _run_extract(args: argparse.Namespace) -> None:
         args.device = f"cuda:{rank.local_rank}"
     source = make_source(args.inputs)
     model = _load(args)
-    if args.align and model.aligns_faces:
-        source.preprocess = AlignCrops(model.config.image_size, faces=args.faces, resize=model.config.resize)
+    source.preprocess = _crop_hook(model, args)
     model_id = args.model + (f"@{args.revision}" if args.revision else "")
     options = StreamOptions(tuple(args.parts), args.batch_size, args.workers, args.on_error,
                             progress=False if args.no_progress or rank.rank else None)  # fmt: skip
@@ -275,44 +246,67 @@ def _run_decompose(args: argparse.Namespace) -> None:
     if args.scale <= 0:
         raise ValueError(f"--scale: expected a positive int, got {args.scale}")
     from .inputs import collect_images
+    from .stream import FileSource, gather_crops
 
     images = collect_images(args.inputs)
     model = _load(args)
+    source = FileSource(images, _crop_hook(model, args))
+    stems = _figure_stems(images)
     from .figures import decomposition_panels, labelled_grid
     from .mesh_export import write_meshes
 
     created = not args.output.exists()
-    used: set[str] = set()
+    written = 0
     try:
-        for chunk in _chunks(images, args.batch_size, "decompose"):
-            batch, rows = _read_aligned(chunk, model, args)
-            if not rows:
+        for chunk in _chunks(len(source), args.batch_size, "decompose"):
+            batch = gather_crops([source[i] for i in chunk], args.on_error)
+            _report_skipped(batch.skipped)
+            if not batch.rows:
                 continue
-            dec = model.decompose(batch.to(next(model.parameters()).device), align=False)
-            panels = decomposition_panels(model, batch, dec)
-            names = [_unique(path.stem if k is None else f"{path.stem}-face{k}", used) for path, k in rows]
+            dec = model.decompose(batch.crops.to(next(model.parameters()).device), align=False)
+            panels = decomposition_panels(model, batch.crops, dec)
+            names = [stems[it.index] if k is None else f"{stems[it.index]}-face{k}" for it, k in batch.rows]
             args.output.mkdir(parents=True, exist_ok=True)
             for i, name in enumerate(names):
                 row = [panel[i : i + 1] for panel in panels]
                 labelled_grid(row, side=row[0].shape[-1] * args.scale).save(args.output / f"{name}.png")
             if args.mesh:
                 write_meshes(model, dec, args.output, names)
-        if not used:
+            written += len(names)
+        if not written:
             raise _no_face_error(len(images))
     except BaseException:
         if created and args.output.is_dir() and not any(args.output.iterdir()):
             args.output.rmdir()
         raise
     meshes = " and OBJ + GLB meshes" if args.mesh else ""
-    print(f"wrote {len(used)} figures{meshes} to {args.output}")
+    print(f"wrote {written} figures{meshes} to {args.output}")
 
 
-def _unique(stem: str, used: set[str]) -> str:
-    name, n = stem, 1
-    while name in used:
-        name, n = f"{stem}-{n}", n + 1
-    used.add(name)
-    return name
+def _figure_stems(images: Sequence[Path]) -> list[str]:
+    """The figure name of each input: its file stem. Inputs that share a stem are told apart by the
+    file name (``face.jpg``, ``face.png``), else by the folder before it (``anna_0001.jpg``,
+    ``bob_0001.jpg``); what still clashes (one file given twice) is numbered (``img``, ``img-1``)."""
+    stems = [p.stem for p in images]
+    groups: dict[str, list[int]] = {}
+    for i, stem in enumerate(stems):
+        groups.setdefault(stem, []).append(i)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        for names in ([images[i].name for i in group], [f"{images[i].parent.name}_{images[i].name}" for i in group]):
+            if len(set(names)) == len(names):
+                for i, name in zip(group, names):
+                    stems[i] = name
+                break
+    used: set[str] = set()
+    for i, stem in enumerate(stems):
+        unique, n = stem, 1
+        while unique in used:
+            unique, n = f"{stem}-{n}", n + 1
+        stems[i] = unique
+        used.add(unique)
+    return stems
 
 
 # -- push --------------------------------------------------------------------------------------------

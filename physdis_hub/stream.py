@@ -265,6 +265,55 @@ class Shard:
     errors: list[str]
 
 
+@dataclass
+class Crops:
+    """The model batch of some decoded :class:`Item` s, as :func:`gather_crops` returns it.
+
+    Attributes:
+        crops: ``(M, 3, S, S)``, every crop of the items that gave any, in order.
+        rows: per crop, its item and its number among that item's crops (None: the item's only
+            crop, not numbered).
+        skipped: ``(name, why)`` of each item left out: it failed to decode, or its hook found
+            nothing to crop (:data:`NO_FACE`).
+    """
+
+    crops: torch.Tensor
+    rows: list[tuple[Item, int | None]]
+    skipped: list[tuple[str, str]]
+
+
+def gather_crops(items: Sequence[Item], on_error: str = "raise") -> Crops:
+    """Stack the crops of decoded ``items`` into one batch, leaving out the items without any.
+
+    Args:
+        items: what a :class:`Source` yields.
+        on_error: an item that failed to decode: ``"raise"`` or ``"skip"`` (see :data:`ON_ERROR`).
+
+    Raises:
+        ValueError: an item failed to decode and ``on_error == "raise"`` (the message names it).
+    """
+    crops: list[torch.Tensor] = []
+    rows: list[tuple[Item, int | None]] = []
+    skipped: list[tuple[str, str]] = []
+    for it in items:
+        if it.crops is None:
+            if on_error == "raise":
+                raise ValueError(f"{it.error}; {SKIP_HINT}")
+            skipped.append((it.name, str(it.error)))
+        elif not len(it.crops):  # the hook found nothing to crop (an aligner: no face): reported, never an error
+            skipped.append((it.name, NO_FACE))
+        else:
+            n = len(it.crops)
+            rows += [(it, None)] if n == 1 and not it.numbered else [(it, j) for j in range(n)]
+            crops.append(it.crops)
+    return Crops(torch.cat(crops) if crops else torch.zeros(0, 3, 1, 1), rows, skipped)
+
+
+def row_name(item: Item, number: int | None) -> str:
+    """The feature row of crop ``number`` of ``item``: ``NAME``, or ``NAME#j`` for a numbered crop."""
+    return item.name if number is None else f"{item.name}#{number}"
+
+
 def iter_shards(
     model: PhysDisModel, source: Source, shards: Sequence[int], shard_size: int, options: StreamOptions
 ) -> Iterator[Shard]:
@@ -319,24 +368,14 @@ class _ShardBuffer:
         self.chunks: dict[str, list[np.ndarray]] = {p: [] for p in parts}
 
     def add(self, items: list[Item], model: PhysDisModel, options: StreamOptions) -> None:
-        crops = []
-        for it in items:
-            if it.crops is None:
-                if options.on_error == "raise":
-                    raise ValueError(f"{it.error}; {SKIP_HINT}")
-                self.skipped.append(it.name)
-                self.errors.append(str(it.error))
-                continue
-            n = len(it.crops)
-            if not n:  # the hook found nothing to crop (an aligner: no face): reported, never an error
-                self.skipped.append(it.name)
-                self.errors.append(NO_FACE)
-                continue
-            self.names += [it.name] if n == 1 and not it.numbered else [f"{it.name}#{j}" for j in range(n)]
-            crops.append(it.crops)
-        if crops:
+        batch = gather_crops(items, options.on_error)
+        for name, why in batch.skipped:
+            self.skipped.append(name)
+            self.errors.append(why)
+        self.names += [row_name(it, j) for it, j in batch.rows]
+        if batch.rows:
             feats = cast(dict[str, torch.Tensor], model.extract(  # as_dict=True: a dict
-                torch.cat(crops), parts=self.parts, as_dict=True, batch_size=options.batch_size, progress=False, align=False
+                batch.crops, parts=self.parts, as_dict=True, batch_size=options.batch_size, progress=False, align=False
             ))  # fmt: skip
             for p in self.parts:
                 self.chunks[p].append(feats[p].cpu().numpy())

@@ -123,6 +123,20 @@ def test_decompose_writes_one_figure_per_image(checkpoint, photos, tmp_path):
         assert np.asarray(fig).std() > 0
 
 
+def test_decompose_names_figures_of_inputs_that_share_a_stem(checkpoint, photos, tmp_path, capsys):
+    _, folder = checkpoint
+    image = Image.open(photos / "img0.png")
+    for path in ("same/face.png", "same/face.jpg", "anna/0001.png", "bob/0001.png", "solo/eve.png"):
+        (tmp_path / path).parent.mkdir(exist_ok=True)
+        image.save(tmp_path / path)
+    inputs = [str(tmp_path / d) for d in ("same", "anna", "bob", "solo")]
+    out = tmp_path / "figures"
+    assert main(["decompose", *inputs, "--model", f"local-dir:{folder}", "--no-align", "-o", str(out)]) == 0
+    expected = ["anna_0001.png.png", "bob_0001.png.png", "eve.png", "face.jpg.png", "face.png.png"]
+    assert sorted(p.name for p in out.iterdir()) == expected
+    assert "wrote 5 figures" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

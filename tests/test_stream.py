@@ -22,7 +22,17 @@ from physdis_hub.cli import main
 from physdis_hub.data import get_dataset
 from physdis_hub.features import INDEX_NAME, read_features, read_index
 from physdis_hub.inputs import as_batch
-from physdis_hub.stream import DatasetSource, FileSource, StreamOptions, extract_to_folder, iter_shards
+from physdis_hub.stream import (
+    NO_FACE,
+    DatasetSource,
+    FileSource,
+    Item,
+    StreamOptions,
+    extract_to_folder,
+    gather_crops,
+    iter_shards,
+    row_name,
+)
 
 from .conftest import small_config
 
@@ -221,3 +231,20 @@ def test_label_join_by_full_name_file_name_and_crop(tmp_path):
     csv.write_text("name,score\nb.png,1\nb.png,2\n")
     with pytest.raises(ValueError, match=r"line 3: 'b.png' is listed twice"):
         read_label_csv(csv)
+
+
+def test_gather_crops_stacks_rows_and_reports_what_it_leaves_out():
+    crop = torch.rand(1, 3, 8, 8)
+    items = [
+        Item(0, "one.png", crop),
+        Item(1, "broken.png", None, error="cannot decode broken.png"),
+        Item(2, "blank.png", torch.zeros(0, 3, 8, 8)),
+        Item(3, "two.png", torch.cat([crop, 1 - crop]), numbered=True),
+    ]
+    batch = gather_crops(items, "skip")
+    assert batch.crops.shape == (3, 3, 8, 8) and torch.equal(batch.crops[2], 1 - crop[0])
+    assert [row_name(it, j) for it, j in batch.rows] == ["one.png", "two.png#0", "two.png#1"]
+    assert batch.skipped == [("broken.png", "cannot decode broken.png"), ("blank.png", NO_FACE)]
+    with pytest.raises(ValueError, match="cannot decode broken.png; pass --on-error skip"):
+        gather_crops(items, "raise")
+    assert gather_crops(items[1:3], "skip").crops.shape[0] == 0
