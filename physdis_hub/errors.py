@@ -27,6 +27,17 @@ class ChecksumMismatchError(CheckpointError):
     """A file's sha256 differs from the one pinned or recorded for it; the file was not used."""
 
 
+class ConversionError(CheckpointError):
+    """Weights of another format (an official Unsup3d or PDR checkpoint, an ONNX VGG16) cannot be
+    read or converted: the source is not of the expected layout, or the conversion does not
+    reproduce it. The message says why (one line)."""
+
+
+class ConfigFormatError(PhysdisError, ValueError):
+    """A ``config.json`` of a format this physdis-hub does not read (an older development format
+    or a newer release); the message says how to re-export or upgrade."""
+
+
 class UnknownNameError(PhysdisError, LookupError):
     """A registry has no entry of this name (the message suggests close matches)."""
 

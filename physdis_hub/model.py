@@ -93,7 +93,7 @@ class PhysDisModel(nn.Module):
         super().__init__()
         self.config = config = config or ModelConfig()
         n = config.nets
-        self.depth_net = EncoderDecoder(3, 1, n.depth_nf, n.zdim, final_tanh=n.depth_final_tanh)
+        self.depth_net = EncoderDecoder(3, 1, n.depth_nf, n.zdim, final_tanh=False)
         self.albedo_net = EncoderDecoder(3, 3, n.albedo_nf, n.zdim)
         self.light_net = Encoder(3, 4, n.light_nf, head=n.encoder_head)
         self.view_net = Encoder(3, 6, n.view_nf, head=n.encoder_head)

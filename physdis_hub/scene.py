@@ -207,7 +207,7 @@ def region_luminance(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
 def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
     """Depth network output -> canonical depth.
 
-    Subtract the per-image mean (when ``cfg.center_depth``), squash with tanh, map [-1, 1] onto
+    Subtract the per-image mean, squash with tanh, map [-1, 1] onto
     [min_depth, max_depth], and set the 2-pixel border to ``border_depth``.
 
     Args:
@@ -217,9 +217,7 @@ def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
         ``(B, S, S)``.
     """
     raw = raw.reshape(raw.shape[0], raw.shape[-2], raw.shape[-1])
-    if cfg.center_depth:
-        raw = raw - raw.mean(dim=(1, 2), keepdim=True)
-    d = raw.tanh()
+    d = (raw - raw.mean(dim=(1, 2), keepdim=True)).tanh()
     d = _rescale(d, cfg.min_depth, cfg.max_depth)
     border = torch.ones_like(d[:1], dtype=torch.bool)
     depth_interior(border).fill_(False)

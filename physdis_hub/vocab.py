@@ -1,4 +1,4 @@
-"""The package's vocabulary, defined once: part names, LOOCC variants, renderer backends, devices,
+"""The package's vocabulary, defined once: part names, LOOCC variants, devices,
 and the two image value ranges.
 
 Each set of names is a ``Literal`` type (for annotations and type checkers) with the tuple of its
@@ -27,11 +27,6 @@ VARIANT_LABELS: dict[Variant, str] = {"none": "no LOOCC", "L": "LOOCC-L", "LV": 
 """How each variant is displayed (tables, model cards, figures)."""
 VARIANT_SLUGS: dict[Variant, str] = {v: label.lower().replace(" ", "-") for v, label in VARIANT_LABELS.items()}
 """Each variant in names and tags: ``no-loocc``, ``loocc-l``, ``loocc-lv`` (Hub tags, repository names)."""
-
-Backend = Literal["torch", "nmr"]
-"""A renderer backend: ``"torch"`` (ours, CPU and CUDA) or ``"nmr"`` (neural_renderer, optional)."""
-BACKENDS: tuple[Backend, ...] = get_args(Backend)
-"""Every renderer backend."""
 
 Device = Literal["auto", "cpu", "cuda"]
 """Where training runs: ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``."""

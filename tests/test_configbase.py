@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from physdis_hub.align import DetectorConfig
-from physdis_hub.config import LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
+from physdis_hub.config import CONFIG_FORMAT_VERSION, LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
 from physdis_hub.configbase import ConfigBase
 from physdis_hub.data.synthetic import LightRange, SyntheticConfig, ViewRange
 from training.augment import PHOTO_LIKE, AugmentConfig
@@ -82,8 +82,7 @@ def test_a_new_config_needs_no_serialiser() -> None:
         del globals()["Inner"]
 
 
-def test_model_config_keeps_its_format_version_and_migration() -> None:
-    assert ModelConfig().to_dict()["format_version"] >= 2
-    old = ModelConfig.from_json(FIXTURES / "config_format1.json")  # format 1: no format_version
-    assert old.nets.depth_final_tanh  # the migration's doing
-    assert ModelConfig.from_dict(old.to_dict()) == old
+def test_model_config_stamps_its_format_version() -> None:
+    data = ModelConfig().to_dict()
+    assert data["format_version"] == CONFIG_FORMAT_VERSION
+    assert ModelConfig.from_dict(data) == ModelConfig()

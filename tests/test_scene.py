@@ -36,18 +36,17 @@ def test_decode_depth_range_and_border() -> None:
 
 
 
-def test_decode_depth_without_centring_keeps_the_offset() -> None:
-    # Unsup3d's centring pins the map's mean raw value, so the interior's depth depends on the
-    # border's raw output (which the border depth then overwrites); without it, it does not.
-    cfg = SceneConfig(center_depth=False)
-    raw = torch.full((1, 1, 64, 64), -0.5)
-    deep = decode_depth(raw, cfg)
-    torch.testing.assert_close(deep[:, 2:-2, 2:-2], torch.full((1, 60, 60), 1.0 + 0.1 * math.tanh(-0.5)))
-    assert (deep[:, :2] == cfg.border_depth).all()
-    raw[..., :2, :] = 5.0  # only the overwritten border changes
-    torch.testing.assert_close(decode_depth(raw, cfg), deep)
-    centred = SceneConfig()
-    assert not torch.allclose(decode_depth(raw, centred), decode_depth(torch.full_like(raw, -0.5), centred))
+def test_decode_depth_centres_each_map() -> None:
+    # Unsup3d's decode subtracts each map's mean raw value: a constant offset of the network's
+    # output changes nothing, and the interior depends on the raw border, which is then overwritten.
+    cfg = SceneConfig()
+    g = torch.Generator().manual_seed(0)
+    raw = torch.randn(2, 1, 64, 64, generator=g)
+    depth = decode_depth(raw, cfg)
+    torch.testing.assert_close(decode_depth(raw + 3.0, cfg), depth)
+    assert (depth[:, :2] == cfg.border_depth).all()
+    raw[..., :2, :] = 5.0
+    assert not torch.allclose(decode_depth(raw, cfg)[:, 2:-2, 2:-2], depth[:, 2:-2, 2:-2])
 
 
 def test_decode_light_and_view_ranges() -> None:

@@ -12,7 +12,6 @@ import physdis_hub
 from physdis_hub.config import LossConfig, ModelConfig, RenderConfig
 from physdis_hub.nets import DownPath
 from physdis_hub.vocab import (
-    BACKENDS,
     DEVICES,
     PARTS,
     VARIANT_LABELS,
@@ -32,7 +31,7 @@ def test_names_come_from_the_literal_types() -> None:
     assert VARIANTS == ("none", "L", "LV") and list(VARIANT_LABELS) == list(VARIANTS)
     assert VARIANT_LABELS == {"none": "no LOOCC", "L": "LOOCC-L", "LV": "LOOCC-LV"}
     assert VARIANT_SLUGS == {"none": "no-loocc", "L": "loocc-l", "LV": "loocc-lv"}
-    assert BACKENDS == ("torch", "nmr") and DEVICES == ("auto", "cpu", "cuda")
+    assert DEVICES == ("auto", "cpu", "cuda")
     assert physdis_hub.PARTS is PARTS and physdis_hub.config.PARTS is PARTS
 
 
@@ -41,8 +40,8 @@ def test_configs_check_against_the_vocabulary() -> None:
         ModelConfig(variant="V")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="variant"):
         LooccConfig(variant="V")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="backend.*'nmr'"):
-        RenderConfig(backend="opengl")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pixel_convention.*'center'"):
+        RenderConfig(pixel_convention="corner")
     with pytest.raises(ValueError, match="device.*'cuda'"):
         TrainConfig(preset="x", device="tpu")  # type: ignore[arg-type]
 

@@ -56,8 +56,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loocc", action="append", default=[], metavar="NAME=VALUE",
                         help="override a number of the LOOCC config, e.g. --loocc cycle_weight=1")
     parser.add_argument("--scene", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a scene setting of the model config, e.g. --scene center_depth=false "
-                             "(repeatable; names: the number and true/false fields of physdis_hub.config.SceneConfig)")
+                        help="override a scene setting of the model config, e.g. --scene border_depth=1.05 "
+                             "(repeatable; names: the number fields of physdis_hub.config.SceneConfig)")
     parser.add_argument("--shape-init", action="append", default=[], metavar="NAME=VALUE",
                         help="override a number of the convex start (training.shape_init.ShapeInitConfig), "
                              "e.g. --shape-init bulge=0.4 or --shape-init steps=0 (off)")

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from physdis_hub.errors import PhysdisError
+from physdis_hub.errors import ConversionError
 from physdis_hub.losses import INPUT_CONVENTIONS, VGG16_RELU3_3, VGG16Features
 
 try:
@@ -46,10 +46,6 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
 
 TOLERANCE = 1e-4
 """Largest accepted difference to onnxruntime, relative to the largest feature magnitude."""
-
-
-class ConversionError(PhysdisError, ValueError):
-    """The source is not a VGG16 graph of the expected layout, or the conversion does not reproduce it."""
 
 
 @dataclass(frozen=True)

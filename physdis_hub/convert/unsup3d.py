@@ -181,7 +181,7 @@ def convert_checkpoint(
             f"output: {output} exists and is not an empty folder; pass --force (force=True) to replace it"
         )
     config = ModelConfig(
-        nets=NetConfig(use_conf=category.use_conf, depth_final_tanh=False, encoder_head=layout.encoder_head),
+        nets=NetConfig(use_conf=category.use_conf, encoder_head=layout.encoder_head),
         scene=category.scene,
         render=RenderConfig(pixel_convention="center"),
         loss=category.loss,

@@ -122,7 +122,7 @@ def test_config_holds_the_training_settings(converted) -> None:
     assert (scene.rot_range_deg, scene.xy_translation_range, scene.z_translation_range) == (
         expected["xyz_rotation_range"], expected["xy_translation_range"], expected["z_translation_range"])  # fmt: skip
     assert (scene.rot_center_depth, scene.fov_deg) == (expected["rot_center_depth"], expected["fov"])
-    assert nets.use_conf == expected["use_conf_map"] and not nets.depth_final_tanh
+    assert nets.use_conf == expected["use_conf_map"]
     assert nets.encoder_head == ("conv-tanh" if code == "unsup3d" else "tanh-conv")
     assert (loss.lam_perc, loss.lam_flip, loss.lam_depth_smooth) == (
         expected["lam_perc"], expected["lam_flip"], expected["lam_depth_sm"])  # fmt: skip

@@ -103,11 +103,11 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
     base = presets_module.get_preset("tiny", "LV")
     args = train._parser().parse_args(["--preset", "tiny", "--variant", "LV", "--out", "x",
                                        "--loss", "lam_normal_smooth=0.5", "--loocc", "cycle_weight=2",
-                                       "--scene", "center_depth=false", "--scene", "fov_deg=12", "--weight-decay", "0",
+                                       "--scene", "border_depth=1.05", "--scene", "fov_deg=12", "--weight-decay", "0",
                                        "--shape-init", "bulge=0.45", "--shape-init", "steps=7"])  # fmt: skip
     config = train.apply_overrides(base, args)
     assert config.model.loss.lam_normal_smooth == 0.5 and config.loocc.cycle_weight == 2.0
-    assert config.model.scene == base.model.scene.replace(center_depth=False, fov_deg=12.0)
+    assert config.model.scene == base.model.scene.replace(border_depth=1.05, fov_deg=12.0)
     assert config.optim == base.optim.replace(weight_decay=0.0)
     assert config.shape_init.bulge == 0.45 and config.shape_init.steps == 7 and isinstance(config.shape_init.steps, int)
     assert config.model.loss.replace(lam_normal_smooth=base.model.loss.lam_normal_smooth) == base.model.loss
@@ -117,7 +117,7 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
                                 ("--loss", "lam_flip=x", "expected a number"), ("--loocc", "cycle_weight=-1", "cycle_weight"),
                                 ("--shape-init", "steps=1.5", "expected a whole number"),
                                 ("--shape-init", "semi_axes=1", "NAME one of"), ("--shape-init", "bulge=2", "bulge"),
-                                ("--scene", "center_depth=maybe", "expected true or false"),
+                                ("--loocc", "gather=maybe", "expected true or false"),
                                 ("--scene", "fov_deg=200", "fov_deg"), ("--weight-decay", "-1", "weight_decay"),
                                 ("--lr", "0", "OptimConfig.lr")]:  # fmt: skip
         args = train._parser().parse_args(["--preset", "tiny", "--out", "x", flag, item])

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from physdis_hub.config import CONFIG_FORMAT_VERSION
 from training import presets as presets_module
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.logs import read_csv
@@ -110,15 +111,16 @@ def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_refused(s
     assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 5
     assert [r["epoch"] for r in read_csv(run_dir / "epochs.csv")] == ["1", "2", "3", "4", "5"]
 
-    # a checkpoint written before a config format change (model format 3: no light priors) resumes
+    # a checkpoint of an older config format is refused in one line and left as it was
     state = load_checkpoint(run_dir / LAST_CHECKPOINT)
-    model = state["config"]["model"]
-    model["format_version"] = 3
-    for key in ("lam_light_albedo", "lam_light_depth"):
-        del model["loss"][key]
+    state["config"]["model"]["format_version"] = 5
     save_checkpoint(state, run_dir / LAST_CHECKPOINT)
-    assert main([*common, "--epochs", "6"]) == 0
-    assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 6
+    old = (run_dir / LAST_CHECKPOINT).read_bytes()
+    assert main([*common, "--epochs", "6"]) == 2
+    assert "config.format_version: 5 is an unpublished development format" in capsys.readouterr().err
+    assert (run_dir / LAST_CHECKPOINT).read_bytes() == old
+    state["config"]["model"]["format_version"] = CONFIG_FORMAT_VERSION
+    save_checkpoint(state, run_dir / LAST_CHECKPOINT)
 
     # the preset's free-text notes may change between versions (they name the epoch budget): not a refusal
     monkeypatch.setattr(presets_module, "_notes", lambda *parts: "worded differently")
