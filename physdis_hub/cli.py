@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 from ._threads import DEFAULT_MAX_THREADS, limit_threads
 from .features import SHARD_FORMATS
 from .probes.cli import add_probe_subcommands
-from .vocab import PARTS, VARIANTS
+from .vocab import BATCH_SIZE, VARIANTS, add_parts_argument
 
 # torch, numpy, PIL and the model are imported by the commands that use them, so that `physdis
 # --help` and `physdis list` start in a fraction of a second (tests/packaging/test_startup.py).
@@ -89,7 +89,9 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--revision", help="revision of an hf-hub: model (same as @REV)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
+    p.add_argument(
+        "--batch-size", type=int, default=BATCH_SIZE, help=f"images per forward pass (default: {BATCH_SIZE})"
+    )
     p.add_argument("--local-files-only", action="store_true", help="use the Hub cache only, no network")
 
 
@@ -157,7 +159,7 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
     )
     _add_model_arguments(p)
     _add_align_arguments(p)
-    p.add_argument("--parts", nargs="+", default=["geom", "alb"], choices=PARTS, help="parts, in order")
+    add_parts_argument(p, "parts to extract, in order", default=("geom", "alb"))
     p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file, or a shard folder")
     p.add_argument("--workers", type=int, default=2, help="DataLoader processes decoding images (default: 2; 0: none)")
     p.add_argument("--shard-size", type=int, default=10_000, help="images per shard of a folder output (default: 10000)")
@@ -350,7 +352,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> None:
-    common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": 64,
+    common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": BATCH_SIZE,
               "local_files_only": False, "align": True, "faces": "largest"}  # fmt: skip
     _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False, on_error="raise"))
     _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"], workers=0,

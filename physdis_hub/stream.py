@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 from .features import SHARD_FORMATS, shard_name, write_features, write_index, write_json
 from .inputs import as_batch, collect_images, read_image
 from .model import PhysDisModel
-from .vocab import Part, check_parts
+from .vocab import BATCH_SIZE, Part, check_parts
 
 Preprocess = Callable[[torch.Tensor], list[torch.Tensor]]
 """A preprocessing hook: one decoded image ``(3, H, W)`` float in [0, 1] -> model-sized crops ``(3, S, S)``
@@ -225,7 +225,7 @@ class StreamOptions:
 
     parts: tuple[Part, ...] = ("geom", "alb")
     """Parts to extract, in this order."""
-    batch_size: int = 64
+    batch_size: int = BATCH_SIZE
     """Inputs per DataLoader batch and forward pass."""
     workers: int = 0
     """DataLoader worker processes that decode and preprocess (0: in this process)."""

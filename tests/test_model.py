@@ -64,25 +64,32 @@ def test_true_scene_reconstructs_its_image(small_cfg) -> None:
     assert mask[:2].mean() > 0.8
 
 
-def test_tiny_model_overfits_a_batch() -> None:
+@pytest.mark.parametrize(
+    ("batch", "lr", "steps", "ratio"),
+    [(4, 3e-3, 15, 0.8), pytest.param(8, 1e-3, 150, 0.5, marks=pytest.mark.slow)],
+    ids=["15-steps", "150-steps"],
+)
+def test_tiny_model_overfits_a_batch(batch: int, lr: float, steps: int, ratio: float) -> None:
+    """The reconstruction loss of one batch falls under training: by 20% in 15 steps (seconds),
+    by half in 150 (minutes on a shared CPU: marked slow)."""
     torch.manual_seed(0)
     cfg = small_config()
     model = PhysDisModel(cfg)
     loss_fn = ReconstructionLoss(cfg)
-    scene = face_like_scene(8, yaw_deg=10.0)
-    scene.albedo = scene.albedo * torch.linspace(0.3, 1.0, 8).view(8, 1, 1, 1)
-    target = model.renderer.render(scene).image.detach()
-    target = target + (1 - model.renderer.render(scene).mask) * -0.5  # grey background
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    scene = face_like_scene(batch, yaw_deg=10.0)
+    scene.albedo = scene.albedo * torch.linspace(0.3, 1.0, batch).view(batch, 1, 1, 1)
+    rendering = model.renderer.render(scene)
+    target = (rendering.image + (1 - rendering.mask) * -0.5).detach()  # grey background
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
-    for _ in range(150):
+    for _ in range(steps):
         loss = loss_fn(model(target), target)["total"]
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
     first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
-    assert last <= 0.5 * first, (first, last)
+    assert last <= ratio * first, (first, last)
 
 
 def test_calibrate_weighs_every_part_the_same_and_raw_features_stay_available(small_cfg) -> None:

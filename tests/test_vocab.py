@@ -19,6 +19,7 @@ from physdis_hub.vocab import (
     VARIANTS,
     Part,
     check_parts,
+    parse_parts,
     to_network_range,
     to_unit_range,
 )
@@ -61,6 +62,15 @@ def test_check_parts() -> None:
             check_parts(bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="^cluster_parts:"):
         check_parts(["x"], "cluster_parts")
+
+
+def test_parse_parts_reads_commas_and_spaces() -> None:
+    for text in ("geom,alb", ["geom,alb"], ["geom", "alb"], "geom, alb", ["geom,", "alb"]):
+        assert parse_parts(text) == ["geom", "alb"]
+    with pytest.raises(ValueError, match="^--parts: repeated"):
+        parse_parts(["geom,alb", "geom"])
+    with pytest.raises(ValueError, match="^--parts: expected a non-empty subset"):
+        parse_parts(",")
 
 
 def test_image_ranges_are_inverse() -> None:

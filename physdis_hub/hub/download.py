@@ -5,7 +5,8 @@ Names follow the timm / open_clip conventions:
 - ``"faces-loocc-lv"``: a registry name (:mod:`physdis_hub.hub.registry`), pinned to a commit and
   sha256-verified; embedded entries load from the package with no network;
 - ``"hf-hub:org/repo"`` or ``"hf-hub:org/repo@revision"``: any Hub repository holding a checkpoint;
-- ``"local-dir:/path/to/folder"``: a folder written by :func:`physdis_hub.save_pretrained`.
+- ``"local-dir:/path/to/folder"``: a folder written by :func:`physdis_hub.save_pretrained`; a bare
+  folder path (``"/path/to/folder"``, ``"./ckpt"``, a path-like) means the same, as in Hugging Face.
 
 Every download goes through ``huggingface_hub.hf_hub_download``, so ``HF_ENDPOINT``, ``HF_HOME`` /
 ``HF_HUB_CACHE``, ``HF_HUB_OFFLINE``, ``HF_TOKEN``, proxies and the shared cache behave as usual.
@@ -14,7 +15,6 @@ Every download goes through ``huggingface_hub.hf_hub_download``, so ``HF_ENDPOIN
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +39,6 @@ from .checkpoint import (
 
 HF_HUB_PREFIX = "hf-hub:"
 LOCAL_DIR_PREFIX = "local-dir:"
-_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,11 @@ class ModelSource:
 
 
 def parse_model_name(name: str | os.PathLike[str]) -> ModelSource:
-    """Split a model name into its kind, target and revision (a path-like means ``local-dir:``).
+    """Split a model name into its kind, target and revision.
+
+    A path-like, or a string that names an existing folder or starts like a path (``/``, ``./``,
+    ``../``, ``~``), means ``local-dir:``, as a bare folder does in Hugging Face's
+    ``from_pretrained``; registry names never contain ``/``.
 
     Example:
         >>> parse_model_name("hf-hub:org/repo@v1")
@@ -72,7 +75,7 @@ def parse_model_name(name: str | os.PathLike[str]) -> ModelSource:
         )
     if name.startswith(HF_HUB_PREFIX):
         repo_id, at, revision = name[len(HF_HUB_PREFIX) :].partition("@")
-        if not _REPO_ID.fullmatch(repo_id) or (at and not revision):
+        if not registry.REPO_ID.fullmatch(repo_id) or (at and not revision):
             raise ValueError(f"name: expected 'hf-hub:org/repo' or 'hf-hub:org/repo@revision', got {name!r}")
         return ModelSource("hf-hub", repo_id, revision or None)
     if name.startswith(LOCAL_DIR_PREFIX):
@@ -80,6 +83,8 @@ def parse_model_name(name: str | os.PathLike[str]) -> ModelSource:
         if not path:
             raise ValueError(f"name: expected 'local-dir:/path/to/folder', got {name!r}")
         return ModelSource("local-dir", path)
+    if name.startswith(("/", "./", "../", "~")) or os.path.isdir(os.path.expanduser(name)):
+        return ModelSource("local-dir", name)
     return ModelSource("registry", name)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import uuid
@@ -20,8 +19,7 @@ from .checkpoint import (
     is_network_error,
     write_checkpoint,
 )
-
-_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
+from .registry import REPO_ID
 
 
 def save_pretrained(
@@ -149,7 +147,7 @@ def push_directory(
 
 
 def _check_repo_id(repo_id: str) -> None:
-    if not isinstance(repo_id, str) or not _REPO_ID.fullmatch(repo_id):
+    if not isinstance(repo_id, str) or not REPO_ID.fullmatch(repo_id):
         raise ValueError(f"repo_id: expected 'org/name', got {repo_id!r}")
 
 

@@ -21,7 +21,8 @@ EMBEDDED_WEIGHTS = resources.files(__package__) / "weights"
 """Folder of the embedded checkpoints: one ``<name>/`` sub-folder with config.json + model.safetensors."""
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
+REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
+"""A Hub repository id, ``org/name`` (every check of one uses this pattern)."""
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -69,7 +70,7 @@ class PretrainedEntry:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
             raise ValueError(f"name: expected lowercase letters, digits, '.', '_' or '-', got {self.name!r}")
         if self.kind == "hub":
-            if not isinstance(self.repo_id, str) or not _REPO_ID.fullmatch(self.repo_id):
+            if not isinstance(self.repo_id, str) or not REPO_ID.fullmatch(self.repo_id):
                 raise ValueError(f"repo_id: expected 'org/name' for a hub entry, got {self.repo_id!r}")
             if not isinstance(self.revision, str) or not _COMMIT.fullmatch(self.revision):
                 raise ValueError(
@@ -161,7 +162,7 @@ def get_pretrained(name: str) -> PretrainedEntry:
     Raises:
         UnknownPretrainedError: with close-match suggestions and the other ways to name a checkpoint.
     """
-    hints = [f"to load a Hub repository, use 'hf-hub:{name}'"] if _REPO_ID.fullmatch(name) else []
+    hints = [f"to load a Hub repository, use 'hf-hub:{name}'"] if REPO_ID.fullmatch(name) else []
     hints.append("see physdis_hub.list_pretrained(); other checkpoints load as 'hf-hub:org/repo[@revision]' "
                  "or 'local-dir:/path/to/folder'")  # fmt: skip
     return lookup(_REGISTRY, name, what="pretrained model", error=UnknownPretrainedError, hints=hints,

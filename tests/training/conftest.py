@@ -1,9 +1,7 @@
 """Fixtures for the training tests: the ``tiny`` preset's data (rendered once) and subprocess helpers.
 
-Every test here computes on one thread (in this process and in the subprocesses it starts). On a
-machine whose cores are shared, OpenMP threads that spin while waiting for a core make a 2-thread
-run many times slower than a 1-thread one (measured: 8 s against 70-130 s for the same run), and
-one thread keeps the bit-exact comparisons independent of the core count.
+Every test computes on one thread, in this process and in the subprocesses it starts (see
+``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -11,11 +9,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from training.config import TrainConfig
 from training.data import Splits, build_splits
@@ -25,17 +21,8 @@ from training.trainer import FitResult, Trainer
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="package", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread for the tests of this package (restored afterwards)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="package")
-def tiny_splits(one_thread: None) -> Splits:
+def tiny_splits() -> Splits:
     """The tiny preset's synthetic splits (32 / 8 / 16 images), built once."""
     return build_splits(get_preset("tiny").data)
 
@@ -57,8 +44,8 @@ def run_module(args: list[str], cwd: Path, timeout: float = 300, env: dict[str, 
 
 
 def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment (one thread: ``tests/conftest.py``) with the repository importable."""
     env = dict(os.environ)
-    env["OMP_NUM_THREADS"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env.update(extra or {})
     return env
