@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,14 +137,15 @@ def _no_face_error(count: int) -> ValueError:
     return ValueError(f"inputs: no face found in any of the {count} images; --no-align takes them as they are")
 
 
-def _chunks(count: int, size: int, desc: str) -> list[range]:
-    """Input indices ``0 .. count - 1`` in batches of ``size``, with a progress bar over several."""
+def _chunks(count: int, size: int, desc: str) -> Iterable[range]:
+    """Input indices ``0 .. count - 1`` in batches of ``size``, with a progress bar over several that
+    advances as each batch is consumed."""
     if size <= 0:
         raise ValueError(f"--batch-size: expected a positive int, got {size}")
     chunks = [range(i, min(i + size, count)) for i in range(0, count, size)]
     from tqdm.auto import tqdm
 
-    return list(tqdm(chunks, desc=desc, unit="batch", disable=None if len(chunks) > 1 else True))
+    return tqdm(chunks, desc=desc, unit="batch", disable=None if len(chunks) > 1 else True)
 
 
 # -- extract -----------------------------------------------------------------------------------------

@@ -15,7 +15,19 @@ from typing import Any
 import torch
 
 from .config import SceneConfig
+from .errors import lookup
 from .vocab import to_network_range, to_unit_range
+
+LIGHT_DIRECTIONS: dict[str, tuple[float, float]] = {
+    "front": (0.0, 0.0),
+    "left": (0.0, 45.0),
+    "right": (0.0, -45.0),
+    "top": (45.0, 0.0),
+    "bottom": (-45.0, 0.0),
+}
+"""Named light directions, ``(pitch, yaw)`` in degrees (see :meth:`Light.from_angles`), named by the
+side of the image they light: ``"left"`` brightens the left half of the canonical image,
+``"top"`` its upper half (measured in ``tests/test_scene.py``)."""
 
 
 @dataclass
@@ -51,6 +63,34 @@ class Light:
         """
         d = torch.cat([tilt, torch.ones_like(tilt[:, :1])], dim=-1)
         return Light(ambient, diffuse, d / d.norm(dim=-1, keepdim=True))
+
+    def turned(self, direction: str | tuple[float, float]) -> Light:
+        """This light's intensities from another direction: a name of :data:`LIGHT_DIRECTIONS`
+        (``"front"``, ``"left"``, ``"right"``, ``"top"``, ``"bottom"``) or ``(pitch, yaw)`` in degrees.
+
+        Example:
+            >>> light = Light.from_angles(torch.full((2,), 0.3), torch.full((2,), 0.7), torch.zeros(2), torch.zeros(2))
+            >>> light.turned("left").angles()[1]  # yaw, radians
+            tensor([0.7854, 0.7854])
+            >>> light.turned((30.0, 0.0)).diffuse  # the intensities stay
+            tensor([0.7000, 0.7000])
+
+        Raises:
+            UnknownNameError: an unknown name (with close matches).
+            ValueError: angles that are not two finite numbers in (-90, 90).
+        """
+        if isinstance(direction, str):
+            pitch, yaw = lookup(LIGHT_DIRECTIONS, direction, what="light direction")
+        else:
+            ok = isinstance(direction, (tuple, list)) and len(direction) == 2
+            if not ok or not all(isinstance(a, (int, float)) and -90 < a < 90 for a in direction):
+                raise ValueError(
+                    f"light: expected a Light, a name of {sorted(LIGHT_DIRECTIONS)} or (pitch, yaw) in degrees "
+                    f"within (-90, 90), got {direction!r}"
+                )
+            pitch, yaw = direction
+        pitch_rad, yaw_rad = (torch.full_like(self.ambient, math.radians(a)) for a in (pitch, yaw))
+        return Light.from_angles(self.ambient, self.diffuse, pitch_rad, yaw_rad)
 
     def tilt(self) -> torch.Tensor:
         """``(B, 2)`` tilt ``(l_x / l_z, l_y / l_z)``; inverse of :meth:`from_tilt`."""

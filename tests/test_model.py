@@ -1,7 +1,11 @@
+import typing
+
 import pytest
 import torch
+import tqdm.std
 
 from physdis_hub.config import ModelConfig
+from physdis_hub.errors import UnknownNameError
 from physdis_hub.losses import ReconstructionLoss
 from physdis_hub.model import PhysDisModel
 
@@ -49,6 +53,39 @@ def test_decompose_and_render_round_trip(small_cfg) -> None:
     assert 0 <= dec.reconstruction.min() and dec.reconstruction.max() <= 1
     again = model.render(dec.scene)
     torch.testing.assert_close(again, dec.reconstruction)
+
+
+def test_extract_is_typed_per_as_dict() -> None:
+    """Type checkers see a Tensor for ``as_dict=False`` and a dict for ``as_dict=True``."""
+    overloads = typing.get_overloads(PhysDisModel.extract)
+    annotations = [(f.__annotations__["as_dict"], f.__annotations__["return"]) for f in overloads]
+    assert annotations == [("Literal[False]", "torch.Tensor"), ("Literal[True]", "dict[str, torch.Tensor]")]
+
+
+def test_render_takes_a_light_by_name_or_angles(small_cfg) -> None:
+    model = PhysDisModel(small_cfg).eval()
+    scene = model.decompose(torch.rand(2, 3, 64, 64), align=False).scene
+    left = model.render(scene, light="left")
+    torch.testing.assert_close(left, model.render(scene, light=scene.light.turned("left")))
+    torch.testing.assert_close(left, model.render(scene, light=(0.0, 45.0)))
+    assert not torch.allclose(left, model.render(scene, light="right"))
+    with pytest.raises(UnknownNameError, match="did you mean 'left'"):
+        model.render(scene, light="lefft")
+
+
+def test_extract_progress_bar_advances_with_the_work(small_cfg) -> None:
+    """The bar is open while the batches are encoded (a list of the chunks would run it to the end,
+    and close it, before the first forward pass)."""
+    model = PhysDisModel(small_cfg).eval()
+    seen: list[int] = []
+
+    def record(*_: object) -> None:
+        bars = [bar for bar in list(tqdm.std.tqdm._instances) if bar.desc == "extract"]
+        seen.append(bars[0].total if bars else 0)
+
+    model.depth_net.encoder.register_forward_hook(record)
+    model.extract(torch.rand(10, 3, 64, 64), parts=["geom"], batch_size=2, progress=True, align=False)
+    assert seen == [5] * 5
 
 
 def test_true_scene_reconstructs_its_image(small_cfg) -> None:

@@ -4,8 +4,11 @@ import pytest
 import torch
 
 from physdis_hub.categories import CATEGORIES
-from physdis_hub.config import SceneConfig
+from physdis_hub.config import ModelConfig, SceneConfig
+from physdis_hub.errors import UnknownNameError
+from physdis_hub.render import Renderer
 from physdis_hub.scene import (
+    LIGHT_DIRECTIONS,
     Light,
     SceneParams,
     View,
@@ -85,6 +88,40 @@ def test_light_angles_round_trip() -> None:
     p2, y2 = light.angles()
     torch.testing.assert_close(p2, pitch)
     torch.testing.assert_close(y2, yaw)
+
+
+FIRST, SECOND, ALL = slice(8, 32), slice(32, 56), slice(None)
+"""Halves of a 64-pixel side, inside the border, and the whole side."""
+
+
+@pytest.mark.parametrize(
+    ("name", "lit", "dark"),
+    [
+        ("left", (ALL, FIRST), (ALL, SECOND)),
+        ("right", (ALL, SECOND), (ALL, FIRST)),
+        ("top", (FIRST, ALL), (SECOND, ALL)),
+        ("bottom", (SECOND, ALL), (FIRST, ALL)),
+    ],
+)
+def test_named_light_directions_light_the_side_they_name(name: str, lit: tuple, dark: tuple) -> None:
+    """A face-like relief lit from a named side is brighter on that side of the image."""
+    scene = face_like_scene(1)
+    light = Light(torch.tensor([0.1]), torch.tensor([0.9]), torch.tensor([[0.0, 0.0, 1.0]])).turned(name)
+    shade_map = Renderer(ModelConfig()).canonical(scene.with_light(light))[1][0, 0]
+    assert float(shade_map[lit].mean()) > float(shade_map[dark].mean()) + 0.2
+    assert torch.equal(light.ambient, torch.tensor([0.1])) and torch.equal(light.diffuse, torch.tensor([0.9]))
+    pitch, yaw = (math.degrees(float(a)) for a in light.angles())
+    assert (pitch, yaw) == pytest.approx(LIGHT_DIRECTIONS[name], abs=1e-4)
+
+
+def test_turned_refuses_unknown_names_and_bad_angles() -> None:
+    light = Light(torch.zeros(1), torch.ones(1), torch.tensor([[0.0, 0.0, 1.0]]))
+    with pytest.raises(UnknownNameError, match="unknown light direction 'lft'; did you mean 'left'"):
+        light.turned("lft")
+    for bad in ((90.0, 0.0), (0.0,), (float("nan"), 0.0), "30,20"):
+        with pytest.raises((ValueError, UnknownNameError), match="light"):
+            light.turned(bad)  # type: ignore[arg-type]
+    torch.testing.assert_close(light.turned((0.0, 0.0)).direction, light.direction)
 
 
 def test_lambertian_shading() -> None:

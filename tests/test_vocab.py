@@ -87,4 +87,4 @@ def test_down_paths_give_their_stages() -> None:
         assert isinstance(down, DownPath), part
         stages = down.stages(torch.zeros(1, 3, 64, 64))
         assert [s.shape[-1] for s in stages] == [32, 16, 8, 4, 1]
-        torch.testing.assert_close(stages[-1].flatten(1), model.encode(torch.zeros(1, 3, 64, 64), [part])[part])
+        torch.testing.assert_close(stages[-1].flatten(1), model._encode(torch.zeros(1, 3, 64, 64), [part])[part])

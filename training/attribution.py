@@ -32,7 +32,7 @@ from .suite import SuiteData, load_split
 @torch.no_grad()
 def part_features(model: PhysDisModel, images: torch.Tensor) -> dict[str, torch.Tensor]:
     """Part -> ``(N, D)`` bottleneck features of ``images (N, 3, S, S)`` in [0, 1]."""
-    chunks = [model.encode(to_network_range(c), PARTS) for c in images.split(256)]
+    chunks = [model._encode(to_network_range(c), PARTS) for c in images.split(256)]
     return {p: torch.cat([c[p] for c in chunks]) for p in PARTS}
 
 

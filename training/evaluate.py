@@ -79,7 +79,7 @@ def evaluate(
     label_rows: list[dict[str, Any]] = []
     for images, labels in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate):
         images = images.to(device)
-        feats = model.encode(to_network_range(images))
+        feats = model._encode(to_network_range(images))
         rendering = model.renderer.render(model.decode_scene(feats))
         recon = to_unit_range(rendering.image)
         abs_err += float(((recon - images).abs() * rendering.mask).sum())

@@ -313,7 +313,7 @@ def loocc_loss(
         raise ValueError(f"features: missing parts {missing}; expected all of {list(PARTS)}")
     perturbed = apply_perturbation(scene, perturbation, model.config.scene, config)
     augmented = model.renderer.render(perturbed).image
-    aug_features = model.encode(augmented)
+    aug_features = model._encode(augmented)
     keep = perturbation.unchanged_parts
     z = torch.cat([features[p] for p in keep], dim=1)
     z_aug = torch.cat([aug_features[p] for p in keep], dim=1)

@@ -195,7 +195,7 @@ def predict_scenes(model: PhysDisModel, images: torch.Tensor, batch_size: int = 
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    scenes = [model.decode_scene(model.encode(to_network_range(c.to(device)))).to("cpu") for c in images.split(batch_size)]
+    scenes = [model.decode_scene(model._encode(to_network_range(c.to(device)))).to("cpu") for c in images.split(batch_size)]
     model.train(was_training)
     return SceneParams.cat(scenes)
 

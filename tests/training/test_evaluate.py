@@ -31,7 +31,7 @@ def test_metrics_on_the_test_split(model, tiny_splits) -> None:  # type: ignore[
     # recon_l1 is the masked mean absolute error of the rendered reconstruction, in [0, 1] units
     x = collate_images([tiny_splits.test[i] for i in range(16)])
     with torch.no_grad():
-        r = model.renderer.render(model.decode_scene(model.encode(x * 2 - 1)))
+        r = model.renderer.render(model.decode_scene(model._encode(x * 2 - 1)))
     expected = float((((r.image + 1) / 2 - x).abs() * r.mask).sum() / (3 * r.mask.sum()))
     assert results["recon_l1"] == pytest.approx(expected, rel=1e-5)
     assert model.training  # left as found

@@ -123,7 +123,7 @@ def images(tiny_splits) -> torch.Tensor:  # type: ignore[no-untyped-def]
 
 def test_light_perturbation_changes_only_light(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     n = scene.batch_size
     p = Perturbation("light", {"ambient": torch.full((n,), 0.1), "diffuse": torch.full((n,), -0.05),
                                "pitch": torch.full((n,), 0.2), "yaw": torch.full((n,), -0.3)})  # fmt: skip
@@ -143,7 +143,7 @@ def test_light_perturbation_changes_only_light(model, images) -> None:  # type: 
 
 def test_light_perturbation_clamps_to_the_model_ranges(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     n = scene.batch_size
     p = Perturbation("light", {"ambient": torch.full((n,), 5.0), "diffuse": torch.full((n,), -5.0),
                                "pitch": torch.full((n,), 3.0), "yaw": torch.full((n,), -3.0)})  # fmt: skip
@@ -157,7 +157,7 @@ def test_light_perturbation_clamps_to_the_model_ranges(model, images) -> None:  
 
 def test_light_vector_mode_of_the_public_code(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     cfg = LooccConfig(variant="L", light_mode="vector")
     p = sample_perturbation(cfg, scene.batch_size, torch.Generator().manual_seed(0))
     assert set(p.deltas) == {"ambient", "diffuse", "direction"}
@@ -169,7 +169,7 @@ def test_light_vector_mode_of_the_public_code(model, images) -> None:  # type: i
 
 def test_view_perturbation_changes_only_pitch_and_yaw(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     p = sample_perturbation(LooccConfig(variant="LV"), scene.batch_size, torch.Generator().manual_seed(1))
     while p.kind != "view":
         p = sample_perturbation(LooccConfig(variant="LV"), scene.batch_size, torch.Generator().manual_seed(2))
@@ -199,7 +199,7 @@ def test_zero_perturbation_rerenders_the_reconstruction_exactly(model, images) -
 
 def test_rerendering_differs_only_through_the_perturbed_parameter(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
         base = model.renderer.render(scene)
         n = scene.batch_size
         light = Perturbation("light", {"ambient": torch.full((n,), 0.2), "diffuse": torch.full((n,), 0.3),
@@ -255,7 +255,7 @@ def test_perturbation_rows_and_batch_checks(model, images) -> None:  # type: ign
     half = p.rows(slice(1, None, 2))
     assert half.batch_size == 4 and torch.equal(half.deltas["yaw"], p.deltas["yaw"][1::2])
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     with pytest.raises(ValueError, match="perturbation"):
         apply_perturbation(scene, p, model.config.scene, LooccConfig(variant="L"))
     with pytest.raises(ValueError, match="perturbation.kind"):
