@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._threads import DEFAULT_MAX_THREADS, limit_threads
+from .errors import InputError, PhysdisError
 from .features import SHARD_FORMATS
 from .probes.cli import add_probe_subcommands
 from .vocab import BATCH_SIZE, VARIANTS, add_parts_argument
@@ -133,15 +134,15 @@ def _crop_hook(model: PhysDisModel, args: argparse.Namespace) -> Preprocess:
     return CenterCrop(size, resize)
 
 
-def _no_face_error(count: int) -> ValueError:
-    return ValueError(f"inputs: no face found in any of the {count} images; --no-align takes them as they are")
+def _no_face_error(count: int) -> InputError:
+    return InputError(f"inputs: no face found in any of the {count} images; --no-align takes them as they are")
 
 
 def _chunks(count: int, size: int, desc: str) -> Iterable[range]:
     """Input indices ``0 .. count - 1`` in batches of ``size``, with a progress bar over several that
     advances as each batch is consumed."""
     if size <= 0:
-        raise ValueError(f"--batch-size: expected a positive int, got {size}")
+        raise InputError(f"--batch-size: expected a positive int, got {size}")
     chunks = [range(i, min(i + size, count)) for i in range(0, count, size)]
     from tqdm.auto import tqdm
 
@@ -178,17 +179,17 @@ def _run_extract(args: argparse.Namespace) -> None:
 
     single = args.output.suffix in (".npz", ".parquet")
     if args.output.suffix and not single:
-        raise ValueError(f"--output: expected a .npz or .parquet file name or a folder (no suffix), got {args.output}")
+        raise InputError(f"--output: expected a .npz or .parquet file name or a folder (no suffix), got {args.output}")
     if args.output.suffix == ".parquet" or args.shard_format == "parquet":
         require_pyarrow("--output")
     for name in ("batch_size", "shard_size"):
         if getattr(args, name) <= 0:
-            raise ValueError(f"--{name.replace('_', '-')}: expected a positive int, got {getattr(args, name)}")
+            raise InputError(f"--{name.replace('_', '-')}: expected a positive int, got {getattr(args, name)}")
     if args.workers < 0:
-        raise ValueError(f"--workers: expected an int >= 0, got {args.workers}")
+        raise InputError(f"--workers: expected an int >= 0, got {args.workers}")
     rank = Rank.from_env()
     if rank.world_size > 1 and single:
-        raise ValueError(f"--output: under torchrun (WORLD_SIZE={rank.world_size}) write a shard folder, not {args.output}")
+        raise InputError(f"--output: under torchrun (WORLD_SIZE={rank.world_size}) write a shard folder, not {args.output}")
     if rank.world_size > 1 and torch.device(args.device).type == "cuda":
         args.device = f"cuda:{rank.local_rank}"
     source = make_source(args.inputs)
@@ -247,7 +248,7 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
 
 def _run_decompose(args: argparse.Namespace) -> None:
     if args.scale <= 0:
-        raise ValueError(f"--scale: expected a positive int, got {args.scale}")
+        raise InputError(f"--scale: expected a positive int, got {args.scale}")
     from .inputs import collect_images
     from .stream import FileSource, gather_crops
 
@@ -428,6 +429,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``physdis`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
 
+    An error the package raises on purpose (:class:`~physdis_hub.errors.PhysdisError`: bad input,
+    a checkpoint that cannot be loaded, an unknown name) or a file-system error is printed as one
+    line and gives status 1; anything else is a bug and keeps its traceback.
+
     Example:
         >>> main(["extract", "photos/", "--model", "local-dir:ckpt", "-o", "features.npz"])  # doctest: +SKIP
         0
@@ -436,11 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         limit_threads(args.threads)
         return args.func(args) or 0
-    except Exception as err:
-        from .hub.checkpoint import CheckpointError
-
-        if not isinstance(err, (ValueError, LookupError, OSError, CheckpointError)):
-            raise
+    except (PhysdisError, OSError) as err:  # what the package refuses on purpose; the file system's errors
         print(f"physdis: error: {err}", file=sys.stderr)
         return 1
 

@@ -18,6 +18,11 @@ class PhysdisError(Exception):
     """Base of the errors physdis-hub raises on purpose; the message says why and what to do."""
 
 
+class InputError(PhysdisError, ValueError):
+    """An argument or input that a function or command refuses (a wrong type, shape, range or
+    name, a missing file); the message names it, what was expected and what came."""
+
+
 class CheckpointError(PhysdisError, RuntimeError):
     """A checkpoint (a published model or a training state) cannot be found, fetched, verified or
     loaded: missing, truncated, corrupt, pickle-only, or not matching its config."""

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from .errors import InputError
 from .model import Decomposition, PhysDisModel
 from .scene import Light, View, depth_interior
 
@@ -35,7 +36,7 @@ def decomposition_panels(model: PhysDisModel, images: torch.Tensor, dec: Decompo
     ``model.decompose(images, align=False)`` when the caller already has it.
     """
     if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images: expected (B, 3, S, S) in [0, 1], got {tuple(images.shape)}")
+        raise InputError(f"images: expected (B, 3, S, S) in [0, 1], got {tuple(images.shape)}")
     if dec is None:
         dec = model.decompose(images.to(next(model.parameters()).device), align=False, progress=False)
     scene = dec.scene

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import InputError
 from .inputs import Images
 from .model import Decomposition, PhysDisModel
 from .render.camera import Camera, normals_from_depth
@@ -54,7 +55,7 @@ def grid_triangles(size: int) -> np.ndarray:
     """``(2 * (size - 1) ** 2, 3)`` triangles of a ``size x size`` vertex grid (row-major), two per quad,
     counter-clockwise seen from the camera of the y-down image frame."""
     if size < 2:
-        raise ValueError(f"size: expected a grid side >= 2, got {size}")
+        raise InputError(f"size: expected a grid side >= 2, got {size}")
     r, c = np.meshgrid(np.arange(size - 1), np.arange(size - 1), indexing="ij")
     v0 = (r * size + c).reshape(-1)
     v1, v2 = v0 + 1, v0 + size
@@ -72,7 +73,7 @@ def depth_mesh(camera: Camera, depth: torch.Tensor, albedo: torch.Tensor) -> Mes
     """
     s = camera.size
     if tuple(depth.shape) != (s, s) or tuple(albedo.shape) != (3, s, s):
-        raise ValueError(
+        raise InputError(
             f"depth, albedo: expected ({s}, {s}) and (3, {s}, {s}) for the camera's size {s}, "
             f"got {tuple(depth.shape)} and {tuple(albedo.shape)}"
         )
@@ -179,7 +180,7 @@ def write_meshes(model: PhysDisModel, dec: Decomposition, folder: str | Path, na
         The written paths, four per image.
     """
     if len(names) != dec.albedo.shape[0]:
-        raise ValueError(f"names: expected {dec.albedo.shape[0]} names, one per image, got {len(names)}")
+        raise InputError(f"names: expected {dec.albedo.shape[0]} names, one per image, got {len(names)}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -18,6 +18,7 @@ from torch import nn
 from .align import Alignment, DetectorConfig, align_images
 from .categories import CATEGORIES, Widths, get_category
 from .config import ModelConfig
+from .errors import InputError
 from .inputs import Images
 from .nets import ConfidenceNet, DownPath, Encoder, EncoderDecoder
 from .render import Renderer, Rendering
@@ -205,9 +206,9 @@ class PhysDisModel(nn.Module):
         s = self.config.image_size
         if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != (3, s, s):
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"x: expected a (B, 3, {s}, {s}) tensor in [-1, 1], got {shape}")
+            raise InputError(f"x: expected a (B, 3, {s}, {s}) tensor in [-1, 1], got {shape}")
         if x.shape[0] == 0:
-            raise ValueError("x: empty batch")
+            raise InputError("x: empty batch")
 
     # -- inference API -----------------------------------------------------------------------
     @property
@@ -237,7 +238,7 @@ class PhysDisModel(nn.Module):
     def _prepare(self, images: Images, align: str | bool, faces: str) -> tuple[torch.Tensor, torch.Tensor]:
         found = self.align(images, align, faces)
         if not len(found.images):
-            raise ValueError(
+            raise InputError(
                 f"images: no face found in any of the {len(found.names)} inputs; "
                 "pass align=False to use them as they are"
             )
@@ -249,7 +250,7 @@ class PhysDisModel(nn.Module):
         """``x`` in chunks of ``batch_size`` rows; with a progress bar (``progress``, or by default
         over more than 4 chunks) that advances as the caller consumes each chunk."""
         if batch_size <= 0:
-            raise ValueError(f"batch_size: expected a positive int, got {batch_size}")
+            raise InputError(f"batch_size: expected a positive int, got {batch_size}")
         chunks = x.split(batch_size)
         if progress or (progress is None and len(chunks) > 4):
             from tqdm.auto import tqdm
@@ -351,11 +352,11 @@ class PhysDisModel(nn.Module):
         feats = self.extract(images, parts=PARTS, as_dict=True, scale_parts=False, **extract_options)
         n = len(next(iter(feats.values())))
         if n < 2:
-            raise ValueError(f"images: calibration needs at least 2 images, got {n}")
+            raise InputError(f"images: calibration needs at least 2 images, got {n}")
         spread = {p: float(f.double().std(0).mean()) for p, f in feats.items()}
         flat = [p for p, v in spread.items() if not v > 0]
         if flat:
-            raise ValueError(f"images: the features of {flat} do not vary over the {n} images; calibrate on varied images")
+            raise InputError(f"images: the features of {flat} do not vary over the {n} images; calibrate on varied images")
         self.config = self.config.replace(part_scales=tuple(spread[p] for p in PARTS))
         return self
 

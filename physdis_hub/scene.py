@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from .config import SceneConfig
-from .errors import lookup
+from .errors import InputError, lookup
 from .vocab import to_network_range, to_unit_range
 
 LIGHT_DIRECTIONS: dict[str, tuple[float, float]] = {
@@ -84,7 +84,7 @@ class Light:
         else:
             ok = isinstance(direction, (tuple, list)) and len(direction) == 2
             if not ok or not all(isinstance(a, (int, float)) and -90 < a < 90 for a in direction):
-                raise ValueError(
+                raise InputError(
                     f"light: expected a Light, a name of {sorted(LIGHT_DIRECTIONS)} or (pitch, yaw) in degrees "
                     f"within (-90, 90), got {direction!r}"
                 )
@@ -157,7 +157,7 @@ class SceneParams:
     def cat(scenes: list[SceneParams]) -> SceneParams:
         """Concatenate the batches of ``scenes`` (in order) into one of ``sum(B_i)`` images."""
         if not scenes:
-            raise ValueError("scenes: expected at least one SceneParams, got an empty list")
+            raise InputError("scenes: expected at least one SceneParams, got an empty list")
         if len(scenes) == 1:
             return scenes[0]
 
@@ -197,9 +197,9 @@ class SceneParams:
             for part in key.split("."):
                 obj = getattr(obj, part)
             if tuple(obj.shape) != shape:
-                raise ValueError(f"{name}.{key}: expected shape {shape}, got {tuple(obj.shape)}")
+                raise InputError(f"{name}.{key}: expected shape {shape}, got {tuple(obj.shape)}")
             if not torch.isfinite(obj).all():
-                raise ValueError(f"{name}.{key}: contains NaN or inf")
+                raise InputError(f"{name}.{key}: contains NaN or inf")
 
 
 def _rescale(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
@@ -233,7 +233,7 @@ def vertical_contrast(image: torch.Tensor, region: torch.Tensor | None = None) -
     top[:, image.shape[-2] // 2 :] = False
     bottom = region & ~top
     if not bool((top.flatten(1).any(1) & bottom.flatten(1).any(1)).all()):
-        raise ValueError("region: every image needs pixels in both the top and the bottom half")
+        raise InputError("region: every image needs pixels in both the top and the bottom half")
     return region_luminance(image, top) - region_luminance(image, bottom)
 
 

@@ -11,6 +11,8 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
+from .errors import InputError
+
 if TYPE_CHECKING:  # annotations only: importing the vocabulary must not import torch (`physdis --help`)
     import torch
 
@@ -48,13 +50,13 @@ def check_parts(parts: str | Sequence[str], name: str = "parts") -> list[Part]:
     if isinstance(parts, str):
         parts = [parts]
     if not isinstance(parts, Sequence):
-        raise ValueError(f"{name}: expected a sequence of part names from {list(PARTS)}, got {parts!r}")
+        raise InputError(f"{name}: expected a sequence of part names from {list(PARTS)}, got {parts!r}")
     parts = list(parts)
     unknown = [p for p in parts if p not in PARTS]
     if not parts or unknown:
-        raise ValueError(f"{name}: expected a non-empty subset of {list(PARTS)}, got {parts}")
+        raise InputError(f"{name}: expected a non-empty subset of {list(PARTS)}, got {parts}")
     if len(set(parts)) != len(parts):
-        raise ValueError(f"{name}: repeated part names in {parts}")
+        raise InputError(f"{name}: repeated part names in {parts}")
     return cast("list[Part]", parts)
 
 

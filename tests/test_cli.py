@@ -17,6 +17,7 @@ from physdis_hub import (
     save_pretrained,
 )
 from physdis_hub.cli import main
+from physdis_hub.errors import InputError
 from physdis_hub.figures import FIGURE_LABELS
 from physdis_hub.hub import unregister_pretrained
 from physdis_hub.inputs import as_batch
@@ -173,3 +174,20 @@ def test_demo_runs_on_the_bundled_samples(checkpoint, tmp_path) -> None:
     assert len(figures) == len(list(Path(__file__).parents[1].joinpath("physdis_hub/data/samples").glob("*.png")))
     data = np.load(out / "features.npz")
     assert data["features"].shape == (len(figures), 512)
+
+
+def test_the_package_errors_exit_1_and_a_bug_keeps_its_traceback(monkeypatch, capsys):
+    """main catches PhysdisError (and the file system's OSError), not built-in errors at large."""
+    import physdis_hub.cli as cli
+
+    def run(error: Exception):
+        monkeypatch.setattr(cli, "_run_list", lambda args: (_ for _ in ()).throw(error))
+        return main(["list"])
+
+    assert run(InputError("--x: expected 1, got 2")) == 1
+    assert "physdis: error: --x: expected 1, got 2" in capsys.readouterr().err
+    assert run(FileNotFoundError("nothing there")) == 1
+    with pytest.raises(ZeroDivisionError):
+        run(ZeroDivisionError("a bug"))
+    with pytest.raises(ValueError, match="not the package's"):
+        run(ValueError("not the package's"))

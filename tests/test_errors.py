@@ -10,7 +10,15 @@ from physdis_hub.convert.reader import ConversionError
 from physdis_hub.data import get_dataset
 from physdis_hub.data.images import DataLayoutError
 from physdis_hub.data.registry import UnknownDatasetError
-from physdis_hub.errors import CheckpointError, ChecksumMismatchError, PhysdisError, UnknownNameError, lookup
+from physdis_hub.errors import (
+    CheckpointError,
+    ChecksumMismatchError,
+    ConfigFormatError,
+    InputError,
+    PhysdisError,
+    UnknownNameError,
+    lookup,
+)
 from physdis_hub.hub import UnknownPretrainedError, get_pretrained
 from training.presets import PresetError, get_preset
 from training.reproduce import resolve_preset
@@ -20,10 +28,12 @@ from training.trainer import ResumeError
 
 def test_one_hierarchy_exported_from_the_package() -> None:
     assert physdis_hub.PhysdisError is PhysdisError and physdis_hub.CheckpointError is CheckpointError
-    assert training.CheckpointError is CheckpointError  # the training checkpoint's error is the same class
+    assert training.CheckpointError is CheckpointError
+    assert physdis_hub.errors.ConversionError is ConversionError  # one class for every converter  # the training checkpoint's error is the same class
     assert physdis_hub.hub.CheckpointError is CheckpointError
     for error, builtin in ((CheckpointError, RuntimeError), (ChecksumMismatchError, CheckpointError),
                            (ConversionError, CheckpointError), (UnknownNameError, LookupError),
+                           (InputError, ValueError), (ConfigFormatError, ValueError),
                            (UnknownPretrainedError, UnknownNameError), (UnknownDatasetError, KeyError),
                            (DataLayoutError, ValueError), (PresetError, ValueError), (ResumeError, ValueError)):  # fmt: skip
         assert issubclass(error, PhysdisError) and issubclass(error, builtin), error

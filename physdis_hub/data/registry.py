@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..errors import UnknownNameError, lookup
+from ..errors import InputError, UnknownNameError, lookup
 from . import celeba, folders, rafdb, utkface
 from .images import DataLayoutError
 from .synthetic import SPLITS as SYNTHETIC_SPLITS
@@ -54,11 +54,11 @@ def _synthetic(category: str) -> Callable[..., SyntheticDataset]:
     def build(root: Path | None, split: str, config: SyntheticConfig | None = None, **kw: Any) -> SyntheticDataset:
         changes = {k: kw.pop(k) for k in list(kw) if k in fields}
         if config is not None and changes:
-            raise ValueError(f"give either config or config fields {sorted(changes)}, not both")
+            raise InputError(f"give either config or config fields {sorted(changes)}, not both")
         if config is None:
             config = SyntheticConfig.for_category(category, **changes)
         elif config.category != category:
-            raise ValueError(f"config.category: expected {category!r} for synthetic-{category}, got {config.category!r}")
+            raise InputError(f"config.category: expected {category!r} for synthetic-{category}, got {config.category!r}")
         return SyntheticDataset(config, split, root, **kw)
 
     return build
@@ -115,7 +115,7 @@ def get_dataset(name: str, root: str | Path | None = None, split: str = "train",
     """
     info = dataset_info(name)
     if split not in info.splits:
-        raise ValueError(f"split: {name} has splits {list(info.splits)}, got {split!r}")
+        raise InputError(f"split: {name} has splits {list(info.splits)}, got {split!r}")
     if root is None and info.layout:
         base = os.environ.get(DATA_ROOT_ENV)
         if not base:

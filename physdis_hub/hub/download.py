@@ -25,7 +25,7 @@ from typing import Literal
 
 import torch
 
-from ..errors import CheckpointError, ChecksumMismatchError
+from ..errors import CheckpointError, ChecksumMismatchError, InputError
 from ..model import PhysDisModel
 from . import registry
 from .checkpoint import (
@@ -70,18 +70,18 @@ def parse_model_name(name: str | os.PathLike[str]) -> ModelSource:
     if isinstance(name, os.PathLike):
         return ModelSource("local-dir", os.fspath(name))
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(
+        raise InputError(
             f"name: expected a registry name, 'hf-hub:org/repo[@revision]' or 'local-dir:/path', got {name!r}"
         )
     if name.startswith(HF_HUB_PREFIX):
         repo_id, at, revision = name[len(HF_HUB_PREFIX) :].partition("@")
         if not registry.REPO_ID.fullmatch(repo_id) or (at and not revision):
-            raise ValueError(f"name: expected 'hf-hub:org/repo' or 'hf-hub:org/repo@revision', got {name!r}")
+            raise InputError(f"name: expected 'hf-hub:org/repo' or 'hf-hub:org/repo@revision', got {name!r}")
         return ModelSource("hf-hub", repo_id, revision or None)
     if name.startswith(LOCAL_DIR_PREFIX):
         path = name[len(LOCAL_DIR_PREFIX) :]
         if not path:
-            raise ValueError(f"name: expected 'local-dir:/path/to/folder', got {name!r}")
+            raise InputError(f"name: expected 'local-dir:/path/to/folder', got {name!r}")
         return ModelSource("local-dir", path)
     if name.startswith(("/", "./", "../", "~")) or os.path.isdir(os.path.expanduser(name)):
         return ModelSource("local-dir", name)
@@ -131,12 +131,12 @@ def load_pretrained(
     try:
         target_device = torch.device(device)
     except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
+        raise InputError(f"device: expected a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
     _check_device_available(target_device)
     if revision is not None and (not isinstance(revision, str) or not revision):
-        raise ValueError(f"revision: expected a branch, tag or commit string, got {revision!r}")
+        raise InputError(f"revision: expected a branch, tag or commit string, got {revision!r}")
     if force_download and local_files_only:
-        raise ValueError("force_download: cannot download again with local_files_only=True")
+        raise InputError("force_download: cannot download again with local_files_only=True")
     hub = _HubOptions(Path(cache_dir) if cache_dir is not None else None, local_files_only, token, force_download)
     with _checkpoint_files(source, revision, hub) as (config_path, weights_path):
         model = build_model(config_path, weights_path, source=_label(source))
@@ -147,11 +147,11 @@ def _check_device_available(device: torch.device) -> None:
     """Refuse a CUDA / MPS device this machine lacks (torch would fail later with a traceback)."""
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device: {str(device)!r} requested, but CUDA is not available here (use 'cpu')")
+            raise InputError(f"device: {str(device)!r} requested, but CUDA is not available here (use 'cpu')")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"device: {str(device)!r} requested, but only {torch.cuda.device_count()} CUDA devices exist")
+            raise InputError(f"device: {str(device)!r} requested, but only {torch.cuda.device_count()} CUDA devices exist")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device: {str(device)!r} requested, but MPS is not available here (use 'cpu')")
+        raise InputError(f"device: {str(device)!r} requested, but MPS is not available here (use 'cpu')")
 
 
 def _label(source: ModelSource) -> str:
@@ -177,11 +177,11 @@ def _checkpoint_files(source: ModelSource, revision: str | None, options: _HubOp
     label = _label(source)
     if source.kind == "local-dir":
         if revision is not None:
-            raise ValueError(f"revision: a local-dir: checkpoint has no revisions, got {revision!r}")
+            raise InputError(f"revision: a local-dir: checkpoint has no revisions, got {revision!r}")
         yield _local_files(Path(source.target).expanduser(), label)
     elif source.kind == "hf-hub":
         if revision is not None and source.revision is not None and revision != source.revision:
-            raise ValueError(f"revision: {revision!r} contradicts the '@{source.revision}' in the name")
+            raise InputError(f"revision: {revision!r} contradicts the '@{source.revision}' in the name")
         hub = _HubFiles(source.target, revision or source.revision or "main", label, options)
         yield hub.fetch(CONFIG_NAME), hub.fetch(WEIGHTS_NAME)
     else:
@@ -192,7 +192,7 @@ def _checkpoint_files(source: ModelSource, revision: str | None, options: _HubOp
                 if entry.kind == "hub"
                 else ""
             )
-            raise ValueError(f"revision: {label} is pinned to {entry.source}, not {revision!r}{other}")
+            raise InputError(f"revision: {label} is pinned to {entry.source}, not {revision!r}{other}")
         if entry.kind == "embedded":
             with _embedded_files(entry, label) as paths:
                 yield paths

@@ -8,7 +8,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, InputError
 from ..model import PhysDisModel
 from .card import EvalResults, render_model_card
 from .checkpoint import (
@@ -56,10 +56,10 @@ def save_pretrained(
     if not isinstance(model, PhysDisModel):
         raise TypeError(f"model: expected a PhysDisModel, got {type(model).__name__}")
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
-        raise ValueError(f"directory: expected a folder path, got {directory!r}")
+        raise InputError(f"directory: expected a folder path, got {directory!r}")
     directory = Path(directory).expanduser()
     if directory.exists() and not directory.is_dir():
-        raise ValueError(f"directory: {directory} exists and is not a folder")
+        raise InputError(f"directory: {directory} exists and is not a folder")
     if directory.is_dir() and any(directory.iterdir()) and not overwrite:
         raise FileExistsError(f"directory: {directory} is not empty; pass overwrite=True to replace its content")
     # validates eval_results first
@@ -148,7 +148,7 @@ def push_directory(
 
 def _check_repo_id(repo_id: str) -> None:
     if not isinstance(repo_id, str) or not REPO_ID.fullmatch(repo_id):
-        raise ValueError(f"repo_id: expected 'org/name', got {repo_id!r}")
+        raise InputError(f"repo_id: expected 'org/name', got {repo_id!r}")
 
 
 def _upload(
