@@ -41,7 +41,7 @@ class CategoryProfile:
     batch_size: int
     """The paper's training batch size."""
     dataset: str = ""
-    """Registry name of the real data set the paper trains on (:func:`physdis_hub.data.get_dataset`);
+    """Registry name of the real data set the paper trains on (:func:`physdis_hub.data.load_dataset`);
     empty when no loader for it ships here."""
     dataset_options: tuple[tuple[str, Any], ...] = ()
     """Options the paper's split of :attr:`dataset` needs (pairs, so the profile stays hashable)."""

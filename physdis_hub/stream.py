@@ -158,7 +158,7 @@ class FileSource(Source):
 
 
 class DatasetSource(Source):
-    """The ``"image"`` of every item of a data set (e.g. :func:`physdis_hub.data.get_dataset`).
+    """The ``"image"`` of every item of a data set (e.g. :func:`physdis_hub.data.load_dataset`).
 
     Args:
         dataset: a map-style data set whose items are dicts with ``"image"`` ``(3, H, W)`` in [0, 1]
@@ -192,10 +192,10 @@ def make_source(inputs: Sequence[str], preprocess: Preprocess | None = None) -> 
     if datasets:
         if len(inputs) != 1:
             raise InputError(f"inputs: a {DATASET_PREFIX}NAME input must be the only input, got {list(inputs)}")
-        from .data import get_dataset
+        from .data import load_dataset
 
         name, _, split = datasets[0][len(DATASET_PREFIX) :].partition(":")
-        return DatasetSource(get_dataset(name, split=split or "test"), f"{name}/{split or 'test'}", preprocess)
+        return DatasetSource(load_dataset(name, split=split or "test"), f"{name}/{split or 'test'}", preprocess)
     return FileSource(collect_images(inputs), preprocess)
 
 

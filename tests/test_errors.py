@@ -7,7 +7,7 @@ import pytest
 import physdis_hub
 import training
 from physdis_hub.convert.reader import ConversionError
-from physdis_hub.data import get_dataset
+from physdis_hub.data import load_dataset
 from physdis_hub.data.images import DataLayoutError
 from physdis_hub.data.registry import UnknownDatasetError
 from physdis_hub.errors import (
@@ -53,7 +53,7 @@ def test_lookup_suggests_close_matches() -> None:
 
 def test_registries_use_it() -> None:
     with pytest.raises(UnknownDatasetError, match="did you mean 'utkface'"):
-        get_dataset("utkfaces")
+        load_dataset("utkfaces")
     with pytest.raises(PresetError, match=r"unknown preset 'face-cpu'; did you mean 'faces-cpu'"):
         get_preset("face-cpu")
     with pytest.raises(PresetError, match=r"--preset: unknown preset 'tinny'; did you mean 'tiny'"):

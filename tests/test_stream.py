@@ -19,7 +19,7 @@ from PIL import Image
 
 from physdis_hub import PhysDisModel, save_pretrained
 from physdis_hub.cli import main
-from physdis_hub.data import get_dataset
+from physdis_hub.data import load_dataset
 from physdis_hub.features import INDEX_NAME, read_features, read_index
 from physdis_hub.inputs import as_batch
 from physdis_hub.stream import (
@@ -138,7 +138,7 @@ def test_file_lists_and_parquet_shards(checkpoint, photos, tmp_path):
 
 def test_a_registered_data_set_and_a_preprocessing_hook(checkpoint, tmp_path):
     model, _ = checkpoint
-    data = get_dataset("synthetic-faces", split="test", test_identities=2, images_per_identity=3, progress=False)
+    data = load_dataset("synthetic-faces", split="test", test_identities=2, images_per_identity=3, progress=False)
     images = torch.stack([data[i]["image"] for i in range(len(data))])
     flip = lambda image: [image, image.flip(-1)]  # noqa: E731 - a hook with two crops per image
     source = DatasetSource(data, "synthetic-faces/test", flip)

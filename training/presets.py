@@ -319,9 +319,9 @@ PRESETS: dict[str, Preset] = {
 """Every preset by name."""
 
 
-def list_presets() -> list[str]:
-    """Names of the presets."""
-    return list(PRESETS)
+def list_presets() -> list[Preset]:
+    """Every preset's entry (name, category, description), in the order of :data:`PRESETS`."""
+    return list(PRESETS.values())
 
 
 def get_preset(
@@ -330,7 +330,7 @@ def get_preset(
     """The :class:`TrainConfig` of preset ``name``.
 
     Args:
-        name: one of :func:`list_presets`.
+        name: the name of one of :func:`list_presets`.
         variant: LOOCC variant, ``"none"``, ``"L"`` or ``"LV"``.
         data_dir: real data set directory (``faces``, ``cars``, ``*-cpu``; default: under ``$PHYSDIS_DATA``),
             or a cache folder for synthetic sets.

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from physdis_hub.data import get_dataset
+from physdis_hub.data import load_dataset
 from physdis_hub.data.synthetic import GROUND_TRUTH_KEYS, scene_from_ground_truth
 from physdis_hub.hub import load_pretrained
 from physdis_hub.model import PhysDisModel
@@ -80,7 +80,7 @@ def load_split(config: TrainConfig, split: str) -> SuiteData:
     data = config.data
     if not data.dataset.startswith("synthetic-"):
         raise ValueError(f"config.data.dataset: the suite needs a synthetic set with ground truth, got {data.dataset!r}")
-    ds = get_dataset(data.dataset, root=data.root, split=split, **data.options)
+    ds = load_dataset(data.dataset, root=data.root, split=split, **data.options)
     items = [ds[i] for i in range(len(ds))]
     return SuiteData(
         images=torch.stack([it["image"] for it in items]).float(),

@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Train one physdis model (run under torchrun for several GPUs or nodes).",
         epilog="presets: " + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()),
     )
-    parser.add_argument("--preset", required=True, choices=list_presets(), help="training recipe")
+    parser.add_argument("--preset", required=True, choices=[p.name for p in list_presets()], help="training recipe")
     parser.add_argument("--variant", default="none", choices=VARIANTS, help="LOOCC variant (default: none)")
     parser.add_argument("--out", required=True, help="run directory (checkpoints, logs, figures, export)")
     add_config_arguments(parser)

@@ -1,4 +1,5 @@
-"""One registry of the data sets by name: :func:`get_dataset` and :func:`list_datasets`."""
+"""One registry of the data sets by name: :func:`list_datasets` (entries), :func:`get_dataset` (an
+entry, :class:`DatasetInfo`) and :func:`load_dataset` (the data set itself)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from .synthetic_dataset import SyntheticDataset
 
 DATA_ROOT_ENV = "PHYSDIS_DATA"
 """Environment variable naming a folder that holds the real data sets under their ``folder``
-names; used when ``get_dataset`` gets no ``root``."""
+names; used when ``load_dataset`` gets no ``root``."""
 
 
 class UnknownDatasetError(UnknownNameError, KeyError):
@@ -86,21 +87,26 @@ _REGISTRY: dict[str, DatasetInfo] = {
 }  # fmt: skip
 
 
-def list_datasets() -> list[str]:
-    """Names accepted by :func:`get_dataset`."""
-    return list(_REGISTRY)
+def list_datasets() -> list[DatasetInfo]:
+    """The registered data sets' entries, in registration order (``[d.name for d in list_datasets()]``
+    are the names :func:`load_dataset` takes)."""
+    return list(_REGISTRY.values())
 
 
-def dataset_info(name: str) -> DatasetInfo:
-    """The registry entry of ``name``."""
+def get_dataset(name: str) -> DatasetInfo:
+    """The registry entry of ``name`` (its splits, folder layout, description).
+
+    Raises:
+        UnknownDatasetError: unknown name (a KeyError), with close matches.
+    """
     return lookup(_REGISTRY, name, what="data set", error=UnknownDatasetError)
 
 
-def get_dataset(name: str, root: str | Path | None = None, split: str = "train", **kw: Any) -> torch.utils.data.Dataset:
+def load_dataset(name: str, root: str | Path | None = None, split: str = "train", **kw: Any) -> torch.utils.data.Dataset:
     """Build a data set by name.
 
     Args:
-        name: one of :func:`list_datasets`.
+        name: the name of one of :func:`list_datasets`.
         root: the data set's folder (real sets; default ``$PHYSDIS_DATA/<folder>``), or the cache
             folder of a synthetic set (default: render on the fly).
         split: one of the set's splits (:attr:`DatasetInfo.splits`).
@@ -113,7 +119,7 @@ def get_dataset(name: str, root: str | Path | None = None, split: str = "train",
         ValueError: unknown split.
         DataLayoutError: a real set without a root, or with a missing or malformed folder.
     """
-    info = dataset_info(name)
+    info = get_dataset(name)
     if split not in info.splits:
         raise InputError(f"split: {name} has splits {list(info.splits)}, got {split!r}")
     if root is None and info.layout:

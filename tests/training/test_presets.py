@@ -19,7 +19,7 @@ from training import shape_init as shape_init_module
 from training import trainer as trainer_module
 from training.config import OptimConfig, TrainConfig
 from training.perceptual import BUNDLED_VGG16
-from training.presets import PRESETS, PresetError, get_preset, list_presets
+from training.presets import PRESETS, Preset, PresetError, get_preset, list_presets
 
 WEIGHTS = "vgg16.safetensors"
 
@@ -28,7 +28,7 @@ def build(name: str, variant: str = "none") -> TrainConfig:
     return get_preset(name, variant, data_dir="/data", perceptual_weights=WEIGHTS if name in ("faces", "cars") else None)
 
 
-@pytest.mark.parametrize("name", list_presets())
+@pytest.mark.parametrize("name", [p.name for p in list_presets()])
 @pytest.mark.parametrize("variant", ["none", "L", "LV"])
 def test_every_preset_builds_every_variant(name: str, variant: str) -> None:
     cfg = build(name, variant)
@@ -36,6 +36,11 @@ def test_every_preset_builds_every_variant(name: str, variant: str) -> None:
     assert cfg.model.category == PRESETS[name].category
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     assert cfg.loocc.temperature == 0.5 and cfg.loocc.weight == 0.01
+
+
+def test_list_presets_gives_entries() -> None:
+    entries = list_presets()
+    assert all(isinstance(p, Preset) for p in entries) and [p.name for p in entries] == list(PRESETS)
 
 
 def test_faces_paper_settings() -> None:
