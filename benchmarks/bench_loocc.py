@@ -37,7 +37,7 @@ def synthetic_batch(batch: int) -> torch.Tensor:
     """``batch`` synthetic face images in [-1, 1]."""
     ids = -(-batch // 8)
     data = load_dataset("synthetic-faces", split="train", train_identities=ids, val_identities=1, test_identities=1,
-                       images_per_identity=8, progress=False)  # fmt: skip
+                       images_per_identity=8, progress=False)
     return collate_images([data[i] for i in range(batch)]) * 2 - 1
 
 

@@ -97,7 +97,7 @@ CATEGORIES: dict[str, CategoryProfile] = {
             training_data="Cat Head Dataset + Oxford-IIIT Pet (Unsup3d's cat_combined)",
         ),
     )
-}  # fmt: skip
+}
 """Every category profile by name: faces and cars (the paper's), cat (Unsup3d's cat faces)."""
 
 

@@ -110,16 +110,16 @@ def _add_align_arguments(p: argparse.ArgumentParser) -> None:
         "--no-align", dest="align", action="store_false",
         help="use each image as it is (centre square, resized) instead of detecting and cropping the face; "
         "by default face models align photographs larger than the model's input (physdis_hub.align)",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--faces", choices=("largest", "all"), default="largest",  # physdis_hub.align.FACES, without torch
         help="faces of an aligned photo to use: the largest (default) or all (figures/rows NAME-faceK, NAME#K)",
-    )  # fmt: skip
+    )
 
 
 def _add_on_error_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--on-error", choices=("raise", "skip"), default="raise",  # physdis_hub.stream.ON_ERROR, without torch
-                   help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")  # fmt: skip
+                   help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")
 
 
 def _crop_hook(model: PhysDisModel, args: argparse.Namespace) -> Preprocess:
@@ -197,7 +197,7 @@ def _run_extract(args: argparse.Namespace) -> None:
     source.preprocess = _crop_hook(model, args)
     model_id = args.model + (f"@{args.revision}" if args.revision else "")
     options = StreamOptions(tuple(args.parts), args.batch_size, args.workers, args.on_error,
-                            progress=False if args.no_progress or rank.rank else None)  # fmt: skip
+                            progress=False if args.no_progress or rank.rank else None)
     if single:
         rows, skipped = extract_to_file(model, source, args.output, model_id=model_id, options=options)
         _report_skipped(skipped)
@@ -211,7 +211,7 @@ def _run_extract(args: argparse.Namespace) -> None:
         torch.distributed.init_process_group("nccl" if torch.device(args.device).type == "cuda" else "gloo")
     try:
         index = extract_to_folder(model, source, args.output, model_id=model_id, options=options,
-                                  shard_size=args.shard_size, fmt=args.shard_format, rank=rank)  # fmt: skip
+                                  shard_size=args.shard_size, fmt=args.shard_format, rank=rank)
     finally:
         if rank.world_size > 1:
             torch.distributed.destroy_process_group()
@@ -221,7 +221,7 @@ def _run_extract(args: argparse.Namespace) -> None:
         _report_skipped([(s["name"], s["error"]) for s in index["skipped"]])
         dim = sum(index["dims"].values())
         print(f"wrote {index['num_rows']} x {dim} features ({' '.join(args.parts)}) in {len(index['shards'])} "
-              f"shards to {args.output}/{INDEX_NAME}")  # fmt: skip
+              f"shards to {args.output}/{INDEX_NAME}")
 
 
 def _report_skipped(skipped: list[tuple[str, str]]) -> None:
@@ -230,7 +230,7 @@ def _report_skipped(skipped: list[tuple[str, str]]) -> None:
 
     for name, why in skipped:
         print(f"physdis: {why} in {name}; skipped" if why == NO_FACE else f"physdis: skipped {name} ({why})",
-              file=sys.stderr)  # fmt: skip
+              file=sys.stderr)
 
 
 # -- decompose ---------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, help="output folder for the PNG figures")
     p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
     p.add_argument("--mesh", action="store_true",
-                   help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh")  # fmt: skip
+                   help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh")
     _add_on_error_argument(p)
     p.set_defaults(func=_run_decompose)
 
@@ -355,7 +355,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 def _run_demo(args: argparse.Namespace) -> None:
     common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": BATCH_SIZE,
-              "local_files_only": False, "align": True, "faces": "largest"}  # fmt: skip
+              "local_files_only": False, "align": True, "faces": "largest"}
     _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False, on_error="raise"))
     _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"], workers=0,
                                     shard_size=10_000, shard_format="npz", on_error="raise", no_progress=False))
@@ -378,7 +378,7 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--force", action="store_true", help="replace a non-empty output folder")
         if name == "pdr":
             q.add_argument("--variant", default="LV", choices=VARIANTS,
-                           help="LOOCC variant of the training (default: LV, as published)")  # fmt: skip
+                           help="LOOCC variant of the training (default: LV, as published)")
             q.add_argument("--license", help="licence id of the weights (default: unknown)")
     p.set_defaults(func=_run_convert)
 
@@ -391,7 +391,7 @@ def _run_convert(args: argparse.Namespace) -> None:
         out = convert_unsup3d(args.checkpoint, args.output, category=args.category, force=args.force)
     else:
         out = convert_pdr(args.checkpoint, args.output, category=args.category, variant=args.variant,
-                          license=args.license, force=args.force)  # fmt: skip
+                          license=args.license, force=args.force)
     print(f"converted {args.checkpoint} ({args.source}, {args.category}) to {out}")
     print(f"load it with: {LOCAL_DIR_PREFIX}{out}")
 
@@ -419,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads", type=int, metavar="N",
         help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})",
-    )  # fmt: skip
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(sub)

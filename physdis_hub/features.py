@@ -118,7 +118,7 @@ def write_features(
                 "names": np.array(list(names), dtype=str), "parts": np.array(list(parts)), "features": features,
                 "skipped": np.array(list(skipped), dtype=str), "skipped_errors": np.array(list(skipped_errors), dtype=str),
                 "model": np.array(model or ""), **arrays,
-            }  # fmt: skip
+            }
             with open(tmp, "wb") as f:
                 np.savez(f, **payload)  # type: ignore[arg-type]  # (the stubs read **payload as allow_pickle)
         os.replace(tmp, path)
@@ -130,7 +130,7 @@ def write_features(
 def _write_parquet(
     tmp: Path, arrays: dict[str, np.ndarray], names: list[str], parts: list[str], model: str | None,
     skipped: Sequence[str], skipped_errors: Sequence[str],
-) -> None:  # fmt: skip
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -140,7 +140,7 @@ def _write_parquet(
     }
     meta = {"parts": parts, "model": model, "skipped": list(skipped), "skipped_errors": list(skipped_errors)}
     table = pa.table({"name": pa.array(names, type=pa.string()), **columns},
-                     metadata={k: json.dumps(v) for k, v in meta.items()})  # fmt: skip
+                     metadata={k: json.dumps(v) for k, v in meta.items()})
     pq.write_table(table, tmp)
 
 
@@ -190,7 +190,7 @@ def _read_parquet(path: Path) -> FeatureSet:
     return FeatureSet(
         names=[str(n) for n in table.column("name").to_pylist()], parts=parts, model=meta.get("model"),
         skipped=meta.get("skipped", []), skipped_errors=meta.get("skipped_errors", []),
-    )  # fmt: skip
+    )
 
 
 def read_shard_names(path: Path) -> tuple[list[str], list[str], list[str]]:
@@ -288,4 +288,4 @@ def _read_folder(folder: Path) -> FeatureSet:
     return FeatureSet(
         names=[n for fs in sets for n in fs.names], parts=parts, model=index.get("model"),
         skipped=[s["name"] for s in index["skipped"]], skipped_errors=[s["error"] for s in index["skipped"]],
-    )  # fmt: skip
+    )

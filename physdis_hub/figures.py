@@ -20,7 +20,7 @@ from .scene import Light, View, depth_interior
 FIGURE_LABELS: tuple[str, ...] = (
     "input", "albedo", "depth", "shading", "reconstruction",
     "light yaw -45", "light yaw +45", "view yaw -30", "view yaw +30",
-)  # fmt: skip
+)
 """Panels of a decomposition figure, in order."""
 LABEL_HEIGHT = 14
 """Height of the label strip above the panels, in pixels."""

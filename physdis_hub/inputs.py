@@ -281,7 +281,7 @@ def warn_tiny(sides: dict[str, Sequence[int]], size: int) -> None:
         names = list(tiny)
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         what = (f"{len(tiny)} images ({shown}) are under half the model's {size}x{size} input; they are "
-                "upsampled up to")  # fmt: skip
+                "upsampled up to")
         tail = "so their features describe blurred images"
     warnings.warn(f"{what} {factor:.1f}x, {tail}", stacklevel=4)
 

@@ -97,7 +97,7 @@ def write_obj(mesh: Mesh, path: str | Path) -> list[Path]:
     Image.fromarray(mesh.texture).save(png)
     mtl.write_text(f"newmtl albedo\nKa 0 0 0\nKd 1 1 1\nKs 0 0 0\nillum 1\nmap_Kd {png.name}\n")
     lines = [f"# physdis-hub depth mesh: {len(mesh.vertices)} vertices, {len(mesh.faces)} triangles",
-             f"mtllib {mtl.name}", "usemtl albedo"]  # fmt: skip
+             f"mtllib {mtl.name}", "usemtl albedo"]
     lines += [f"v {x:.9g} {y:.9g} {z:.9g}" for x, y, z in mesh.vertices.tolist()]
     lines += [f"vt {u:.9g} {1 - v:.9g}" for u, v in mesh.uvs.tolist()]
     lines += [f"vn {x:.9g} {y:.9g} {z:.9g}" for x, y, z in mesh.normals.tolist()]
@@ -139,7 +139,7 @@ def write_glb(mesh: Mesh, path: str | Path) -> Path:
         {"bufferView": 1, "componentType": _FLOAT, "count": n, "type": "VEC3"},
         {"bufferView": 2, "componentType": _FLOAT, "count": n, "type": "VEC2"},
         {"bufferView": 3, "componentType": _UINT, "count": mesh.faces.size, "type": "SCALAR"},
-    ]  # fmt: skip
+    ]
     gltf = {
         "asset": {"version": "2.0", "generator": "physdis-hub"},
         "scene": 0,
@@ -155,7 +155,7 @@ def write_glb(mesh: Mesh, path: str | Path) -> Path:
         "accessors": accessors,
         "bufferViews": views,
         "buffers": [{"byteLength": len(binary)}],
-    }  # fmt: skip
+    }
     text = json.dumps(gltf, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 4)
     total = 12 + 8 + len(text) + 8 + len(binary)

@@ -134,7 +134,7 @@ class PhysDisModel(nn.Module):
         return load_pretrained(
             name_or_path, revision=revision, device=device, cache_dir=cache_dir,
             local_files_only=local_files_only, token=token, force_download=force_download,
-        )  # fmt: skip
+        )
 
     def save_pretrained(self, directory: str | os.PathLike[str], **kwargs: Any) -> Path:
         """Write ``config.json``, ``model.safetensors`` and the model card into ``directory``; keyword

@@ -165,7 +165,7 @@ class SceneParams:
             return cls(*(torch.cat([getattr(getattr(s, part), f.name) for s in scenes]) for f in fields(cls)))
 
         return SceneParams(torch.cat([s.depth for s in scenes]), torch.cat([s.albedo for s in scenes]),
-                           joined("light", Light), joined("view", View))  # fmt: skip
+                           joined("light", Light), joined("view", View))
 
     def to(self, *args, **kwargs) -> SceneParams:  # type: ignore[no-untyped-def]
         return self.map(lambda t: t.to(*args, **kwargs))

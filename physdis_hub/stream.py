@@ -377,7 +377,7 @@ class _ShardBuffer:
         if batch.rows:
             feats = cast(dict[str, torch.Tensor], model.extract(  # as_dict=True: a dict
                 batch.crops, parts=self.parts, as_dict=True, batch_size=options.batch_size, progress=False, align=False
-            ))  # fmt: skip
+            ))
             for p in self.parts:
                 self.chunks[p].append(feats[p].cpu().numpy())
 
@@ -436,7 +436,7 @@ def extract_to_folder(
     manifest = {
         "model": model_id, "parts": list(options.parts), "shard_size": shard_size, "format": fmt,
         "num_inputs": len(source), "inputs_sha256": source.fingerprint,
-    }  # fmt: skip
+    }
     _check_manifest(folder, manifest)
     n_shards = math.ceil(len(source) / shard_size)
     files = [shard_name(k, fmt) for k in range(n_shards)]
@@ -446,7 +446,7 @@ def extract_to_folder(
         for shard in iter_shards(model, source, mine, shard_size, options):
             _write_manifest(folder, manifest)
             write_features(folder / files[shard.k], shard.parts, shard.names, model=model_id,
-                           skipped=shard.skipped, skipped_errors=shard.errors)  # fmt: skip
+                           skipped=shard.skipped, skipped_errors=shard.errors)
     except BaseException:
         if created and folder.is_dir() and not any(folder.glob("shard-*")):
             shutil.rmtree(folder)
@@ -461,7 +461,7 @@ def extract_to_folder(
         raise InputError(f"--output: shards {missing[:3]} are missing in {folder} after every rank finished")
     dims = model.config.nets.feature_dims
     meta = {"model": model_id, "parts": list(options.parts), "dims": {p: dims[p] for p in options.parts},
-            "image_size": model.config.image_size, "num_inputs": len(source), "shard_size": shard_size}  # fmt: skip
+            "image_size": model.config.image_size, "num_inputs": len(source), "shard_size": shard_size}
     return write_index(folder, files, meta)
 
 

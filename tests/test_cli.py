@@ -52,7 +52,7 @@ def test_list_shows_registered_checkpoints(capsys):
     entry = PretrainedEntry(
         name="zz-cli-test", kind="hub", repo_id="org/faces", revision="e" * 40, sha256="1" * 64,
         config_sha256="2" * 64, summary="faces, LOOCC LV", license="mit", paper="-", description="-",
-    )  # fmt: skip
+    )
     register_pretrained(entry)
     try:
         assert main(["list", "zz-*"]) == 0

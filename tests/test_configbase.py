@@ -29,7 +29,7 @@ EXAMPLES = [
     AugmentConfig(), SyntheticConfig.for_category("cars", seed=3), get_preset("tiny", "LV"),
     SyntheticConfig().light_in, SyntheticConfig().view_ood, DetectorConfig(thresholds=(0.5, 0.6, 0.7)),
     ShapeInitConfig(steps=5, semi_axes=(0.5, 0.8)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("config", EXAMPLES, ids=lambda c: type(c).__name__)

@@ -35,7 +35,7 @@ def test_one_hierarchy_exported_from_the_package() -> None:
                            (ConversionError, CheckpointError), (UnknownNameError, LookupError),
                            (InputError, ValueError), (ConfigFormatError, ValueError),
                            (UnknownPretrainedError, UnknownNameError), (UnknownDatasetError, KeyError),
-                           (DataLayoutError, ValueError), (PresetError, ValueError), (ResumeError, ValueError)):  # fmt: skip
+                           (DataLayoutError, ValueError), (PresetError, ValueError), (ResumeError, ValueError)):
         assert issubclass(error, PhysdisError) and issubclass(error, builtin), error
         assert issubclass(error, USER_ERRORS), error  # the training commands report them as one message
 

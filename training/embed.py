@@ -49,7 +49,7 @@ def training_budget(run_dir: Path) -> str:
         f", textured backdrops {data['options']['background_texture']:g}" if data["options"].get("background_texture") else "",
         f", convex start over {shape_init['steps']} steps" if shape_init.get("steps") else "",
         f", LOOCC cycle term {loocc['cycle_weight']:g}" if loocc.get("cycle_weight") else "",
-    ])  # fmt: skip
+    ])
     minutes = sum(float(e["seconds"]) for e in epochs) / 60
     return (
         f"Training: preset `{config['preset']}` (nf {nets['depth_nf']} networks, {nets['zdim']}-d features, {images}, "

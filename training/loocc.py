@@ -104,7 +104,7 @@ class LooccConfig(ConfigBase):
         if self.temperature <= 0:
             raise ValueError(f"LooccConfig.temperature: expected > 0, got {self.temperature}")
         for name in ("ambient_delta", "diffuse_delta", "light_angle_deg", "light_vector_delta",
-                     "view_pitch_deg", "view_yaw_deg", "cycle_weight"):  # fmt: skip
+                     "view_pitch_deg", "view_yaw_deg", "cycle_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"LooccConfig.{name}: expected >= 0, got {getattr(self, name)}")
         if not 0 < self.light_angle_limit_deg < 90:

@@ -120,7 +120,7 @@ def _loss(category: str, weights: str | None, *, prior: bool = False) -> LossCon
     ``prior``, the category's normal-smoothness prior (:data:`NORMAL_PRIOR`)."""
     paper = CATEGORIES[category].loss
     return dataclasses.replace(paper, lam_perc=paper.lam_perc if weights else 0.0,
-                               lam_normal_smooth=NORMAL_PRIOR[category] if prior else 0.0)  # fmt: skip
+                               lam_normal_smooth=NORMAL_PRIOR[category] if prior else 0.0)
 
 
 def _perceptual_note(category: str, weights: str | None) -> str:
@@ -156,7 +156,7 @@ def _model(
     return CATEGORIES[category].model_config(
         widths, loss=_loss(category, opts.perceptual_weights, prior=prior), variant=opts.variant,
         training_data=training_data, license=license, **changes,
-    )  # fmt: skip
+    )
 
 
 def _real_data(category: str, opts: PresetOptions, cpu: bool) -> DataConfig:
@@ -164,7 +164,7 @@ def _real_data(category: str, opts: PresetOptions, cpu: bool) -> DataConfig:
     80/10/10 split, split_seed 0; syncar: its released splits)."""
     profile = CATEGORIES[category]
     return DataConfig(dataset=profile.dataset, root=opts.data_dir, options=dict(profile.dataset_options),
-                      max_images=CPU_IMAGES if cpu else None)  # fmt: skip
+                      max_images=CPU_IMAGES if cpu else None)
 
 
 PHOTO_TRANSFER: dict[str, dict[str, Any]] = {
@@ -183,7 +183,7 @@ def _synthetic_data(
     chunks = -(-max(identities) * images_per_identity // 256)  # keep every rendered chunk in memory
     options = {"train_identities": train, "val_identities": val, "test_identities": test,
                "images_per_identity": images_per_identity, "max_chunks": max(chunks, 4), "progress": False,
-               **PHOTO_TRANSFER[category]["data"]}  # fmt: skip
+               **PHOTO_TRANSFER[category]["data"]}
     return DataConfig(dataset=f"synthetic-{category}", root=opts.data_dir, options=options)
 
 
@@ -256,14 +256,14 @@ def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfi
             widths: Widths = "cpu"
             data = _synthetic_data(category, opts, identities, 20)
             schedule: dict[str, Any] = {"optim": OptimConfig(lr=CPU_LR), "batch_size": 32, "max_epochs": epochs,
-                                        "patience": 3}  # fmt: skip
+                                        "patience": 3}
             scale = (f"CPU scale: nf 16 networks (128-d features), {identities[0]} training identities x 20 images, "
-                     f"{epochs} epochs, lr {CPU_LR:g}.")  # fmt: skip
+                     f"{epochs} epochs, lr {CPU_LR:g}.")
         else:
             opts = dataclasses.replace(opts, perceptual_weights=_paper_weights(category, opts))
             widths, data = "paper", _synthetic_data(category, opts, (500, 50, 100), 20)
             schedule = {"optim": OptimConfig(lr=PAPER_LR), "batch_size": CATEGORIES[category].batch_size,
-                        "max_epochs": 200, "patience": 10}  # fmt: skip
+                        "max_epochs": 200, "patience": 10}
             scale = "paper widths and schedule on synthetic data."
         return TrainConfig(
             preset=f"{category}-synthetic" + ("-cpu" if cpu else ""),
@@ -283,7 +283,7 @@ def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfi
 
 def _tiny(opts: PresetOptions) -> TrainConfig:
     nets = NetConfig(depth_nf=16, albedo_nf=16, light_nf=4, view_nf=4, conf_nf=16, zdim=32, conf_zdim=16,
-                     use_conf=False)  # fmt: skip
+                     use_conf=False)
     return TrainConfig(
         preset="tiny",
         perceptual_weights=opts.perceptual_weights,
@@ -300,6 +300,7 @@ def _tiny(opts: PresetOptions) -> TrainConfig:
     )
 
 
+# A table, one entry per line: `# fmt: skip` keeps the formatter from splitting its rows.
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [

@@ -71,7 +71,7 @@ def results_markdown(preset: str, rows: dict[str, dict[str, float]], command: st
     """A table of the variants' metrics (one row per variant)."""
     names = sorted({k for metrics in rows.values() for k in metrics})
     lines = [f"# physdis-hub reproduction: preset `{preset}`", "", f"Command: `{command}`", "",
-             "| variant | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]  # fmt: skip
+             "| variant | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for variant, metrics in rows.items():
         cells = [f"{metrics[n]:.4g}" if n in metrics else "" for n in names]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")

@@ -146,7 +146,7 @@ def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float
         "light_y": (p_tilt[:, 1], t_tilt[:, 1]),
         "view_yaw": (pred.view.rotation[:, 1], true.view.rotation[:, 1]),
         "view_pitch": (pred.view.rotation[:, 0], true.view.rotation[:, 0]),
-    }  # fmt: skip
+    }
     for name, (p, t) in pairs.items():
         out[f"{name}_corr"], out[f"{name}_slope"] = corr_slope(p, t)
     p_shading, t_shading = (s.light.diffuse[:, None] * s.light.direction for s in (pred, true))  # (N, 3) each

@@ -282,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             real_note = (f" Real photo = the 100 LFW face crops of scikit-image, {REAL_PHOTO_COPIES} jittered copies each "
                          "(shading ramp, gain, gamma, flip, small rotation/scale/shift), clustered into one cluster "
                          f"per photo (`training/real_photos.py`); mean over {len(REAL_PHOTO_SEEDS)} jitter draws, "
-                         "(sd) = their standard deviation.")  # fmt: skip
+                         "(sd) = their standard deviation.")
         except ImportError as err:
             real_note = f" Real-photo check skipped: {err}."
     rows = evaluate_models(models, config, epochs=args.epochs, real_photos=real)

@@ -89,7 +89,7 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         if weights or scene:
             model = config.model
             changes["model"] = model.replace(loss=dataclasses.replace(model.loss, **weights),
-                                             scene=dataclasses.replace(model.scene, **scene))  # fmt: skip
+                                             scene=dataclasses.replace(model.scene, **scene))
         if loocc:
             changes["loocc"] = dataclasses.replace(config.loocc, **loocc)
         if shape_init:
@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from .export import export_run
 
                 exported = export_run(args.out, trainer.splits, command=command_line("training.train", argv),
-                                      push_to=args.push_to_hub, device=ctx.device)  # fmt: skip
+                                      push_to=args.push_to_hub, device=ctx.device)
                 print(exported.report(), file=sys.stderr)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)

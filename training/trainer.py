@@ -151,11 +151,11 @@ class Trainer:
         seed_everything(config.seed)
         self.model = PhysDisModel(config.model).to(self.ctx.device)
         self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights,
-                                           config.shape_init).to(self.ctx.device)  # fmt: skip
+                                           config.shape_init).to(self.ctx.device)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.lr, betas=config.optim.betas,
             weight_decay=config.optim.weight_decay,
-        )  # fmt: skip
+        )
         self.loocc_generator = torch.Generator().manual_seed(config.seed + LOOCC_SEED_OFFSET)
         # each rank augments its own images, so each draws its own stream
         self.augment_generator = torch.Generator().manual_seed(config.seed + AUGMENT_SEED_OFFSET + self.ctx.rank)
@@ -187,7 +187,7 @@ class Trainer:
         logger = MetricsLogger(
             self.run_dir, enabled=ctx.is_main, resume_step=self.step if resume else None,
             resume_epoch=self.epoch if resume else None,
-        )  # fmt: skip
+        )
         self._say(self._banner(resumed_from))
         train_loader = self._train_loader()
         wrapped = self._wrap()
@@ -205,7 +205,7 @@ class Trainer:
                         **{f"train_{k}": v for k, v in train_means.items()}, "val_loss": val,
                         "best_val_loss": self.early_stopping.best, "lr": cfg.optim.lr,
                         "seconds": round(time.perf_counter() - t0, 3),
-                    })  # fmt: skip
+                    })
                     if improved:
                         save_checkpoint(self._best_state(val), self.run_dir / BEST_CHECKPOINT)
                     save_checkpoint(self._state(), last)
@@ -232,14 +232,14 @@ class Trainer:
         self.model.train()
         sums: dict[str, float] = {}
         bar = tqdm(loader, desc=f"epoch {self.epoch}/{cfg.max_epochs}", leave=False, dynamic_ncols=True,
-                   disable=not (self.progress and ctx.is_main), file=sys.stderr)  # fmt: skip
+                   disable=not (self.progress and ctx.is_main), file=sys.stderr)
         for images in bar:
             if cfg.augment.enabled:
                 images = augment(images, cfg.augment, self.augment_generator)
             x = to_network_range(images.to(ctx.device, non_blocking=True))
             perturbation = sample_perturbation(cfg.loocc, cfg.batch_size, self.loocc_generator)
             terms = wrapped(x, None if perturbation is None else perturbation.rows(rows),
-                            cfg.shape_init.weight_at(self.step + 1))  # fmt: skip
+                            cfg.shape_init.weight_at(self.step + 1))
             if not torch.isfinite(terms["total"]):
                 values = {k: float(v.detach()) for k, v in terms.items()}
                 raise FloatingPointError(
@@ -283,7 +283,7 @@ class Trainer:
 
     def _eval_batches(self, dataset: Any) -> Iterator[torch.Tensor]:
         return iter(DataLoader(dataset, batch_size=self.config.eval_batch_size, shuffle=False,
-                               collate_fn=collate_images, num_workers=self.config.data.num_workers))  # fmt: skip
+                               collate_fn=collate_images, num_workers=self.config.data.num_workers))
 
     def _figure(self, logger: MetricsLogger) -> None:
         cfg = self.config
@@ -306,7 +306,7 @@ class Trainer:
         loader: DataLoader = DataLoader(
             self.splits.train, batch_size=cfg.batch_size // ctx.world_size, sampler=sampler, drop_last=True,
             collate_fn=collate_images, num_workers=cfg.data.num_workers, pin_memory=ctx.device.type == "cuda",
-        )  # fmt: skip
+        )
         if len(loader) == 0:
             raise ValueError(
                 f"splits.train: {size(self.splits.train)} images make no full global batch of {cfg.batch_size}"

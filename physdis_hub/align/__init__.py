@@ -29,7 +29,7 @@ from .mtcnn import DetectorConfig, Face, detect
 __all__ = [
     "FACES", "SAMPLE_PHOTO", "AlignCrops", "AlignedFace", "Alignment", "DetectorConfig", "Face",
     "align_faces", "align_images", "crop_square", "demo_crop", "detect_faces",
-]  # fmt: skip
+]
 
 FACES = ("largest", "all")
 """Which faces :func:`align_faces` returns: the largest (by mean box side) or all, largest first."""

@@ -35,7 +35,7 @@ KEY_MAP = {
     "onet": {"conv1": "body.0", "prelu1": "body.1", "conv2": "body.3", "prelu2": "body.4", "conv3": "body.6",
              "prelu3": "body.7", "conv4": "body.9", "prelu4": "body.10", "dense5": "body.12", "prelu5": "body.13",
              "dense6_1": "score", "dense6_2": "offset", "dense6_3": "landmarks"},
-}  # fmt: skip
+}
 """Source layer name -> this package's module path, per network."""
 
 FLATTENED = {"rnet": ("dense4", 64, 3), "onet": ("dense5", 128, 3)}

@@ -287,7 +287,7 @@ def convert_pdr(
     return convert_checkpoint(
         checkpoint, output, layout=PDR, category=_category(PDR_CATEGORIES, category), variant=variant,
         license=license, force=force,
-    )  # fmt: skip
+    )
 
 
 def _category(table: Mapping[str, OfficialCategory], name: str) -> OfficialCategory:

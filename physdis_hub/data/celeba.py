@@ -39,7 +39,7 @@ MASK_LAYOUT = """\
 MASK_CLASSES = (
     "background", "skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear",
     "mouth", "u_lip", "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth",
-)  # fmt: skip
+)
 """The 19 CelebAMask-HQ classes in the standard order (label = index; later parts overwrite earlier)."""
 
 _MASK_NAME = re.compile(r"^(\d{5})_([a-z_]+)\.png$")

@@ -65,6 +65,7 @@ def _synthetic(category: str) -> Callable[..., SyntheticDataset]:
     return build
 
 
+# A table, one entry per line: `# fmt: skip` keeps the formatter from splitting its rows.
 _REGISTRY: dict[str, DatasetInfo] = {
     info.name: info
     for info in (

@@ -164,6 +164,6 @@ def get_pretrained(name: str) -> PretrainedEntry:
     """
     hints = [f"to load a Hub repository, use 'hf-hub:{name}'"] if REPO_ID.fullmatch(name) else []
     hints.append("see physdis_hub.list_pretrained(); other checkpoints load as 'hf-hub:org/repo[@revision]' "
-                 "or 'local-dir:/path/to/folder'")  # fmt: skip
+                 "or 'local-dir:/path/to/folder'")
     return lookup(_REGISTRY, name, what="pretrained model", error=UnknownPretrainedError, hints=hints,
-                  lead=f"no pretrained model named {name!r}")  # fmt: skip
+                  lead=f"no pretrained model named {name!r}")

@@ -229,7 +229,7 @@ def _linear(args: argparse.Namespace) -> Report:
     too_large = [n for n in args.budgets if n > len(y)]
     if too_large:  # before any head is trained
         raise SystemExit(f"--budgets: {too_large[0]} exceeds the {len(y)} labelled samples in {args.features}; "
-                         "pass smaller --budgets")  # fmt: skip
+                         "pass smaller --budgets")
     for n in args.budgets:
         if args.test is None:  # the budget comes from the file, the rest is the test set
             budget, rest = budget_split(y, n, seed=args.seed)
@@ -240,7 +240,7 @@ def _linear(args: argparse.Namespace) -> Report:
             split = (x, y, test_x, test_y, n)
         train_x, train_y, eval_x, eval_y, n_train = split
         result = linear_probe(train_x, train_y, eval_x, eval_y, n_train=n_train, head=args.head,
-                              epochs=args.epochs, lr=args.lr, seed=args.seed)  # fmt: skip
+                              epochs=args.epochs, lr=args.lr, seed=args.seed)
         report.add(f"n={n}", result)
     return report
 

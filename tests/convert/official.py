@@ -120,7 +120,7 @@ class ConfNet(nn.Module):
             _deconv(2 * nf, nf, 4, 2, 1), nn.GroupNorm(16, nf), nn.ReLU(),
             _deconv(nf, nf, 4, 2, 1), nn.GroupNorm(16, nf), nn.ReLU(),
             _conv(nf, 2, 5, 1, 2), nn.Softplus(),
-        )  # fmt: skip
+        )
         self.out_net2 = nn.Sequential(_conv(2 * nf, 2, 3, 1, 1), nn.Softplus())
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -65,7 +65,7 @@ def test_reproduce_trains_evaluates_exports_and_pushes(tmp_path: Path, monkeypat
         point_huggingface_hub_at(monkeypatch, server.url, tmp_path / "hf-home")
         try:
             argv = ["faces", "--preset", "tiny", "--variant", "LV", "--epochs", "1", "--no-progress", "--out", str(out),
-                    "--push-to-hub", "lab"]  # fmt: skip
+                    "--push-to-hub", "lab"]
             assert reproduce.main(argv) == 0
             pushed = load_pretrained("hf-hub:lab/physdis-tiny-loocc-lv")
         finally:
@@ -104,7 +104,7 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
     args = train._parser().parse_args(["--preset", "tiny", "--variant", "LV", "--out", "x",
                                        "--loss", "lam_normal_smooth=0.5", "--loocc", "cycle_weight=2",
                                        "--scene", "border_depth=1.05", "--scene", "fov_deg=12", "--weight-decay", "0",
-                                       "--shape-init", "bulge=0.45", "--shape-init", "steps=7"])  # fmt: skip
+                                       "--shape-init", "bulge=0.45", "--shape-init", "steps=7"])
     config = train.apply_overrides(base, args)
     assert config.model.loss.lam_normal_smooth == 0.5 and config.loocc.cycle_weight == 2.0
     assert config.model.scene == base.model.scene.replace(border_depth=1.05, fov_deg=12.0)
@@ -119,7 +119,7 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
                                 ("--shape-init", "semi_axes=1", "NAME one of"), ("--shape-init", "bulge=2", "bulge"),
                                 ("--loocc", "gather=maybe", "expected true or false"),
                                 ("--scene", "fov_deg=200", "fov_deg"), ("--weight-decay", "-1", "weight_decay"),
-                                ("--lr", "0", "OptimConfig.lr")]:  # fmt: skip
+                                ("--lr", "0", "OptimConfig.lr")]:
         args = train._parser().parse_args(["--preset", "tiny", "--out", "x", flag, item])
         with pytest.raises(presets_module.PresetError, match=message):
             train.apply_overrides(base, args)

@@ -33,7 +33,7 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     two = run_module(
         ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "training.train", *ARGS,
          "--out", "two"], tmp_path,
-    )  # fmt: skip
+    )
     assert two.returncode == 0, two.stderr
     assert "world size 2" in two.stderr and two.stderr.count("preset 'tiny'") == 1  # only rank 0 speaks
 

@@ -50,7 +50,7 @@ def test_training_budget_names_the_recipe_from_the_run_config(tmp_path) -> None:
     budget = training_budget(tmp_path)
     for part in ("no perceptual loss", "normal-smoothness depth prior 1", "photometric augmentation",
                  "textured backdrops 0.6", "convex start over 200 steps", "LOOCC cycle term 0.5",
-                 "ran 2 epochs (500 steps) in 21 min", "exported epoch 2"):  # fmt: skip
+                 "ran 2 epochs (500 steps) in 21 min", "exported epoch 2"):
         assert part in budget, part
     plain = get_preset("tiny", "LV")
     plain.to_json(tmp_path / "train_config.json")

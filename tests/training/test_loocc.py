@@ -126,7 +126,7 @@ def test_light_perturbation_changes_only_light(model, images) -> None:  # type: 
         scene = model.decode_scene(model._encode(images))
     n = scene.batch_size
     p = Perturbation("light", {"ambient": torch.full((n,), 0.1), "diffuse": torch.full((n,), -0.05),
-                               "pitch": torch.full((n,), 0.2), "yaw": torch.full((n,), -0.3)})  # fmt: skip
+                               "pitch": torch.full((n,), 0.2), "yaw": torch.full((n,), -0.3)})
     cfg = LooccConfig(variant="L")
     out = apply_perturbation(scene, p, model.config.scene, cfg)
     assert out.depth is scene.depth and out.albedo is scene.albedo and out.view is scene.view
@@ -146,7 +146,7 @@ def test_light_perturbation_clamps_to_the_model_ranges(model, images) -> None:  
         scene = model.decode_scene(model._encode(images))
     n = scene.batch_size
     p = Perturbation("light", {"ambient": torch.full((n,), 5.0), "diffuse": torch.full((n,), -5.0),
-                               "pitch": torch.full((n,), 3.0), "yaw": torch.full((n,), -3.0)})  # fmt: skip
+                               "pitch": torch.full((n,), 3.0), "yaw": torch.full((n,), -3.0)})
     out = apply_perturbation(scene, p, model.config.scene, LooccConfig(variant="L"))
     assert torch.all(out.light.ambient == model.config.scene.amb_range[1])
     assert torch.all(out.light.diffuse == model.config.scene.diff_range[0])
@@ -188,7 +188,7 @@ def test_zero_perturbation_rerenders_the_reconstruction_exactly(model, images) -
         n = images.shape[0]
         zeros = torch.zeros(n)
         for p in (Perturbation("view", {"pitch": zeros, "yaw": zeros}),
-                  Perturbation("light", {"ambient": zeros, "diffuse": zeros, "pitch": zeros, "yaw": zeros})):  # fmt: skip
+                  Perturbation("light", {"ambient": zeros, "diffuse": zeros, "pitch": zeros, "yaw": zeros})):
             result = loocc_loss(model, out.scene, out.features, p, LooccConfig(variant="LV"))
             assert torch.allclose(result.augmented, out.rendering.image[:n], atol=1e-6)
             # the reconstruction the model is trained on is this image under the joint (flip) mask
@@ -203,7 +203,7 @@ def test_rerendering_differs_only_through_the_perturbed_parameter(model, images)
         base = model.renderer.render(scene)
         n = scene.batch_size
         light = Perturbation("light", {"ambient": torch.full((n,), 0.2), "diffuse": torch.full((n,), 0.3),
-                                       "pitch": torch.full((n,), 0.5), "yaw": torch.full((n,), 0.5)})  # fmt: skip
+                                       "pitch": torch.full((n,), 0.5), "yaw": torch.full((n,), 0.5)})
         relit = model.renderer.render(apply_perturbation(scene, light, model.config.scene, LooccConfig(variant="L")))
         # new light: same geometry seen from the same view (depth, mask, normals), new shading
         assert torch.equal(relit.depth, base.depth) and torch.equal(relit.mask, base.mask)
@@ -294,7 +294,7 @@ def test_cycle_term_reads_the_perturbation_back(model, images, kind) -> None:  #
         net = model.part_networks()[kind]
         scene_cfg = model.config.scene
         target = (encode_light(result.scene.light, scene_cfg) if kind == "light"
-                  else encode_view(result.scene.view, scene_cfg))  # fmt: skip
+                  else encode_view(result.scene.view, scene_cfg))
         expected = (net(result.augmented) - target).abs().mean()
     assert result.cycle is not None
     torch.testing.assert_close(result.cycle, expected)

@@ -25,7 +25,7 @@ from .conftest import run_module, subprocess_env
 
 EPOCHS = 3
 TRAIN = ["-m", "training.train", "--preset", "tiny", "--variant", "LV", "--epochs", str(EPOCHS), "--no-export",
-         "--no-progress"]  # fmt: skip
+         "--no-progress"]
 
 
 def assert_same_tensors(a: object, b: object, where: str) -> None:
@@ -49,7 +49,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     assert full.returncode == 0, full.stderr
 
     proc = subprocess.Popen([sys.executable, *TRAIN, "--out", "killed"], cwd=tmp_path, env=subprocess_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     last = tmp_path / "killed" / LAST_CHECKPOINT
     deadline = time.monotonic() + 300
     while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -71,7 +71,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     for key in ("model", "optimizer", "rng", "loocc_generator", "early_stopping", "step"):
         assert_same_tensors(a[key], b[key], key)
     assert_same_tensors(load_checkpoint(tmp_path / "full" / "best.ckpt")["model"],
-                        load_checkpoint(tmp_path / "killed" / "best.ckpt")["model"], "best")  # fmt: skip
+                        load_checkpoint(tmp_path / "killed" / "best.ckpt")["model"], "best")
     # the logs read as one run: rows the killed process wrote after its checkpoint were dropped
     assert read_csv(tmp_path / "full" / "steps.csv") == read_csv(tmp_path / "killed" / "steps.csv")
     assert [r["epoch"] for r in read_csv(tmp_path / "killed" / "epochs.csv")] == ["1", "2", "3"]
@@ -89,7 +89,7 @@ def test_damaged_checkpoint_is_reported_on_resume(short_run, tmp_path: Path, dam
         data[len(data) // 2] ^= 0x10
     path.write_bytes(bytes(data))
     status = main(["--preset", "tiny", "--variant", "LV", "--epochs", "4", "--no-progress", "--out", str(run_dir),
-                   "--resume"])  # fmt: skip
+                   "--resume"])
     assert status == 2
     expected = "truncated" if damage == "truncate" else "corrupt: SHA-256"
     assert f"error: checkpoint {path}: {expected}" in capsys.readouterr().err

@@ -47,7 +47,7 @@ def test_weight_schedule_falls_linearly_to_zero() -> None:
         ({"weight": -1.0}, "weight"),
         ({"semi_axes": (0.0, 1.0)}, "semi_axes"),
         ({"bulge": 1.5}, "bulge"),
-    ],  # fmt: skip
+    ],
 )
 def test_config_checks_name_the_field(changes: dict, field: str) -> None:
     with pytest.raises(ValueError, match=rf"ShapeInitConfig\.{field}"):

@@ -39,7 +39,7 @@ def test_evaluate_models_scores_every_row_and_the_real_photo_check() -> None:
     photos = torch.rand(4, 1, 25, 25, generator=torch.Generator().manual_seed(0))
     real = jittered_draws(photos, 2, (0, 1))
     rows = evaluate_models({"ours": PhysDisModel(config.model).eval()}, config, n_labels=(8, 10_000), epochs=2,
-                           pca_dims=8, real_photos=real)  # fmt: skip
+                           pca_dims=8, real_photos=real)
     assert list(rows) == ["ours", "random-init", "pixels+PCA", "ResNet-18 (random init)", "null depth"]
     for name in ("ours", "random-init", "pixels+PCA", "ResNet-18 (random init)"):
         row = rows[name]
