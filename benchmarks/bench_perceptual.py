@@ -24,7 +24,7 @@ import torch
 from physdis_hub.model import PhysDisModel
 from training.objective import TrainingObjective
 from training.perceptual import BUNDLED_VGG16
-from training.presets import get_preset
+from training.presets import build_preset
 
 from bench_loocc import synthetic_batch
 
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per setting (after one warm-up)")
     args = parser.parse_args()
 
-    config = get_preset("faces-synthetic-cpu", perceptual_weights=str(BUNDLED_VGG16))
+    config = build_preset("faces-synthetic-cpu", perceptual_weights=str(BUNDLED_VGG16))
     assert config.model.loss.lam_perc == 1.0, config.model.loss
     without = config.model.replace(loss=dataclasses.replace(config.model.loss, lam_perc=0.0))
     x = synthetic_batch(config.batch_size)

@@ -27,7 +27,7 @@ import torch
 
 from training.loocc import sample_perturbation
 from training.objective import TrainingObjective
-from training.presets import get_preset
+from training.presets import build_preset
 
 from bench_loocc import synthetic_batch
 
@@ -48,7 +48,7 @@ def _step_fn(objective: TrainingObjective, x: torch.Tensor, generator: torch.Gen
 
 def build(setting: str, batch: torch.Tensor) -> Callable[[], None]:
     """A step function of ``setting`` (a fresh model from the same seed for each)."""
-    config = get_preset("faces-synthetic-cpu", "LV")
+    config = build_preset("faces-synthetic-cpu", "LV")
     torch.manual_seed(0)
     from physdis_hub.model import PhysDisModel
 

@@ -20,7 +20,7 @@ from physdis_hub.errors import (
     lookup,
 )
 from physdis_hub.hub import UnknownPretrainedError, get_pretrained
-from training.presets import PresetError, get_preset
+from training.presets import PresetError, build_preset
 from training.reproduce import resolve_preset
 from training.train import USER_ERRORS
 from training.trainer import ResumeError
@@ -55,7 +55,7 @@ def test_registries_use_it() -> None:
     with pytest.raises(UnknownDatasetError, match="did you mean 'utkface'"):
         load_dataset("utkfaces")
     with pytest.raises(PresetError, match=r"unknown preset 'face-cpu'; did you mean 'faces-cpu'"):
-        get_preset("face-cpu")
+        build_preset("face-cpu")
     with pytest.raises(PresetError, match=r"--preset: unknown preset 'tinny'; did you mean 'tiny'"):
         resolve_preset("faces", "tinny", None)
     with pytest.raises(UnknownPretrainedError, match=r"no pretrained model named 'faces-loocc-l'; did you mean"):

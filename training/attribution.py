@@ -25,7 +25,7 @@ from physdis_hub.probes.extractors import PartsExtractor
 from physdis_hub.probes.linear import linear_probe
 from physdis_hub.vocab import PARTS, to_network_range
 
-from .presets import get_preset
+from .presets import build_preset
 from .suite import SuiteData, load_split
 
 
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--rows: expected a positive int, got {args.rows}")
     torch.manual_seed(0)
     try:
-        config = get_preset(args.preset, data_dir=args.data_dir)
+        config = build_preset(args.preset, data_dir=args.data_dir)
         test, ood = load_split(config, "test"), load_split(config, "test-ood")
     except ValueError as err:  # PresetError is a ValueError: unknown preset, or real data
         parser.error(f"--preset: {err}")

@@ -325,7 +325,16 @@ def list_presets() -> list[Preset]:
     return list(PRESETS.values())
 
 
-def get_preset(
+def get_preset(name: str) -> Preset:
+    """The entry of preset ``name`` (category, description, whether it needs a data folder).
+
+    Raises:
+        PresetError: unknown name (with close matches).
+    """
+    return lookup(PRESETS, name, what="preset", error=PresetError, lead=f"name: unknown preset {name!r}")
+
+
+def build_preset(
     name: str, variant: str = "none", *, data_dir: str | None = None, perceptual_weights: str | None = None
 ) -> TrainConfig:
     """The :class:`TrainConfig` of preset ``name``.
@@ -341,11 +350,11 @@ def get_preset(
         PresetError: unknown name or variant, or a missing data directory / weights file.
 
     Example:
-        >>> cfg = get_preset("faces-synthetic-cpu", "LV")
+        >>> cfg = build_preset("faces-synthetic-cpu", "LV")
         >>> cfg.batch_size, cfg.loocc.variant
         (32, 'LV')
     """
-    preset = lookup(PRESETS, name, what="preset", error=PresetError, lead=f"name: unknown preset {name!r}")
+    preset = get_preset(name)
     if variant not in VARIANTS:
         raise PresetError(f"variant: expected one of {list(VARIANTS)}, got {variant!r}")
     if preset.needs_data_dir and not has_data(data_dir):

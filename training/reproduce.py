@@ -28,7 +28,7 @@ from physdis_hub.vocab import VARIANT_SLUGS
 
 from .distributed import barrier, distributed_session
 from .loocc import VARIANTS
-from .presets import PRESETS, PresetError, data_hint, get_preset, has_data
+from .presets import PRESETS, PresetError, build_preset, data_hint, has_data
 from .train import USER_ERRORS, add_config_arguments, apply_overrides, command_line
 from .trainer import LAST_CHECKPOINT, Trainer
 
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         preset = resolve_preset(args.category, args.preset, args.data_dir)
         configs = {
-            v: apply_overrides(get_preset(preset, v, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights), args)
+            v: apply_overrides(build_preset(preset, v, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights), args)
             for v in variants
         }
         out = Path(args.out or f"runs/reproduce-{preset}")

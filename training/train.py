@@ -29,7 +29,7 @@ from physdis_hub.vocab import DEVICES, VARIANTS
 from .config import TrainConfig
 from .distributed import distributed_session
 from .loocc import LooccConfig
-from .presets import PRESETS, PresetError, get_preset, list_presets
+from .presets import PRESETS, PresetError, build_preset, list_presets
 from .shape_init import ShapeInitConfig
 from .trainer import Trainer
 
@@ -155,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         config = apply_overrides(
-            get_preset(args.preset, args.variant, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights),
+            build_preset(args.preset, args.variant, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights),
             args,
         )
         with distributed_session(config.device) as ctx:

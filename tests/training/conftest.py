@@ -15,7 +15,7 @@ import pytest
 
 from training.config import TrainConfig
 from training.data import Splits, build_splits
-from training.presets import get_preset
+from training.presets import build_preset
 from training.trainer import FitResult, Trainer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="package")
 def tiny_splits() -> Splits:
     """The tiny preset's synthetic splits (32 / 8 / 16 images), built once."""
-    return build_splits(get_preset("tiny").data)
+    return build_splits(build_preset("tiny").data)
 
 
 @pytest.fixture(scope="package")
@@ -32,7 +32,7 @@ def short_run(tiny_splits: Splits, tmp_path_factory: pytest.TempPathFactory) -> 
     """The tiny preset with LOOCC-LV, 4 epochs of 4 steps: the real training loop, seconds on 2 cores.
     Tests must not write into its run directory (copy it first)."""
     run_dir = tmp_path_factory.mktemp("runs") / "tiny-lv"
-    config = get_preset("tiny", "LV").replace(max_epochs=4)
+    config = build_preset("tiny", "LV").replace(max_epochs=4)
     return config, run_dir, Trainer(config, run_dir, splits=tiny_splits, progress=False).fit()
 
 

@@ -100,7 +100,7 @@ def test_repo_names(org: str, preset: str, variant: str, expected: str) -> None:
 
 
 def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values() -> None:
-    base = presets_module.get_preset("tiny", "LV")
+    base = presets_module.build_preset("tiny", "LV")
     args = train._parser().parse_args(["--preset", "tiny", "--variant", "LV", "--out", "x",
                                        "--loss", "lam_normal_smooth=0.5", "--loocc", "cycle_weight=2",
                                        "--scene", "border_depth=1.05", "--scene", "fov_deg=12", "--weight-decay", "0",

@@ -40,9 +40,9 @@ def test_training_budget_names_the_recipe_from_the_run_config(tmp_path) -> None:
     import dataclasses
 
     from training.embed import training_budget
-    from training.presets import get_preset
+    from training.presets import build_preset
 
-    config = get_preset("faces-synthetic-cpu", "LV")
+    config = build_preset("faces-synthetic-cpu", "LV")
     config = config.replace(loocc=dataclasses.replace(config.loocc, cycle_weight=0.5))
     config.to_json(tmp_path / "train_config.json")
     (tmp_path / "epochs.csv").write_text("epoch,step,seconds\n1,250,600\n2,500,660\n")
@@ -52,6 +52,6 @@ def test_training_budget_names_the_recipe_from_the_run_config(tmp_path) -> None:
                  "textured backdrops 0.6", "convex start over 200 steps", "LOOCC cycle term 0.5",
                  "ran 2 epochs (500 steps) in 21 min", "exported epoch 2"):
         assert part in budget, part
-    plain = get_preset("tiny", "LV")
+    plain = build_preset("tiny", "LV")
     plain.to_json(tmp_path / "train_config.json")
     assert "convex start" not in training_budget(tmp_path) and "cycle" not in training_budget(tmp_path)

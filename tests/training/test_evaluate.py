@@ -10,13 +10,13 @@ import torch
 from physdis_hub.model import PhysDisModel
 from training.data import collate_images
 from training.evaluate import evaluate
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 @pytest.fixture(scope="module")
 def model() -> PhysDisModel:
     torch.manual_seed(0)
-    return PhysDisModel(get_preset("tiny").model)
+    return PhysDisModel(build_preset("tiny").model)
 
 
 def test_metrics_on_the_test_split(model, tiny_splits) -> None:  # type: ignore[no-untyped-def]

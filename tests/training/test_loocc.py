@@ -19,7 +19,7 @@ from training.loocc import (
     loocc_loss,
     sample_perturbation,
 )
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 def hand_nt_xent(z1: list[list[float]], z2: list[list[float]], tau: float) -> float:
@@ -113,7 +113,7 @@ def test_config_checks() -> None:
 @pytest.fixture(scope="module")
 def model() -> PhysDisModel:
     torch.manual_seed(0)
-    return PhysDisModel(get_preset("tiny").model)
+    return PhysDisModel(build_preset("tiny").model)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import torch
 
 from physdis_hub.render import Renderer
 from physdis_hub.scene import View
-from training.presets import get_preset
+from training.presets import build_preset
 from training.relief_scan import main, photometric_error, refit_light_view, relief_scan, scale_relief
 from training.suite import load_split
 
@@ -13,7 +13,7 @@ from training.suite import load_split
 @pytest.fixture(scope="module")
 def tiny():
     """The tiny preset, its renderer and 6 ground-truth test scenes."""
-    config = get_preset("tiny")
+    config = build_preset("tiny")
     true = load_split(config, "test").scene.map(lambda t: t[:6])
     return config, Renderer(config.model), true
 

@@ -10,7 +10,7 @@ from physdis_hub.model import PhysDisModel
 from physdis_hub.scene import DEPTH_BORDER
 from training.data import collate_images
 from training.objective import TrainingObjective
-from training.presets import get_preset
+from training.presets import build_preset
 from training.shape_init import ShapeInitConfig, ellipsoid_depth, template_l1
 
 
@@ -65,7 +65,7 @@ def test_template_l1_ignores_the_fixed_border() -> None:
 
 def test_objective_pulls_the_depth_towards_the_template(tiny_splits) -> None:  # type: ignore[no-untyped-def]
     torch.manual_seed(0)
-    config = get_preset("tiny")
+    config = build_preset("tiny")
     model = PhysDisModel(config.model)
     shape_init = ShapeInitConfig(steps=50, weight=10.0)
     objective = TrainingObjective(model, config.loocc, shape_init=shape_init)

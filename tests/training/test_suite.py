@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from physdis_hub.model import PhysDisModel
-from training.presets import get_preset
+from training.presets import build_preset
 from training.real_photos import jittered_draws
 from training.suite import SHAPE_COLUMNS, evaluate_models, main, markdown_table, replace_block
 
@@ -35,7 +35,7 @@ def test_a_missing_readme_block_stops_the_suite_before_it_evaluates(tmp_path, ca
 
 
 def test_evaluate_models_scores_every_row_and_the_real_photo_check() -> None:
-    config = get_preset("tiny", "LV")
+    config = build_preset("tiny", "LV")
     photos = torch.rand(4, 1, 25, 25, generator=torch.Generator().manual_seed(0))
     real = jittered_draws(photos, 2, (0, 1))
     rows = evaluate_models({"ours": PhysDisModel(config.model).eval()}, config, n_labels=(8, 10_000), epochs=2,
