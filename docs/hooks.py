@@ -140,7 +140,7 @@ REPORT_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)\.md$")
 
 def _field(text: str, name: str) -> str:
     """The text after ``**name**:`` on its line in a report ('' when absent)."""
-    match = re.search(rf"^\*\*{name}\*\*:\s*(.+)$", text, re.MULTILINE)
+    match = re.search(rf"^(?:- )?\*\*{name}\*\*:\s*(.+)$", text, re.MULTILINE)
     return match.group(1).strip() if match else ""
 
 
