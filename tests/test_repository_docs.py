@@ -1,0 +1,50 @@
+"""The repository's prose: README is a front page, results live in results/, no dangling run folders."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS_PATH = re.compile(r"(?<![\w$/.-])runs/\S")
+"""A path under a local ``runs/`` folder (``$RUNS/...`` placeholders are not one)."""
+
+
+def prose_files() -> list[Path]:
+    """README, the docs pages, the experiment reports and the model cards."""
+    return [
+        ROOT / "README.md",
+        *sorted((ROOT / "docs").glob("*.md")),
+        *sorted((ROOT / "results").rglob("*.md")),
+        *sorted((ROOT / "model_cards").glob("*.md")),
+        *sorted((ROOT / "physdis_hub" / "hub" / "weights").glob("*/README.md")),
+    ]
+
+
+def test_readme_is_a_front_page_without_results_blocks() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 250
+    assert "<!-- results:" not in readme  # the table tools write into results/ reports, never README
+    assert "python -m pytest -q" in readme  # .ci/run runs the test command README gives
+
+
+def test_no_prose_names_a_run_folder_except_in_the_command_that_makes_it() -> None:
+    dangling = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in prose_files()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if RUNS_PATH.search(line) and "--out runs/" not in line
+    ]
+    assert dangling == []
+
+
+def test_every_report_states_its_question_and_verdict() -> None:
+    reports = [p for p in (ROOT / "results").rglob("*.md") if re.match(r"\d{4}-\d{2}-\d{2}-", p.name)]
+    assert reports
+    for path in reports:
+        text = path.read_text(encoding="utf-8")
+        for field in ("Question", "Verdict", "Commit", "Data"):
+            assert re.search(rf"^- \*\*{field}\*\*: \S", text, re.MULTILINE), f"{path.name}: no {field}"
+        data = re.search(r"^- \*\*Data\*\*: `([^`]+)`", text, re.MULTILINE)
+        if data is not None:
+            assert any((ROOT / data.group(1)).glob("*.csv")), f"{path.name}: no CSV in {data.group(1)}"
