@@ -9,7 +9,8 @@ is one of :data:`GENERATORS`:
   (``python -m training.X``), found by walking the package, so moved or new tools appear by themselves;
 - ``presets``: one row per preset of :data:`training.presets.PRESETS`, read from the configuration the
   preset builds (its LOOCC-LV variant);
-- ``results``: the experiment reports under ``results/`` (title, date, question, verdict).
+- ``results``, ``results-archive``: the experiment reports under ``results/`` and ``results/archive/``
+  (date, file, title, question, verdict).
 
 Configured in ``mkdocs.yml`` (``hooks:``). An unknown marker name stops the build.
 """
@@ -163,6 +164,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "cli-training": cli_training,
     "presets": presets_table,
     "results": results_index,
+    "results-archive": lambda: results_index(ROOT / "results" / "archive"),
 }
 """Marker name -> the function that writes its Markdown."""
 
