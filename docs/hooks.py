@@ -30,8 +30,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root (this file is ``docs/hooks.py``)."""
-if str(ROOT) not in sys.path:  # ``training`` is not installed: it is imported from the clone, as pytest does
-    sys.path.insert(0, str(ROOT))
 MARKER = re.compile(r"^<!-- generated: ([a-z-]+) -->$", re.MULTILINE)
 """A line that asks for generated text."""
 HELP_WIDTH = "100"
@@ -179,6 +177,16 @@ def render(markdown: str) -> str:
         return GENERATORS[name]()
 
     return MARKER.sub(fill, markdown)
+
+
+def on_config(config: object, **_: object) -> object:
+    """MkDocs event: put the clone first on ``sys.path``, as pytest does (``training`` is not installed).
+
+    Done here rather than at import: MkDocs takes its own entry off ``sys.path`` after loading a hook.
+    """
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return config
 
 
 def on_page_markdown(markdown: str, **_: object) -> str:
