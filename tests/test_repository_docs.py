@@ -48,3 +48,13 @@ def test_every_report_states_its_question_and_verdict() -> None:
         data = re.search(r"^- \*\*Data\*\*: `([^`]+)`", text, re.MULTILINE)
         if data is not None:
             assert any((ROOT / data.group(1)).glob("*.csv")), f"{path.name}: no CSV in {data.group(1)}"
+
+
+def test_every_docs_page_is_in_the_site_navigation() -> None:
+    """``mkdocs build --strict`` refuses a page missing from ``nav``; this says so without mkdocs installed."""
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    nav = config[config.index("\nnav:") :]
+    listed = set(re.findall(r":\s*([\w./-]+\.md)\s*$", nav, re.MULTILINE))
+    pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    assert pages - listed == set(), "add these pages to nav in mkdocs.yml"
+    assert listed - pages == set(), "nav names pages that do not exist"
