@@ -1,7 +1,7 @@
 """The evaluation suite of the shipped checkpoints: every variant against the baselines.
 
-``python -m training.suite faces --runs runs/ship-faces`` evaluates ``runs/ship-faces/<variant>/model``
-for each variant found, beside three baselines, on the synthetic test identities (never seen in
+``python -m training.suite faces --runs OUT`` evaluates ``OUT/<variant>/model`` (``OUT``: the folder that
+``python -m training.reproduce faces --out OUT`` wrote) for each variant found, beside three baselines, on the synthetic test identities (never seen in
 training) of the preset the runs were trained with:
 
 - identity clustering (Ward, as many clusters as identities; accuracy = weighted purity, F1, NMI) on
