@@ -6,7 +6,8 @@ identity head on all four parts' features (geom, alb, light, view) of the synthe
 under the training light and view ranges, then explains its predictions on the same identities under
 novel light and view: integrated gradients give each part's share of the decision (paper Fig. 4),
 Grad-CAM per part shows where in the image each part's evidence lies. A disentangled representation
-should put identity in geometry and albedo, not in light or view. """
+should put identity in geometry and albedo, not in light or view.
+"""
 
 from __future__ import annotations
 
