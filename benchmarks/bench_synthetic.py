@@ -3,7 +3,7 @@
 Renders ``--n`` samples of the training split of each category in batches (the default config
 has exactly 10,000 training images: 500 identities x 20), optionally writing them to the disk cache,
 and prints the wall time, the rate and the process's CPU time (with the load average: other jobs
-on the machine inflate the wall time, not the CPU time). Also writes the contact sheets of the README
+on the machine inflate the wall time, not the CPU time). Also writes the contact sheets of docs/data.md
 (``docs/figures/synthetic_{faces,cars}.png``) with ``--sheets``.
 
 Run: PYTHONPATH=. python benchmarks/bench_synthetic.py [--n 10000] [--batch-size 256] [--cache DIR] [--sheets]

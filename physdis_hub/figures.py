@@ -1,4 +1,4 @@
-"""Decomposition figures, shared by ``physdis decompose``, the training figures and the README figures.
+"""Decomposition figures, shared by ``physdis decompose``, the training figures and the documentation's figures.
 
 :func:`decomposition_panels` computes, for a batch of images, one panel per :data:`FIGURE_LABELS`
 entry; :func:`labelled_grid` lays panels out as labelled PNG rows.

@@ -12,7 +12,7 @@ Three steps per batch:
    concatenated features of the three *unchanged* parts of each input and of its re-rendering:
    positives are the same image, negatives the other ``2N - 2`` rows of the batch.
 
-Where this follows the paper's text and where its public code (both are documented in README):
+Where this follows the paper's text and where its public code (both are documented in docs/training.md):
 
 - Light intensities: ``ambient += U(-0.5, 0.5)``, ``diffuse += U(-0.5, 0.5)`` (text and code agree),
   then clamped to the configuration's ranges (``SceneConfig.amb_range`` / ``diff_range``), the only
