@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from physdis_hub.align import detect_faces
+from physdis_hub.align import align_faces, detect_faces
 from tests.align.parity_images import parity_photos
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -58,6 +58,25 @@ def match(reference: np.ndarray, ours: np.ndarray) -> tuple[list[float], int]:
     return errors, (len(reference) - len(errors)) + (len(ours) - len(used))
 
 
+def official_demo_crop(photo: np.ndarray, box: np.ndarray, size: int = 64) -> torch.Tensor | None:
+    """``(3, size, size)``: the crop of Unsup3d's ``demo/demo.py`` (``detect_face`` and the resize in
+    ``run``) around ``box``, written from a reading of it: pad by the half side with edge pixels,
+    cut the square, scale to [0, 1], resize bilinearly (to ``2 * size`` first when large). None where
+    the demo's slice would start before the padded image (a face centre left of or above the photo:
+    numpy then counts from the end and the demo's crop is not the square)."""
+    x1, y1, x2, y2 = box[:4]
+    half = int(((y2 - y1) + (x2 - x1)) / 2 / 2 * 1.1)
+    padded = np.pad(photo, ((half, half), (half, half), (0, 0)), mode="edge")
+    top, left = int((y1 + y2) / 2 + half * 0.15), int((x1 + x2) / 2)
+    if top < 0 or left < 0:
+        return None
+    crop = padded[top : top + 2 * half, left : left + 2 * half]
+    image = torch.from_numpy(crop / 255.0).float().permute(2, 0, 1)[None]
+    if crop.shape[0] > 4 * size and crop.shape[1] > 4 * size:
+        image = torch.nn.functional.interpolate(image, (2 * size, 2 * size), mode="bilinear", align_corners=False)
+    return torch.nn.functional.interpolate(image, (size, size), mode="bilinear", align_corners=False)[0]
+
+
 def inside(box: np.ndarray, photo: np.ndarray) -> bool:
     return box[0] >= 0 and box[1] >= 0 and box[2] <= photo.shape[1] and box[3] <= photo.shape[0]
 
@@ -75,9 +94,13 @@ def main() -> None:
         for path in sorted(Path(folder).iterdir()):
             if path.suffix.lower() in PHOTO_SUFFIXES:
                 photos[f"{Path(folder).name}/{path.name}"] = np.asarray(Image.open(path).convert("RGB"))
-    all_errors, inside_errors, missing, recorded = [], [], 0, {}
+    all_errors, inside_errors, missing, recorded, crop_errors = [], [], 0, {}, []
     for name, photo in photos.items():
         reference, ours = facenet_boxes(detector, photo), our_boxes(photo)
+        aligned = align_faces(photo.copy(), faces="largest")
+        official = official_demo_crop(photo, reference[0]) if len(reference) else None
+        if official is not None and aligned:  # the 64x64 input the official demo would give the model
+            crop_errors.append(float((aligned[0].crop - official).abs().max()))
         errors, unmatched = match(reference, ours)
         missing += unmatched
         all_errors += errors
@@ -91,6 +114,9 @@ def main() -> None:
         e = np.array(errors)
         print(f"{label}: {len(e)} faces, median {np.median(e):.2e}, max {e.max():.2e} of the box side")
     print(f"photos {len(photos)}, faces found by one detector only: {missing}")
+    c = np.array(crop_errors)
+    print(f"64x64 crop of the largest face vs the official demo's: {len(c)} photos, median {np.median(c):.2e}, "
+          f"max {c.max():.2e} (pixel values in [0, 1])")  # fmt: skip
     if args.record:
         import facenet_pytorch
 
