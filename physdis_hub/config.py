@@ -15,7 +15,7 @@ from .configbase import ConfigBase
 from .vocab import BACKENDS, VARIANTS, Backend, Variant
 from .vocab import PARTS as PARTS  # re-exported: the part names were defined here before vocab.py
 
-CONFIG_FORMAT_VERSION = 5
+CONFIG_FORMAT_VERSION = 6
 """Layout version of the ``config.json`` that :meth:`ModelConfig.to_dict` writes (key
 ``format_version``). Files without the key are format 1; :func:`migrate_config` brings any older
 format up to this one, so published checkpoints keep loading after fields change."""
@@ -26,6 +26,12 @@ ENCODER_HEADS: tuple[str, ...] = ("conv-tanh", "tanh-conv")
 
 PIXEL_CONVENTIONS: tuple[str, ...] = ("integer", "center")
 """Values of :attr:`RenderConfig.pixel_convention`."""
+
+BORDER_EDGES: tuple[str, ...] = ("all", "left-right")
+"""Values of :attr:`SceneConfig.border_edges`."""
+
+NORMAL_CONVENTIONS: tuple[str, ...] = ("replicate", "unsup3d")
+"""Values of :attr:`RenderConfig.normals`."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,13 @@ class SceneConfig(ConfigBase):
     """Canonical depth for a network output of +1."""
     border_depth: float = 0.7 * 1.1 + 0.3 * 0.9
     """Depth given to the 2-pixel border of the canonical depth map (cars: 1.08)."""
+    border_edges: str = "all"
+    """Which edges of the canonical depth map get the 2-pixel ``border_depth`` border: ``"all"``
+    (a ring on all four sides, what this package's own models were trained with) or
+    ``"left-right"`` (the left and right 2 columns only, as Unsup3d's and the PDR code's
+    ``model.py`` do: their border mask pads the width only; the top and bottom rows keep the
+    decoded depth). Converted official models use ``"left-right"``; files of format 5 and older
+    mean ``"all"``. See ``docs/official-parity.md``."""
     amb_range: tuple[float, float] = (0.0, 1.0)
     """Range of the ambient light intensity."""
     diff_range: tuple[float, float] = (0.0, 1.0)
@@ -126,6 +139,10 @@ class SceneConfig(ConfigBase):
                 raise ValueError(f"SceneConfig.{name}: expected (low, high) with low <= high, got {(lo, hi)}")
         if not 0 < self.fov_deg < 180:
             raise ValueError(f"SceneConfig.fov_deg: expected a value in (0, 180), got {self.fov_deg}")
+        if self.border_edges not in BORDER_EDGES:
+            raise ValueError(
+                f"SceneConfig.border_edges: expected one of {list(BORDER_EDGES)}, got {self.border_edges!r}"
+            )
         if not isinstance(self.center_depth, bool):
             raise ValueError(f"SceneConfig.center_depth: expected true or false, got {self.center_depth!r}")
 
@@ -147,6 +164,14 @@ class RenderConfig(ConfigBase):
     neural_renderer (NMR) does and so as Unsup3d trained its models, which then render as they
     were trained. Everything else (unprojection, normals, the sampling grid) uses integer pixel
     coordinates in both conventions, as Unsup3d does."""
+    normals: str = "replicate"
+    """How canonical normals are computed from the central differences of the depth map's 3D
+    points (:func:`physdis_hub.render.normals_from_depth`): ``"replicate"`` (the outer pixel ring
+    copies its inner neighbour; unit length; this package's own models) or ``"unsup3d"`` (the
+    official ``get_normal_from_depth``: the outer ring is ``(0, 0, 1)`` and every normal is divided
+    by its length plus ``1e-7``, which for 64x64 maps leaves them up to 0.3% shorter than
+    unit length and the diffuse shading up to 0.3% darker). Converted official models use
+    ``"unsup3d"``; files of format 5 and older mean ``"replicate"``."""
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -156,6 +181,8 @@ class RenderConfig(ConfigBase):
                 f"RenderConfig.pixel_convention: expected one of {list(PIXEL_CONVENTIONS)}, "
                 f"got {self.pixel_convention!r}"
             )
+        if self.normals not in NORMAL_CONVENTIONS:
+            raise ValueError(f"RenderConfig.normals: expected one of {list(NORMAL_CONVENTIONS)}, got {self.normals!r}")
 
 
 @dataclass(frozen=True)
@@ -269,16 +296,24 @@ def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _adds_keys_with_defaults(data: dict[str, Any]) -> dict[str, Any]:
-    """Format 2 -> 3, 3 -> 4 and 4 -> 5: each adds keys whose defaults mean what the older files
-    meant (format 3: ``part_scales``, absent = an uncalibrated model with raw features; format 4:
+    """Format 2 -> 3, 3 -> 4, 4 -> 5 and 5 -> 6: each adds keys whose defaults mean what the older
+    files meant (format 3: ``part_scales``, absent = an uncalibrated model with raw features; format 4:
     ``loss.lam_light_albedo`` and ``loss.lam_light_depth``, absent = no independence prior; format 5:
-    ``scene.center_depth``, absent = Unsup3d's mean-centred depth decode), so an older file is a
+    ``scene.center_depth``, absent = Unsup3d's mean-centred depth decode; format 6:
+    ``scene.border_edges`` and ``render.normals``, absent = the border ring and replicated border
+    normals every earlier model was trained with), so an older file is a
     valid newer one. The version still moved so that an older physdis-hub refuses a
     file with the new keys by saying it is newer, not that the keys are unknown."""
     return data
 
 
-_MIGRATIONS = {1: _format_1_to_2, 2: _adds_keys_with_defaults, 3: _adds_keys_with_defaults, 4: _adds_keys_with_defaults}
+_MIGRATIONS = {
+    1: _format_1_to_2,
+    2: _adds_keys_with_defaults,
+    3: _adds_keys_with_defaults,
+    4: _adds_keys_with_defaults,
+    5: _adds_keys_with_defaults,
+}
 """Format N -> the step that rewrites a format-N dict as format N + 1."""
 
 

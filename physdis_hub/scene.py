@@ -168,7 +168,7 @@ def _rescale(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
 
 
 DEPTH_BORDER = 2
-"""Pixels along each edge of a canonical depth map that :func:`decode_depth` fixes to ``border_depth``."""
+"""Pixels along an edge of a canonical depth map that :func:`decode_depth` fixes to ``border_depth``."""
 
 
 def depth_interior(depth: torch.Tensor) -> torch.Tensor:
@@ -208,7 +208,8 @@ def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
     """Depth network output -> canonical depth.
 
     Subtract the per-image mean (when ``cfg.center_depth``), squash with tanh, map [-1, 1] onto
-    [min_depth, max_depth], and set the 2-pixel border to ``border_depth``.
+    [min_depth, max_depth], and set the :data:`DEPTH_BORDER`-pixel border of the edges
+    ``cfg.border_edges`` names (all four, or the left and right ones as Unsup3d) to ``border_depth``.
 
     Args:
         raw: ``(B, 1, S, S)`` or ``(B, S, S)``.
@@ -221,8 +222,12 @@ def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
         raw = raw - raw.mean(dim=(1, 2), keepdim=True)
     d = raw.tanh()
     d = _rescale(d, cfg.min_depth, cfg.max_depth)
-    border = torch.ones_like(d[:1], dtype=torch.bool)
-    depth_interior(border).fill_(False)
+    border = torch.zeros_like(d[:1], dtype=torch.bool)
+    if cfg.border_edges == "all":
+        border.fill_(True)
+        depth_interior(border).fill_(False)
+    else:
+        border[..., :DEPTH_BORDER] = border[..., -DEPTH_BORDER:] = True
     return torch.where(border, torch.full_like(d, cfg.border_depth), d)
 
 

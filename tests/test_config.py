@@ -97,9 +97,27 @@ def test_format_3_files_load_without_the_light_priors() -> None:
 
 def test_format_4_files_decode_depth_mean_centred_and_the_setting_is_checked() -> None:
     data = ModelConfig(scene=SceneConfig(center_depth=False)).to_dict()
-    assert data["format_version"] == 5 and data["scene"]["center_depth"] is False
+    assert data["format_version"] == CONFIG_FORMAT_VERSION and data["scene"]["center_depth"] is False
     assert ModelConfig.from_dict(data).scene.center_depth is False
     format_4 = {**data, "scene": {k: v for k, v in data["scene"].items() if k != "center_depth"}, "format_version": 4}
     assert ModelConfig.from_dict(format_4).scene.center_depth is True  # what every older file meant
     with pytest.raises(ValueError, match="SceneConfig.center_depth: expected true or false, got 'yes'"):
         SceneConfig(center_depth="yes")  # type: ignore[arg-type]
+
+
+def test_format_5_files_keep_the_border_ring_and_replicated_normals_and_the_settings_are_checked() -> None:
+    data = ModelConfig(scene=SceneConfig(border_edges="left-right"), render=RenderConfig(normals="unsup3d")).to_dict()
+    assert data["format_version"] == 6 and data["scene"]["border_edges"] == "left-right"
+    assert ModelConfig.from_dict(data).render.normals == "unsup3d"
+    format_5 = {
+        **data,
+        "scene": {k: v for k, v in data["scene"].items() if k != "border_edges"},
+        "render": {k: v for k, v in data["render"].items() if k != "normals"},
+        "format_version": 5,
+    }
+    old = ModelConfig.from_dict(format_5)  # what every older file was trained with
+    assert (old.scene.border_edges, old.render.normals) == ("all", "replicate")
+    with pytest.raises(ValueError, match=r"SceneConfig.border_edges: expected one of \['all', 'left-right'\], got 'top'"):
+        SceneConfig(border_edges="top")
+    with pytest.raises(ValueError, match=r"RenderConfig.normals: expected one of \['replicate', 'unsup3d'\], got 'x'"):
+        RenderConfig(normals="x")

@@ -36,6 +36,17 @@ def test_decode_depth_range_and_border() -> None:
 
 
 
+def test_decode_depth_left_right_border_leaves_the_top_and_bottom_rows() -> None:
+    # Unsup3d pads its border mask along the width only: the left and right 2 columns are set.
+    raw = torch.randn(2, 1, 64, 64) * 5
+    ring, columns = decode_depth(raw, SceneConfig()), decode_depth(raw, SceneConfig(border_edges="left-right"))
+    assert (columns[..., :2] == 1.04).all() and (columns[..., -2:] == 1.04).all()
+    decoded = 1.0 + 0.1 * (raw[:, 0] - raw.mean(dim=(1, 2, 3))[:, None, None]).tanh()
+    torch.testing.assert_close(columns[..., 2:-2], decoded[..., 2:-2])  # top and bottom rows included
+    torch.testing.assert_close(columns[:, 2:-2], ring[:, 2:-2])
+    assert (ring[:, :2] == 1.04).all()
+
+
 def test_decode_depth_without_centring_keeps_the_offset() -> None:
     # Unsup3d's centring pins the map's mean raw value, so the interior's depth depends on the
     # border's raw output (which the border depth then overwrites); without it, it does not.
