@@ -19,7 +19,8 @@ Subcommands:
 - ``physdis probe cluster|linear|pcc --features F.npz [--labels labels.csv]``: evaluation probes
   (:mod:`physdis_hub.probes.cli`), which read the files and shard folders ``extract`` writes.
 - ``physdis convert unsup3d|pdr CHECKPOINT.pth -o DIR --category C``: an official Unsup3d or PDR
-  checkpoint as a physdis checkpoint folder (:mod:`physdis_hub.convert`).
+  checkpoint as a physdis checkpoint folder (:mod:`physdis_hub.convert`);
+- ``physdis app [--host H] [--port P] [--share]``: the browser demo (:mod:`physdis_hub.app`, extra ``app``).
 
 ``physdis --threads N COMMAND`` sets the CPU threads (default: ``OMP_NUM_THREADS`` if set, else at
 most 4; :mod:`physdis_hub._threads`).
@@ -370,6 +371,26 @@ def _run_demo(args: argparse.Namespace) -> None:
                                     shard_size=10_000, shard_format="npz", on_error="raise", no_progress=False))
 
 
+# -- app ---------------------------------------------------------------------------------------------
+def _add_app(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "app", help="the browser demo: upload faces, relight and rotate them live, see the mesh (needs the app extra)",
+        description="Serves the demo page (physdis_hub.app, Gradio: pip install 'physdis-hub[app]') until Ctrl-C. "
+        "It binds 127.0.0.1, this machine only, unless --host says otherwise.",
+    )  # fmt: skip
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"the model the page starts with (default: {DEFAULT_MODEL}, embedded)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; 0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, help="port (default: 7860, or the next free one)")
+    p.add_argument("--share", action="store_true", help="also open a temporary public *.gradio.live link (Gradio's relay)")
+    p.set_defaults(func=_run_app)
+
+
+def _run_app(args: argparse.Namespace) -> None:
+    from .app import launch
+
+    launch(args.model, host=args.host, port=args.port, share=args.share)
+
+
 # -- convert -----------------------------------------------------------------------------------------
 def _add_convert(sub: argparse._SubParsersAction) -> None:
     from .convert import PDR_CATEGORIES, UNSUP3D_CATEGORIES
@@ -414,6 +435,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], object], ...] = (
     add_probe_subcommands,
     _add_demo,
     _add_convert,
+    _add_app,
 )
 """Functions that each add one subcommand: a subparser whose ``func`` default runs it and returns
 the exit status (None means 0)."""
