@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -81,6 +82,10 @@ class Session:
             raise AppError(f"face: expected a face number in 0..{len(self.labels) - 1}, got {index!r}")
         return index
 
+    def close(self) -> None:
+        """Delete this session's download folder (the page does it when the browser tab goes)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
     def face(self, index: int) -> Decomposition:
         """The decomposition of face ``index`` alone (batch 1)."""
         i = self.check_face(index)
@@ -137,12 +142,17 @@ def check_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     return files
 
 
-def decompose_files(paths: Sequence[str | os.PathLike[str]], model_name: str = DEFAULT_MODEL) -> Session:
+def decompose_files(
+    paths: Sequence[str | os.PathLike[str]],
+    model_name: str = DEFAULT_MODEL,
+    workdir: str | os.PathLike[str] | None = None,
+) -> Session:
     """Align the faces of ``paths``, decompose them, and write their meshes and features.
 
     Args:
         paths: image files (at most :data:`MAX_FILES`).
         model_name: what :func:`load_model` takes.
+        workdir: where the session's download folder is made (default: the system's temporary folder).
 
     Raises:
         AppError: a bad file (see :func:`check_files`), a model that does not load, no face found.
@@ -165,17 +175,19 @@ def decompose_files(paths: Sequence[str | os.PathLike[str]], model_name: str = D
     crops = batch.crops
     device = next(model.parameters()).device
     dec = model.decompose(crops.to(device), align=False, progress=False)
-    folder = Path(tempfile.mkdtemp(prefix="physdis-app-"))
-    stems = [f"face{i}" for i in range(len(labels))]
-    meshes = [
-        write_glb(depth_mesh(model.renderer.camera, dec.scene.depth[i], dec.albedo[i]), folder / f"{stem}.glb")
-        for i, stem in enumerate(stems)
-    ]
     parts = model.extract(crops.to(device), parts=("geom", "alb"), as_dict=True, align=False)
     assert isinstance(parts, dict)
-    features = write_features(
-        folder / "features.npz", {p: f.cpu().numpy() for p, f in parts.items()}, labels, model=model_name
-    )
+    folder = Path(tempfile.mkdtemp(prefix="physdis-app-", dir=workdir))
+    try:
+        meshes = [
+            write_glb(depth_mesh(model.renderer.camera, dec.scene.depth[i], dec.albedo[i]), folder / f"face{i}.glb")
+            for i in range(len(labels))
+        ]
+        arrays = {p: f.cpu().numpy() for p, f in parts.items()}
+        features = write_features(folder / "features.npz", arrays, labels, model=model_name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return Session(model, model_name, labels, crops.cpu(), dec, folder, meshes, features)
 
 
@@ -265,9 +277,13 @@ def _guarded(outputs: int, fn: Callable[..., tuple[Any, ...]]) -> Callable[..., 
     return run
 
 
-def build_demo(model_name: str = DEFAULT_MODEL) -> gradio.Blocks:
+def build_demo(model_name: str = DEFAULT_MODEL, workdir: str | os.PathLike[str] | None = None) -> gradio.Blocks:
     """The page: upload or samples, model menu and ``local-dir:`` box, face menu, the :data:`PANELS`,
     light and view sliders over a live re-render, the GLB viewer, downloads, and a message line.
+
+    Each browser session keeps its :class:`Session`, whose download folder (in ``workdir``, default
+    the system's temporary folder) is deleted when the next upload replaces it or an hour after the
+    session's last use.
 
     Its API (for ``gradio_client``): ``/decompose`` (files, model, local dir), ``/samples`` (model,
     local dir), ``/select`` (face), ``/rerender`` (face, light yaw, light pitch, strength, view yaw,
@@ -276,7 +292,7 @@ def build_demo(model_name: str = DEFAULT_MODEL) -> gradio.Blocks:
     import gradio as gr
 
     with gr.Blocks(title="physdis-hub: physically disentangled faces") as demo:
-        session = gr.State(None)
+        session = gr.State(None, time_to_live=3600, delete_callback=lambda state: state and state.close())
         gr.Markdown(
             "# physdis-hub\nUpload face photos (or use the samples): the model splits each face into depth, "
             "albedo, light and view. Move the sliders to relight and turn it: it re-renders from the cached "
@@ -325,15 +341,17 @@ def build_demo(model_name: str = DEFAULT_MODEL) -> gradio.Blocks:
 
         shown = [*panels, *sliders, relit, mesh, downloads]
 
-        def start(state: Session) -> tuple[Any, ...]:
+        def start(old: Session | None, state: Session) -> tuple[Any, ...]:
+            if old is not None:
+                old.close()  # its downloads go with it
             menu = gr.update(choices=[(label, i) for i, label in enumerate(state.labels)], value=0)
             return (state, menu, *show(state, 0))
 
-        def decompose(paths: list[str] | None, name: str, folder: str) -> tuple[Any, ...]:
-            return start(decompose_files(paths or [], (folder or "").strip() or name))
+        def decompose(old: Session | None, paths: list[str] | None, name: str, folder: str) -> tuple[Any, ...]:
+            return start(old, decompose_files(paths or [], (folder or "").strip() or name, workdir))
 
-        def use_samples(name: str, folder: str) -> tuple[Any, ...]:
-            return start(decompose_files(sorted(SAMPLES.glob("*.png")), (folder or "").strip() or name))
+        def use_samples(old: Session | None, name: str, folder: str) -> tuple[Any, ...]:
+            return start(old, decompose_files(sorted(SAMPLES.glob("*.png")), (folder or "").strip() or name, workdir))
 
         def select(state: Session | None, index: int | None) -> tuple[Any, ...]:
             return show(_session(state), 0 if index is None else int(index))
@@ -350,8 +368,8 @@ def build_demo(model_name: str = DEFAULT_MODEL) -> gradio.Blocks:
             return str(path), [str(state.meshes[i]), str(state.features), str(path)]
 
         started = [session, face, *shown, message]
-        run.click(_guarded(len(started), decompose), [files, model, local], started, api_name="decompose")
-        samples.click(_guarded(len(started), use_samples), [model, local], started, api_name="samples")
+        run.click(_guarded(len(started), decompose), [session, files, model, local], started, api_name="decompose")
+        samples.click(_guarded(len(started), use_samples), [session, model, local], started, api_name="samples")
         face.input(_guarded(len(shown) + 1, select), [session, face], [*shown, message], api_name="select")
         rerender_args = dict(fn=_guarded(2, relight), inputs=[session, face, *sliders], outputs=[relit, message])
         for i, slider in enumerate(sliders):
@@ -367,14 +385,15 @@ def _session(state: Session | None) -> Session:
 
 
 def launch(
-    model_name: str = DEFAULT_MODEL, host: str = "127.0.0.1", port: int | None = None, share: bool = False
+    model_name: str = DEFAULT_MODEL, host: str | None = "127.0.0.1", port: int | None = None, share: bool = False
 ) -> None:
     """Serve :func:`build_demo` until interrupted.
 
     Args:
         model_name: the model the page starts with.
         host: the address to bind; ``127.0.0.1`` (default) serves this machine only, ``0.0.0.0``
-            every network interface.
+            every network interface; None: Gradio's choice, the environment variable
+            ``GRADIO_SERVER_NAME`` (a Hugging Face Space sets it) or else ``127.0.0.1``.
         port: the port (default: Gradio's, 7860, or the next free one).
         share: also open a temporary public ``*.gradio.live`` link through Gradio's relay.
     """

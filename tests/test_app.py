@@ -40,8 +40,11 @@ SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "app.png
 
 
 @pytest.fixture(scope="module")
-def session() -> Session:
-    return decompose_files(SAMPLE_FILES[:2])
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    session = decompose_files(SAMPLE_FILES[:2], workdir=tmp_path_factory.mktemp("session"))
+    yield session
+    session.close()
+    assert not session.folder.exists()
 
 
 def test_a_session_holds_the_decomposition_mesh_and_features(session: Session) -> None:
@@ -129,8 +132,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    demo = build_demo()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    demo = build_demo(workdir=tmp_path_factory.mktemp("sessions"))
     port = _free_port()
     demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
