@@ -131,6 +131,10 @@ def check_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
         try:
             with Image.open(path) as im:
                 width, height = im.size
+        except Image.DecompressionBombError as err:
+            raise AppError(
+                f"photos: {path.name} is too large ({err}); the limit is {MAX_PIXELS / 1e6:.0f} megapixels"
+            ) from err
         except (UnidentifiedImageError, OSError) as err:
             raise AppError(
                 f"photos: {path.name} is not an image file this demo can read ({type(err).__name__})"

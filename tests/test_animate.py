@@ -15,12 +15,19 @@ import torch
 from PIL import Image, ImageSequence
 
 from physdis_hub import PhysDisModel, load_pretrained
-from physdis_hub.animate import SceneEdit, animation_frames, rerender, sweep_edits, write_animation, write_animations
-from physdis_hub.cli import DEFAULT_MODEL, SAMPLES, main
-from physdis_hub.convert import convert_unsup3d
+from physdis_hub.animate import (
+    ANIMATION_FORMATS,
+    SceneEdit,
+    animation_frames,
+    rerender,
+    sweep_edits,
+    write_animation,
+    write_animations,
+)
+from physdis_hub.cli import DEFAULT_MODEL, SAMPLES, build_parser, main
 from physdis_hub.inputs import as_batch
 
-from .convert.official import official_networks
+from .converted_model import converted_unsup3d
 from .helpers import face_like_scene, small_config
 
 SAMPLE_FILES = sorted(SAMPLES.glob("*.png"))
@@ -163,13 +170,9 @@ def test_decompose_animate_with_mesh_for_the_embedded_default(tmp_path: Path) ->
 
 def test_decompose_animate_for_a_converted_unsup3d_model(tmp_path: Path) -> None:
     """A model converted from the official network layout (random weights) animates like ours."""
-    nets = official_networks("unsup3d", use_conf=True, seed=3)
-    checkpoint = tmp_path / "checkpoint030.pth"
-    torch.save({key: net.state_dict() for key, net in nets.items()}, checkpoint)
-    folder = convert_unsup3d(checkpoint, tmp_path / "converted", category="celeba")
-    checkpoint.unlink()
+    name = converted_unsup3d(tmp_path)
     out = tmp_path / "out"
-    args = ["decompose", str(SAMPLE_FILES[0]), "--model", f"local-dir:{folder}", "--animate", "--mesh", "-o", str(out)]
+    args = ["decompose", str(SAMPLE_FILES[0]), "--model", name, "--animate", "--mesh", "-o", str(out)]
     assert main(args) == 0
     _assert_outputs(out, [SAMPLE_FILES[0].stem])
 
@@ -185,3 +188,11 @@ def test_decompose_animate_mp4_without_imageio_ffmpeg_says_how(
         "--animation-format: writing .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg)" in capsys.readouterr().err
     )
     assert not out.exists()
+
+
+def test_the_cli_formats_are_the_writers() -> None:
+    """cli.py lists the formats without importing torch; they must stay those of the writer."""
+    args = build_parser().parse_args(["decompose", "x.png", "-o", "out", "--animate"])
+    assert (args.animate, args.animation_format) == (True, "gif")
+    actions = build_parser()._subparsers._group_actions[0].choices["decompose"]._actions  # type: ignore[union-attr]
+    assert tuple(next(a for a in actions if a.dest == "animation_format").choices) == ANIMATION_FORMATS

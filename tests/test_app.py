@@ -34,6 +34,8 @@ from physdis_hub.cli import DEFAULT_MODEL, SAMPLES, build_parser  # noqa: E402
 from physdis_hub.features import read_features  # noqa: E402
 from physdis_hub.mesh_export import GLB_MAGIC  # noqa: E402
 
+from .converted_model import converted_unsup3d  # noqa: E402
+
 SAMPLE_FILES = sorted(SAMPLES.glob("*.png"))
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "figures" / "app.png"
@@ -110,6 +112,17 @@ def test_bad_uploads_say_what_is_wrong(tmp_path: Path, make, message: str) -> No
     Image.new("RGB", (300, 200), (120, 120, 120)).save(tmp_path / "wall.png")
     with pytest.raises(AppError, match=message):
         decompose_files(make(tmp_path))
+
+
+def test_a_converted_unsup3d_model_from_its_folder(tmp_path: Path) -> None:
+    name = converted_unsup3d(tmp_path)
+    session = decompose_files(SAMPLE_FILES[:1], name, workdir=tmp_path)
+    assert session.model is load_model(name) and session.model.config.resize == "stretch", "the converted model ran"
+    views = face_views(session, 0)
+    assert np.array_equal(views["reconstruction"], to_display(session.decomposition.reconstruction[0]))
+    relit = rerender_face(session, 0, SceneEdit(light_yaw=45.0, light_pitch=0.0, light_strength=2.0))
+    assert relit.shape == (192, 192, 3)
+    assert Image.open(animate_face(session, 0)).n_frames == 48
 
 
 def test_a_model_that_does_not_load_says_so(tmp_path: Path) -> None:
