@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import shutil
 import tempfile
@@ -35,6 +36,8 @@ from .model import Decomposition, PhysDisModel
 
 if TYPE_CHECKING:
     import gradio
+
+_log = logging.getLogger(__name__)
 
 MAX_FILES = 8
 """Most photos one upload may hold."""
@@ -276,6 +279,8 @@ def _guarded(outputs: int, fn: Callable[..., tuple[Any, ...]]) -> Callable[..., 
         try:
             return (*fn(*args), "")
         except Exception as err:  # every failure becomes a message on the page, never a traceback
+            if not isinstance(err, PhysdisError):
+                _log.exception("physdis app: %s failed", fn.__name__)  # the traceback goes to the server's log only
             return (*[gr.update()] * (outputs - 1), _message(err))
 
     return run

@@ -16,6 +16,7 @@ from PIL import Image
 
 pytest.importorskip("gradio", reason="the demo needs the optional extra app (pip install 'physdis-hub[app]')")
 
+from physdis_hub.align import SAMPLE_PHOTO  # noqa: E402
 from physdis_hub.animate import SceneEdit  # noqa: E402
 from physdis_hub.app import (  # noqa: E402
     MAX_FILES,
@@ -112,6 +113,15 @@ def test_bad_uploads_say_what_is_wrong(tmp_path: Path, make, message: str) -> No
     Image.new("RGB", (300, 200), (120, 120, 120)).save(tmp_path / "wall.png")
     with pytest.raises(AppError, match=message):
         decompose_files(make(tmp_path))
+
+
+def test_a_photograph_is_aligned_as_the_model_aligns_it(tmp_path: Path) -> None:
+    session = decompose_files([SAMPLE_PHOTO, SAMPLE_FILES[0]], workdir=tmp_path)
+    assert session.labels == [SAMPLE_PHOTO.name, SAMPLE_FILES[0].name]
+    model = load_model(DEFAULT_MODEL)
+    want = model.align([SAMPLE_PHOTO, SAMPLE_FILES[0]]).images
+    assert torch.allclose(session.crops, want, atol=1e-5)
+    assert np.array_equal(face_views(session, 0)["aligned crop"], to_display(want[0]))
 
 
 def test_a_converted_unsup3d_model_from_its_folder(tmp_path: Path) -> None:
