@@ -187,7 +187,10 @@ def decompose_files(
     folder = Path(tempfile.mkdtemp(prefix="physdis-app-", dir=workdir))
     try:
         meshes = [
-            write_glb(depth_mesh(model.renderer.camera, dec.scene.depth[i], dec.albedo[i]), folder / f"face{i}.glb")
+            write_glb(
+                depth_mesh(model.renderer.camera, dec.scene.depth[i], dec.albedo[i], model.config.render.normals),
+                folder / f"face{i}.glb",
+            )
             for i in range(len(labels))
         ]
         arrays = {p: f.cpu().numpy() for p, f in parts.items()}
