@@ -181,7 +181,9 @@ def official_files(entry: PretrainedEntry, options: OfficialOptions) -> tuple[Pa
     return cache.cached()  # type: ignore[return-value]  # just renamed into place
 
 
-def _from_cache(cache: OfficialCache, label: str, pinned: str | None, options: OfficialOptions) -> tuple[Path, Path] | None:
+def _from_cache(
+    cache: OfficialCache, label: str, pinned: str | None, options: OfficialOptions
+) -> tuple[Path, Path] | None:
     """The cached files when they may be used; None when they must be fetched (an error when offline)."""
     files = cache.cached()
     if files is not None and not options.force_download:
@@ -268,7 +270,9 @@ def _open(url: str, start: int, label: str):  # noqa: ANN202 - an http.client.HT
             if err.code == 404
             else ""
         )
-        raise CheckpointError(f"{label}: {url} answered HTTP {err.code} ({err.reason}){hint}; nothing was kept") from None
+        raise CheckpointError(
+            f"{label}: {url} answered HTTP {err.code} ({err.reason}){hint}; nothing was kept"
+        ) from None
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         raise CheckpointError(

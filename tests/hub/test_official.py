@@ -29,9 +29,9 @@ from .archive_server import ArchiveServer
 from .official_archives import OFFICIAL_NAMES, point_at, write_archive
 
 IMAGES = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(5))
-FORMATS = {"celeba": (True, True), "cat": (True, False), "synface": (False, False), "syncar": (False, True)}
+FORMATS = {"celeba": (True, True), "cat": (True, False), "synface": (False, False), "syncar": (False, False)}
 """Release -> (legacy torch format, full training checkpoint): both formats, and the full official
-contents (Adam states, pickled MetricsTrace) for one release of each format."""
+contents (Adam states, a pickled MetricsTrace) for celeba; tests/convert read full files of both formats."""
 COMPARED = ("albedo", "ambient", "diffuse", "direction", "rotation", "translation", *PARTS)
 """Outputs compared with the official computation (the canonical depth's border and normals are
 compared by tests/convert, which own that computation)."""
@@ -124,7 +124,9 @@ def test_download_convert_cache_and_load_offline(release, monkeypatch, tmp_path,
     cached = home / CACHE_FOLDER / model_name
     assert sorted(p.name for p in cached.iterdir()) == [CARD_NAME, CONFIG_NAME, WEIGHTS_NAME]
     assert json.loads((home / CACHE_FOLDER / f"{model_name}.json").read_text())["sha256"] == digest
-    assert cache_contents(home) == sorted(str(p.relative_to(home)) for p in [*cached.iterdir(), cached.with_suffix(".json")])
+    assert cache_contents(home) == sorted(
+        str(p.relative_to(home)) for p in [*cached.iterdir(), cached.with_suffix(".json")]
+    )
     card = (cached / CARD_NAME).read_text()
     assert f"{server.url}/pretrained_{name}.zip" in card and digest in card and "MIT licence" in card
 
@@ -185,7 +187,10 @@ def test_corrupt_archive_and_archive_without_the_checkpoint(served, tmp_path) ->
     server.files["pretrained_celeba.zip"] = other = tmp_path / "other.zip"
     with zipfile.ZipFile(other, "w") as zf:
         zf.writestr("pretrained_celeba/checkpoint020.pth", b"not this one")
-    with pytest.raises(CheckpointError, match=r"holds no pretrained_celeba/checkpoint030.pth \(it has pretrained_celeba/checkpoint020.pth\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"holds no pretrained_celeba/checkpoint030.pth \(it has pretrained_celeba/checkpoint020.pth\)",
+    ):
         load_pretrained("unsup3d-celeba")
     assert cache_contents(home) == []
 
@@ -253,7 +258,16 @@ def test_command_line_downloads_once_then_works_offline(served, small, tmp_path,
     assert np.load(out)["features"].shape == (1, 512)
     server.stop()
     figures = tmp_path / "figures"
-    argv = ["decompose", str(photo), "--model", "unsup3d-celeba", "--no-align", "--local-files-only", "-o", str(figures)]
+    argv = [
+        "decompose",
+        str(photo),
+        "--model",
+        "unsup3d-celeba",
+        "--no-align",
+        "--local-files-only",
+        "-o",
+        str(figures),
+    ]
     assert main(argv) == 0
     assert (figures / "face.png").is_file()
     capsys.readouterr()
