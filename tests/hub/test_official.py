@@ -129,6 +129,7 @@ def test_download_convert_cache_and_load_offline(release, monkeypatch, tmp_path,
     )
     card = (cached / CARD_NAME).read_text()
     assert f"{server.url}/pretrained_{name}.zip" in card and digest in card and "MIT licence" in card
+    assert ('parts=["geom", "alb"]' in card and "CelebA's agreement" in card) == (name == "celeba")
 
     computed = ours(model)
     for key in COMPARED:
@@ -245,7 +246,9 @@ def test_a_digest_pinned_in_advance(served, small, monkeypatch) -> None:
     assert cache_contents(home) == []
     entry = dataclasses.replace(get_pretrained("unsup3d-celeba"), name="celeba-pinned", sha256=sha256_file(first))
     monkeypatch.setitem(registry._REGISTRY, entry.name, entry)
-    assert load_pretrained("celeba-pinned").extract(IMAGES).isfinite().all()
+    elsewhere = home.parent / "elsewhere"
+    assert load_pretrained("celeba-pinned", cache_dir=elsewhere).extract(IMAGES).isfinite().all()
+    assert (elsewhere / CACHE_FOLDER / "celeba-pinned" / WEIGHTS_NAME).is_file() and cache_contents(home) == []
 
 
 def test_command_line_downloads_once_then_works_offline(served, small, tmp_path, capsys) -> None:
