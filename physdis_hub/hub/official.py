@@ -195,9 +195,13 @@ def _from_cache(
             )
         return files
     if options.offline:
-        why = "force_download" if files is not None else f"not in the cache ({cache.model})"
+        why = (
+            "force_download=True asks for a fresh download"
+            if files is not None
+            else f"not in the cache ({cache.model})"
+        )
         raise CheckpointError(
-            f"{label}: {why} and downloads are impossible (local_files_only=True or HF_HUB_OFFLINE=1). Load it "
+            f"{label}: {why}, but downloads are impossible (local_files_only=True or HF_HUB_OFFLINE=1). Load it "
             "once with network access, or point HF_HOME / cache_dir at a cache that has it."
         )
     return None
