@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from huggingface_hub import constants
 from PIL import Image
 
 from physdis_hub import PARTS, PhysDisModel, load_pretrained
@@ -166,12 +167,18 @@ def served(monkeypatch, tmp_path) -> Iterator[tuple[ArchiveServer, Path]]:
         yield server, tmp_path / "hf-home"
 
 
-def test_not_found_unreachable_and_offline_leave_nothing(served) -> None:
+def test_not_found_unreachable_and_offline_leave_nothing(served, monkeypatch) -> None:
     server, home = served
     with pytest.raises(CheckpointError, match=r"pretrained_celeba.zip answered HTTP 404 .*PHYSDIS_UNSUP3D_URL"):
         load_pretrained("unsup3d-celeba")
     with pytest.raises(CheckpointError, match=r"not in the cache .*, but downloads are impossible"):
         load_pretrained("unsup3d-celeba", local_files_only=True)
+    with monkeypatch.context() as offline:
+        offline.setattr(constants, "HF_HUB_OFFLINE", True)
+        with pytest.raises(
+            CheckpointError, match=r"downloads are impossible \(local_files_only=True or HF_HUB_OFFLINE=1\)"
+        ):
+            load_pretrained("unsup3d-celeba")
     server.stop()
     with pytest.raises(CheckpointError, match=r"cannot reach http://127.0.0.1:\d+/pretrained_celeba.zip"):
         load_pretrained("unsup3d-celeba")
