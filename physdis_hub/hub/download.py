@@ -172,13 +172,15 @@ class _HubOptions:
     token: str | bool | None
     force_download: bool
     sha256: str | None = None
+    """An official entry's archive digest to pin or accept (:mod:`physdis_hub.hub.official`)."""
 
 
 @contextmanager
 def _checkpoint_files(source: ModelSource, revision: str | None, options: _HubOptions) -> Iterator[tuple[Path, Path]]:
     """Yield local paths of ``(config.json, model.safetensors)``, verified where the registry pins them."""
     label = _label(source)
-    if options.sha256 is not None and (source.kind != "registry" or registry.get_pretrained(source.target).kind != "official"):
+    official_name = source.kind == "registry" and registry.get_pretrained(source.target).kind == "official"
+    if options.sha256 is not None and not official_name:
         raise ValueError(f"sha256: only official registry entries (unsup3d-*) take an archive digest, not {label}")
     if source.kind == "local-dir":
         if revision is not None:
