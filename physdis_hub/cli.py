@@ -2,7 +2,8 @@
 
 Subcommands:
 
-- ``physdis list [PATTERN]``: registered pretrained checkpoints;
+- ``physdis list [PATTERN]``: registered pretrained checkpoints, with their source and licence
+  (Unsup3d's released models ``unsup3d-*`` are downloaded from their URL on first use);
 - ``physdis extract IMAGES... --model NAME -o features.npz``: features of images, folders, ``.txt``
   file lists or a ``dataset:NAME[:SPLIT]`` (``.npz`` with ``features`` (N, D), ``names`` (N,),
   ``parts`` and one ``(N, d)`` array per part; or ``.parquet`` with the same columns, with pyarrow;
@@ -93,14 +94,19 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
     p.add_argument("--local-files-only", action="store_true", help="use the Hub cache only, no network")
+    p.add_argument("--sha256", metavar="HEX",
+                   help="an official model's archive digest (unsup3d-*): pin it before the first download, or "
+                        "accept an archive that differs from the one recorded")  # fmt: skip
+    p.add_argument("--force-download", action="store_true", help="download the model again even when it is cached")
 
 
 def _load(args: argparse.Namespace) -> PhysDisModel:
     from .hub import load_pretrained
 
     return load_pretrained(
-        args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only
-    )
+        args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only,
+        sha256=args.sha256, force_download=args.force_download,
+    )  # fmt: skip
 
 
 # -- face alignment (extract and decompose) -----------------------------------------------------------
@@ -364,7 +370,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 def _run_demo(args: argparse.Namespace) -> None:
     common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": 64,
-              "local_files_only": False, "align": True, "faces": "largest"}  # fmt: skip
+              "local_files_only": False, "sha256": None, "force_download": False,
+              "align": True, "faces": "largest"}  # fmt: skip
     _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False, animate=False,
                                       animation_format="gif", on_error="raise"))
     _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"], workers=0,

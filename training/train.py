@@ -4,13 +4,15 @@ Examples::
 
     python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv
     python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv --resume
+    python -m training.train --init unsup3d-celeba --variant LV --data celeba --data-dir data/CelebA --out runs/celeba-lv
     torchrun --nproc_per_node 4 -m training.train --preset faces --data-dir data/UTKFace \\
         --perceptual-weights vgg16.safetensors --variant L --out runs/faces-l
 
 At the end (rank 0), the best epoch is evaluated on the test split and exported with
 :func:`physdis_hub.hub.save_pretrained` to ``OUT/model`` (``--no-export`` skips this), and pushed
 with ``--push-to-hub ORG/NAME``. Resuming needs the same arguments plus ``--resume``: the
-configuration is checked against the checkpoint's.
+configuration is checked against the checkpoint's. ``--init NAME`` starts from a pretrained model
+instead of a preset (:mod:`training.init`), on the data set ``--data`` names.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from physdis_hub.vocab import DEVICES, VARIANTS
 
 from .config import TrainConfig
 from .distributed import distributed_session
+from .init import init_config
 from .loocc import LooccConfig
 from .presets import PRESETS, PresetError, get_preset, list_presets
 from .shape_init import ShapeInitConfig
@@ -136,7 +139,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Train one physdis model (run under torchrun for several GPUs or nodes).",
         epilog="presets: " + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()),
     )
-    parser.add_argument("--preset", required=True, choices=list_presets(), help="training recipe")
+    parser.add_argument("--preset", choices=list_presets(), help="training recipe (or --init)")
+    parser.add_argument("--init", metavar="MODEL",
+                        help="start from this pretrained model (e.g. unsup3d-celeba) instead of a preset: its "
+                             "networks and settings, the paper's schedule; needs --data")  # fmt: skip
+    parser.add_argument("--data", metavar="DATASET", help="with --init: the registered data set to train on (e.g. celeba)")
     parser.add_argument("--variant", default="none", choices=VARIANTS, help="LOOCC variant (default: none)")
     parser.add_argument("--out", required=True, help="run directory (checkpoints, logs, figures, export)")
     add_config_arguments(parser)
@@ -153,11 +160,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.push_to_hub and args.no_export:
         print("error: --push-to-hub needs the export (drop --no-export)", file=sys.stderr)
         return 2
+    if (args.preset is None) == (args.init is None):
+        print("error: give either --preset NAME or --init MODEL", file=sys.stderr)
+        return 2
+    if (args.data is None) != (args.preset is not None):
+        why = "--init needs --data DATASET (the registered data set to train on, e.g. celeba)" if args.init else (
+            "--data is for --init runs (a preset names its own data set)")
+        print(f"error: {why}", file=sys.stderr)
+        return 2
     try:
-        config = apply_overrides(
-            get_preset(args.preset, args.variant, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights),
-            args,
-        )
+        if args.init:
+            base = init_config(args.init, args.variant, data=args.data, data_dir=args.data_dir,
+                               perceptual_weights=args.perceptual_weights)  # fmt: skip
+        else:
+            base = get_preset(args.preset, args.variant, data_dir=args.data_dir,
+                              perceptual_weights=args.perceptual_weights)  # fmt: skip
+        config = apply_overrides(base, args)
         with distributed_session(config.device) as ctx:
             trainer = Trainer(config, args.out, ctx=ctx, progress=not args.no_progress)
             trainer.fit(resume=args.resume)

@@ -37,6 +37,7 @@ from .config import TrainConfig
 from .data import Splits, build_splits, collate_images, size
 from .distributed import DistContext, all_reduce_sum, barrier, local_rows, resolve_device
 from .figures import decomposition_grid, save_png
+from .init import load_initial_weights
 from .logs import MetricsLogger
 from .loocc import sample_perturbation
 from .objective import TrainingObjective
@@ -149,7 +150,10 @@ class Trainer:
         self.splits = splits if splits is not None else build_splits(config.data)
         self.progress = progress
         seed_everything(config.seed)
-        self.model = PhysDisModel(config.model).to(self.ctx.device)
+        self.model = PhysDisModel(config.model)
+        if config.init is not None:
+            load_initial_weights(self.model, config.init)
+        self.model.to(self.ctx.device)
         self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights,
                                            config.shape_init).to(self.ctx.device)  # fmt: skip
         self.optimizer = torch.optim.Adam(
