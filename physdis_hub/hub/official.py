@@ -344,7 +344,9 @@ def official_card(release: str, url: str, digest: str) -> str:
         "(`pretrained_<name>/checkpointNNN.pth`, both torch file formats), built from Unsup3d's network definitions "
         "rebuilt layer by layer with random weights: the loaded model's geom / alb / light / view features, albedo, "
         "light and view equal the official networks' computation within 1e-4 relative "
-        "(tests/hub/test_official.py). The pickle is read with torch's weights-only unpickler and an allow-list; "
+        "(tests/hub/test_official.py), and a converted model's canonical depth (border on the left and right "
+        "columns), normals ((0, 0, 1) outer ring), shading and canonical image equal Unsup3d's forward pass as "
+        "written from its code (tests/convert/test_convert.py, docs/official-parity.md). The pickle is read with torch's weights-only unpickler and an allow-list; "
         "nothing from the file runs. The released weights themselves were not reachable where this was built.",
     ]
     if release == "celeba":
