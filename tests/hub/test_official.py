@@ -24,8 +24,8 @@ from physdis_hub.hub import get_pretrained, list_pretrained, registry
 from physdis_hub.hub.checkpoint import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from physdis_hub.hub.official import CACHE_FOLDER
 
-from ..convert.official import official_scene
-from ..convert.test_convert import TRAINING
+from ..convert.official import official_forward
+from ..convert.test_convert import OFFICIAL, PARITY, computed, relative_difference
 from .archive_server import ArchiveServer
 from .official_archives import OFFICIAL_NAMES, point_at, write_archive
 
@@ -33,9 +33,6 @@ IMAGES = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(5))
 FORMATS = {"celeba": (True, True), "cat": (True, False), "synface": (False, False), "syncar": (False, False)}
 """Release -> (legacy torch format, full training checkpoint): both formats, and the full official
 contents (Adam states, a pickled MetricsTrace) for celeba; tests/convert read full files of both formats."""
-COMPARED = ("albedo", "ambient", "diffuse", "direction", "rotation", "translation", *PARTS)
-"""Outputs compared with the official computation (the canonical depth's border and normals are
-compared by tests/convert, which own that computation)."""
 
 
 def cache_contents(home: Path) -> list[str]:
@@ -43,19 +40,6 @@ def cache_contents(home: Path) -> list[str]:
     return sorted(
         str((Path(d) / f).relative_to(home)) for d, _, files in os.walk(home) for f in files if not f.endswith(".lock")
     )
-
-
-def relative_error(ours: torch.Tensor, reference: torch.Tensor) -> float:
-    return float((ours - reference).abs().max() / reference.abs().max())
-
-
-def ours(model: PhysDisModel) -> dict[str, torch.Tensor]:
-    scene = model.decompose(IMAGES).scene
-    return {
-        "albedo": scene.albedo, "ambient": scene.light.ambient, "diffuse": scene.light.diffuse,
-        "direction": scene.light.direction, "rotation": scene.view.rotation, "translation": scene.view.translation,
-        **model.extract(IMAGES, parts=PARTS, as_dict=True),
-    }  # fmt: skip
 
 
 # -- the registry -------------------------------------------------------------------------------------
@@ -108,7 +92,7 @@ def release(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     name = request.param
     legacy, full = FORMATS[name]
     archive, nets = write_archive(tmp_path_factory.mktemp(name), name, legacy=legacy, full=full, seed=len(name))
-    reference = official_scene(nets, IMAGES * 2 - 1, TRAINING["unsup3d", name])
+    reference = official_forward(nets, IMAGES * 2 - 1, OFFICIAL["unsup3d", name])
     yield name, archive, reference
     archive.unlink()  # 150-450 MB: not kept in pytest's retained temp folders
 
@@ -132,12 +116,14 @@ def test_download_convert_cache_and_load_offline(release, monkeypatch, tmp_path,
     assert f"{server.url}/pretrained_{name}.zip" in card and digest in card and "MIT licence" in card
     assert ('parts=["geom", "alb"]' in card and "CelebA's agreement" in card) == (name == "celeba")
 
-    computed = ours(model)
-    for key in COMPARED:
-        assert relative_error(computed[key], reference[key]) < 1e-4, key
+    # canonical depth, albedo, light, view, normals, shading, canonical image and the four features
+    ours = computed(model, IMAGES)
+    assert ours.keys() == reference.keys()
+    differences = {key: relative_difference(value, reference[key]) for key, value in ours.items()}
+    assert max(differences.values()) <= PARITY, differences
     # The server is gone: the cache alone serves later loads, by either entry point.
     for again in (PhysDisModel.from_pretrained(model_name), load_pretrained(model_name, local_files_only=True)):
-        assert torch.equal(again.extract(IMAGES, parts=PARTS), computed_features(computed))
+        assert torch.equal(again.extract(IMAGES, parts=PARTS), computed_features(ours))
     assert [r[0] for r in server.requests] == ["GET"]
 
 
