@@ -135,6 +135,7 @@ class SyntheticFaces(ObjectCategory):
         neck, neck_faces = _cylinder_grid(8, 14)
         n_face, n_head = len(self.face_vertices), len(head)
         self.head_unit, self.neck_unit = head, neck
+        self._head_faces, self._neck_faces = head_faces, neck_faces
         self.faces = torch.cat([face_faces, head_faces + n_face, neck_faces + n_face + n_head])
         part = torch.cat([torch.full((n_face,), _PART_FACE), torch.full((n_head,), _PART_HEAD), torch.full((len(neck),), _PART_NECK)])
         self.part_onehot = torch.nn.functional.one_hot(part, 3).float()

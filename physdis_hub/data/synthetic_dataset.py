@@ -7,7 +7,8 @@ Each item is a dict::
             "light_ambient": (), "light_diffuse": (), "light_direction": (3,),
             "view_rotation": (3,), "view_translation": (3,), "mask": (1, 64, 64) bool,
             "view_depth": (64, 64), "view_object_mask": (1, 64, 64) bool},
-     "labels": {"identity": int64, <attribute>: int64, ...}}
+     "labels": {"identity": int64, <attribute>: int64, ...},
+     "factors": {"light": (5,), "view": (5,), <category factor>: (K,), ...} float32}
 
 and a collated batch turns back into scene parameters with
 :func:`~physdis_hub.data.synthetic.scene_from_ground_truth`.
@@ -29,21 +30,22 @@ import torch
 
 from .synthetic import SyntheticBatch, SyntheticConfig, SyntheticGenerator
 
-CACHE_FORMAT = 1
-"""Version of the cache layout; a cache of another version is regenerated."""
+CACHE_FORMAT = 2
+"""Version of the cache layout; a cache of another version is regenerated (2: items carry ``factors``)."""
 
 
 def _flatten(batch: SyntheticBatch) -> dict[str, np.ndarray]:
-    """``{"image", "gt/<key>", "labels/<name>"}`` -> arrays with first axis ``B``."""
+    """``{"image", "gt/<key>", "labels/<name>", "factors/<name>"}`` -> arrays with first axis ``B``."""
     flat = {"image": batch.image.numpy()}
     flat.update({f"gt/{k}": v.numpy() for k, v in batch.ground_truth().items()})
     flat.update({f"labels/{k}": v.numpy() for k, v in batch.labels.items()})
+    flat.update({f"factors/{k}": v.numpy() for k, v in batch.factors.items()})
     return flat
 
 
 def _item(flat: dict[str, Any], j: int) -> dict[str, Any]:
     """Row ``j`` of a flat dict as a dataset item (copies out of memory maps)."""
-    out: dict[str, Any] = {"image": None, "gt": {}, "labels": {}}
+    out: dict[str, Any] = {"image": None, "gt": {}, "labels": {}, "factors": {}}
     for key, arr in flat.items():
         value = torch.from_numpy(np.array(arr[j]))
         if key == "image":

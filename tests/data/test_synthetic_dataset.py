@@ -51,6 +51,8 @@ def test_disk_cache_matches_on_the_fly_and_is_reused(tmp_path, monkeypatch) -> N
         assert torch.allclose(a["image"], b["image"], atol=1e-6)
         assert all(torch.allclose(a["gt"][k].float(), b["gt"][k].float(), atol=1e-6) for k in a["gt"])
         assert a["labels"] == b["labels"]
+        assert a["factors"].keys() == b["factors"].keys() == {"light", "view"}
+        assert all(torch.equal(a["factors"][k], b["factors"][k]) for k in a["factors"])
 
     def no_write(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("the complete cache should be read, not rewritten")
