@@ -190,10 +190,13 @@ def convert(source: Path, commit: str, identity_modes: int = IDENTITY_MODES,
 
     def delta(name: str) -> np.ndarray:
         path = model / f"{name}.obj"
+        pair = [model / f"{name}_L.obj", model / f"{name}_R.obj"]
         if path.is_file():
             parts = [path]
+        elif all(p.is_file() for p in pair):
+            parts = pair
         else:
-            parts = [model / f"{name}_L.obj", model / f"{name}_R.obj"]
+            raise ICTConversionError(f"{path}: missing, and no {pair[0].name} + {pair[1].name} pair either")
         total = np.zeros((n_total, 3))
         for part in parts:
             points, _ = read_obj(part)
