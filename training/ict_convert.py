@@ -46,7 +46,7 @@ FACE_POLYGONS = 9230
 IDENTITY_MODES = 30
 """Identity modes kept: the first ones whose symmetric part is most of the mode (ICT's PCA
 order: the first carry most of the variance; the 30th moves a vertex by 0.02 cm on average, a
-twentieth of a pixel in a 64 x 64 image)."""
+under a tenth of a pixel in a 64 x 64 image)."""
 EXPRESSIONS = (
     "browDown",
     "browInnerUp",
