@@ -1,11 +1,13 @@
 """The ICT converter on a tiny input in ICT-FaceKit's layout: what it keeps, symmetrises, closes and
-records; and that its output has the shipped file's layout."""
+records; that its output has the shipped file's layout; and (slow, given the real source) that it
+reproduces the shipped file."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,8 @@ import pytest
 from physdis_hub.data.ict import ASSET, KEYS, model_from_arrays
 from training.ict_convert import ICTConversionError, convert, main
 
+SOURCE_ENV = "PHYSDIS_ICT_SOURCE"
+"""A folder holding ICT-FaceKit's LICENSE and FaceXModel/ (``git archive`` of the recorded commit)."""
 COLS, ROWS = 5, 5  # x in -2..2 (a midline column), y in 0..4
 
 
@@ -119,3 +123,17 @@ def test_bad_sources_are_refused_naming_the_file(source: Path, tmp_path: Path) -
         _tiny(source)
     out = tmp_path / "out.npz"
     assert main([str(tmp_path / "nowhere"), "--commit", "x", "-o", str(out)]) == 2 and not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get(SOURCE_ENV), reason=f"set {SOURCE_ENV} to an ICT-FaceKit folder to re-convert it"
+)
+def test_reconverting_ict_facekit_gives_the_shipped_file() -> None:
+    import physdis_hub.data as data_pkg
+
+    shipped = np.load(Path(data_pkg.__file__).parent / ASSET, allow_pickle=False)
+    commit = json.loads(str(shipped["provenance"]))["commit"]
+    again = convert(Path(os.environ[SOURCE_ENV]), commit)
+    for key in KEYS:
+        assert np.array_equal(again[key], shipped[key]), key
