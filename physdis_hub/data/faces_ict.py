@@ -29,7 +29,6 @@ import math
 import numpy as np
 import torch
 
-from ..config import SceneConfig
 from ..render import Camera
 from .category import AttributeSpec, CanonicalObject, Params, finish_canonical
 from .faces import (
@@ -102,7 +101,6 @@ class SyntheticFacesICT(SyntheticFaces):
     """Faces with ICT Face Model shapes and expressions (see the module docstring)."""
 
     name = "faces-ict"
-    scene = SceneConfig()
     attributes = (
         AttributeSpec("skin", SKIN_CLASSES, "identity"),
         AttributeSpec("hair", tuple(HAIR_COLOURS), "identity"),
@@ -114,16 +112,7 @@ class SyntheticFacesICT(SyntheticFaces):
         super().__init__()
         self.model = load_ict_face()
         self.geometry = _landmark_geometry(self.model)
-        n_face, n_head = len(self.model.neutral), len(self.head_unit)
-        self.faces = torch.cat([self.model.faces, self._head_faces + n_face, self._neck_faces + n_face + n_head])
-        part = torch.cat(
-            [
-                torch.full((n_face,), _PART_FACE),
-                torch.full((n_head,), _PART_HEAD),
-                torch.full((len(self.neck_unit),), _PART_NECK),
-            ]
-        )
-        self.part_onehot = torch.nn.functional.one_hot(part, 3).float()
+        self._use_face_mesh(self.model.faces, len(self.model.neutral))
         self.factor_names = {
             "shape": tuple(self.model.provenance["identity_modes"]) + SHAPE_FACTORS_HEAD,
             "expression": self.model.expression_names,
@@ -139,7 +128,7 @@ class SyntheticFacesICT(SyntheticFaces):
         stubble = np.where(rng.uniform(size=n) < 0.35, rng.uniform(0.0, 1.0, n), 0.0)
         beard = np.where(rng.uniform(size=n) < 0.2, rng.uniform(0.0, 1.0, n), 0.0)
         freckles = np.where(rng.uniform(size=n) < 0.3, rng.uniform(0.0, 1.0, n), 0.0)
-        params = {
+        return {
             "shape_coefficients": rng.normal(0.0, 1.0, (n, len(self.model.identity_modes))),
             "head_size": rng.uniform([9.4, 11.0, 0.0], [10.4, 12.2, 1.2], (n, 3)),
             "skin_rgb": skin_rgb.clip(0, 1),
@@ -160,7 +149,6 @@ class SyntheticFacesICT(SyntheticFaces):
             "skin": np.minimum((tone * len(SKIN_CLASSES)).astype(np.int64), len(SKIN_CLASSES) - 1),
             "facial_hair": np.where(beard > 0.3, 2, np.where(stubble > 0.3, 1, 0)),
         }
-        return params
 
     def sample_image_factors(self, rng: np.random.Generator, n: int) -> Params:
         names = self.model.expression_names
@@ -228,9 +216,7 @@ class SyntheticFacesICT(SyntheticFaces):
         phase = identity["freckle_phase"].float()[:, :, None, None]
         noise = torch.frac(torch.sin(x * 12.9898 * 3 + y * 78.233 + phase[:, :1] * 7 + phase[:, 1:] * 13) * 43758.5453)
         zone = _gauss(x, y, g["eye_x"] * 0.6, g["nostril_y"] + 0.8, 3.2, 1.8)
-        out = _paint(
-            out, skin * 0.62, (noise > 1 - 0.25 * scalar("freckles")).float() * zone * (scalar("freckles") > 0)
-        )
+        out = _paint(out, skin * 0.62, (noise > 1 - 0.25 * scalar("freckles")).float() * zone)  # noise < 1: none at 0
         # cheeks
         blush = skin * torch.tensor([1.0, 0.75, 0.75]).view(1, 3, 1, 1)
         out = _paint(out, blush, 0.22 * scalar("blush") * _gauss(x, y, g["eye_x"] + 0.4, g["nostril_y"], 1.5, 1.2))
