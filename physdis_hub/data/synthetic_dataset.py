@@ -15,7 +15,8 @@ and a collated batch turns back into scene parameters with
 
 The disk cache is one ``.npy`` file per field (memory-mapped on read, so random access is cheap)
 under ``<root>/synthetic-<category>-<config fingerprint>/<split>/``, with ``meta.json`` written last
-to mark it complete. A 64x64 sample takes about 150 KB (float32 maps), 10,000 samples about 1.5 GB.
+to mark it complete (it also lists the column names of each ``factors.<group>.npy``). A 64x64
+sample takes about 150 KB (float32 maps), 10,000 samples about 1.5 GB.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def write_cache(
         start += len(batch.image)
     for a in arrays.values():
         a.flush()
-    meta = {"format": CACHE_FORMAT, "split": split, "size": n, "fields": sorted(arrays), "config": config.to_dict()}
+    meta = {"format": CACHE_FORMAT, "split": split, "size": n, "fields": sorted(arrays), "config": config.to_dict(),
+            "factor_names": {k: list(v) for k, v in generator.factor_names().items()}}  # fmt: skip
     (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return folder
 
