@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from physdis_hub.data import SyntheticDataset
-from physdis_hub.data.faces_ict import ALBEDO_FACTORS, EXPRESSION_CLASSES
+from physdis_hub.data.faces_ict import ALBEDO_FACTORS, EXPRESSION_CLASSES, NOSE_DEPTH
 
 from .conftest import tiny_config
 
@@ -71,3 +71,14 @@ def test_dataset_items_carry_the_factors() -> None:
     item = ds[4]
     assert item["factors"]["shape"].shape == (33,) and item["factors"]["albedo"].shape == (19,)
     assert set(item["labels"]) == {"identity", "skin", "hair", "facial_hair", "expression"}
+
+
+def test_neutral_face_is_placed_as_documented(generators) -> None:
+    gen = generators["faces-ict"]
+    model = gen.category.model
+    depth = _canonical_depth(
+        gen, torch.zeros(1, len(model.identity_modes)), torch.zeros(1, len(model.expression_modes))
+    )[0]
+    row, col = divmod(int(depth.argmin()), depth.shape[1])
+    assert abs(float(depth.min()) - NOSE_DEPTH) < 2e-3  # the nose tip is the nearest point, at NOSE_DEPTH
+    assert col in (31, 32) and 28 <= row <= 40  # on the symmetry axis, a little below the centre
