@@ -384,7 +384,8 @@ def scene_from_ground_truth(gt: dict[str, torch.Tensor]) -> SceneParams:
 
 
 LIGHT_FACTORS = ("ambient", "diffuse", "direction_x", "direction_y", "direction_z")
-"""Columns of the ``light`` factor: intensities and the unit direction (towards the light, camera frame)."""
+"""Columns of the ``light`` factor: the intensities and the unit direction of
+:class:`~physdis_hub.scene.Light` (oriented like the normals: +z faces away from the camera)."""
 VIEW_FACTORS = ("pitch", "yaw", "roll", "translation_x", "translation_y")
 """Columns of the ``view`` factor: rotations about x, y, z (radians) and the translation in x, y
 (the z translation is always 0)."""
