@@ -4,7 +4,7 @@ Geometry (cm; X to the image right, Y up, Z towards the camera):
 
 - the face area of the ICT Face Model (:mod:`physdis_hub.data.ict`): its neutral face plus
   :data:`~physdis_hub.data.ict.ICTFaceModel.identity_modes` weighted by per-identity coefficients
-  drawn from N(0, 1) (ICT's PCA modes are one standard deviation each), plus its expression
+  drawn from N(0, 1) (the scale ICT's own sampler, ``randomize_identity``, uses), plus its expression
   blendshapes weighted per image (each is active with probability :data:`EXPRESSION_RATE`, at a
   weight uniform in [0, 1]);
 - behind it, as in :mod:`~physdis_hub.data.faces`, a head ellipsoid (hair, skin at the ears) whose

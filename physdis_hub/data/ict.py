@@ -18,9 +18,9 @@ triangles, ``KI`` identity and ``KE`` expression modes):
   right), Y up, Z out of the face.
 - ``faces`` ``(F, 3)`` int16: triangles (ICT's quads split in two, plus the fans).
 - ``half_of`` ``(V,)`` int16 and ``x_sign`` ``(V,)`` int8 (+-1): the mirror expansion above.
-- ``identity_modes`` ``(KI, H, 3)`` float16: ICT identity mode ``k`` is
-  ``identity{k:03d}.obj - generic_neutral_mesh.obj`` (cm), one standard deviation of the PCA: ICT's
-  own sampler draws its coefficients from N(0, 1).
+- ``identity_modes`` ``(KI, H, 3)`` float16: an ICT identity mode is
+  ``identityNNN.obj - generic_neutral_mesh.obj`` (cm; the files kept are named in the provenance),
+  at the scale ICT's own sampler (``randomize_identity``) uses: coefficients drawn from N(0, 1).
 - ``expression_modes`` ``(KE, H, 3)`` float16: blendshape minus neutral at full activation
   (weight 1); a name without ``_L``/``_R`` that ICT has as a left/right pair is the sum of both.
 - ``expression_names`` ``(KE,)`` str.
@@ -62,7 +62,7 @@ class ICTFaceModel:
     Attributes:
         neutral: ``(V, 3)`` float32 neutral face (cm; X to the image right, Y up, Z towards the viewer).
         faces: ``(F, 3)`` int64 triangles.
-        identity_modes: ``(KI, V, 3)`` float32, one standard deviation each.
+        identity_modes: ``(KI, V, 3)`` float32, each at the scale of one N(0, 1) coefficient.
         expression_modes: ``(KE, V, 3)`` float32, full activation each.
         expression_names: ``KE`` blendshape names.
         landmarks: ``(68,)`` int64 Multi-PIE landmark vertex indices.
@@ -81,7 +81,7 @@ class ICTFaceModel:
         """Vertices ``(B, V, 3)`` of a batch of coefficients.
 
         Args:
-            identity: ``(B, KI)`` identity coefficients (standard deviations).
+            identity: ``(B, KI)`` identity coefficients (ICT draws them from N(0, 1)).
             expression: ``(B, KE)`` blendshape weights.
         """
         ki, ke = len(self.identity_modes), len(self.expression_modes)
