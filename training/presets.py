@@ -167,8 +167,10 @@ def _real_data(category: str, opts: PresetOptions, cpu: bool) -> DataConfig:
                       max_images=CPU_IMAGES if cpu else None)  # fmt: skip
 
 
+_FACES_TRANSFER: dict[str, Any] = {"data": {"background_texture": FACES_BACKDROP_TEXTURE}, "augment": PHOTO_LIKE}
 PHOTO_TRANSFER: dict[str, dict[str, Any]] = {
-    "faces": {"data": {"background_texture": FACES_BACKDROP_TEXTURE}, "augment": PHOTO_LIKE},
+    "faces": _FACES_TRANSFER,
+    "faces-ict": _FACES_TRANSFER,
     "cars": {"data": {}, "augment": AugmentConfig()},
 }
 """Category -> what the synthetic presets add so that models meet photographs: data options of the

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from physdis_hub._threads import DEFAULT_MAX_THREADS, limit_threads
 from physdis_hub.config import LossConfig, SceneConfig
+from physdis_hub.data.registry import dataset_info
 from physdis_hub.errors import PhysdisError
 from physdis_hub.vocab import DEVICES, VARIANTS
 
@@ -47,6 +48,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="directory of the real data set (UTKFace, syncar)")
     parser.add_argument("--perceptual-weights", metavar="FILE",
                         help="local VGG16 .safetensors; enables the perceptual loss at the paper's weight")
+    parser.add_argument("--dataset", metavar="NAME",
+                        help="train on another synthetic data set with the preset's data options "
+                             "(e.g. synthetic-faces-ict with a faces synthetic preset)")
     parser.add_argument("--epochs", type=int, help="override max_epochs")
     parser.add_argument("--batch-size", type=int, help="override the global batch size")
     parser.add_argument("--lr", type=float, help="override the learning rate (paper text: 1e-3, public configs: 1e-4)")
@@ -81,6 +85,14 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["seed"] = args.seed
     if args.device is not None:
         changes["device"] = args.device
+    if args.dataset is not None:
+        synthetic = {name: not dataset_info(name).layout for name in (config.data.dataset, args.dataset)}
+        if not all(synthetic.values()):
+            raise PresetError(
+                f"--dataset {args.dataset}: replaces only a synthetic data set by another synthetic one "
+                f"(the preset trains on {config.data.dataset!r}; synthetic: {synthetic})"
+            )
+        changes["data"] = dataclasses.replace(config.data, dataset=args.dataset)
     optim = {k: v for k, v in (("lr", args.lr), ("weight_decay", args.weight_decay)) if v is not None}
     weights = _scalar_fields(args.loss, LossConfig, "--loss")
     scene = _scalar_fields(args.scene, SceneConfig, "--scene")

@@ -20,7 +20,7 @@ def tiny_config(category: str, **changes) -> SyntheticConfig:  # type: ignore[no
 
 @pytest.fixture(scope="session")
 def generators() -> dict[str, SyntheticGenerator]:
-    return {c: SyntheticGenerator(tiny_config(c)) for c in ("faces", "cars")}
+    return {c: SyntheticGenerator(tiny_config(c)) for c in ("faces", "faces-ict", "cars")}
 
 
 def write_image(path: Path, size: tuple[int, int] = (24, 30), seed: int = 0) -> Path:

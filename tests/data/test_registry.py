@@ -19,7 +19,8 @@ from .conftest import write_image
 
 def test_every_named_set_is_listed() -> None:
     assert list_datasets() == [
-        "synthetic-faces", "synthetic-cars", "utkface", "celeba", "celebamask-hq", "rafdb", "syncar", "tracks",
+        "synthetic-faces", "synthetic-faces-ict", "synthetic-cars", "utkface", "celeba", "celebamask-hq", "rafdb",
+        "syncar", "tracks",
     ]  # fmt: skip
     assert "img_align_celeba" in dataset_info("celeba").layout
     with pytest.raises(KeyError, match="unknown data set 'imagenet'"):

@@ -123,3 +123,17 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
         args = train._parser().parse_args(["--preset", "tiny", "--out", "x", flag, item])
         with pytest.raises(presets_module.PresetError, match=message):
             train.apply_overrides(base, args)
+
+
+def test_dataset_override_swaps_one_synthetic_set_for_another() -> None:
+    base = presets_module.get_preset("tiny", "none")
+    args = train._parser().parse_args(["--preset", "tiny", "--out", "x", "--dataset", "synthetic-faces-ict"])
+    config = train.apply_overrides(base, args)
+    assert config.data == base.data.replace(dataset="synthetic-faces-ict")
+    assert config.replace(data=base.data) == base
+    args = train._parser().parse_args(["--preset", "tiny", "--out", "x", "--dataset", "utkface"])
+    with pytest.raises(presets_module.PresetError, match="--dataset utkface: replaces only a synthetic data set"):
+        train.apply_overrides(base, args)
+    args = train._parser().parse_args(["--preset", "tiny", "--out", "x", "--dataset", "synthetic-face"])
+    with pytest.raises(KeyError, match="unknown data set 'synthetic-face'"):
+        train.apply_overrides(base, args)
