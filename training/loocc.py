@@ -7,7 +7,8 @@ Three steps per batch:
    depth, albedo and the other of light/view stay exactly as predicted.
 2. **Cyclic encoding.** Re-render the perturbed scene with the training renderer
    (``model.renderer.render``; differentiable, so gradients flow back through the scene parameters
-   into the encoder-decoders) and encode the re-rendered image with all four encoders.
+   into the encoder-decoders) and encode the re-rendered image with the encoders of the three
+   unchanged parts (the left-out part's features of the re-rendering enter no loss).
 3. **Leave-one-out contrastive term.** NT-Xent (SimCLR form, temperature 0.5) between the
    concatenated features of the three *unchanged* parts of each input and of its re-rendering:
    positives are the same image, negatives the other ``2N - 2`` rows of the batch.
@@ -276,7 +277,8 @@ class LooccOutput:
         loss: scalar NT-Xent over the (gathered) batch, unweighted.
         cycle: scalar :func:`cycle_loss`, unweighted; None when ``config.cycle_weight`` is 0.
         augmented: ``(N, 3, S, S)`` re-rendered images in [-1, 1] (masked).
-        features: part -> ``(N, D_part)`` features of the re-rendered images (all four parts).
+        features: part -> ``(N, D_part)`` features of the re-rendered images, for the three parts the
+            contrastive term uses (:attr:`Perturbation.unchanged_parts`).
         scene: the perturbed :class:`SceneParams`.
     """
 
@@ -313,8 +315,8 @@ def loocc_loss(
         raise ValueError(f"features: missing parts {missing}; expected all of {list(PARTS)}")
     perturbed = apply_perturbation(scene, perturbation, model.config.scene, config)
     augmented = model.renderer.render(perturbed).image
-    aug_features = model.encode(augmented)
     keep = perturbation.unchanged_parts
+    aug_features = model.encode(augmented, keep)
     z = torch.cat([features[p] for p in keep], dim=1)
     z_aug = torch.cat([aug_features[p] for p in keep], dim=1)
     if config.gather:
