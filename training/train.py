@@ -28,7 +28,7 @@ from physdis_hub.vocab import DEVICES, VARIANTS
 
 from .config import TrainConfig
 from .distributed import distributed_session
-from .loocc import LooccConfig
+from .loocc import STYLES, LooccConfig
 from .presets import PRESETS, PresetError, get_preset, list_presets
 from .shape_init import ShapeInitConfig
 from .trainer import Trainer
@@ -138,6 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--preset", required=True, choices=list_presets(), help="training recipe")
     parser.add_argument("--variant", default="none", choices=VARIANTS, help="LOOCC variant (default: none)")
+    parser.add_argument("--loocc-style", default="text", choices=STYLES,
+                        help="LOOCC as the paper's text (default) or as the authors' code (docs/loocc.md)")  # fmt: skip
     parser.add_argument("--out", required=True, help="run directory (checkpoints, logs, figures, export)")
     add_config_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="skip evaluation and export of the best epoch")
@@ -155,7 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         config = apply_overrides(
-            get_preset(args.preset, args.variant, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights),
+            get_preset(args.preset, args.variant, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights,
+                       loocc_style=args.loocc_style),
             args,
         )
         with distributed_session(config.device) as ctx:
