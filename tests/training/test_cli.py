@@ -123,3 +123,14 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
         args = train._parser().parse_args(["--preset", "tiny", "--out", "x", flag, item])
         with pytest.raises(presets_module.PresetError, match=message):
             train.apply_overrides(base, args)
+
+
+@pytest.mark.slow  # a real one-epoch run: about 20 s on a loaded core
+def test_loocc_style_code_trains_as_the_authors_code(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    argv = ["--preset", "tiny", "--variant", "LV", "--loocc-style", "code", "--epochs", "1", "--no-progress",
+            "--no-export", "--out", str(out)]  # fmt: skip
+    assert train.main(argv) == 0
+    stored = json.loads((out / "train_config.json").read_text())
+    assert stored["loocc"]["style"] == "code" and stored["loocc"]["light_mode"] == "vector"
+    assert stored["model"]["nets"]["encoder_head"] == "tanh-conv" and stored["augment"]["p_hflip"] == 0.5
