@@ -29,6 +29,8 @@ textured backdrops and photometric augmentation (:data:`PHOTO_TRANSFER`); ``face
 also the convex start (:data:`CONVEX_START`) and, in its LOOCC variants, the cycle term
 (:data:`CYCLE_TERM`). Learning
 rate: 1e-4 as in the public configs (the paper's text says 1e-3; pass ``--lr 1e-3`` to follow it).
+Every preset follows the paper's text for LOOCC; ``loocc_style="code"`` (:func:`authors_code`,
+``--loocc-style code``) trains it as the authors' public code does (docs/loocc.md).
 """
 
 from __future__ import annotations

@@ -12,8 +12,11 @@ groups shape, expression, albedo, light, view, identity):
 - a *class* group (``(N,)`` labels: identity) is scored by the held-out accuracy of a ridge
   classifier (ridge regression onto one-hot targets, arg-max).
 
-Features are standardised with the training split's mean and spread; the ridge penalty ``alpha``
-acts on the standardised features. Constant feature dimensions are dropped.
+Features are standardised with the training split's mean and spread (constant dimensions are
+dropped). The ridge penalty on the standardised features is chosen per cell from :data:`ALPHAS` by
+5-fold cross-validation on the training split (least squared error of the targets, one-hot for a
+class group), unless a fixed ``alpha`` is given: a fixed small penalty lets rarely active feature
+dimensions (ReLU units firing on a few training images) blow up held-out predictions.
 
 Summaries (ideal: each part predicts its own factors and nothing else):
 
@@ -54,6 +57,10 @@ from .report import ProbeResult, Report, markdown_table
 
 FACTOR_GROUPS: tuple[str, ...] = ("shape", "expression", "albedo", "light", "view", "identity")
 """The factor groups of the synthetic faces, in matrix column order."""
+ALPHAS: tuple[float, ...] = tuple(10.0**k for k in range(-2, 6))
+"""Ridge penalties the cross-validation chooses from (1e-2 to 1e5)."""
+CV_FOLDS = 5
+"""Folds of the training split that choose the penalty."""
 OWN_GROUPS: dict[str, tuple[str, ...]] = {
     "geom": ("shape", "expression"),
     "alb": ("albedo",),
@@ -82,22 +89,42 @@ def _standardise(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nd
     return (train[:, keep] - mean) / std, (test[:, keep] - mean) / std
 
 
-def _ridge_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, alpha: float) -> np.ndarray:
-    """Ridge regression with intercept on standardised features: predictions ``(n_test, k)``.
+class _Ridge:
+    """Ridge regression with intercept on fixed training features ``x (n, d)``, for any penalty.
 
-    Solved in the primal (``D x D`` system) or, when there are more features than samples, in the
-    dual (``N x N``); both give the same weights.
+    One eigendecomposition of ``x^T x`` (or, with more features than samples, of ``x x^T``: the dual,
+    same weights) serves every penalty and every target.
     """
-    y_mean = y_train.mean(0)
-    yc = y_train - y_mean
-    n, d = x_train.shape
-    if d == 0:
-        return np.broadcast_to(y_mean, (len(x_test), y_train.shape[1])).copy()
-    if d <= n:
-        w = np.linalg.solve(x_train.T @ x_train + alpha * np.eye(d), x_train.T @ yc)
-        return x_test @ w + y_mean
-    a = np.linalg.solve(x_train @ x_train.T + alpha * np.eye(n), yc)
-    return (x_test @ x_train.T) @ a + y_mean
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x = x
+        self.dual = x.shape[1] > x.shape[0]
+        evals, self.vecs = np.linalg.eigh(x @ x.T if self.dual else x.T @ x)
+        self.evals = np.clip(evals, 0, None)
+
+    def predict(self, y: np.ndarray, x_test: np.ndarray, alpha: float) -> np.ndarray:
+        """Predictions ``(n_test, k)`` of the fit to ``y (n, k)`` with penalty ``alpha``."""
+        mean = y.mean(0)
+        yc = y - mean
+        if self.x.shape[1] == 0:
+            return np.broadcast_to(mean, (len(x_test), y.shape[1])).copy()
+        rhs = yc if self.dual else self.x.T @ yc
+        coef = self.vecs @ ((self.vecs.T @ rhs) / (self.evals + alpha)[:, None])
+        weights = self.x.T @ coef if self.dual else coef
+        return x_test @ weights + mean
+
+
+def _choose_alpha(x: np.ndarray, targets: list[np.ndarray], seed: int) -> list[float]:
+    """Per target ``(n, k)``: the penalty of :data:`ALPHAS` with the least 5-fold squared error."""
+    folds = np.array_split(np.random.default_rng(seed).permutation(len(x)), CV_FOLDS)
+    errors = np.zeros((len(targets), len(ALPHAS)))
+    for held in folds:
+        rest = np.setdiff1d(np.arange(len(x)), held)
+        ridge = _Ridge(x[rest])
+        for t, y in enumerate(targets):
+            for a, alpha in enumerate(ALPHAS):
+                errors[t, a] += ((ridge.predict(y[rest], x[held], alpha) - y[held]) ** 2).sum()
+    return [ALPHAS[int(i)] for i in errors.argmin(1)]
 
 
 def _r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -126,7 +153,7 @@ class FactorResult(ProbeResult):
             (None when there is no such cell).
         mean_abs_pcc: the paper's cross-part correlation (None with fewer than two parts).
         n_train, n_test: split sizes.
-        alpha: ridge penalty.
+        alphas: ``[row][column]`` ridge penalty of each cell (chosen, or the fixed one).
     """
 
     parts: list[str]
@@ -139,7 +166,7 @@ class FactorResult(ProbeResult):
     mean_abs_pcc: float | None = None
     n_train: int = 0
     n_test: int = 0
-    alpha: float = 1.0
+    alphas: list[list[float]] = field(default_factory=list)
 
     def score(self, part: str, group: str) -> float:
         """The raw cell of ``part`` and ``group``."""
@@ -174,7 +201,7 @@ def factor_probe(
     *,
     test_fraction: float = 0.25,
     seed: int = 0,
-    alpha: float = 1.0,
+    alpha: float | None = None,
     own_groups: Mapping[str, Sequence[str]] = OWN_GROUPS,
 ) -> FactorResult:
     """The part-by-factor matrix and its summaries (module docstring).
@@ -185,7 +212,8 @@ def factor_probe(
         classes: class group name -> ``(N,)`` labels (e.g. identity ids).
         test_fraction: share of the N images held out (:func:`split_indices`).
         seed: seed of the split.
-        alpha: ridge penalty on standardised features (> 0).
+        alpha: ridge penalty on standardised features (> 0); None chooses it per cell by
+            cross-validation on the training split (module docstring).
         own_groups: part -> the groups it should carry (default :data:`OWN_GROUPS`).
 
     Returns:
@@ -209,7 +237,7 @@ def factor_probe(
     twice = sorted(set(factors) & set(classes))
     if twice:
         raise ValueError(f"classes: groups {twice} are also in factors; give each group once")
-    if not alpha > 0:
+    if alpha is not None and not alpha > 0:
         raise ValueError(f"alpha: expected > 0, got {alpha}")
     targets: dict[str, np.ndarray] = {}
     for name, y in factors.items():
@@ -227,16 +255,18 @@ def factor_probe(
         onehot[name] = np.eye(len(values))[codes]
         chance[name] = float(np.bincount(codes[test], minlength=len(values)).max() / len(test))
     matrix: list[list[float]] = []
+    alphas: list[list[float]] = []
     for x in features.values():
         x_train, x_test = _standardise(x[train], x[test])
+        ys = [targets[g] if g in targets else onehot[g] for g in groups]
+        chosen = [alpha] * len(groups) if alpha is not None else _choose_alpha(x_train, [y[train] for y in ys], seed)
+        ridge = _Ridge(x_train)
         row = []
-        for g in groups:
-            if g in targets:
-                row.append(_r2(targets[g][test], _ridge_predict(x_train, targets[g][train], x_test, alpha)))
-            else:
-                pred = _ridge_predict(x_train, onehot[g][train], x_test, alpha).argmax(1)
-                row.append(float((pred == onehot[g][test].argmax(1)).mean()))
+        for g, y, a in zip(groups, ys, chosen):
+            pred = ridge.predict(y[train], x_test, a)
+            row.append(_r2(y[test], pred) if g in targets else float((pred.argmax(1) == y[test].argmax(1)).mean()))
         matrix.append(row)
+        alphas.append(chosen)
 
     owner = {g: p for p, owned in own_groups.items() if p in features for g in owned if g in kinds}
     own: dict[str, list[float]] = {}  # part -> its normalised own-group cells
@@ -251,7 +281,7 @@ def factor_probe(
     return FactorResult(
         parts=list(features), groups=groups, kinds=kinds, matrix=matrix, chance=chance,
         informativeness=informativeness, leakage=float(np.mean(off)) if off else None,
-        mean_abs_pcc=pcc, n_train=len(train), n_test=len(test), alpha=alpha,
+        mean_abs_pcc=pcc, n_train=len(train), n_test=len(test), alphas=alphas,
     )  # fmt: skip
 
 

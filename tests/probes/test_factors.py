@@ -143,3 +143,26 @@ def test_cli_reads_parts_and_factor_files(tmp_path, capsys) -> None:
     assert result["informativeness"] > 0.95 and result["kinds"]["identity"] == "accuracy"
     with pytest.raises(SystemExit, match="--classes"):
         main(["probe", "factors", "--features", str(feats), "--factors", str(facs), "--classes", "age"])
+
+
+@pytest.mark.parametrize("d", [6, 40])  # primal (fewer features than samples) and dual
+def test_ridge_matches_the_closed_form(d: int) -> None:
+    from physdis_hub.probes.factors import _Ridge
+
+    rng = np.random.default_rng(1)
+    x, y, x_test = rng.normal(size=(20, d)), rng.normal(size=(20, 3)), rng.normal(size=(5, d))
+    for alpha in (0.1, 10.0):
+        xc, yc = x - x.mean(0), y - y.mean(0)  # the intercept, written as centring
+        w = np.linalg.solve(xc.T @ xc + alpha * np.eye(d), xc.T @ yc)
+        expected = (x_test - x.mean(0)) @ w + y.mean(0)
+        # _Ridge fits on features the probe has centred already (standardised on the training split)
+        got = _Ridge(xc).predict(y, x_test - x.mean(0), alpha)
+        assert np.allclose(got, expected, atol=1e-8)
+
+
+def test_the_penalty_is_chosen_per_cell_or_fixed() -> None:
+    parts, factors, ids = planted()
+    chosen = factor_probe(parts, factors, {"identity": ids})
+    assert len(chosen.alphas) == 4 and all(len(row) == 6 for row in chosen.alphas)
+    fixed = factor_probe(parts, factors, {"identity": ids}, alpha=3.0)
+    assert {a for row in fixed.alphas for a in row} == {3.0}
