@@ -101,7 +101,8 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
     fac.add_argument("--classes", nargs="+", help="groups of --factors that are class labels (default: identity)")
     fac.add_argument("--test-fraction", type=float, default=0.25, help="held-out share of the images (default 0.25)")
     fac.add_argument("--seed", type=int, default=0, help="seed of the fixed split (default 0)")
-    fac.add_argument("--alpha", type=float, default=1.0, help="ridge penalty on standardised features (default 1)")
+    fac.add_argument("--alpha", type=float,
+                     help="fixed ridge penalty on standardised features (default: chosen per cell by 5-fold CV)")  # fmt: skip
     probe.set_defaults(func=run)
     return probe
 
