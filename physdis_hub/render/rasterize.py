@@ -111,6 +111,27 @@ def face_index_map(
     return torch.where(empty, -1, zbuf & 0xFFFFFFFF)
 
 
+def depth_face_keys(inv_depth: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+    """z-buffer keys: ``((0x7FFFFFFF - bits(inv_depth)) << 32) + face`` as int64, so that the smallest
+    key is the nearest triangle (then the lowest face id), and ``inv_depth = 0`` is the far key.
+
+    The float32 bits of a positive ``1/z`` order like its value, so the high word is their
+    complement. The two int32 words are written in place and read as one int64, which moves half
+    the memory of widening, shifting and adding in int64.
+
+    Args:
+        inv_depth: ``(n, m)`` float32 ``1/z`` (>= 0; 0 where no triangle covers the lane).
+        face: ``(n,)`` face ids in ``[0, 2^31)``, one per row.
+
+    Returns:
+        ``(n, m)`` int64.
+    """
+    words = torch.empty(*inv_depth.shape, 2, dtype=torch.int32, device=inv_depth.device)
+    torch.sub(_FAR_BITS, inv_depth.view(torch.int32), out=words[..., _HIGH])
+    words[..., _LOW] = face[:, None]
+    return words.view(torch.int64)[..., 0]
+
+
 def _scatter_window(
     zbuf: torch.Tensor,
     tri: torch.Tensor,
@@ -156,14 +177,8 @@ def _scatter_window(
 
     low = torch.minimum(torch.minimum(affine(coef[:, 0]), affine(coef[:, 1])), affine(w0c))
     inv_depth = affine(zc).masked_fill_((low < -_INSIDE_EPS) | (ia == 0)[:, None], 0.0)
-    # 1/z bits order like 1/z (positive float32); nearer = larger, so the high word is their
-    # complement and the low word the face id. The two int32 words are written in place and read
-    # as one int64 (half the memory traffic of widening, shifting and adding in int64).
-    words = torch.empty(*inv_depth.shape, 2, dtype=torch.int32, device=tri.device)
-    torch.sub(_FAR_BITS, inv_depth.view(torch.int32), out=words[..., _HIGH])
     bidx = torch.div(inst, nfaces, rounding_mode="floor")
-    words[..., _LOW] = (inst - bidx * nfaces)[:, None]
-    key = words.view(torch.int64)[..., 0]
+    key = depth_face_keys(inv_depth, inst - bidx * nfaces)
     base = (bidx * pad_h + lo[:, 1].long()) * pad_w + lo[:, 0].long()
     pixel = base[:, None] + (oy.long() * pad_w + ox.long())
     zbuf.scatter_reduce_(0, pixel.reshape(-1), key.reshape(-1), reduce="amin")
