@@ -124,10 +124,8 @@ class LooccConfig(ConfigBase):
             raise ValueError(f"LooccConfig.variant: expected one of {list(VARIANTS)}, got {self.variant!r}")
         if self.style not in STYLES:
             raise ValueError(f"LooccConfig.style: expected one of {list(STYLES)}, got {self.style!r}")
-        if not self.light_mode:  # frozen: resolve the derived default once, here
-            object.__setattr__(self, "light_mode", "angles" if self.style == "text" else "vector")
-        if self.light_mode not in ("angles", "vector"):
-            raise ValueError(f"LooccConfig.light_mode: expected 'angles' or 'vector', got {self.light_mode!r}")
+        if self.light_mode not in ("", "angles", "vector"):
+            raise ValueError(f"LooccConfig.light_mode: expected '', 'angles' or 'vector', got {self.light_mode!r}")
         if self.weight < 0:
             raise ValueError(f"LooccConfig.weight: expected >= 0, got {self.weight}")
         if self.temperature <= 0:
@@ -140,6 +138,11 @@ class LooccConfig(ConfigBase):
             raise ValueError(
                 f"LooccConfig.light_angle_limit_deg: expected a value in (0, 90), got {self.light_angle_limit_deg}"
             )
+
+    @property
+    def light_perturbation(self) -> str:
+        """``light_mode``, or the style's own when it is empty (text: ``"angles"``, code: ``"vector"``)."""
+        return self.light_mode or ("angles" if self.style == "text" else "vector")
 
     @property
     def enabled(self) -> bool:
@@ -216,7 +219,7 @@ def sample_perturbation(config: LooccConfig, batch_size: int, generator: torch.G
         "ambient": _uniform(batch_size, config.ambient_delta, generator),
         "diffuse": _uniform(batch_size, config.diffuse_delta, generator),
     }
-    if config.light_mode == "angles":
+    if config.light_perturbation == "angles":
         deltas["pitch"] = _uniform(batch_size, math.radians(config.light_angle_deg), generator)
         deltas["yaw"] = _uniform(batch_size, math.radians(config.light_angle_deg), generator)
     else:

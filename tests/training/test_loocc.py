@@ -104,7 +104,8 @@ def test_config_checks() -> None:
         LooccConfig(light_mode="polar")
     with pytest.raises(ValueError, match="style"):
         LooccConfig(style="paper")
-    assert LooccConfig().light_mode == "angles" and LooccConfig(style="code", light_mode="angles").light_mode == "angles"
+    assert LooccConfig().light_perturbation == "angles" and LooccConfig(style="code").light_perturbation == "vector"
+    assert LooccConfig(style="code", light_mode="angles").light_perturbation == "angles"
     assert LooccConfig.from_dict(LooccConfig(style="code").to_dict()) == LooccConfig(style="code")
     with pytest.raises(ValueError, match="temperature"):
         LooccConfig(temperature=0)
@@ -164,7 +165,7 @@ def test_light_vector_mode_of_the_public_code(model, images) -> None:  # type: i
     with torch.no_grad():
         scene = model.decode_scene(model.encode(images))
     cfg = LooccConfig(variant="L", style="code")
-    assert cfg.light_mode == "vector"  # the code style's own light perturbation
+    assert cfg.light_perturbation == "vector"  # the code style's own light perturbation
     p = sample_perturbation(cfg, scene.batch_size, torch.Generator().manual_seed(0))
     assert set(p.deltas) == {"ambient", "diffuse", "direction"}
     assert p.deltas["direction"].abs().max() <= math.pi / 8
