@@ -5,8 +5,8 @@ Two passes, so the discrete part never needs gradients:
 1. :func:`face_index_map` (no grad) finds, for every pixel, the nearest triangle covering it. Each
    triangle enumerates the pixels of its bounding box; triangles are bucketed by box size so a few
    huge triangles do not make every triangle enumerate a huge window. Depth and face id are packed
-   into one int64 key (high word: the complement of the 1/z float bits, which order like positive
-   floats; low word: the face id) and one ``scatter_reduce(amin)`` gives the z-buffer.
+   into one int64 key (positive float32 bits are ordered like the floats) and one
+   ``scatter_reduce(amin)`` gives the z-buffer.
 2. :func:`interpolate_depth` (differentiable) gathers the winning triangle's projected vertices,
    recomputes barycentrics at the pixel and interpolates 1/z (perspective-correct depth).
 
@@ -15,8 +15,6 @@ Pixels are sampled at integer image coordinates (see :mod:`physdis_hub.render.ca
 
 from __future__ import annotations
 
-import sys
-
 import torch
 
 _INSIDE_EPS = 1e-5  # barycentric tolerance: pixels on shared edges belong to both triangles
@@ -24,7 +22,6 @@ _MIN_AREA = 1e-10  # twice the area (pixels^2) under which a triangle is degener
 _CHUNK = 1 << 22  # candidate (triangle, pixel) pairs per scatter, bounds peak memory
 _EMPTY = torch.iinfo(torch.int64).max
 _FAR_BITS = 0x7FFFFFFF  # complement base of 1/z float bits; 1/z = 0 (nothing) maps to it
-_LOW, _HIGH = (0, 1) if sys.byteorder == "little" else (1, 0)  # int32 words of an int64 key in memory
 
 
 def grid_faces(height: int, width: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -111,27 +108,6 @@ def face_index_map(
     return torch.where(empty, -1, zbuf & 0xFFFFFFFF)
 
 
-def depth_face_keys(inv_depth: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
-    """z-buffer keys: ``((0x7FFFFFFF - bits(inv_depth)) << 32) + face`` as int64, so that the smallest
-    key is the nearest triangle (then the lowest face id), and ``inv_depth = 0`` is the far key.
-
-    The float32 bits of a positive ``1/z`` order like its value, so the high word is their
-    complement. The two int32 words are written in place and read as one int64, which moves half
-    the memory of widening, shifting and adding in int64.
-
-    Args:
-        inv_depth: ``(n, m)`` float32 ``1/z`` (>= 0; 0 where no triangle covers the lane).
-        face: ``(n,)`` face ids in ``[0, 2^31)``, one per row.
-
-    Returns:
-        ``(n, m)`` int64.
-    """
-    words = torch.empty(*inv_depth.shape, 2, dtype=torch.int32, device=inv_depth.device)
-    torch.sub(_FAR_BITS, inv_depth.view(torch.int32), out=words[..., _HIGH])
-    words[..., _LOW] = face[:, None]
-    return words.view(torch.int64)[..., 0]
-
-
 def _scatter_window(
     zbuf: torch.Tensor,
     tri: torch.Tensor,
@@ -177,8 +153,10 @@ def _scatter_window(
 
     low = torch.minimum(torch.minimum(affine(coef[:, 0]), affine(coef[:, 1])), affine(w0c))
     inv_depth = affine(zc).masked_fill_((low < -_INSIDE_EPS) | (ia == 0)[:, None], 0.0)
+    # 1/z bits order like 1/z (positive float32); nearer = larger, so store their complement.
+    key = (_FAR_BITS - inv_depth.view(torch.int32).long()) << 32
     bidx = torch.div(inst, nfaces, rounding_mode="floor")
-    key = depth_face_keys(inv_depth, inst - bidx * nfaces)
+    key += (inst - bidx * nfaces)[:, None]
     base = (bidx * pad_h + lo[:, 1].long()) * pad_w + lo[:, 0].long()
     pixel = base[:, None] + (oy.long() * pad_w + ox.long())
     zbuf.scatter_reduce_(0, pixel.reshape(-1), key.reshape(-1), reduce="amin")

@@ -5,13 +5,7 @@ import pytest
 import torch
 
 from physdis_hub.render.camera import Camera, transform_points
-from physdis_hub.render.rasterize import (
-    depth_face_keys,
-    face_index_map,
-    grid_faces,
-    interpolate_depth,
-    rasterize_depth,
-)
+from physdis_hub.render.rasterize import face_index_map, grid_faces, interpolate_depth, rasterize_depth
 
 from .raycast import raycast
 
@@ -115,20 +109,3 @@ def test_empty_pixels_have_finite_gradients() -> None:
     depth = rasterize_depth(xy, z, torch.tensor([[0, 1, 2]]), 8, 8, 10.0)
     depth.sum().backward()
     assert torch.isfinite(xy.grad).all() and torch.isfinite(z.grad).all()
-
-
-def test_depth_face_keys_are_the_int64_arithmetic_and_order_by_depth_then_face() -> None:
-    g = torch.Generator().manual_seed(0)
-    inv_depth = torch.rand(7, 9, generator=g) * 3
-    inv_depth[0, :3] = 0.0  # uncovered lanes: the far key
-    inv_depth[1] = inv_depth[2]  # equal depths in rows 1 and 2
-    face = torch.randint(0, 2**31 - 1, (7,), generator=g)
-    keys = depth_face_keys(inv_depth, face)
-    expected = ((0x7FFFFFFF - inv_depth.view(torch.int32).long()) << 32) + face[:, None]
-    assert keys.dtype == torch.int64 and torch.equal(keys, expected)
-    assert torch.all((keys[0, :3] >> 32) == 0x7FFFFFFF)
-    # nearer (larger 1/z) means a smaller key; at equal depth the lower face id is smaller
-    a, b = inv_depth.flatten(), keys.flatten()
-    nearer = a[:, None] > a[None, :]
-    assert torch.all(b[:, None][nearer.nonzero(as_tuple=True)[0]].flatten() < b[nearer.nonzero(as_tuple=True)[1]])
-    assert torch.equal(keys[1] < keys[2], torch.full((9,), bool(face[1] < face[2])))
