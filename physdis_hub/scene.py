@@ -26,6 +26,8 @@ class Light:
         ambient: ``(B,)`` ambient intensity.
         diffuse: ``(B,)`` diffuse intensity.
         direction: ``(B, 3)`` unit vector (same orientation as the normals: +z faces away from the camera).
+            Shading uses it as given: LOOCC's ``"code"`` style perturbs it without renormalising, so
+            its length scales the diffuse term, as in the authors' code.
     """
 
     ambient: torch.Tensor

@@ -32,7 +32,7 @@ from physdis_hub.vocab import DEVICES, VARIANTS
 from .config import TrainConfig
 from .distributed import distributed_session
 from .init import init_config
-from .loocc import LooccConfig
+from .loocc import STYLES, LooccConfig
 from .presets import PRESETS, PresetError, get_preset, list_presets
 from .shape_init import ShapeInitConfig
 from .trainer import Trainer
@@ -157,6 +157,8 @@ def _parser() -> argparse.ArgumentParser:
                              "networks and settings, the paper's schedule; needs --data")  # fmt: skip
     parser.add_argument("--data", metavar="DATASET", help="with --init: the registered data set to train on (e.g. celeba)")
     parser.add_argument("--variant", default="none", choices=VARIANTS, help="LOOCC variant (default: none)")
+    parser.add_argument("--loocc-style", default="text", choices=STYLES,
+                        help="LOOCC as the paper's text (default) or as the authors' code (docs/loocc.md)")  # fmt: skip
     parser.add_argument("--out", required=True, help="run directory (checkpoints, logs, figures, export)")
     add_config_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="skip evaluation and export of the best epoch")
@@ -180,13 +182,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--data is for --init runs (a preset names its own data set)")
         print(f"error: {why}", file=sys.stderr)
         return 2
+    if args.init and args.loocc_style != "text":
+        print("error: --loocc-style code changes the light and view encoders' heads, which --init's pretrained "
+              "networks fix; use it with --preset", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         if args.init:
             base = init_config(args.init, args.variant, data=args.data, data_dir=args.data_dir,
                                perceptual_weights=args.perceptual_weights)  # fmt: skip
         else:
             base = get_preset(args.preset, args.variant, data_dir=args.data_dir,
-                              perceptual_weights=args.perceptual_weights)  # fmt: skip
+                              perceptual_weights=args.perceptual_weights, loocc_style=args.loocc_style)  # fmt: skip
         config = apply_overrides(base, args)
         with distributed_session(config.device) as ctx:
             trainer = Trainer(config, args.out, ctx=ctx, progress=not args.no_progress)

@@ -137,3 +137,22 @@ def test_dataset_override_swaps_one_synthetic_set_for_another() -> None:
     args = train._parser().parse_args(["--preset", "tiny", "--out", "x", "--dataset", "synthetic-face"])
     with pytest.raises(KeyError, match="unknown data set 'synthetic-face'"):
         train.apply_overrides(base, args)
+
+
+@pytest.mark.slow  # a real one-epoch run: about 20 s on a loaded core
+def test_loocc_style_code_trains_as_the_authors_code(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    argv = ["--preset", "tiny", "--variant", "LV", "--loocc-style", "code", "--epochs", "1", "--no-progress",
+            "--no-export", "--out", str(out)]  # fmt: skip
+    assert train.main(argv) == 0
+    stored = json.loads((out / "train_config.json").read_text())
+    assert stored["loocc"]["style"] == "code" and stored["loocc"]["light_mode"] == "vector"
+    assert stored["model"]["nets"]["encoder_head"] == "tanh-conv" and stored["augment"]["p_hflip"] == 0.5
+
+
+def test_init_refuses_the_code_style(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The code style swaps the light/view encoders' heads; a pretrained model's are fixed."""
+    argv = ["--init", "unsup3d-celeba", "--data", "celeba", "--loocc-style", "code", "--out", str(tmp_path / "run")]
+    assert train.main(argv) == 2
+    assert "--loocc-style code changes the light and view encoders' heads" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
