@@ -3,8 +3,9 @@
 The inputs are a ``.txt`` file list that repeats a pool of real PNG files written once (default 256
 files of 60-120 px, random content, so every image is decoded and cropped/resized): 10^5 images
 need no 10^5 files on disk, and every image still goes through the whole path (DataLoader workers
-decode the PNG, the default hook crops/resizes, the model encodes geom + alb, shards are written,
-then the index). The model is the embedded default ``faces-loocc-lv``. Each N runs in a fresh process
+decode the PNG, the default hook takes the centre square and resizes it, the model encodes geom +
+alb, shards are written, then the index). Extraction runs with ``--no-align``: the face model would
+otherwise search each photograph for a face and skip the noise images, which hold none. The model is the embedded default ``faces-loocc-lv``. Each N runs in a fresh process
 (the ``extract`` command line itself), so its peak RSS is its own; the workers' peak is the largest
 of the DataLoader processes (``RUSAGE_CHILDREN`` of that process).
 
@@ -44,7 +45,7 @@ def _child(args: argparse.Namespace) -> None:
     from physdis_hub.cli import main
 
     start = time.perf_counter()
-    code = main(["extract", args.list, "-o", args.out, "--workers", str(args.workers), "--batch-size",
+    code = main(["extract", args.list, "-o", args.out, "--no-align", "--workers", str(args.workers), "--batch-size",
                  str(args.batch_size), "--shard-size", str(args.shard_size), "--no-progress"])
     seconds = time.perf_counter() - start
     status = Path("/proc/self/status").read_text()

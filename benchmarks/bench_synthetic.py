@@ -3,10 +3,11 @@
 Renders ``--n`` samples of the training split of each category in batches (the default config
 has exactly 10,000 training images: 500 identities x 20), optionally writing them to the disk cache,
 and prints the wall time, the rate and the process's CPU time (with the load average: other jobs
-on the machine inflate the wall time, not the CPU time). Also writes the contact sheets of the README
-(``docs/figures/synthetic_{faces,cars}.png``) with ``--sheets``.
+on the machine inflate the wall time, not the CPU time). Also writes the contact sheets of docs/data.md and docs/synthetic-faces.md
+(``docs/figures/synthetic_<category>.png``, ``-`` written ``_``) with ``--sheets``.
 
 Run: PYTHONPATH=. python benchmarks/bench_synthetic.py [--n 10000] [--batch-size 256] [--cache DIR] [--sheets]
+     [--categories faces faces-ict cars]
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def main() -> None:
                 size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
                 print(f"{category}: cached {cfg.split_size('train')} samples in {time.perf_counter() - start:.1f} s, {size:.0f} MiB")
         if args.sheets:
-            out = Path("docs/figures") / f"synthetic_{category}.png"
+            out = Path("docs/figures") / f"synthetic_{category.replace('-', '_')}.png"
             contact_sheet(category, out)
             print(f"wrote {out}")
 

@@ -2,7 +2,8 @@
 
 Subcommands:
 
-- ``physdis list [PATTERN]``: registered pretrained checkpoints;
+- ``physdis list [PATTERN]``: registered pretrained checkpoints, with their source and licence
+  (Unsup3d's released models ``unsup3d-*`` are downloaded from their URL on first use);
 - ``physdis extract IMAGES... --model NAME -o features.npz``: features of images, folders, ``.txt``
   file lists or a ``dataset:NAME[:SPLIT]`` (``.npz`` with ``features`` (N, D), ``names`` (N,),
   ``parts`` and one ``(N, d)`` array per part; or ``.parquet`` with the same columns, with pyarrow;
@@ -10,7 +11,8 @@ Subcommands:
   :mod:`physdis_hub.features`);
 - ``physdis decompose IMAGES... --model NAME -o figures/ [--mesh]``: one PNG figure per image (input,
   albedo, depth, shading, reconstruction, two relightings, two rotated views), and with ``--mesh``
-  the canonical depth as OBJ and GLB meshes (:mod:`physdis_hub.mesh_export`);
+  the canonical depth as OBJ and GLB meshes (:mod:`physdis_hub.mesh_export`), and with ``--animate``
+  a GIF (or MP4) per image, rotating and relit (:mod:`physdis_hub.animate`);
 - extract and decompose align faces first (face models, photos larger than the model's input;
   :mod:`physdis_hub.align`): a file without a face is reported and skipped; ``--faces all`` takes
   every face of a photo (figures ``NAME-faceK``, rows ``FILE#K``); ``--no-align`` turns it off;
@@ -18,7 +20,8 @@ Subcommands:
 - ``physdis probe cluster|linear|pcc --features F.npz [--labels labels.csv]``: evaluation probes
   (:mod:`physdis_hub.probes.cli`), which read the files and shard folders ``extract`` writes.
 - ``physdis convert unsup3d|pdr CHECKPOINT.pth -o DIR --category C``: an official Unsup3d or PDR
-  checkpoint as a physdis checkpoint folder (:mod:`physdis_hub.convert`).
+  checkpoint as a physdis checkpoint folder (:mod:`physdis_hub.convert`);
+- ``physdis app [--host H] [--port P] [--share]``: the browser demo (:mod:`physdis_hub.app`, extra ``app``).
 
 ``physdis --threads N COMMAND`` sets the CPU threads (default: ``OMP_NUM_THREADS`` if set, else at
 most 4; :mod:`physdis_hub._threads`).
@@ -94,13 +97,18 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=BATCH_SIZE, help=f"images per forward pass (default: {BATCH_SIZE})"
     )
     p.add_argument("--local-files-only", action="store_true", help="use the Hub cache only, no network")
+    p.add_argument("--sha256", metavar="HEX",
+                   help="an official model's archive digest (unsup3d-*): pin it before the first download, or "
+                        "accept an archive that differs from the one recorded")
+    p.add_argument("--force-download", action="store_true", help="download the model again even when it is cached")
 
 
 def _load(args: argparse.Namespace) -> PhysDisModel:
     from .hub import load_pretrained
 
     return load_pretrained(
-        args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only
+        args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only,
+        sha256=args.sha256, force_download=args.force_download,
     )
 
 
@@ -242,6 +250,10 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
     p.add_argument("--mesh", action="store_true",
                    help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh")
+    p.add_argument("--animate", action="store_true",
+                   help="also write NAME.gif: the face rotating (yaw, then pitch) and relit by a circling light")
+    p.add_argument("--animation-format", choices=("gif", "mp4"), default="gif",  # physdis_hub.animate.ANIMATION_FORMATS, without torch
+                   help="file format of --animate: gif (default) or mp4 (needs imageio-ffmpeg)")
     _add_on_error_argument(p)
     p.set_defaults(func=_run_decompose)
 
@@ -253,9 +265,14 @@ def _run_decompose(args: argparse.Namespace) -> None:
     from .stream import FileSource, gather_crops
 
     images = collect_images(args.inputs)
+    if args.animate and args.animation_format == "mp4":
+        from .animate import require_mp4
+
+        require_mp4("--animation-format")
     model = _load(args)
     source = FileSource(images, _crop_hook(model, args))
     stems = _figure_stems(images)
+    from .animate import write_animations
     from .figures import decomposition_panels, labelled_grid
     from .mesh_export import write_meshes
 
@@ -276,6 +293,8 @@ def _run_decompose(args: argparse.Namespace) -> None:
                 labelled_grid(row, side=row[0].shape[-1] * args.scale).save(args.output / f"{name}.png")
             if args.mesh:
                 write_meshes(model, dec, args.output, names)
+            if args.animate:
+                write_animations(model, dec, args.output, names, fmt=args.animation_format)
             written += len(names)
         if not written:
             raise _no_face_error(len(images))
@@ -283,8 +302,8 @@ def _run_decompose(args: argparse.Namespace) -> None:
         if created and args.output.is_dir() and not any(args.output.iterdir()):
             args.output.rmdir()
         raise
-    meshes = " and OBJ + GLB meshes" if args.mesh else ""
-    print(f"wrote {written} figures{meshes} to {args.output}")
+    extras = [what for flag, what in ((args.mesh, "OBJ + GLB meshes"), (args.animate, f"{args.animation_format} animations")) if flag]
+    print(f"wrote {written} figures{''.join(' and ' + e for e in extras)} to {args.output}")
 
 
 def _figure_stems(images: Sequence[Path]) -> list[str]:
@@ -355,10 +374,32 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 def _run_demo(args: argparse.Namespace) -> None:
     common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": BATCH_SIZE,
-              "local_files_only": False, "align": True, "faces": "largest"}
-    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False, on_error="raise"))
+              "local_files_only": False, "sha256": None, "force_download": False,
+              "align": True, "faces": "largest"}
+    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False, animate=False,
+                                      animation_format="gif", on_error="raise"))
     _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"], workers=0,
                                     shard_size=10_000, shard_format="npz", on_error="raise", no_progress=False))
+
+
+# -- app ---------------------------------------------------------------------------------------------
+def _add_app(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "app", help="the browser demo: upload faces, relight and rotate them live, see the mesh (needs the app extra)",
+        description="Serves the demo page (physdis_hub.app, Gradio: pip install 'physdis-hub[app]') until Ctrl-C. "
+        "It binds 127.0.0.1, this machine only, unless --host says otherwise.",
+    )
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"the model the page starts with (default: {DEFAULT_MODEL}, embedded)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; 0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, help="port (default: 7860, or the next free one)")
+    p.add_argument("--share", action="store_true", help="also open a temporary public *.gradio.live link (Gradio's relay)")
+    p.set_defaults(func=_run_app)
+
+
+def _run_app(args: argparse.Namespace) -> None:
+    from .app import launch
+
+    launch(args.model, host=args.host, port=args.port, share=args.share)
 
 
 # -- convert -----------------------------------------------------------------------------------------
@@ -405,6 +446,7 @@ SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], object], ...] = (
     add_probe_subcommands,
     _add_demo,
     _add_convert,
+    _add_app,
 )
 """Functions that each add one subcommand: a subparser whose ``func`` default runs it and returns
 the exit status (None means 0)."""

@@ -37,6 +37,12 @@ ENCODER_HEADS: tuple[str, ...] = ("conv-tanh", "tanh-conv")
 PIXEL_CONVENTIONS: tuple[str, ...] = ("integer", "center")
 """Values of :attr:`RenderConfig.pixel_convention`."""
 
+BORDER_EDGES: tuple[str, ...] = ("all", "left-right")
+"""Values of :attr:`SceneConfig.border_edges`."""
+
+NORMAL_CONVENTIONS: tuple[str, ...] = ("replicate", "unsup3d")
+"""Values of :attr:`RenderConfig.normals`."""
+
 
 @dataclass(frozen=True)
 class NetConfig(ConfigBase):
@@ -96,6 +102,12 @@ class SceneConfig(ConfigBase):
     """Canonical depth for a network output of +1."""
     border_depth: float = 0.7 * 1.1 + 0.3 * 0.9
     """Depth given to the 2-pixel border of the canonical depth map (cars: 1.08)."""
+    border_edges: str = "all"
+    """Which edges of the canonical depth map get the 2-pixel ``border_depth`` border: ``"all"``
+    (a ring on all four sides, what this package's own models were trained with) or
+    ``"left-right"`` (the left and right 2 columns only, as Unsup3d's and the PDR code's
+    ``model.py`` do: their border mask pads the width only; the top and bottom rows keep the
+    decoded depth). Converted official models use ``"left-right"``. See ``docs/official-parity.md``."""
     amb_range: tuple[float, float] = (0.0, 1.0)
     """Range of the ambient light intensity."""
     diff_range: tuple[float, float] = (0.0, 1.0)
@@ -121,6 +133,10 @@ class SceneConfig(ConfigBase):
                 raise ValueError(f"SceneConfig.{name}: expected (low, high) with low <= high, got {(lo, hi)}")
         if not 0 < self.fov_deg < 180:
             raise ValueError(f"SceneConfig.fov_deg: expected a value in (0, 180), got {self.fov_deg}")
+        if self.border_edges not in BORDER_EDGES:
+            raise ValueError(
+                f"SceneConfig.border_edges: expected one of {list(BORDER_EDGES)}, got {self.border_edges!r}"
+            )
 
     @property
     def depth_margin(self) -> float:
@@ -138,6 +154,14 @@ class RenderConfig(ConfigBase):
     neural_renderer (NMR) does and so as Unsup3d trained its models, which then render as they
     were trained. Everything else (unprojection, normals, the sampling grid) uses integer pixel
     coordinates in both conventions, as Unsup3d does."""
+    normals: str = "replicate"
+    """How canonical normals are computed from the central differences of the depth map's 3D
+    points (:func:`physdis_hub.render.normals_from_depth`): ``"replicate"`` (the outer pixel ring
+    copies its inner neighbour; unit length; this package's own models) or ``"unsup3d"`` (the
+    official ``get_normal_from_depth``: the outer ring is ``(0, 0, 1)`` and every normal is divided
+    by its length plus ``1e-7``, which for 64x64 maps leaves them up to 0.3% shorter than
+    unit length and the diffuse shading up to 0.3% darker). Converted official models use
+    ``"unsup3d"``."""
 
     def __post_init__(self) -> None:
         if self.pixel_convention not in PIXEL_CONVENTIONS:
@@ -145,6 +169,8 @@ class RenderConfig(ConfigBase):
                 f"RenderConfig.pixel_convention: expected one of {list(PIXEL_CONVENTIONS)}, "
                 f"got {self.pixel_convention!r}"
             )
+        if self.normals not in NORMAL_CONVENTIONS:
+            raise ValueError(f"RenderConfig.normals: expected one of {list(NORMAL_CONVENTIONS)}, got {self.normals!r}")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Decomposition figures, shared by ``physdis decompose``, the training figures and the README figures.
+"""Decomposition figures, shared by ``physdis decompose``, the training figures and the documentation's figures.
 
 :func:`decomposition_panels` computes, for a batch of images, one panel per :data:`FIGURE_LABELS`
 entry; :func:`labelled_grid` lays panels out as labelled PNG rows.
@@ -6,16 +6,16 @@ entry; :func:`labelled_grid` lays panels out as labelled PNG rows.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from .animate import SceneEdit, rerender
 from .errors import InputError
 from .model import Decomposition, PhysDisModel
-from .scene import Light, View, depth_interior
+from .scene import depth_interior
 
 FIGURE_LABELS: tuple[str, ...] = (
     "input", "albedo", "depth", "shading", "reconstruction",
@@ -45,14 +45,10 @@ def decomposition_panels(model: PhysDisModel, images: torch.Tensor, dec: Decompo
     lo, hi = inner.amin(1)[:, None, None, None], inner.amax(1)[:, None, None, None]
     near = ((hi - depth) / (hi - lo).clamp(min=1e-6)).clamp(0, 1)
     shading = dec.shading / dec.shading.flatten(1).amax(1).clamp(min=1)[:, None, None, None]
-    zeros = torch.zeros_like(scene.light.ambient)
     panels = [images, dec.albedo, near, shading, dec.reconstruction]
-    for yaw in (-45.0, 45.0):
-        light = Light.from_angles(scene.light.ambient, scene.light.diffuse, zeros, zeros + math.radians(yaw))
-        panels.append(model.render(scene, light=light))
-    for yaw in (-30.0, 30.0):
-        turn = scene.view.rotation.new_tensor([0.0, math.radians(yaw), 0.0])
-        panels.append(model.render(scene, view=View(scene.view.rotation + turn, scene.view.translation)))
+    edits = [SceneEdit(light_yaw=yaw, light_pitch=0.0) for yaw in (-45.0, 45.0)]
+    edits += [SceneEdit(view_yaw=yaw) for yaw in (-30.0, 30.0)]
+    panels += [rerender(model, scene, edit) for edit in edits]
     return [p.detach().cpu().float().expand(-1, 3, -1, -1).clamp(0, 1) for p in panels]
 
 

@@ -317,7 +317,7 @@ def confidence_gain(sigma: torch.Tensor | None, mask: torch.Tensor) -> torch.Ten
     return _masked_mean(math.sqrt(2) / (sigma.detach() + _EPS), mask)
 
 
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5, *, normalize: bool = True) -> torch.Tensor:
     """NT-Xent (SimCLR) loss between two views of a batch.
 
     Row ``i`` of ``z1`` and row ``i`` of ``z2`` are positives; every other row of the ``2N`` rows is
@@ -326,6 +326,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
 
     Args:
         z1, z2: ``(N, D)``, N >= 2.
+        temperature: divides the similarities.
+        normalize: False uses the dot products of the rows as given instead of cosine similarities
+            (the form of SupConLoss, which LOOCC's ``"code"`` style uses).
 
     Returns:
         Scalar.
@@ -335,7 +338,9 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
     if z1.shape[0] < 2:
         raise ValueError(f"nt_xent: needs N >= 2 samples for negatives, got N={z1.shape[0]}")
     n = z1.shape[0]
-    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    z = torch.cat([z1, z2])
+    if normalize:
+        z = F.normalize(z, dim=1)
     sim = z @ z.T / temperature
     sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
     target = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)

@@ -63,13 +63,15 @@ def grid_triangles(size: int) -> np.ndarray:
     return np.stack([np.stack([v0, v2, v1], 1), np.stack([v1, v2, v3], 1)], 1).reshape(-1, 3).astype(np.int64)
 
 
-def depth_mesh(camera: Camera, depth: torch.Tensor, albedo: torch.Tensor) -> Mesh:
+def depth_mesh(camera: Camera, depth: torch.Tensor, albedo: torch.Tensor, normals: str = "replicate") -> Mesh:
     """The grid mesh of one canonical depth map.
 
     Args:
         camera: the model's camera (``model.renderer.camera``).
         depth: ``(S, S)`` canonical depth.
         albedo: ``(3, S, S)`` in [0, 1].
+        normals: the model's normal convention (``model.config.render.normals``), so the vertex
+            normals are the ones it shades with (converted Unsup3d models: a (0, 0, 1) outer ring).
     """
     s = camera.size
     if tuple(depth.shape) != (s, s) or tuple(albedo.shape) != (3, s, s):
@@ -79,11 +81,11 @@ def depth_mesh(camera: Camera, depth: torch.Tensor, albedo: torch.Tensor) -> Mes
         )
     depth = depth.detach().float().cpu()
     points = camera.unproject(depth[None])[0].reshape(-1, 3)
-    normals = -normals_from_depth(camera, depth[None])[0].reshape(-1, 3)
+    vertex_normals = -normals_from_depth(camera, depth[None], normals)[0].reshape(-1, 3)
     r, c = np.meshgrid(np.arange(s), np.arange(s), indexing="ij")
     uvs = np.stack([(c + 0.5) / s, (r + 0.5) / s], -1).reshape(-1, 2).astype(np.float32)
     texture = (albedo.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    return Mesh(points.numpy().astype(np.float32), normals.numpy().astype(np.float32), uvs, grid_triangles(s), texture)
+    return Mesh(points.numpy().astype(np.float32), vertex_normals.numpy().astype(np.float32), uvs, grid_triangles(s), texture)
 
 
 def write_obj(mesh: Mesh, path: str | Path) -> list[Path]:
@@ -185,7 +187,7 @@ def write_meshes(model: PhysDisModel, dec: Decomposition, folder: str | Path, na
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for i, name in enumerate(names):
-        mesh = depth_mesh(model.renderer.camera, dec.scene.depth[i], dec.albedo[i])
+        mesh = depth_mesh(model.renderer.camera, dec.scene.depth[i], dec.albedo[i], model.config.render.normals)
         written += write_obj(mesh, folder / f"{name}.obj") + [write_glb(mesh, folder / f"{name}.glb")]
     return written
 

@@ -125,15 +125,16 @@ class PhysDisModel(nn.Module):
         local_files_only: bool = False,
         token: str | bool | None = None,
         force_download: bool = False,
+        sha256: str | None = None,
     ) -> PhysDisModel:
-        """Load a pretrained model: :func:`physdis_hub.load_pretrained` (registry name,
-        ``"hf-hub:org/repo[@revision]"``, ``"local-dir:/path"`` or a path-like; strict keys,
-        safetensors only, registry checksums)."""
+        """Load a pretrained model: :func:`physdis_hub.load_pretrained` (registry name such as
+        ``"unsup3d-celeba"``, ``"hf-hub:org/repo[@revision]"``, ``"local-dir:/path"`` or a path-like;
+        strict keys, safetensors only, registry checksums; ``sha256``: an official archive's digest)."""
         from .hub.download import load_pretrained
 
         return load_pretrained(
             name_or_path, revision=revision, device=device, cache_dir=cache_dir,
-            local_files_only=local_files_only, token=token, force_download=force_download,
+            local_files_only=local_files_only, token=token, force_download=force_download, sha256=sha256,
         )
 
     def save_pretrained(self, directory: str | os.PathLike[str], **kwargs: Any) -> Path:

@@ -38,6 +38,8 @@ class Light:
         ambient: ``(B,)`` ambient intensity.
         diffuse: ``(B,)`` diffuse intensity.
         direction: ``(B, 3)`` unit vector (same orientation as the normals: +z faces away from the camera).
+            Shading uses it as given: LOOCC's ``"code"`` style perturbs it without renormalising, so
+            its length scales the diffuse term, as in the authors' code.
     """
 
     ambient: torch.Tensor
@@ -208,7 +210,7 @@ def _rescale(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
 
 
 DEPTH_BORDER = 2
-"""Pixels along each edge of a canonical depth map that :func:`decode_depth` fixes to ``border_depth``."""
+"""Pixels along an edge of a canonical depth map that :func:`decode_depth` fixes to ``border_depth``."""
 
 
 def depth_interior(depth: torch.Tensor) -> torch.Tensor:
@@ -248,7 +250,8 @@ def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
     """Depth network output -> canonical depth.
 
     Subtract the per-image mean, squash with tanh, map [-1, 1] onto
-    [min_depth, max_depth], and set the 2-pixel border to ``border_depth``.
+    [min_depth, max_depth], and set the :data:`DEPTH_BORDER`-pixel border of the edges
+    ``cfg.border_edges`` names (all four, or the left and right ones as Unsup3d) to ``border_depth``.
 
     Args:
         raw: ``(B, 1, S, S)`` or ``(B, S, S)``.
@@ -259,8 +262,12 @@ def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
     raw = raw.reshape(raw.shape[0], raw.shape[-2], raw.shape[-1])
     d = (raw - raw.mean(dim=(1, 2), keepdim=True)).tanh()
     d = _rescale(d, cfg.min_depth, cfg.max_depth)
-    border = torch.ones_like(d[:1], dtype=torch.bool)
-    depth_interior(border).fill_(False)
+    border = torch.zeros_like(d[:1], dtype=torch.bool)
+    if cfg.border_edges == "all":
+        border.fill_(True)
+        depth_interior(border).fill_(False)
+    else:
+        border[..., :DEPTH_BORDER] = border[..., -DEPTH_BORDER:] = True
     return torch.where(border, torch.full_like(d, cfg.border_depth), d)
 
 

@@ -100,3 +100,16 @@ def test_part_scales_are_checked() -> None:
     for bad in [(0.1, 0.5, 0.2), (0.1, 0.5, 0.0, 0.3), (0.1, float("nan"), 0.2, 0.3)]:
         with pytest.raises(ValueError, match="ModelConfig.part_scales: expected None or 4 finite positive"):
             ModelConfig(part_scales=bad)
+
+
+def test_border_edges_and_normals_round_trip_and_are_checked() -> None:
+    # Converted official models set the Unsup3d conventions; this package's own models keep the defaults.
+    assert (SceneConfig().border_edges, RenderConfig().normals) == ("all", "replicate")
+    cfg = ModelConfig(scene=SceneConfig(border_edges="left-right"), render=RenderConfig(normals="unsup3d"))
+    data = cfg.to_dict()
+    assert data["scene"]["border_edges"] == "left-right" and data["render"]["normals"] == "unsup3d"
+    assert ModelConfig.from_dict(data) == cfg
+    with pytest.raises(ValueError, match=r"SceneConfig.border_edges: expected one of \['all', 'left-right'\], got 'top'"):
+        SceneConfig(border_edges="top")
+    with pytest.raises(ValueError, match=r"RenderConfig.normals: expected one of \['replicate', 'unsup3d'\], got 'x'"):
+        RenderConfig(normals="x")

@@ -15,7 +15,7 @@ from PIL import Image
 from physdis_hub import PhysDisModel, save_pretrained
 from physdis_hub.cli import main
 from physdis_hub.inputs import as_batch
-from physdis_hub.mesh_export import BIN_CHUNK, GLB_MAGIC, JSON_CHUNK, grid_triangles
+from physdis_hub.mesh_export import BIN_CHUNK, GLB_MAGIC, JSON_CHUNK, depth_mesh, grid_triangles
 
 from .conftest import small_config
 
@@ -129,3 +129,22 @@ def test_a_glb_that_trimesh_reads_when_installed(tmp_path):
     paths = export_meshes(model, torch.rand(1, 3, 64, 64), tmp_path, ["x"])
     scene = trimesh.load(paths[-1])
     assert sum(len(g.faces) for g in scene.geometry.values()) == 2 * 63**2
+
+
+def test_vertex_normals_follow_the_models_normal_convention():
+    """A converted Unsup3d model shades with a (0, 0, 1) outer ring (render.normals "unsup3d"): its
+    mesh carries the same normals, towards the camera; our own models' border copies its neighbour."""
+    torch.manual_seed(0)
+    model = PhysDisModel(small_config()).eval()
+    camera = model.renderer.camera
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, camera.size), torch.linspace(-1, 1, camera.size), indexing="ij")
+    depth = 1.0 + 0.05 * (xx**2 + yy**2)  # a bowl: the border's normals are far from (0, 0, -1)
+    albedo = torch.full((3, camera.size, camera.size), 0.5)
+    ring = torch.ones(camera.size, camera.size, dtype=torch.bool)
+    ring[1:-1, 1:-1] = False
+    official = depth_mesh(camera, depth, albedo, "unsup3d").normals.reshape(camera.size, camera.size, 3)
+    own = depth_mesh(camera, depth, albedo).normals.reshape(camera.size, camera.size, 3)
+    np.testing.assert_allclose(official[ring.numpy()], np.tile([0.0, 0.0, -1.0], (int(ring.sum()), 1)), atol=1e-6)
+    assert np.abs(own[ring.numpy()] - [0.0, 0.0, -1.0]).max() > 0.05
+    # inside, the same directions (Unsup3d's are up to 0.3% shorter: length + 1e-7 on ~3e-5 long crosses)
+    np.testing.assert_allclose(official[1:-1, 1:-1], own[1:-1, 1:-1], rtol=5e-3, atol=5e-3)

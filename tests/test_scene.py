@@ -38,7 +38,6 @@ def test_decode_depth_range_and_border() -> None:
     torch.testing.assert_close(flat[:, 2:-2, 2:-2], torch.full((1, 60, 60), 1.0))
 
 
-
 def test_decode_depth_centres_each_map() -> None:
     # Unsup3d's decode subtracts each map's mean raw value: a constant offset of the network's
     # output changes nothing, and the interior depends on the raw border, which is then overwritten.
@@ -50,6 +49,17 @@ def test_decode_depth_centres_each_map() -> None:
     assert (depth[:, :2] == cfg.border_depth).all()
     raw[..., :2, :] = 5.0
     assert not torch.allclose(decode_depth(raw, cfg)[:, 2:-2, 2:-2], depth[:, 2:-2, 2:-2])
+
+
+def test_decode_depth_left_right_border_leaves_the_top_and_bottom_rows() -> None:
+    # Unsup3d pads its border mask along the width only: the left and right 2 columns are set.
+    raw = torch.randn(2, 1, 64, 64) * 5
+    ring, columns = decode_depth(raw, SceneConfig()), decode_depth(raw, SceneConfig(border_edges="left-right"))
+    assert (columns[..., :2] == 1.04).all() and (columns[..., -2:] == 1.04).all()
+    decoded = 1.0 + 0.1 * (raw[:, 0] - raw.mean(dim=(1, 2, 3))[:, None, None]).tanh()
+    torch.testing.assert_close(columns[..., 2:-2], decoded[..., 2:-2])  # top and bottom rows included
+    torch.testing.assert_close(columns[:, 2:-2], ring[:, 2:-2])
+    assert (ring[:, :2] == 1.04).all()
 
 
 def test_decode_light_and_view_ranges() -> None:

@@ -6,7 +6,8 @@ Builds on :mod:`physdis_hub` (never the other way round).
   encoding, leave-one-out NT-Xent).
 - :mod:`training.trainer`: Adam, early stopping, atomic verified checkpoints, exact resume, DDP.
 - :mod:`training.presets`: the paper's settings and CPU-scale / synthetic / test presets.
-- ``python -m training.train``: one run (also under ``torchrun``).
+- ``python -m training.train``: one run (also under ``torchrun``); ``--init unsup3d-celeba`` starts
+  it from a pretrained model (:mod:`training.init`).
 - ``python -m training.reproduce faces|cars``: every LOOCC variant, evaluated, carded, exported.
 
 Example:

@@ -1,7 +1,7 @@
-"""The README's alignment figure: real photographs -> detected faces -> aligned crops -> the default
+"""The documentation's alignment figure (docs/inputs.md): real photographs -> detected faces -> aligned crops -> the default
 model's decomposition.
 
-Usage (all three README figures of the default model)::
+Usage (the three figures of the default model in README and docs/)::
 
     python -m training.alignment_figure -o docs/figures/alignment_demo.png \
         --lfw docs/figures/lfw_decompositions.png --samples docs/figures/decomposition_demo.png
@@ -12,7 +12,7 @@ bundled synthetic sample faces, decomposed.
 One row per face: the photograph (detection box red, crop square green, the row's face drawn
 thick), then the panels of ``physdis decompose`` (:data:`physdis_hub.figures.FIGURE_LABELS`) for its
 aligned crop. Photographs (licences in ``physdis_hub/data/assets/LICENSES.md`` and under the figure
-in the README): the shipped astronaut photo (NASA, public domain), scikit-image's ``camera`` (CC0,
+in docs/inputs.md): the shipped astronaut photo (NASA, public domain), scikit-image's ``camera`` (CC0,
 read from scikit-image at run time, ``pip install scikit-image``) and a picture composed of the two
 (both faces, ``faces="all"``).
 """

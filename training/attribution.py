@@ -1,11 +1,12 @@
 """Which part does an identity probe rely on? The attribution figure of a shipped checkpoint.
 
-``python -m training.attribution --model faces-loocc-lv --data-dir runs/synthetic-cache --out docs/figures/attribution_faces.png``
-trains a linear identity head on all four parts' features (geom, alb, light, view) of the synthetic
-test identities under the training light and view ranges, then explains its predictions on the same
-identities under novel light and view: integrated gradients give each part's share of the decision
-(paper Fig. 4), Grad-CAM per part shows where in the image each part's evidence lies. A
-disentangled representation should put identity in geometry and albedo, not in light or view.
+``python -m training.attribution --model faces-loocc-lv --data-dir CACHE --out docs/figures/attribution_faces.png``
+(``CACHE``: the synthetic data cache given to ``training.train --data-dir``) trains a linear
+identity head on all four parts' features (geom, alb, light, view) of the synthetic test identities
+under the training light and view ranges, then explains its predictions on the same identities under
+novel light and view: integrated gradients give each part's share of the decision (paper Fig. 4),
+Grad-CAM per part shows where in the image each part's evidence lies. A disentangled representation
+should put identity in geometry and albedo, not in light or view.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ and colour-cast. Each training image independently gets, with its own probabilit
 (per-channel gains), conversion to grey, a Gaussian blur, Gaussian noise and JPEG compression, in
 that order (the order a camera and a web pipeline apply them). The model reconstructs the image it
 was given, so the objective stays self-consistent; the confidence map absorbs what the renderer
-cannot reproduce (noise, blocking).
+cannot reproduce (noise, blocking). A horizontal flip (``p_hflip``, before all of these) is the
+authors' LOOCC code's only augmentation.
 
 All draws come from one ``torch.Generator`` that the trainer checkpoints, so a resumed run augments
 exactly as the uninterrupted one would have.
@@ -46,9 +47,13 @@ class AugmentConfig(ConfigBase):
     """Probability of a JPEG round trip at a quality drawn from ``jpeg_quality``."""
     jpeg_quality: tuple[int, int] = (30, 90)
     """Range of the JPEG quality."""
+    p_hflip: float = 0.0
+    """Probability of flipping the image horizontally (the authors' LOOCC code flips with 0.5,
+    ``pdr/dataloaders.py``). Applied first; its draw is taken only when it is above 0, so settings
+    without flips draw exactly the numbers they drew before it existed."""
 
     def __post_init__(self) -> None:
-        for name in ("p_color_cast", "p_gray", "p_blur", "p_noise", "p_jpeg"):
+        for name in ("p_color_cast", "p_gray", "p_blur", "p_noise", "p_jpeg", "p_hflip"):
             p = getattr(self, name)
             if not 0 <= p <= 1:
                 raise ValueError(f"AugmentConfig.{name}: expected a probability in [0, 1], got {p}")
@@ -62,7 +67,7 @@ class AugmentConfig(ConfigBase):
     @property
     def enabled(self) -> bool:
         """Whether any augmentation can happen."""
-        return any(p > 0 for p in (self.p_color_cast, self.p_gray, self.p_blur, self.p_noise, self.p_jpeg))
+        return any(p > 0 for p in (self.p_color_cast, self.p_gray, self.p_blur, self.p_noise, self.p_jpeg, self.p_hflip))
 
 
 PHOTO_LIKE = AugmentConfig(p_color_cast=0.5, p_gray=0.2, p_blur=0.3, p_noise=0.3, p_jpeg=0.3)
@@ -112,7 +117,7 @@ def augment(images: torch.Tensor, config: AugmentConfig, generator: torch.Genera
     """Augmented copies of ``images``.
 
     The same number of draws is taken from ``generator`` whatever is chosen, so the stream stays
-    aligned across batches of one size.
+    aligned across batches of one size (the flip's draw only when ``p_hflip`` is above 0).
 
     Args:
         images: ``(B, 3, H, W)`` in [0, 1], on the CPU.
@@ -131,8 +136,9 @@ def augment(images: torch.Tensor, config: AugmentConfig, generator: torch.Genera
     noisy, noise_sd = _chosen(g, b, config.p_noise), _uniform(g, b, *config.noise_sigma)
     noise = torch.randn(images.shape, generator=g)
     jpeg, quality = _chosen(g, b, config.p_jpeg), _uniform(g, b, *config.jpeg_quality).round()
+    flip = _chosen(g, b, config.p_hflip) if config.p_hflip > 0 else torch.zeros(b, dtype=torch.bool)
 
-    out = images.clone()
+    out = torch.where(flip[:, None, None, None], images.flip(3), images)
     out = torch.where(cast[:, None, None, None], out * gains, out).clamp(0, 1)
     luma = (out * _LUMA.to(out.dtype)[None, :, None, None]).sum(1, keepdim=True).expand_as(out)
     out = torch.where(gray[:, None, None, None], luma, out)

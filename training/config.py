@@ -78,6 +78,10 @@ class TrainConfig(ConfigBase):
     """Photometric augmentation of training images (off unless the preset turns it on)."""
     shape_init: ShapeInitConfig = field(default_factory=ShapeInitConfig)
     """A convex start for the canonical depth (off unless the preset turns it on; see :mod:`training.shape_init`)."""
+    init: str | None = None
+    """Pretrained model whose weights every network starts from (a :func:`physdis_hub.load_pretrained`
+    name such as ``"unsup3d-celeba"``; ``--init``, :mod:`training.init`); None: random initialisation.
+    ``model`` must be that model's architecture."""
     perceptual_weights: str | None = None
     """VGG16 weights of the perceptual term (a local ``.safetensors`` file, ``"hf-hub:REPO"`` or
     ``"timm"``), needed when ``model.loss.lam_perc > 0``. A training-machine setting: it is kept

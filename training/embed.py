@@ -1,7 +1,7 @@
 """Embed a trained checkpoint in the package as a default that loads with no network.
 
-``python -m training.embed runs/ship-faces-long/LV/model --name faces-loocc-lv --suite runs/ship-faces-long/suite.json
---row "ours, LOOCC-LV"`` stores the weights in float16 (half the size; they are cast back to float32
+``python -m training.embed OUT/LV/model --name faces-loocc-lv --suite OUT/suite.json --row "ours, LOOCC-LV"``
+(``OUT``: a local ``training.reproduce`` folder, scored by ``training.suite``) stores the weights in float16 (half the size; they are cast back to float32
 on load) with config.json and a model card whose evaluation table is the suite's row for this model,
 under ``physdis_hub/hub/weights/<name>/``, and prints the registry entry to add to
 ``physdis_hub.hub.registry._BUILTIN`` (sha256 of both files).

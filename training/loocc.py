@@ -7,23 +7,36 @@ Three steps per batch:
    depth, albedo and the other of light/view stay exactly as predicted.
 2. **Cyclic encoding.** Re-render the perturbed scene with the training renderer
    (``model.renderer.render``; differentiable, so gradients flow back through the scene parameters
-   into the encoder-decoders) and encode the re-rendered image with all four encoders.
+   into the encoder-decoders) and encode the re-rendered image with the encoders of the three
+   unchanged parts (the left-out part's features of the re-rendering enter no loss).
 3. **Leave-one-out contrastive term.** NT-Xent (SimCLR form, temperature 0.5) between the
    concatenated features of the three *unchanged* parts of each input and of its re-rendering:
    positives are the same image, negatives the other ``2N - 2`` rows of the batch.
 
-Where this follows the paper's text and where its public code (both are documented in README):
+Two styles (``LooccConfig.style``; docs/loocc.md has the side-by-side table and provenance): the
+paper's text (``"text"``, the default) and the authors' public code (``"code"``,
+tzofi/physically-disentangled-representations, ``pdr/model.py`` and ``pdr/trainer.py``). They differ in:
 
-- Light intensities: ``ambient += U(-0.5, 0.5)``, ``diffuse += U(-0.5, 0.5)`` (text and code agree),
-  then clamped to the configuration's ranges (``SceneConfig.amb_range`` / ``diff_range``), the only
-  values the light decoder can express; the paper does not say what happens outside them.
-- Light direction: the text perturbs pitch and yaw by ``U(-45, 45)`` degrees; that is the default
-  (``light_mode="angles"``). The public code instead adds ``U(-pi/8, pi/8)`` to each component of the
-  direction vector and renormalises (``light_mode="vector"``). With "angles", the perturbed pitch and
-  yaw are clamped to ``+-light_angle_limit_deg`` (85 by default) so that the direction
-  ``normalize(tan yaw, tan pitch, 1)`` stays finite.
-- View: pitch (rotation about x) ``+= U(-22.5, 22.5)`` degrees, yaw (about y) ``+= U(-45, 45)``
-  degrees, roll and translation unchanged; not clamped (the renderer handles any rotation).
+- Similarity: the text's NT-Xent uses cosine similarity (:func:`~physdis_hub.losses.nt_xent`). The
+  code's ``SupConLoss(temperature=0.5)`` takes the dot products of the *unnormalised* bottleneck
+  features and scales the loss by ``temperature / 0.07`` (its ``base_temperature``), about 7.14x
+  (:func:`contrastive_loss`).
+- Light intensities: both add ``U(-0.5, 0.5)`` to ambient and diffuse. The text style then clamps
+  them to the configuration's ranges (``SceneConfig.amb_range`` / ``diff_range``), the only values
+  the light decoder can express (the paper does not say what happens outside them); the code does
+  not clamp.
+- Light direction: the text perturbs pitch and yaw by ``U(-45, 45)`` degrees (``light_mode="angles"``;
+  the perturbed angles are clamped to ``+-light_angle_limit_deg``, 85 by default, so that the
+  direction ``normalize(tan yaw, tan pitch, 1)`` stays finite). The code adds ``U(-pi/8, pi/8)`` to
+  each component of the unit direction vector and does *not* renormalise (``light_mode="vector"``):
+  the vector's length then scales the diffuse term.
+- View (both): pitch (rotation about x) ``+= U(-22.5, 22.5)`` degrees, yaw (about y)
+  ``+= U(-45, 45)`` degrees, roll and translation unchanged; not clamped (the renderer handles any
+  rotation).
+- Outside this module, the code's light and view features are ``tanh(ReLU(.))`` (its encoders put
+  the Tanh before the last 1x1 convolution: ``NetConfig.encoder_head="tanh-conv"``) and its
+  training images are flipped horizontally with probability 0.5 (``AugmentConfig.p_hflip``);
+  :func:`training.presets.build_preset` with ``loocc_style="code"`` sets all of these together.
 - Variants: ``"L"`` always perturbs light; ``"LV"`` picks light or view with probability 1/2 per
   batch (one choice for the whole batch, as the paper's per-batch wording says).
 - Weighting: ``total = reconstruction + 0.01 * contrastive`` (public code; the text's tau = 0.01,
@@ -60,6 +73,11 @@ from physdis_hub.vocab import PARTS, VARIANTS, Variant
 
 KINDS: tuple[str, ...] = ("light", "view")
 """Scene parameters LOOCC can perturb (also the names of the parts left out)."""
+STYLES: tuple[str, ...] = ("text", "code")
+"""Values of :attr:`LooccConfig.style`: the paper's text, the authors' public code."""
+SUPCON_BASE_TEMPERATURE = 0.07
+"""``base_temperature`` of the authors' ``SupConLoss`` (its default; ``pdr/contrastive_loss.py``): the
+code-style loss is scaled by ``temperature / SUPCON_BASE_TEMPERATURE``."""
 
 
 @dataclass(frozen=True)
@@ -68,22 +86,29 @@ class LooccConfig(ConfigBase):
 
     variant: Variant = "none"
     """``"none"``, ``"L"`` (always perturb light) or ``"LV"`` (light or view, chosen per batch)."""
+    style: str = "text"
+    """``"text"``: the paper's text (cosine NT-Xent, light angles, intensities clamped); ``"code"``: the
+    authors' public code (SupConLoss on unnormalised features, light vector not renormalised,
+    intensities not clamped). See the module docstring."""
     weight: float = 0.01
     """Weight of the contrastive term in the total loss."""
     temperature: float = 0.5
     """NT-Xent temperature."""
     ambient_delta: float = 0.5
-    """Ambient intensity is shifted by ``U(-ambient_delta, ambient_delta)``, then clamped to amb_range."""
+    """Ambient intensity is shifted by ``U(-ambient_delta, ambient_delta)`` (then clamped to amb_range
+    in the ``"text"`` style)."""
     diffuse_delta: float = 0.5
-    """Diffuse intensity is shifted by ``U(-diffuse_delta, diffuse_delta)``, then clamped to diff_range."""
-    light_mode: str = "angles"
-    """``"angles"``: shift light pitch and yaw (paper text); ``"vector"``: shift direction components (public code)."""
+    """Diffuse intensity is shifted by ``U(-diffuse_delta, diffuse_delta)`` (then clamped to diff_range
+    in the ``"text"`` style)."""
+    light_mode: str = ""
+    """``"angles"``: shift light pitch and yaw (paper text); ``"vector"``: shift the direction's
+    components, no renormalisation (public code). Empty: the style's own (text: angles, code: vector)."""
     light_angle_deg: float = 45.0
     """``"angles"`` mode: light pitch and yaw are each shifted by ``U(-a, a)`` degrees."""
     light_angle_limit_deg: float = 85.0
     """``"angles"`` mode: perturbed light pitch and yaw are clamped to ``+-`` this many degrees."""
     light_vector_delta: float = math.pi / 8
-    """``"vector"`` mode: each direction component is shifted by ``U(-d, d)``, then renormalised."""
+    """``"vector"`` mode: each direction component is shifted by ``U(-d, d)`` (not renormalised)."""
     view_pitch_deg: float = 22.5
     """View pitch (rotation about x) is shifted by ``U(-p, p)`` degrees."""
     view_yaw_deg: float = 45.0
@@ -97,8 +122,10 @@ class LooccConfig(ConfigBase):
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"LooccConfig.variant: expected one of {list(VARIANTS)}, got {self.variant!r}")
-        if self.light_mode not in ("angles", "vector"):
-            raise ValueError(f"LooccConfig.light_mode: expected 'angles' or 'vector', got {self.light_mode!r}")
+        if self.style not in STYLES:
+            raise ValueError(f"LooccConfig.style: expected one of {list(STYLES)}, got {self.style!r}")
+        if self.light_mode not in ("", "angles", "vector"):
+            raise ValueError(f"LooccConfig.light_mode: expected '', 'angles' or 'vector', got {self.light_mode!r}")
         if self.weight < 0:
             raise ValueError(f"LooccConfig.weight: expected >= 0, got {self.weight}")
         if self.temperature <= 0:
@@ -111,6 +138,11 @@ class LooccConfig(ConfigBase):
             raise ValueError(
                 f"LooccConfig.light_angle_limit_deg: expected a value in (0, 90), got {self.light_angle_limit_deg}"
             )
+
+    @property
+    def light_perturbation(self) -> str:
+        """``light_mode``, or the style's own when it is empty (text: ``"angles"``, code: ``"vector"``)."""
+        return self.light_mode or ("angles" if self.style == "text" else "vector")
 
     @property
     def enabled(self) -> bool:
@@ -187,7 +219,7 @@ def sample_perturbation(config: LooccConfig, batch_size: int, generator: torch.G
         "ambient": _uniform(batch_size, config.ambient_delta, generator),
         "diffuse": _uniform(batch_size, config.diffuse_delta, generator),
     }
-    if config.light_mode == "angles":
+    if config.light_perturbation == "angles":
         deltas["pitch"] = _uniform(batch_size, math.radians(config.light_angle_deg), generator)
         deltas["yaw"] = _uniform(batch_size, math.radians(config.light_angle_deg), generator)
     else:
@@ -203,8 +235,8 @@ def apply_perturbation(
     Args:
         scene: predicted :class:`SceneParams` of batch ``N`` (gradients are kept).
         perturbation: offsets for the same ``N`` images, on the scene's device (:meth:`Perturbation.to`).
-        scene_config: the model's ranges (light intensities are clamped to them).
-        config: :class:`LooccConfig` (light mode and angle limit).
+        scene_config: the model's ranges (``"text"`` style: light intensities are clamped to them).
+        config: :class:`LooccConfig` (style, light mode and angle limit).
 
     Returns:
         :class:`SceneParams` sharing ``depth``, ``albedo`` and the unperturbed part with ``scene``.
@@ -220,11 +252,11 @@ def apply_perturbation(
     if perturbation.kind != "light":
         raise ValueError(f"perturbation.kind: expected one of {KINDS}, got {perturbation.kind!r}")
     light = scene.light
-    ambient = (light.ambient + d["ambient"]).clamp(*scene_config.amb_range)
-    diffuse = (light.diffuse + d["diffuse"]).clamp(*scene_config.diff_range)
+    ambient, diffuse = light.ambient + d["ambient"], light.diffuse + d["diffuse"]
+    if config.style == "text":
+        ambient, diffuse = ambient.clamp(*scene_config.amb_range), diffuse.clamp(*scene_config.diff_range)
     if "direction" in d:
-        direction = light.direction + d["direction"]
-        return scene.with_light(Light(ambient, diffuse, direction / direction.norm(dim=1, keepdim=True)))
+        return scene.with_light(Light(ambient, diffuse, light.direction + d["direction"]))
     limit = math.radians(config.light_angle_limit_deg)
     pitch, yaw = light.angles()
     pitch = (pitch + d["pitch"]).clamp(-limit, limit)
@@ -276,7 +308,8 @@ class LooccOutput:
         loss: scalar NT-Xent over the (gathered) batch, unweighted.
         cycle: scalar :func:`cycle_loss`, unweighted; None when ``config.cycle_weight`` is 0.
         augmented: ``(N, 3, S, S)`` re-rendered images in [-1, 1] (masked).
-        features: part -> ``(N, D_part)`` features of the re-rendered images (all four parts).
+        features: part -> ``(N, D_part)`` features of the re-rendered images, for the three parts the
+            contrastive term uses (:attr:`Perturbation.unchanged_parts`).
         scene: the perturbed :class:`SceneParams`.
     """
 
@@ -313,15 +346,32 @@ def loocc_loss(
         raise ValueError(f"features: missing parts {missing}; expected all of {list(PARTS)}")
     perturbed = apply_perturbation(scene, perturbation, model.config.scene, config)
     augmented = model.renderer.render(perturbed).image
-    aug_features = model._encode(augmented)
     keep = perturbation.unchanged_parts
+    aug_features = model._encode(augmented, keep)
     z = torch.cat([features[p] for p in keep], dim=1)
     z_aug = torch.cat([aug_features[p] for p in keep], dim=1)
     if config.gather:
         z, z_aug = gather(z), gather(z_aug)
-    loss = nt_xent(z, z_aug, config.temperature)
+    loss = contrastive_loss(z, z_aug, config)
     cycle = cycle_loss(model, augmented, perturbed, perturbation.kind) if config.cycle_weight > 0 else None
     return LooccOutput(loss, augmented, aug_features, perturbed, cycle)
+
+
+def contrastive_loss(z: torch.Tensor, z_aug: torch.Tensor, config: LooccConfig) -> torch.Tensor:
+    """The contrastive term of ``config.style`` between rows of ``z (N, D)`` and ``z_aug (N, D)``.
+
+    ``"text"``: :func:`~physdis_hub.losses.nt_xent` (cosine similarity over ``temperature``).
+    ``"code"``: the authors' ``SupConLoss(temperature)`` without labels on the pairs ``(z_i, z_aug_i)``:
+    the same cross-entropy over the ``2N`` anchors, but on dot products of the unnormalised features,
+    times ``temperature / SUPCON_BASE_TEMPERATURE``.
+
+    Returns:
+        Scalar.
+    """
+    if config.style == "text":
+        return nt_xent(z, z_aug, config.temperature)
+    scale = config.temperature / SUPCON_BASE_TEMPERATURE
+    return scale * nt_xent(z, z_aug, config.temperature, normalize=False)
 
 
 def cycle_loss(model: PhysDisModel, augmented: torch.Tensor, perturbed: SceneParams, kind: str) -> torch.Tensor:

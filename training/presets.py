@@ -29,6 +29,8 @@ textured backdrops and photometric augmentation (:data:`PHOTO_TRANSFER`); ``face
 also the convex start (:data:`CONVEX_START`) and, in its LOOCC variants, the cycle term
 (:data:`CYCLE_TERM`). Learning
 rate: 1e-4 as in the public configs (the paper's text says 1e-3; pass ``--lr 1e-3`` to follow it).
+Every preset follows the paper's text for LOOCC; ``loocc_style="code"`` (:func:`authors_code`,
+``--loocc-style code``) trains it as the authors' public code does (docs/loocc.md).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from physdis_hub.errors import PhysdisError, lookup
 from .augment import PHOTO_LIKE, AugmentConfig
 from .config import OptimConfig, TrainConfig
 from .data import DataConfig
-from .loocc import VARIANTS, LooccConfig
+from .loocc import STYLES, VARIANTS, LooccConfig
 from .perceptual import BUNDLED_VGG16
 from .shape_init import ShapeInitConfig
 
@@ -167,8 +169,10 @@ def _real_data(category: str, opts: PresetOptions, cpu: bool) -> DataConfig:
                       max_images=CPU_IMAGES if cpu else None)
 
 
+_FACES_TRANSFER: dict[str, Any] = {"data": {"background_texture": FACES_BACKDROP_TEXTURE}, "augment": PHOTO_LIKE}
 PHOTO_TRANSFER: dict[str, dict[str, Any]] = {
-    "faces": {"data": {"background_texture": FACES_BACKDROP_TEXTURE}, "augment": PHOTO_LIKE},
+    "faces": _FACES_TRANSFER,
+    "faces-ict": _FACES_TRANSFER,
     "cars": {"data": {}, "augment": AugmentConfig()},
 }
 """Category -> what the synthetic presets add so that models meet photographs: data options of the
@@ -320,6 +324,22 @@ PRESETS: dict[str, Preset] = {
 """Every preset by name."""
 
 
+AUTHORS_CODE_HFLIP = 0.5
+"""Probability of a horizontal flip of each training image in the authors' code (``pdr/dataloaders.py``)."""
+
+
+def authors_code(config: TrainConfig) -> TrainConfig:
+    """``config`` trained as the authors' public code trains LOOCC (docs/loocc.md): LOOCC style
+    ``"code"``, light and view features ``tanh(ReLU(.))`` (``encoder_head="tanh-conv"``), horizontal
+    flips of the training images with probability 0.5, and no cycle term (ours, not theirs)."""
+    model = config.model
+    return config.replace(
+        loocc=dataclasses.replace(config.loocc, style="code", light_mode="vector", cycle_weight=0.0),
+        model=model.replace(nets=dataclasses.replace(model.nets, encoder_head="tanh-conv")),
+        augment=dataclasses.replace(config.augment, p_hflip=AUTHORS_CODE_HFLIP),
+    )
+
+
 def list_presets() -> list[Preset]:
     """Every preset's entry (name, category, description), in the order of :data:`PRESETS`."""
     return list(PRESETS.values())
@@ -335,7 +355,12 @@ def get_preset(name: str) -> Preset:
 
 
 def build_preset(
-    name: str, variant: str = "none", *, data_dir: str | None = None, perceptual_weights: str | None = None
+    name: str,
+    variant: str = "none",
+    *,
+    data_dir: str | None = None,
+    perceptual_weights: str | None = None,
+    loocc_style: str = "text",
 ) -> TrainConfig:
     """The :class:`TrainConfig` of preset ``name``.
 
@@ -345,6 +370,7 @@ def build_preset(
         data_dir: real data set directory (``faces``, ``cars``, ``*-cpu``; default: under ``$PHYSDIS_DATA``),
             or a cache folder for synthetic sets.
         perceptual_weights: local VGG16 ``.safetensors`` (required by ``faces`` and ``cars``).
+        loocc_style: ``"text"`` (the preset as it is) or ``"code"`` (:func:`authors_code` of it).
 
     Raises:
         PresetError: unknown name or variant, or a missing data directory / weights file.
@@ -357,9 +383,12 @@ def build_preset(
     preset = get_preset(name)
     if variant not in VARIANTS:
         raise PresetError(f"variant: expected one of {list(VARIANTS)}, got {variant!r}")
+    if loocc_style not in STYLES:
+        raise PresetError(f"loocc_style: expected one of {list(STYLES)}, got {loocc_style!r}")
     if preset.needs_data_dir and not has_data(data_dir):
         raise PresetError(f"preset {name!r} trains on a real data set: {data_hint(preset.category)}")
-    return preset.build(PresetOptions(variant, data_dir, perceptual_weights))
+    config = preset.build(PresetOptions(variant, data_dir, perceptual_weights))
+    return authors_code(config) if loocc_style == "code" else config
 
 
 def has_data(data_dir: str | None) -> bool:

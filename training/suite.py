@@ -1,7 +1,7 @@
 """The evaluation suite of the shipped checkpoints: every variant against the baselines.
 
-``python -m training.suite faces --runs runs/ship-faces`` evaluates ``runs/ship-faces/<variant>/model``
-for each variant found, beside three baselines, on the synthetic test identities (never seen in
+``python -m training.suite faces --runs OUT`` evaluates ``OUT/<variant>/model`` (``OUT``: the folder that
+``python -m training.reproduce faces --out OUT`` wrote) for each variant found, beside three baselines, on the synthetic test identities (never seen in
 training) of the preset the runs were trained with:
 
 - identity clustering (Ward, as many clusters as identities; accuracy = weighted purity, F1, NMI) on
@@ -20,13 +20,16 @@ training) of the preset the runs were trained with:
 
 Baselines: raw pixels projected by PCA (fitted on the evaluated images), a random-init model of the
 same architecture, and a random-init ResNet-18 (no ImageNet weights offline). The results go to
-``<runs>/suite.json`` and ``<runs>/SUITE.md``; ``--readme README.md`` also replaces the table between
-``<!-- results:<block>:start -->`` and ``<!-- results:<block>:end -->`` (``--block``, default: the category).
+``<runs>/suite.json`` and ``<runs>/SUITE.md``; ``--report results/DATE-SLUG.md`` also replaces the
+table between ``<!-- results:<block>:start -->`` and ``<!-- results:<block>:end -->`` of that experiment
+report (``--block``, default: the category) and writes each table as CSV beside it
+(:func:`add_report_arguments`, shared by the other table tools). Nothing writes into README.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import re
@@ -232,7 +235,7 @@ def read_block(path: Path, name: str) -> tuple[str, str, str]:
     start, end = f"<!-- results:{name}:start -->", f"<!-- results:{name}:end -->"
     doc = path.read_text() if path.is_file() else ""
     if start not in doc or end not in doc:
-        raise ValueError(f"--readme: {path} has no {start} ... {end} block")
+        raise ValueError(f"--report: {path} has no {start} ... {end} block")
     return doc, start, end
 
 
@@ -243,19 +246,72 @@ def replace_block(path: Path, name: str, text: str) -> None:
     path.write_text(pattern.sub(lambda _: f"{start}\n{text}\n{end}", doc))
 
 
-def require_block(parser: argparse.ArgumentParser, readme: Path | None, name: str) -> None:
-    """Stop with a usage error now, before the work, if ``readme`` (when given) lacks results block ``name``."""
-    if readme is not None:
+def report_data_dir(report: Path) -> Path:
+    """Where the CSV files of experiment report ``report`` go: ``<its folder>/data/<its stem>/``."""
+    return report.parent / "data" / report.stem
+
+
+def markdown_cells(markdown: str) -> list[list[list[str]]]:
+    r"""The cells of each Markdown table in ``markdown``, one list of rows per table (separator rows left out).
+
+    Example:
+        >>> markdown_cells("| a | b |\n|---|---|\n| 1 | 2 |\n\ntext\n\n| c |\n|---|\n| 3 |")
+        [[['a', 'b'], ['1', '2']], [['c'], ['3']]]
+    """
+    tables: list[list[list[str]]] = []
+    inside = False
+    for line in markdown.splitlines():
+        if not line.startswith("|"):
+            inside = False
+            continue
+        if not inside:
+            tables.append([])
+            inside = True
+        if not re.fullmatch(r"\|[-| ]+\|", line.strip()):
+            tables[-1].append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return tables
+
+
+def add_report_arguments(parser: argparse.ArgumentParser, block: str | None, block_default: str) -> None:
+    """Add ``--report`` and ``--block``: where a table tool also writes its tables (see :func:`publish`)."""
+    parser.add_argument(
+        "--report", type=Path, metavar="results/DATE-SLUG.md",
+        help="also write the table(s) into this experiment report's results block (a new file is created) and each "
+             "table as CSV under <report folder>/data/<report name>/",
+    )
+    parser.add_argument("--block", default=block, help=f"that block's name: <!-- results:NAME:start --> (default: {block_default})")
+
+
+def require_block(parser: argparse.ArgumentParser, report: Path | None, name: str) -> None:
+    """Stop with a usage error now, before the work, if ``report`` (when given) cannot take results block ``name``.
+
+    A README is refused (results live in reports under ``results/``); an existing report must have the
+    block; a report that does not exist yet is created by :func:`publish`.
+    """
+    if report is None:
+        return
+    if report.name.lower() == "readme.md":
+        parser.error(f"--report: {report} is a README; results go to a dated report, e.g. results/YYYY-MM-DD-{name}.md")
+    if report.exists():
         try:
-            read_block(readme, name)
+            read_block(report, name)
         except ValueError as err:
             parser.error(str(err))
 
 
-def publish(header: str, table: str, readme: Path | None, name: str) -> None:
-    """Print ``header`` and ``table``; with ``readme``, also make them its results block ``name``."""
-    if readme is not None:
-        replace_block(readme, name, f"{header}\n\n{table}")
+def publish(header: str, table: str, report: Path | None, name: str) -> None:
+    """Print ``header`` and ``table``; with ``report``, also make them its results block ``name`` and write
+    each table as ``<name>.csv``, ``<name>-2.csv``, ... under :func:`report_data_dir`."""
+    if report is not None:
+        if not report.exists():
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(f"# {name}\n\n<!-- results:{name}:start -->\n<!-- results:{name}:end -->\n")
+        replace_block(report, name, f"{header}\n\n{table}")
+        folder = report_data_dir(report)
+        folder.mkdir(parents=True, exist_ok=True)
+        for k, rows in enumerate(markdown_cells(table)):
+            with open(folder / (f"{name}.csv" if k == 0 else f"{name}-{k + 1}.csv"), "w", newline="") as f:
+                csv.writer(f).writerows(rows)
     print(header, table, sep="\n\n")
 
 
@@ -264,11 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("category", choices=["faces", "cars"])
     parser.add_argument("--runs", required=True, type=Path, help="output folder of training.reproduce")
     parser.add_argument("--epochs", type=int, default=100, help="linear probe epochs")
-    parser.add_argument("--readme", type=Path, help="also write the table into this README's results block")
-    parser.add_argument("--block", help="name of that block: <!-- results:NAME:start --> (default: the category)")
+    add_report_arguments(parser, None, "the category")
     args = parser.parse_args(argv)
     block = args.block or args.category
-    require_block(parser, args.readme, block)  # before the minutes of evaluation, not after
+    require_block(parser, args.report, block)  # before the minutes of evaluation, not after
     torch.manual_seed(0)
     variants = [v for v in VARIANTS if (args.runs / v / "model").is_dir()]
     if not variants:
@@ -297,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     suite = {"command": command, "preset": config.preset, "header": header, "rows": rows}
     (args.runs / "suite.json").write_text(json.dumps(suite, indent=2))
     (args.runs / "SUITE.md").write_text(f"{header}\n\n{table}\n")
-    publish(header, table, args.readme, block)
+    publish(header, table, args.report, block)
     return 0
 
 

@@ -4,13 +4,15 @@ Examples::
 
     python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv
     python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv --resume
+    python -m training.train --init unsup3d-celeba --variant LV --data celeba --data-dir data/CelebA --out runs/celeba-lv
     torchrun --nproc_per_node 4 -m training.train --preset faces --data-dir data/UTKFace \\
         --perceptual-weights vgg16.safetensors --variant L --out runs/faces-l
 
 At the end (rank 0), the best epoch is evaluated on the test split and exported with
 :func:`physdis_hub.hub.save_pretrained` to ``OUT/model`` (``--no-export`` skips this), and pushed
 with ``--push-to-hub ORG/NAME``. Resuming needs the same arguments plus ``--resume``: the
-configuration is checked against the checkpoint's.
+configuration is checked against the checkpoint's. ``--init NAME`` starts from a pretrained model
+instead of a preset (:mod:`training.init`), on the data set ``--data`` names.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from collections.abc import Sequence
 
 from physdis_hub._threads import DEFAULT_MAX_THREADS, limit_threads
 from physdis_hub.config import LossConfig, SceneConfig
+from physdis_hub.data.registry import get_dataset
 from physdis_hub.errors import PhysdisError
 from physdis_hub.vocab import DEVICES, VARIANTS
 
 from .config import TrainConfig
 from .distributed import distributed_session
-from .loocc import LooccConfig
+from .init import init_config
+from .loocc import STYLES, LooccConfig
 from .presets import PRESETS, PresetError, build_preset, list_presets
 from .shape_init import ShapeInitConfig
 from .trainer import Trainer
@@ -44,6 +48,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="directory of the real data set (UTKFace, syncar)")
     parser.add_argument("--perceptual-weights", metavar="FILE",
                         help="local VGG16 .safetensors; enables the perceptual loss at the paper's weight")
+    parser.add_argument("--dataset", metavar="NAME",
+                        help="train on another synthetic data set with the preset's data options "
+                             "(e.g. synthetic-faces-ict with a faces synthetic preset)")
     parser.add_argument("--epochs", type=int, help="override max_epochs")
     parser.add_argument("--batch-size", type=int, help="override the global batch size")
     parser.add_argument("--lr", type=float, help="override the learning rate (paper text: 1e-3, public configs: 1e-4)")
@@ -78,6 +85,14 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["seed"] = args.seed
     if args.device is not None:
         changes["device"] = args.device
+    if args.dataset is not None:
+        synthetic = {name: not get_dataset(name).layout for name in (config.data.dataset, args.dataset)}
+        if not all(synthetic.values()):
+            raise PresetError(
+                f"--dataset {args.dataset}: replaces only a synthetic data set by another synthetic one "
+                f"(the preset trains on {config.data.dataset!r}; synthetic: {synthetic})"
+            )
+        changes["data"] = dataclasses.replace(config.data, dataset=args.dataset)
     optim = {k: v for k, v in (("lr", args.lr), ("weight_decay", args.weight_decay)) if v is not None}
     weights = _scalar_fields(args.loss, LossConfig, "--loss")
     scene = _scalar_fields(args.scene, SceneConfig, "--scene")
@@ -136,8 +151,14 @@ def _parser() -> argparse.ArgumentParser:
         description="Train one physdis model (run under torchrun for several GPUs or nodes).",
         epilog="presets: " + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()),
     )
-    parser.add_argument("--preset", required=True, choices=[p.name for p in list_presets()], help="training recipe")
+    parser.add_argument("--preset", choices=[p.name for p in list_presets()], help="training recipe (or --init)")
+    parser.add_argument("--init", metavar="MODEL",
+                        help="start from this pretrained model (e.g. unsup3d-celeba) instead of a preset: its "
+                             "networks and settings, the paper's schedule; needs --data")
+    parser.add_argument("--data", metavar="DATASET", help="with --init: the registered data set to train on (e.g. celeba)")
     parser.add_argument("--variant", default="none", choices=VARIANTS, help="LOOCC variant (default: none)")
+    parser.add_argument("--loocc-style", default="text", choices=STYLES,
+                        help="LOOCC as the paper's text (default) or as the authors' code (docs/loocc.md)")
     parser.add_argument("--out", required=True, help="run directory (checkpoints, logs, figures, export)")
     add_config_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="skip evaluation and export of the best epoch")
@@ -153,11 +174,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.push_to_hub and args.no_export:
         print("error: --push-to-hub needs the export (drop --no-export)", file=sys.stderr)
         return 2
+    if (args.preset is None) == (args.init is None):
+        print("error: give either --preset NAME or --init MODEL", file=sys.stderr)
+        return 2
+    if (args.data is None) != (args.preset is not None):
+        why = "--init needs --data DATASET (the registered data set to train on, e.g. celeba)" if args.init else (
+            "--data is for --init runs (a preset names its own data set)")
+        print(f"error: {why}", file=sys.stderr)
+        return 2
+    if args.init and args.loocc_style != "text":
+        print("error: --loocc-style code changes the light and view encoders' heads, which --init's pretrained "
+              "networks fix; use it with --preset", file=sys.stderr)
+        return 2
     try:
-        config = apply_overrides(
-            build_preset(args.preset, args.variant, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights),
-            args,
-        )
+        if args.init:
+            base = init_config(args.init, args.variant, data=args.data, data_dir=args.data_dir,
+                                 perceptual_weights=args.perceptual_weights)
+        else:
+            base = build_preset(args.preset, args.variant, data_dir=args.data_dir,
+                                perceptual_weights=args.perceptual_weights, loocc_style=args.loocc_style)
+        config = apply_overrides(base, args)
         with distributed_session(config.device) as ctx:
             trainer = Trainer(config, args.out, ctx=ctx, progress=not args.no_progress)
             trainer.fit(resume=args.resume)

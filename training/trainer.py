@@ -37,6 +37,7 @@ from .config import TrainConfig
 from .data import Splits, build_splits, collate_images, size
 from .distributed import DistContext, all_reduce_sum, barrier, local_rows, resolve_device
 from .figures import decomposition_grid, save_png
+from .init import load_initial_weights
 from .logs import MetricsLogger
 from .loocc import sample_perturbation
 from .objective import TrainingObjective
@@ -149,7 +150,10 @@ class Trainer:
         self.splits = splits if splits is not None else build_splits(config.data)
         self.progress = progress
         seed_everything(config.seed)
-        self.model = PhysDisModel(config.model).to(self.ctx.device)
+        self.model = PhysDisModel(config.model)
+        if config.init is not None:
+            load_initial_weights(self.model, config.init)
+        self.model.to(self.ctx.device)
         self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights,
                                            config.shape_init).to(self.ctx.device)
         self.optimizer = torch.optim.Adam(
@@ -353,8 +357,8 @@ class Trainer:
         path = self.run_dir / LAST_CHECKPOINT
         if state.get("kind") != "physdis-training-state":
             raise CheckpointError(f"checkpoint {path}: not a training state (kind={state.get('kind')!r})")
-        # The saved config is read as this version reads any config (older model formats migrated,
-        # fields added since at their defaults), so a format upgrade alone never blocks a resume.
+        # The saved config is read as this version reads any config (training fields added since at
+        # their defaults; a model config of an unpublished older format is refused with how to re-export).
         # max_epochs may grow: resuming with a larger --epochs extends a finished run. notes is free
         # text that a newer preset may word differently (it names the epoch budget); it trains nothing.
         try:

@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 FACES = ("largest", "all")
-"""Which faces :func:`align_faces` returns: the largest (by mean box side) or all, largest first."""
+"""Which faces :func:`align_faces` returns: the largest (by box area, as Unsup3d's demo selects with
+facenet-pytorch's ``select_largest=True``) or all, largest first."""
 SAMPLE_PHOTO = Path(__file__).parents[1] / "data" / "assets" / "astronaut.jpg"
 """A real photograph shipped with the package (512 x 512, one face; NASA, public domain; see
 ``physdis_hub/data/assets/LICENSES.md``)."""
@@ -70,7 +71,7 @@ def _check_faces(faces: str) -> None:
 
 
 def _align_one(image: torch.Tensor, faces: str, size: int, config: DetectorConfig | None) -> list[AlignedFace]:
-    found = sorted(detect(image, config), key=lambda f: -f.side)
+    found = sorted(detect(image, config), key=lambda f: -f.area)
     chosen = found[:1] if faces == "largest" else found
     return [AlignedFace(demo_crop(image, f.box, size), f) for f in chosen]
 

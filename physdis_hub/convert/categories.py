@@ -4,7 +4,9 @@ network, loss weights), training data, where the released file comes from and wh
 The scene ranges, confidence network and loss weights are those of the training configurations
 (Unsup3d ``experiments/train_*.yml``; PDR ``experiments/train_{utkface,syncar}.yml``) with the code
 defaults they leave unset (Unsup3d ``unsup3d/model.py``); they are the category profiles of
-:mod:`physdis_hub.categories` (faces, cars, cat), stated there once.
+:mod:`physdis_hub.categories` (faces, cars, cat), stated there once. The border depth is the test
+configurations' (:attr:`OfficialCategory.scene`), and the depth border and normals follow the
+official code (see ``docs/official-parity.md``).
 """
 
 from __future__ import annotations
@@ -41,8 +43,11 @@ class OfficialCategory:
 
     @property
     def scene(self) -> SceneConfig:
-        """Scene ranges the networks were trained with."""
-        return CATEGORIES[self.category].scene
+        """Scene ranges of the official test configuration: the training's ranges, the depth border
+        on the left and right columns only (``border_edges="left-right"``, as both code bases'
+        ``model.py``), and :func:`test_border_depth` (the cars were trained with 1.08)."""
+        trained = CATEGORIES[self.category].scene
+        return trained.replace(border_depth=test_border_depth(trained), border_edges="left-right")
 
     @property
     def use_conf(self) -> bool:
@@ -53,6 +58,14 @@ class OfficialCategory:
     def loss(self) -> LossConfig:
         """Loss weights of the training (``lam_perc``, ``lam_flip``, ``lam_depth_sm``)."""
         return CATEGORIES[self.category].loss
+
+
+def test_border_depth(scene: SceneConfig) -> float:
+    """Border depth of the official test configurations: none of them sets ``border_depth``
+    (Unsup3d ``experiments/test_*.yml``, PDR ``experiments/test_{utkface,syncar}.yml``), so it is
+    ``model.py``'s default ``0.7 * max_depth + 0.3 * min_depth`` (1.04), the value behind the
+    papers' test numbers. Unsup3d's demo uses 1.05 (``demo/demo.py``), its cars training 1.08."""
+    return 0.7 * scene.max_depth + 0.3 * scene.min_depth
 
 
 _FACE_DEMO = (

@@ -10,7 +10,9 @@ official module concatenates; every mapped tensor's shape is checked against the
 parameter of the model must be filled.
 
 Only the networks are kept; optimizer states, the epoch and the pickled training bookkeeping are
-dropped. The converted model renders with NMR's pixel-centre convention, as it was trained.
+dropped. The converted model computes what the official code computes (``docs/official-parity.md``):
+the depth border on the left and right columns only, Unsup3d's normals, the test configurations'
+border depth, and NMR's pixel-centre convention, as it was trained.
 """
 
 from __future__ import annotations
@@ -183,7 +185,7 @@ def convert_checkpoint(
     config = ModelConfig(
         nets=NetConfig(use_conf=category.use_conf, encoder_head=layout.encoder_head),
         scene=category.scene,
-        render=RenderConfig(pixel_convention="center"),
+        render=RenderConfig(pixel_convention="center", normals="unsup3d"),
         loss=category.loss,
         variant=variant,
         category=category.category,
@@ -246,8 +248,11 @@ def provenance(layout: Layout, category: OfficialCategory, source: Path, epoch: 
             "",
             f"- Source file: `{source.name}` (sha256 `{sha256_file(source)}`{epoch_text})",
             f"- Converted with: `{command}`",
-            f"- Settings of `{category.training_config}`; only the networks were kept (optimizer states and "
-            "training bookkeeping dropped); renders with neural_renderer's pixel-centre convention "
+            f"- Settings of `{category.training_config}`, with the test configurations' border depth "
+            f"({category.scene.border_depth:.4g}); only the networks were kept (optimizer states and "
+            "training bookkeeping dropped); computes as the official code does: the depth border on the left "
+            "and right columns only (`scene.border_edges: left-right`), Unsup3d's normals "
+            "(`render.normals: unsup3d`), and neural_renderer's pixel-centre convention "
             "(`render.pixel_convention: center`), as the networks were trained.",
             "",
             "### Inputs",

@@ -4,7 +4,8 @@ sets of the paper in their released layouts.
 - :func:`list_datasets` / :func:`get_dataset` (registry entries) and :func:`load_dataset` (the
   data set): every data set by name.
 - :class:`SyntheticConfig`, :class:`SyntheticGenerator`, :class:`SyntheticDataset`: synthetic faces
-  and cars (image, canonical depth, albedo, light, view; identity and attribute labels; OOD splits).
+  (MediaPipe mesh, or ICT Face Model shapes: category ``"faces-ict"``) and cars (image, canonical
+  depth, albedo, light, view; identity and attribute labels; continuous factors; OOD splits).
 - :class:`UTKFace`, :class:`CelebA`, :class:`CelebAMaskHQ`, :class:`RAFDB`, :class:`SynCar`,
   :class:`FaceTracks`: real layouts; a missing or malformed folder raises :class:`DataLayoutError`.
 """

@@ -69,6 +69,10 @@ class ObjectCategory(ABC):
     """Labelled discrete attributes; identity-level ones are keys of :meth:`sample_identities`'s
     result, image-level ones keys of :meth:`sample_image_factors`'s."""
 
+    factor_names: dict[str, tuple[str, ...]] = {}
+    """Continuous factors the category records per image (beyond light and view, which the
+    generator records for every category): group name -> its column names; see :meth:`factors`."""
+
     @abstractmethod
     def sample_identities(self, rng: np.random.Generator, n: int) -> Params:
         """Draw ``n`` identities (shape and albedo parameters, identity-level labels)."""
@@ -76,6 +80,11 @@ class ObjectCategory(ABC):
     @abstractmethod
     def sample_image_factors(self, rng: np.random.Generator, n: int) -> Params:
         """Draw per-image factors for ``n`` images (image-level labels and their strengths)."""
+
+    def factors(self, identity: Params, image: Params) -> dict[str, np.ndarray]:
+        """Continuous factors of ``B`` images from their identity and image parameters (first axis
+        ``B``): group name -> ``(B, len(factor_names[group]))`` float32. None by default."""
+        return {}
 
     @abstractmethod
     def canonical(

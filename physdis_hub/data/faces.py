@@ -131,12 +131,16 @@ class SyntheticFaces(ObjectCategory):
 
     def __init__(self) -> None:
         self.face_vertices, face_faces = load_face_mesh()
-        head, head_faces = _ellipsoid_grid(22, 22)
-        neck, neck_faces = _cylinder_grid(8, 14)
-        n_face, n_head = len(self.face_vertices), len(head)
-        self.head_unit, self.neck_unit = head, neck
-        self.faces = torch.cat([face_faces, head_faces + n_face, neck_faces + n_face + n_head])
-        part = torch.cat([torch.full((n_face,), _PART_FACE), torch.full((n_head,), _PART_HEAD), torch.full((len(neck),), _PART_NECK)])
+        self.head_unit, self._head_faces = _ellipsoid_grid(22, 22)
+        self.neck_unit, self._neck_faces = _cylinder_grid(8, 14)
+        self._use_face_mesh(face_faces, len(self.face_vertices))
+
+    def _use_face_mesh(self, face_faces: torch.Tensor, n_face: int) -> None:
+        """Set the whole object's triangles and per-vertex part one-hots (face, then head, then neck)
+        for a face mesh of ``n_face`` vertices and triangles ``face_faces (F, 3)``."""
+        n_head, n_neck = len(self.head_unit), len(self.neck_unit)
+        self.faces = torch.cat([face_faces, self._head_faces + n_face, self._neck_faces + n_face + n_head])
+        part = torch.cat([torch.full((n_face,), _PART_FACE), torch.full((n_head,), _PART_HEAD), torch.full((n_neck,), _PART_NECK)])
         self.part_onehot = torch.nn.functional.one_hot(part, 3).float()
 
     # -- sampling ------------------------------------------------------------------------------

@@ -71,6 +71,8 @@ _REGISTRY: dict[str, DatasetInfo] = {
     for info in (
         DatasetInfo("synthetic-faces", "Synthetic faces with full ground truth (rendered on the fly, or cached under root)",
                     tuple(SYNTHETIC_SPLITS), "", "", _synthetic("faces")),
+        DatasetInfo("synthetic-faces-ict", "Synthetic faces with ICT Face Model shapes and expressions, continuous factors recorded",
+                    tuple(SYNTHETIC_SPLITS), "", "", _synthetic("faces-ict")),
         DatasetInfo("synthetic-cars", "Synthetic cars with full ground truth (rendered on the fly, or cached under root)",
                     tuple(SYNTHETIC_SPLITS), "", "", _synthetic("cars")),
         DatasetInfo("utkface", "UTKFace: age, gender, race from file names", ("train", "val", "test", "all"),

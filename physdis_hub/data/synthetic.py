@@ -38,8 +38,9 @@ from ..vocab import to_network_range, to_unit_range
 from .cars import SyntheticCars
 from .category import ObjectCategory, Params
 from .faces import SyntheticFaces
+from .faces_ict import SyntheticFacesICT
 
-CATEGORIES: dict[str, type[ObjectCategory]] = {"faces": SyntheticFaces, "cars": SyntheticCars}
+CATEGORIES: dict[str, type[ObjectCategory]] = {"faces": SyntheticFaces, "faces-ict": SyntheticFacesICT, "cars": SyntheticCars}
 """Synthetic categories by name."""
 
 SPLITS: dict[str, tuple[str, str, str]] = {
@@ -132,7 +133,7 @@ class SyntheticConfig(ConfigBase):
     """
 
     category: str = "faces"
-    """Object category: a key of :data:`CATEGORIES` (``"faces"`` or ``"cars"``)."""
+    """Object category: a key of :data:`CATEGORIES` (``"faces"``, ``"faces-ict"`` or ``"cars"``)."""
     seed: int = 0
     """Seed of every random stream."""
     train_identities: int = 500
@@ -322,6 +323,9 @@ class SyntheticBatch:
         view_object_mask: ``(B, 1, S, S)`` bool, pixels showing the object in the view (for depth
             metrics such as SIDE and MAD, which ignore the backdrop).
         labels: name -> ``(B,)`` int64: ``"identity"`` and every attribute of the category.
+        factors: name -> ``(B, K)`` float32 continuous factors: ``"light"`` and ``"view"``
+            (:data:`LIGHT_FACTORS`, :data:`VIEW_FACTORS`) and the category's own
+            (:meth:`~physdis_hub.data.category.ObjectCategory.factors`).
     """
 
     image: torch.Tensor
@@ -334,6 +338,7 @@ class SyntheticBatch:
     view_depth: torch.Tensor
     view_object_mask: torch.Tensor
     labels: dict[str, torch.Tensor]
+    factors: dict[str, torch.Tensor]
 
     def scene(self) -> SceneParams:
         """The ground-truth scene parameters (what the model should recover)."""
@@ -376,6 +381,14 @@ def scene_from_ground_truth(gt: dict[str, torch.Tensor]) -> SceneParams:
     """Scene parameters from a (collated) ground-truth dict with batch axis ``B``."""
     light = Light(gt["light_ambient"], gt["light_diffuse"], gt["light_direction"])
     return SceneParams(gt["depth"], gt["albedo"], light, View(gt["view_rotation"], gt["view_translation"]))
+
+
+LIGHT_FACTORS = ("ambient", "diffuse", "direction_x", "direction_y", "direction_z")
+"""Columns of the ``light`` factor: the intensities and the unit direction of
+:class:`~physdis_hub.scene.Light` (oriented like the normals: +z faces away from the camera)."""
+VIEW_FACTORS = ("pitch", "yaw", "roll", "translation_x", "translation_y")
+"""Columns of the ``view`` factor: rotations about x, y, z (radians) and the translation in x, y
+(the z translation is always 0)."""
 
 
 class SyntheticGenerator:
@@ -478,7 +491,21 @@ class SyntheticGenerator:
             view_depth=out.depth,
             view_object_mask=(warped > 0.5) & mask,
             labels=labels,
+            factors={k: torch.from_numpy(v) for k, v in self.factors(plan, idx, identity, factors).items()},
         )
+
+    def factor_names(self) -> dict[str, tuple[str, ...]]:
+        """Column names of every factor group :meth:`render` records (``"light"``, ``"view"`` and the
+        category's own)."""
+        return {"light": LIGHT_FACTORS, "view": VIEW_FACTORS, **self.category.factor_names}
+
+    def factors(self, plan: SplitPlan, idx: np.ndarray, identity: Params, image: Params) -> dict[str, np.ndarray]:
+        """Continuous factors of samples ``idx`` of a split (see :meth:`factor_names`), float32 ``(B, K)``."""
+        light = np.concatenate([plan.ambient[idx, None], plan.diffuse[idx, None], plan.direction[idx]], 1)
+        view = np.concatenate([plan.rotation[idx], plan.translation[idx, :2]], 1)
+        out = {"light": light.astype(np.float32), "view": view.astype(np.float32)}
+        out.update(self.category.factors(identity, image))
+        return out
 
     def batches(self, split: str, batch_size: int = 256, progress: bool = False) -> Iterator[SyntheticBatch]:
         """Stream ``split`` in order, ``batch_size`` samples at a time (the last batch may be smaller)."""

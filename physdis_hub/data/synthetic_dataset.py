@@ -7,14 +7,16 @@ Each item is a dict::
             "light_ambient": (), "light_diffuse": (), "light_direction": (3,),
             "view_rotation": (3,), "view_translation": (3,), "mask": (1, 64, 64) bool,
             "view_depth": (64, 64), "view_object_mask": (1, 64, 64) bool},
-     "labels": {"identity": int64, <attribute>: int64, ...}}
+     "labels": {"identity": int64, <attribute>: int64, ...},
+     "factors": {"light": (5,), "view": (5,), <category factor>: (K,), ...} float32}
 
 and a collated batch turns back into scene parameters with
 :func:`~physdis_hub.data.synthetic.scene_from_ground_truth`.
 
 The disk cache is one ``.npy`` file per field (memory-mapped on read, so random access is cheap)
 under ``<root>/synthetic-<category>-<config fingerprint>/<split>/``, with ``meta.json`` written last
-to mark it complete. A 64x64 sample takes about 150 KB (float32 maps), 10,000 samples about 1.5 GB.
+to mark it complete (it also lists the column names of each ``factors.<group>.npy``). A 64x64
+sample takes about 150 KB (float32 maps), 10,000 samples about 1.5 GB.
 """
 
 from __future__ import annotations
@@ -29,21 +31,22 @@ import torch
 
 from .synthetic import SyntheticBatch, SyntheticConfig, SyntheticGenerator
 
-CACHE_FORMAT = 1
-"""Version of the cache layout; a cache of another version is regenerated."""
+CACHE_FORMAT = 2
+"""Version of the cache layout; a cache of another version is regenerated (2: items carry ``factors``)."""
 
 
 def _flatten(batch: SyntheticBatch) -> dict[str, np.ndarray]:
-    """``{"image", "gt/<key>", "labels/<name>"}`` -> arrays with first axis ``B``."""
+    """``{"image", "gt/<key>", "labels/<name>", "factors/<name>"}`` -> arrays with first axis ``B``."""
     flat = {"image": batch.image.numpy()}
     flat.update({f"gt/{k}": v.numpy() for k, v in batch.ground_truth().items()})
     flat.update({f"labels/{k}": v.numpy() for k, v in batch.labels.items()})
+    flat.update({f"factors/{k}": v.numpy() for k, v in batch.factors.items()})
     return flat
 
 
 def _item(flat: dict[str, Any], j: int) -> dict[str, Any]:
     """Row ``j`` of a flat dict as a dataset item (copies out of memory maps)."""
-    out: dict[str, Any] = {"image": None, "gt": {}, "labels": {}}
+    out: dict[str, Any] = {"image": None, "gt": {}, "labels": {}, "factors": {}}
     for key, arr in flat.items():
         value = torch.from_numpy(np.array(arr[j]))
         if key == "image":
@@ -86,7 +89,8 @@ def write_cache(
         start += len(batch.image)
     for a in arrays.values():
         a.flush()
-    meta = {"format": CACHE_FORMAT, "split": split, "size": n, "fields": sorted(arrays), "config": config.to_dict()}
+    meta = {"format": CACHE_FORMAT, "split": split, "size": n, "fields": sorted(arrays), "config": config.to_dict(),
+            "factor_names": {k: list(v) for k, v in generator.factor_names().items()}}
     (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return folder
 

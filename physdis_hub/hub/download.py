@@ -3,7 +3,9 @@
 Names follow the timm / open_clip conventions:
 
 - ``"faces-loocc-lv"``: a registry name (:mod:`physdis_hub.hub.registry`), pinned to a commit and
-  sha256-verified; embedded entries load from the package with no network;
+  sha256-verified; embedded entries load from the package with no network; official entries
+  (``"unsup3d-celeba"``, ...) download Unsup3d's archive once and convert it
+  (:mod:`physdis_hub.hub.official`);
 - ``"hf-hub:org/repo"`` or ``"hf-hub:org/repo@revision"``: any Hub repository holding a checkpoint;
 - ``"local-dir:/path/to/folder"``: a folder written by :func:`physdis_hub.save_pretrained`; a bare
   folder path (``"/path/to/folder"``, ``"./ckpt"``, a path-like) means the same, as in Hugging Face.
@@ -27,7 +29,7 @@ import torch
 
 from ..errors import CheckpointError, ChecksumMismatchError, InputError
 from ..model import PhysDisModel
-from . import registry
+from . import official, registry
 from .checkpoint import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -97,6 +99,7 @@ def load_pretrained(
     local_files_only: bool = False,
     token: str | bool | None = None,
     force_download: bool = False,
+    sha256: str | None = None,
 ) -> PhysDisModel:
     """Load a pretrained :class:`PhysDisModel` (eval mode, on ``device``).
 
@@ -112,6 +115,9 @@ def load_pretrained(
         token: Hub access token for private or gated repositories (default: ``HF_TOKEN`` or the
             login of ``hf auth login``; ``False``: send none).
         force_download: download the files again even when the cache has them.
+        sha256: for an official entry (``"unsup3d-celeba"``, ...), the sha256 of its archive: pins
+            it before the first download, or accepts an archive that differs from the recorded one
+            (:mod:`physdis_hub.hub.official`). Other names pin their digests in the registry.
 
     Returns:
         The model; ``model.extract(images)`` gives ``(B, 512)`` geom+alb features at paper widths.
@@ -137,7 +143,8 @@ def load_pretrained(
         raise InputError(f"revision: expected a branch, tag or commit string, got {revision!r}")
     if force_download and local_files_only:
         raise InputError("force_download: cannot download again with local_files_only=True")
-    hub = _HubOptions(Path(cache_dir) if cache_dir is not None else None, local_files_only, token, force_download)
+    hub = _HubOptions(Path(cache_dir) if cache_dir is not None else None, local_files_only, token, force_download,
+                      official.check_sha256(sha256))
     with _checkpoint_files(source, revision, hub) as (config_path, weights_path):
         model = build_model(config_path, weights_path, source=_label(source))
     return model.to(target_device)
@@ -169,12 +176,17 @@ class _HubOptions:
     local_files_only: bool
     token: str | bool | None
     force_download: bool
+    sha256: str | None = None
+    """An official entry's archive digest to pin or accept (:mod:`physdis_hub.hub.official`)."""
 
 
 @contextmanager
 def _checkpoint_files(source: ModelSource, revision: str | None, options: _HubOptions) -> Iterator[tuple[Path, Path]]:
     """Yield local paths of ``(config.json, model.safetensors)``, verified where the registry pins them."""
     label = _label(source)
+    official_name = source.kind == "registry" and registry.get_pretrained(source.target).kind == "official"
+    if options.sha256 is not None and not official_name:
+        raise InputError(f"sha256: only official registry entries (unsup3d-*) take an archive digest, not {label}")
     if source.kind == "local-dir":
         if revision is not None:
             raise InputError(f"revision: a local-dir: checkpoint has no revisions, got {revision!r}")
@@ -196,6 +208,13 @@ def _checkpoint_files(source: ModelSource, revision: str | None, options: _HubOp
         if entry.kind == "embedded":
             with _embedded_files(entry, label) as paths:
                 yield paths
+        elif entry.kind == "official":
+            from huggingface_hub import constants
+
+            offline = options.local_files_only or constants.HF_HUB_OFFLINE
+            yield official.official_files(
+                entry, official.OfficialOptions(options.cache_dir, offline, options.force_download, options.sha256)
+            )
         else:
             assert entry.repo_id is not None and entry.revision is not None  # checked by PretrainedEntry
             hub = _HubFiles(entry.repo_id, entry.revision, label, options)

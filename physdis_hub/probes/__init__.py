@@ -7,7 +7,7 @@ Every probe takes plain arrays or an *extractor* (an ``nn.Module`` from images `
 - clustering: :func:`cluster_probe`, :func:`attribute_cluster_probe`, :func:`average_by_track`
 - linear probe: :func:`linear_probe`, :func:`finetune_probe`, :func:`supervised_resnet18_probe`
 - segmentation: :class:`SegmentationUNet`, :func:`segmentation_probe`
-- disentanglement: :func:`part_correlation`
+- disentanglement: :func:`part_correlation`, :func:`factor_probe` (part-by-factor matrix), :func:`factor_report`
 - attribution: :func:`feature_attribution`, :func:`input_attribution`, :func:`gradcam_by_part`
 - baselines: :class:`PixelPCA`, :func:`random_init_like`, :class:`ResNet18Extractor`
 """
@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they are im
     )
     from .disentangle import CorrelationResult, cross_correlation, part_correlation
     from .extractors import PartsExtractor, down_path_stages, extract_features
+    from .factors import FactorResult, factor_probe, factor_report, part_features, split_indices
     from .linear import (
         LinearProbeResult,
         ProbeHead,
@@ -66,6 +67,7 @@ _EXPORTS = {
     ".baselines": ("PixelPCA", "ResNet18Extractor", "random_init_like"),
     ".cluster": ("AttributeClusterResult", "ClusterResult", "attribute_cluster_probe", "average_by_track", "cluster_features", "cluster_probe"),
     ".disentangle": ("CorrelationResult", "cross_correlation", "part_correlation"),
+    ".factors": ("FactorResult", "factor_probe", "factor_report", "part_features", "split_indices"),
     ".extractors": ("PartsExtractor", "down_path_stages", "extract_features"),
     ".linear": ("LinearProbeResult", "ProbeHead", "budget_split", "finetune_probe", "linear_probe", "supervised_resnet18_probe"),
     ".metrics": ("cluster_accuracy", "cluster_f1", "majority_labels", "nmi", "segmentation_scores"),
@@ -80,6 +82,7 @@ __all__ = [
     "AttributionResult",
     "ClusterResult",
     "CorrelationResult",
+    "FactorResult",
     "LinearProbeResult",
     "PartsExtractor",
     "PixelPCA",
@@ -101,6 +104,8 @@ __all__ = [
     "down_path_stages",
     "evaluate_segmentation",
     "extract_features",
+    "factor_probe",
+    "factor_report",
     "feature_attribution",
     "finetune_probe",
     "gradcam_by_part",
@@ -111,10 +116,12 @@ __all__ = [
     "markdown_table",
     "nmi",
     "part_correlation",
+    "part_features",
     "random_init_like",
     "save_gradcam_figure",
     "segmentation_probe",
     "segmentation_scores",
+    "split_indices",
     "supervised_resnet18_probe",
     "train_segmentation",
 ]

@@ -1,10 +1,15 @@
-"""``physdis probe cluster|linear|pcc``: run a probe on features stored in a ``.npz`` file, a
+"""``physdis probe cluster|linear|pcc|factors``: run a probe on features stored in a ``.npz`` file, a
 ``.parquet`` file or a shard folder (what ``physdis extract`` writes; :mod:`physdis_hub.features`).
 
 File keys: ``features`` ``(N, D)``; ``labels`` ``(N,)`` classes or ``(N, K)`` binary attributes;
 optional ``tracks`` ``(N,)`` (per-track averaging for clustering), ``attribute_names`` ``(K,)``, and
 per-part arrays ``geom``, ``alb``, ``light``, ``view`` ``(N, d)`` (``--parts`` concatenates them
 in place of ``features``; ``pcc`` needs them).
+
+``factors`` reads the per-part arrays of ``--features`` and the factor groups of ``--factors``, a
+``.npz`` of arrays with the same N rows in the same order: every array is a group, ``(N,)`` or
+``(N, k)`` numbers scored by R^2, except those named by ``--classes`` (default: ``identity`` when
+present), ``(N,)`` labels scored by accuracy (:mod:`physdis_hub.probes.factors`).
 
 Labels can instead come from a CSV (``--labels labels.csv``): a header row, the first column the
 image's file name (or the full name ``extract`` recorded), the label in ``--label-column`` (default:
@@ -47,8 +52,10 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
     Returns:
         The ``probe`` parser.
     """
-    probe = subparsers.add_parser("probe", help="evaluate features: clustering, linear probe, part correlation")
-    sub = probe.add_subparsers(dest="probe", required=True, metavar="{cluster,linear,pcc}")
+    probe = subparsers.add_parser(
+        "probe", help="evaluate features: clustering, linear probe, part correlation, part-by-factor matrix"
+    )
+    sub = probe.add_subparsers(dest="probe", required=True, metavar="{cluster,linear,pcc,factors}")
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--features", required=True, type=Path,
@@ -87,6 +94,16 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
     pcc = sub.add_parser("pcc", help="mean absolute Pearson correlation between the features of parts")
     common(pcc)
     add_parts_argument(pcc, "parts to correlate (default: all of geom,alb,light,view in the file)")
+
+    fac = sub.add_parser("factors", help="part-by-factor matrix: held-out R^2 / accuracy of each part on each factor")
+    common(fac)
+    add_parts_argument(fac, "matrix rows (default: all of geom,alb,light,view in the file)")
+    fac.add_argument("--factors", required=True, type=Path, help=".npz of factor groups, rows as in --features")
+    fac.add_argument("--classes", nargs="+", help="groups of --factors that are class labels (default: identity)")
+    fac.add_argument("--test-fraction", type=float, default=0.25, help="held-out share of the images (default 0.25)")
+    fac.add_argument("--seed", type=int, default=0, help="seed of the fixed split (default 0)")
+    fac.add_argument("--alpha", type=float,
+                     help="fixed ridge penalty on standardised features (default: chosen per cell by 5-fold CV)")
     probe.set_defaults(func=run)
     return probe
 
@@ -255,10 +272,33 @@ def _pcc(args: argparse.Namespace) -> Any:
     return part_correlation({p: _get(data, p, args.features) for p in parts})
 
 
+def _factors(args: argparse.Namespace) -> Any:
+    from .factors import factor_probe
+
+    data = _load(args.features)
+    parts = args.parts or [p for p in PARTS if p in data]
+    if not parts:
+        raise SystemExit(f"{args.features}: factors needs the per-part arrays {list(PARTS)}, found none")
+    if not args.factors.is_file():
+        raise SystemExit(f"--factors: {args.factors} is not a file")
+    with np.load(args.factors, allow_pickle=False) as f:
+        groups = {k: f[k] for k in f.files}
+    class_names = args.classes if args.classes is not None else [g for g in ("identity",) if g in groups]
+    unknown = [c for c in class_names if c not in groups]
+    if unknown:
+        raise SystemExit(f"--classes: {unknown} are not arrays of {args.factors} (arrays: {sorted(groups)})")
+    return factor_probe(
+        {p: _get(data, p, args.features) for p in parts},
+        {k: v for k, v in groups.items() if k not in class_names},
+        {k: groups[k] for k in class_names},
+        test_fraction=args.test_fraction, seed=args.seed, alpha=args.alpha,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the probe chosen on the command line; print markdown, optionally write JSON. Returns 0."""
     try:
-        result = {"cluster": _cluster, "linear": _linear, "pcc": _pcc}[args.probe](args)
+        result = {"cluster": _cluster, "linear": _linear, "pcc": _pcc, "factors": _factors}[args.probe](args)
     except (ValueError, ImportError) as err:
         raise SystemExit(f"physdis probe {args.probe}: {err}") from err
     print(result.to_markdown())

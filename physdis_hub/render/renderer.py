@@ -110,7 +110,7 @@ class Renderer(torch.nn.Module):
 
     def canonical(self, scene: SceneParams) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Canonical image, shading and normals of ``scene`` (see :class:`Rendering`)."""
-        normal = normals_from_depth(self.camera, scene.depth)
+        normal = normals_from_depth(self.camera, scene.depth, self.config.render.normals)
         shade_map = shading(normal, scene.light)
         return shade(scene.albedo, shade_map), shade_map, normal
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from physdis_hub.align import DetectorConfig, align_faces, detect_faces
-from physdis_hub.align.mtcnn import nms, pyramid_scales
+from physdis_hub.align.mtcnn import crop_windows, nms, pyramid_scales
 
 from .conftest import HAND_FACE, HAND_LANDMARKS, compose, textured_canvas
 
@@ -49,7 +49,7 @@ def test_faces_in_a_composed_picture_are_found_where_they_were_put(tmp_path: Pat
 def test_large_photos_are_searched_reduced_and_mapped_back(tmp_path: Path) -> None:
     path = tmp_path / "big.png"
     (marks,) = compose(path, 900, 1500, [(2.5, 700, 200)])  # longer side 1500 > max_side 1024
-    (face,) = detect_faces(path)
+    (face,) = detect_faces(path, DetectorConfig(max_side=1024))
     assert np.abs(face.landmarks - marks).max() < 10  # face side ~250 px
 
 
@@ -106,3 +106,23 @@ def test_detect_faces_rejects_batches_and_bad_images() -> None:
         detect_faces("missing.jpg")
     with pytest.raises(ValueError, match="faces: expected one of"):
         align_faces(torch.rand(3, 64, 64), faces="biggest")
+
+
+def test_nms_in_whole_pixels_counts_the_last_row_and_column() -> None:
+    # [0, 9] and [5, 14] in whole pixels: 10 x 10 each, 5 x 10 shared: over the smaller area 0.5;
+    # in continuous coordinates 9 x 9 and 4 x 9 shared: 0.444.
+    boxes = torch.tensor([[0, 0, 9, 9], [5, 0, 14, 9]], dtype=torch.float32)
+    scores = torch.tensor([0.9, 0.8])
+    assert nms(boxes, scores, 0.47, mode="min", whole_pixels=True).tolist() == [0]
+    assert nms(boxes, scores, 0.47, mode="min").tolist() == [0, 1]
+
+
+def test_windows_reaching_outside_are_clipped_and_squeezed_not_padded() -> None:
+    image = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)[0] / 400
+    crops, kept = crop_windows(image, torch.tensor([[2.7, 3.2, 6.9, 7.5], [-4.0, -4.0, 4.0, 4.0], [9.5, 0, 12, 3]]), 4)
+    assert kept.tolist() == [True, True, False]  # the last box has no pixel inside the image
+    # Corners truncated (2, 3, 6, 7), pixels 1..5 x 2..6: columns x1 - 1 .. x2 - 1.
+    expected = torch.nn.functional.interpolate(image[None, :, 2:7, 1:6], size=(4, 4), mode="area")[0]
+    torch.testing.assert_close(crops[0], expected)
+    # (-4, -4, 4, 4): clipped to the pixels 0..3, which fill the whole crop (no zeros).
+    torch.testing.assert_close(crops[1], image[:, :4, :4])

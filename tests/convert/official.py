@@ -144,40 +144,100 @@ def official_networks(code: str, use_conf: bool, seed: int) -> dict[str, nn.Modu
     return {k: v.eval() for k, v in nets.items()}
 
 
-# -- the scene, decoded as the official model.py does ------------------------------------------------------
+# -- the forward pass, as the official model.py and renderer compute it ------------------------------------
+# Written from a reading of elliottwu/unsup3d (unsup3d/model.py Unsup3D.forward, lines 128-183;
+# unsup3d/renderer/renderer.py and utils.py; demo/demo.py lines 143-179 do the same); the PDR fork's
+# pdr/model.py and pdr/renderer/renderer.py compute these steps identically. Deliberately independent
+# of physdis_hub: plain tensor arithmetic in the official order, float32 as the official code runs.
+
+NORMAL_EPS = 1e-7
+"""``EPS`` of unsup3d/renderer/renderer.py, added to a normal's length before dividing by it."""
 
 
-def official_scene(nets: dict[str, nn.Module], x: torch.Tensor, scene: dict[str, float]) -> dict[str, torch.Tensor]:
-    """Canonical depth, albedo, light and view of ``x (B, 3, 64, 64)`` in [-1, 1], and the features.
+def _rescale(t: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """model.py's ``depth_rescaler`` / ``amb_light_rescaler`` / ``diff_light_rescaler``: [-1, 1] -> [lo, hi]."""
+    return (1 + t) / 2 * hi + (1 - t) / 2 * lo
 
-    ``scene`` holds the training configuration's values: min_depth, max_depth, border_depth,
-    min/max_amb_light, min/max_diff_light, xyz_rotation_range, xy/z_translation_range.
+
+def official_depth(raw: torch.Tensor, scene: dict[str, float]) -> torch.Tensor:
+    """``(B, 1, H, W)`` netD output -> ``(B, H, W)`` canonical depth (model.py lines 132-144): minus the
+    per-image mean, tanh, rescaled, then the border mask: zeros ``(1, H, W - 4)`` padded by 2 with ones
+    along the last (width) dimension only, so only the left and right 2 columns become border_depth."""
+    b, _, h, w = raw.shape
+    depth = raw.squeeze(1)
+    depth = depth - depth.view(b, -1).mean(1).view(b, 1, 1)
+    depth = _rescale(depth.tanh(), scene["min_depth"], scene["max_depth"])
+    border = nn.functional.pad(torch.zeros(1, h, w - 4), (2, 2), mode="constant", value=1)
+    return depth * (1 - border) + border * scene["border_depth"]
+
+
+def official_intrinsics(size: int, fov: float) -> torch.Tensor:
+    """``K`` of renderer.py lines 33-40: ``fx = fy = (S - 1) / 2 / tan(fov / 2)``, ``cx = cy = (S - 1) / 2``."""
+    f = (size - 1) / 2 / math.tan(fov / 2 * math.pi / 180)
+    c = (size - 1) / 2
+    return torch.tensor([[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]], dtype=torch.float32)
+
+
+def official_normals(depth: torch.Tensor, fov: float) -> torch.Tensor:
+    """``(B, H, W)`` depth -> ``(B, H, W, 3)`` normals, renderer.py ``get_normal_from_depth`` (lines
+    118-130): lift pixel ``(x=col, y=row)`` by ``inv(K)`` times depth, cross the horizontal and
+    vertical central differences, put ``(0, 0, 1)`` on the outer ring, divide by length + 1e-7."""
+    b, h, w = depth.shape
+    inv_k = torch.inverse(official_intrinsics(w, fov)).unsqueeze(0)
+    rows, cols = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    grid = torch.stack([cols, rows, torch.ones_like(rows)], -1).float().repeat(b, 1, 1, 1)
+    points = grid.matmul(inv_k.transpose(2, 1)) * depth.unsqueeze(-1)
+    tu = points[:, 1:-1, 2:] - points[:, 1:-1, :-2]
+    tv = points[:, 2:, 1:-1] - points[:, :-2, 1:-1]
+    normal = tu.cross(tv, dim=3)
+    up = torch.tensor([0.0, 0.0, 1.0])
+    normal = torch.cat([up.repeat(b, h - 2, 1, 1), normal, up.repeat(b, h - 2, 1, 1)], 2)
+    normal = torch.cat([up.repeat(b, 1, w, 1), normal, up.repeat(b, 1, w, 1)], 1)
+    return normal / ((normal**2).sum(3, keepdim=True) ** 0.5 + NORMAL_EPS)
+
+
+def official_forward(nets: dict[str, nn.Module], x: torch.Tensor, scene: dict[str, float]) -> dict[str, torch.Tensor]:
+    """Everything the official forward pass computes before the reconstruction, for ``x (B, 3, 64, 64)``
+    in [-1, 1], and the four part features.
+
+    ``scene`` holds the configuration's values: min_depth, max_depth, border_depth, min/max_amb_light,
+    min/max_diff_light, xyz_rotation_range, xy/z_translation_range, fov.
+
+    Returns:
+        ``depth (B, H, W)``, ``albedo (B, 3, H, W)``, ``ambient``/``diffuse (B,)``, ``direction (B, 3)``,
+        ``rotation``/``translation (B, 3)``, ``normal (B, H, W, 3)``, ``shading (B, 1, H, W)``
+        (``ambient + diffuse * max(0, n . d)``), ``canonical (B, 3, H, W)``, and ``geom``, ``alb``,
+        ``light``, ``view`` features.
     """
-
-    def rescale(t: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
-        return (1 + t) / 2 * hi + (1 - t) / 2 * lo
-
     with torch.no_grad():
         raw_depth, f_geom = nets["netD"](x)
         albedo, f_alb = nets["netA"](x)
         light, f_light = nets["netL"](x)
         view, f_view = nets["netV"](x)
-    raw = raw_depth[:, 0]
-    depth = rescale((raw - raw.mean(dim=(1, 2), keepdim=True)).tanh(), scene["min_depth"], scene["max_depth"])
-    inner = torch.zeros_like(depth, dtype=torch.bool)
-    inner[:, 2:-2, 2:-2] = True
-    depth = torch.where(inner, depth, torch.full_like(depth, scene["border_depth"]))
-    direction = torch.cat([light[:, 2:], torch.ones_like(light[:, :1])], 1)
+    depth = official_depth(raw_depth, scene)
+    ambient = _rescale(light[:, :1], scene["min_amb_light"], scene["max_amb_light"])
+    diffuse = _rescale(light[:, 1:2], scene["min_diff_light"], scene["max_diff_light"])
+    direction = torch.cat([light[:, 2:], torch.ones(len(x), 1)], 1)
+    direction = direction / ((direction**2).sum(1, keepdim=True)) ** 0.5
+    normal = official_normals(depth, scene["fov"])
+    diffuse_shading = (normal * direction.view(-1, 1, 1, 3)).sum(3).clamp(min=0).unsqueeze(1)
+    shading = ambient.view(-1, 1, 1, 1) + diffuse.view(-1, 1, 1, 1) * diffuse_shading
+    view = torch.cat([
+        view[:, :3] * math.pi / 180 * scene["xyz_rotation_range"],
+        view[:, 3:5] * scene["xy_translation_range"],
+        view[:, 5:] * scene["z_translation_range"],
+    ], 1)
     return {
         "depth": depth,
         "albedo": albedo,
-        "ambient": rescale(light[:, 0], scene["min_amb_light"], scene["max_amb_light"]),
-        "diffuse": rescale(light[:, 1], scene["min_diff_light"], scene["max_diff_light"]),
-        "direction": direction / direction.norm(dim=1, keepdim=True),
-        "rotation": view[:, :3] * math.pi / 180 * scene["xyz_rotation_range"],
-        "translation": torch.cat(
-            [view[:, 3:5] * scene["xy_translation_range"], view[:, 5:] * scene["z_translation_range"]], 1
-        ),
+        "ambient": ambient[:, 0],
+        "diffuse": diffuse[:, 0],
+        "direction": direction,
+        "rotation": view[:, :3],
+        "translation": view[:, 3:],
+        "normal": normal,
+        "shading": shading,
+        "canonical": (albedo / 2 + 0.5) * shading * 2 - 1,
         "geom": f_geom,
         "alb": f_alb,
         "light": f_light,

@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from physdis_hub.data import MASK_CLASSES, CelebA, CelebAMaskHQ, DataLayoutError
 
-from .conftest import write_image, write_mask
-
-ATTRS = "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young"
-
-
-def _attr_line(name: str, rng: np.random.Generator) -> str:
-    return name + "".join(f" {v:2d}" for v in rng.choice([-1, 1], 40))
+from .conftest import write_celeba_tree, write_image, write_mask
 
 
 @pytest.fixture
 def celeba_root(tmp_path):
-    rng = np.random.default_rng(0)
-    names = [f"{i:06d}.jpg" for i in range(1, 7)]
-    for i, n in enumerate(names):
-        write_image(tmp_path / "img_align_celeba" / n, (178, 218), seed=i)
-    lines = [str(len(names)), ATTRS] + [_attr_line(n, rng) for n in names]
-    (tmp_path / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
-    (tmp_path / "list_eval_partition.txt").write_text("".join(f"{n} {p}\n" for n, p in zip(names, [0, 0, 0, 1, 2, 2])))
-    return tmp_path
+    return write_celeba_tree(tmp_path, [0, 0, 0, 1, 2, 2])
 
 
 def test_attributes_are_read_as_binary_labels(celeba_root) -> None:

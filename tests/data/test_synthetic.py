@@ -20,7 +20,7 @@ from physdis_hub.data.synthetic import scene_from_ground_truth
 
 from .conftest import tiny_config
 
-CATEGORIES = ("faces", "cars")
+CATEGORIES = ("faces", "faces-ict", "cars")
 
 
 @pytest.mark.parametrize("category", CATEGORIES)

@@ -10,6 +10,7 @@ import torch
 from physdis_hub.config import ModelConfig
 from physdis_hub.data import SyntheticDataset, scene_from_ground_truth
 from physdis_hub.data import synthetic_dataset as sd
+from physdis_hub.data.synthetic import LIGHT_FACTORS, VIEW_FACTORS
 from physdis_hub.render import Renderer
 
 from .conftest import tiny_config
@@ -46,11 +47,14 @@ def test_disk_cache_matches_on_the_fly_and_is_reused(tmp_path, monkeypatch) -> N
     folder = sd.cache_dir(tmp_path, cfg, "test")
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["size"] == len(live) == 12 and meta["config"] == cfg.to_dict()
+    assert meta["factor_names"] == {"light": list(LIGHT_FACTORS), "view": list(VIEW_FACTORS)}
     for i in (0, 7, 11):
         a, b = live[i], cached[i]
         assert torch.allclose(a["image"], b["image"], atol=1e-6)
         assert all(torch.allclose(a["gt"][k].float(), b["gt"][k].float(), atol=1e-6) for k in a["gt"])
         assert a["labels"] == b["labels"]
+        assert a["factors"].keys() == b["factors"].keys() == {"light", "view"}
+        assert all(torch.equal(a["factors"][k], b["factors"][k]) for k in a["factors"])
 
     def no_write(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("the complete cache should be read, not rewritten")

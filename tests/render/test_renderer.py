@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from physdis_hub.config import ModelConfig, RenderConfig
-from physdis_hub.render import Renderer
+from physdis_hub.render import Camera, Renderer, normals_from_depth
 from physdis_hub.render.camera import transform_points
 from physdis_hub.scene import Light, SceneParams, View
 
@@ -108,3 +108,20 @@ def test_center_pixel_convention_matches_raycast_through_pixel_centres(yaw: floa
 def test_pixel_convention_is_validated() -> None:
     with pytest.raises(ValueError, match="pixel_convention.*'integer', 'center'.*'corner'"):
         RenderConfig(pixel_convention="corner")
+
+
+def test_unsup3d_normals_put_the_optical_axis_on_the_outer_ring_and_divide_by_length_plus_eps() -> None:
+    camera = Camera(64, 10.0)
+    depth = face_like_scene(2).depth
+    replicate, unsup3d = normals_from_depth(camera, depth), normals_from_depth(camera, depth, "unsup3d")
+    ring = torch.ones(64, 64, dtype=torch.bool)
+    ring[1:-1, 1:-1] = False
+    torch.testing.assert_close(unsup3d[:, ring], torch.tensor([0.0, 0.0, 1.0]).expand(2, int(ring.sum()), 3))
+    torch.testing.assert_close(replicate[:, 0, 5], replicate[:, 1, 5])  # the other convention copies
+    # Inside, the same directions; lengths |n| / (|n| + 1e-7) < 1 for the short raw cross products.
+    inner_u, inner_r = unsup3d[:, 1:-1, 1:-1], replicate[:, 1:-1, 1:-1]
+    lengths = inner_u.norm(dim=-1)
+    torch.testing.assert_close(inner_u / lengths[..., None], inner_r)
+    assert 0.99 < lengths.min() and lengths.max() < 1 - 1e-5
+    with pytest.raises(ValueError, match="convention: expected one of \\['replicate', 'unsup3d'\\], got 'zero'"):
+        normals_from_depth(camera, depth, "zero")

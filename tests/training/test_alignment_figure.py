@@ -1,4 +1,4 @@
-"""The README's alignment figure script."""
+"""The alignment figure script (docs/inputs.md)."""
 
 from __future__ import annotations
 

@@ -62,3 +62,24 @@ def test_bad_settings_are_refused() -> None:
         AugmentConfig(jpeg_quality=(30, 120))
     with pytest.raises(ValueError, match=r"images: expected \(B, 3, H, W\)"):
         augment(torch.rand(3, 8, 8), PHOTO_LIKE, _gen())
+
+
+def test_horizontal_flip_and_draws_of_settings_without_it() -> None:
+    x = _images(200)
+    flipped = augment(x, AugmentConfig(p_hflip=1.0), _gen())
+    assert torch.equal(flipped, x.flip(3))
+    some = augment(x, AugmentConfig(p_hflip=0.5), _gen(4))
+    is_flipped = (some == x.flip(3)).flatten(1).all(1)
+    assert torch.equal(is_flipped | (some == x).flatten(1).all(1), torch.ones(200, dtype=torch.bool))
+    assert 0.35 < float(is_flipped.float().mean()) < 0.65
+    # a setting without flips draws exactly the numbers it drew before the flip existed
+    def replay(generator: torch.Generator, flips: bool) -> torch.Tensor:
+        b = x.shape[0]  # cast, gains, gray, blur, sigma, noisy, noise sd, noise, jpeg, quality (, flip)
+        for size in (b, 3 * b, b, b, b, b, b, None, b, b, *([b] if flips else [])):
+            torch.rand(size, generator=generator) if size else torch.randn(x.shape, generator=generator)
+        return generator.get_state()
+
+    for config, flips in ((PHOTO_LIKE, False), (AugmentConfig(p_gray=0.3, p_hflip=0.5), True)):
+        g = _gen(5)
+        augment(x, config, g)
+        assert torch.equal(g.get_state(), replay(_gen(5), flips))

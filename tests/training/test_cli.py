@@ -123,3 +123,36 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
         args = train._parser().parse_args(["--preset", "tiny", "--out", "x", flag, item])
         with pytest.raises(presets_module.PresetError, match=message):
             train.apply_overrides(base, args)
+
+
+def test_dataset_override_swaps_one_synthetic_set_for_another() -> None:
+    base = presets_module.build_preset("tiny", "none")
+    args = train._parser().parse_args(["--preset", "tiny", "--out", "x", "--dataset", "synthetic-faces-ict"])
+    config = train.apply_overrides(base, args)
+    assert config.data == base.data.replace(dataset="synthetic-faces-ict")
+    assert config.replace(data=base.data) == base
+    args = train._parser().parse_args(["--preset", "tiny", "--out", "x", "--dataset", "utkface"])
+    with pytest.raises(presets_module.PresetError, match="--dataset utkface: replaces only a synthetic data set"):
+        train.apply_overrides(base, args)
+    args = train._parser().parse_args(["--preset", "tiny", "--out", "x", "--dataset", "synthetic-face"])
+    with pytest.raises(KeyError, match="unknown data set 'synthetic-face'"):
+        train.apply_overrides(base, args)
+
+
+@pytest.mark.slow  # a real one-epoch run: about 20 s on a loaded core
+def test_loocc_style_code_trains_as_the_authors_code(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    argv = ["--preset", "tiny", "--variant", "LV", "--loocc-style", "code", "--epochs", "1", "--no-progress",
+            "--no-export", "--out", str(out)]
+    assert train.main(argv) == 0
+    stored = json.loads((out / "train_config.json").read_text())
+    assert stored["loocc"]["style"] == "code" and stored["loocc"]["light_mode"] == "vector"
+    assert stored["model"]["nets"]["encoder_head"] == "tanh-conv" and stored["augment"]["p_hflip"] == 0.5
+
+
+def test_init_refuses_the_code_style(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The code style swaps the light/view encoders' heads; a pretrained model's are fixed."""
+    argv = ["--init", "unsup3d-celeba", "--data", "celeba", "--loocc-style", "code", "--out", str(tmp_path / "run")]
+    assert train.main(argv) == 2
+    assert "--loocc-style code changes the light and view encoders' heads" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

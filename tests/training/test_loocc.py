@@ -16,6 +16,7 @@ from training.loocc import (
     LooccConfig,
     Perturbation,
     apply_perturbation,
+    contrastive_loss,
     loocc_loss,
     sample_perturbation,
 )
@@ -101,6 +102,11 @@ def test_config_checks() -> None:
         LooccConfig(variant="V")
     with pytest.raises(ValueError, match="light_mode"):
         LooccConfig(light_mode="polar")
+    with pytest.raises(ValueError, match="style"):
+        LooccConfig(style="paper")
+    assert LooccConfig().light_perturbation == "angles" and LooccConfig(style="code").light_perturbation == "vector"
+    assert LooccConfig(style="code", light_mode="angles").light_perturbation == "angles"
+    assert LooccConfig.from_dict(LooccConfig(style="code").to_dict()) == LooccConfig(style="code")
     with pytest.raises(ValueError, match="temperature"):
         LooccConfig(temperature=0)
     with pytest.raises(ValueError, match="batch_size"):
@@ -158,13 +164,57 @@ def test_light_perturbation_clamps_to_the_model_ranges(model, images) -> None:  
 def test_light_vector_mode_of_the_public_code(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
         scene = model.decode_scene(model._encode(images))
-    cfg = LooccConfig(variant="L", light_mode="vector")
+    cfg = LooccConfig(variant="L", style="code")
+    assert cfg.light_perturbation == "vector"  # the code style's own light perturbation
     p = sample_perturbation(cfg, scene.batch_size, torch.Generator().manual_seed(0))
     assert set(p.deltas) == {"ambient", "diffuse", "direction"}
     assert p.deltas["direction"].abs().max() <= math.pi / 8
-    out = apply_perturbation(scene, p, model.config.scene, cfg)
-    expected = scene.light.direction + p.deltas["direction"]
-    assert torch.allclose(out.light.direction, expected / expected.norm(dim=1, keepdim=True))
+    # the public code adds U(+-0.5) to both intensities and U(+-pi/8) to each direction component,
+    # and neither renormalises the vector nor clamps the intensities to the decoder's ranges
+    wide = {**p.deltas, "ambient": torch.full((scene.batch_size,), 0.5), "diffuse": torch.full((scene.batch_size,), -0.5)}
+    out = apply_perturbation(scene, Perturbation("light", wide), model.config.scene, cfg)
+    assert torch.equal(out.light.direction, scene.light.direction + p.deltas["direction"])
+    assert torch.equal(out.light.ambient, scene.light.ambient + 0.5)
+    assert torch.equal(out.light.diffuse, scene.light.diffuse - 0.5)
+    assert (out.light.direction.norm(dim=1) - 1).abs().max() > 0.01  # not unit any more
+    # the text style clamps the same intensities to the ranges
+    text = apply_perturbation(scene, Perturbation("light", wide), model.config.scene, LooccConfig(variant="L", light_mode="vector"))
+    assert torch.all(text.light.ambient <= model.config.scene.amb_range[1])
+    assert torch.all(text.light.diffuse >= model.config.scene.diff_range[0])
+
+
+def authors_supcon(features: list[list[list[float]]], temperature: float, base_temperature: float) -> float:
+    """SupConLoss of pdr/contrastive_loss.py without labels, written out from reading it: ``features``
+    is ``[bsz][n_views][D]``; the anchors are all ``bsz * n_views`` rows (view-major), logits are raw
+    dot products over ``temperature``, each anchor's positives are the other views of its sample
+    (self excluded from numerator and denominator), and the loss is
+    ``-(temperature / base_temperature) * mean log-probability of the positives``, averaged over anchors."""
+    bsz, views = len(features), len(features[0])
+    rows = [features[i][v] for v in range(views) for i in range(bsz)]
+    total = 0.0
+    for a, anchor in enumerate(rows):
+        logits = [sum(x * y for x, y in zip(anchor, other)) / temperature for other in rows]
+        log_denominator = math.log(sum(math.exp(v) for k, v in enumerate(logits) if k != a))
+        positives = [k for k in range(len(rows)) if k != a and k % bsz == a % bsz]
+        mean_log_prob = sum(logits[k] - log_denominator for k in positives) / len(positives)
+        total += -(temperature / base_temperature) * mean_log_prob
+    return total / len(rows)
+
+
+def test_code_style_loss_is_the_authors_supcon_on_unnormalised_features() -> None:
+    g = torch.Generator().manual_seed(3)
+    z, z_aug = torch.rand(5, 7, generator=g) * 2, torch.rand(5, 7, generator=g) * 2  # norms far from 1
+    features = torch.stack([z, z_aug], dim=1).double().tolist()
+    for temperature in (0.5, 0.9):
+        cfg = LooccConfig(variant="L", style="code", temperature=temperature)
+        got = contrastive_loss(z.double(), z_aug.double(), cfg).item()
+        assert got == pytest.approx(authors_supcon(features, temperature, 0.07), rel=1e-10)
+    text = contrastive_loss(z.double(), z_aug.double(), LooccConfig(variant="L")).item()
+    assert text == pytest.approx(hand_nt_xent(z.double().tolist(), z_aug.double().tolist(), 0.5), rel=1e-10)
+    # the code's loss grows with the feature norms; the text's is blind to them
+    code = LooccConfig(variant="L", style="code")
+    assert contrastive_loss(3 * z, 3 * z_aug, code) != pytest.approx(contrastive_loss(z, z_aug, code).item())
+    assert contrastive_loss(3 * z, 3 * z_aug, LooccConfig()).item() == pytest.approx(text, rel=1e-5)
 
 
 def test_view_perturbation_changes_only_pitch_and_yaw(model, images) -> None:  # type: ignore[no-untyped-def]
@@ -193,8 +243,10 @@ def test_zero_perturbation_rerenders_the_reconstruction_exactly(model, images) -
             assert torch.allclose(result.augmented, out.rendering.image[:n], atol=1e-6)
             # the reconstruction the model is trained on is this image under the joint (flip) mask
             assert torch.allclose(result.augmented * out.mask[:n], out.reconstruction[:n], atol=1e-6)
-            # re-encoding the re-rendering: the same encoders as for the input
-            assert set(result.features) == {"geom", "alb", "light", "view"}
+            # the re-rendering is encoded by the encoders of the three unchanged parts only
+            assert set(result.features) == set(p.unchanged_parts)
+            for q in p.unchanged_parts:
+                assert torch.equal(result.features[q], model._encode(result.augmented, [q])[q])
 
 
 def test_rerendering_differs_only_through_the_perturbed_parameter(model, images) -> None:  # type: ignore[no-untyped-def]

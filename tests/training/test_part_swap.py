@@ -46,21 +46,22 @@ def test_the_true_parts_are_the_floor_and_a_refit_never_ends_worse(tiny) -> None
         part_swap(model, images[:5], true)
 
 
-def test_main_writes_the_readme_block_and_checks_arguments(tiny, tmp_path, capsys) -> None:
+def test_main_writes_the_report_block_and_csv_and_checks_arguments(tiny, tmp_path, capsys) -> None:
     config, model, _, _ = tiny
     ckpt = save_pretrained(model, tmp_path / "model")
     cfg = tmp_path / "train_config.json"
     cfg.write_text(json.dumps(config.to_dict()))
-    readme = tmp_path / "README.md"
-    readme.write_text("<!-- results:part-swap:start -->\nold\n<!-- results:part-swap:end -->\n")
+    report = tmp_path / "2026-01-01-report.md"
+    report.write_text("<!-- results:part-swap:start -->\nold\n<!-- results:part-swap:end -->\n")
     args = [f"local-dir:{ckpt}", "--config", str(cfg), "--images", "4", "--steps", "2"]
-    assert main([*args, "--readme", str(readme)]) == 0
-    text = readme.read_text()
+    assert main([*args, "--report", str(report)]) == 0
+    text = report.read_text()
+    assert (tmp_path / "data" / "2026-01-01-report" / "part-swap.csv").read_text().startswith("model,")
     assert "old" not in text and "| model as predicted |" in text and "| true depth, true albedo, refit |" in text
     assert "4 images" in text and "yaw slope" in text
     with pytest.raises(SystemExit):
         main([*args, "--steps", "-1"])
     assert "--images / --steps" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main([*args, "--readme", str(readme), "--block", "missing"])
+        main([*args, "--report", str(report), "--block", "missing"])
     assert "results:missing:start" in capsys.readouterr().err

@@ -159,3 +159,17 @@ def test_every_config_field_has_a_docstring(module) -> None:  # type: ignore[no-
                 assert documented, f"{module.__name__}.{node.name}.{stmt.target.id} has no docstring"
                 checked += 1
     assert checked > 0
+
+
+def test_loocc_style_code_is_the_authors_training() -> None:
+    text = build_preset("faces-synthetic-cpu", "LV")
+    code = build_preset("faces-synthetic-cpu", "LV", loocc_style="code")
+    assert text.loocc.style == "text" and text.model.nets.encoder_head == "conv-tanh" and text.augment.p_hflip == 0
+    assert code.loocc.style == "code" and code.loocc.light_mode == "vector"
+    assert code.loocc.cycle_weight == 0  # the cycle term is ours, not the authors'
+    assert code.model.nets.encoder_head == "tanh-conv"  # light/view features tanh(ReLU(.))
+    assert code.augment.p_hflip == presets_module.AUTHORS_CODE_HFLIP == 0.5
+    # everything else is the preset's own
+    assert code.replace(loocc=text.loocc, model=text.model, augment=text.augment) == text
+    with pytest.raises(PresetError, match="loocc_style"):
+        build_preset("tiny", loocc_style="paper")

@@ -67,21 +67,22 @@ def test_relief_scan_is_exact_at_the_truth_and_a_deeper_face_costs_until_refit(t
     assert deeper["view_yaw_slope"] < 0.95 and deeper["yaw_shift_corr"] < -0.5
 
 
-def test_main_writes_the_readme_block_and_checks_arguments(tiny, tmp_path, capsys) -> None:
+def test_main_writes_the_report_block_and_csv_and_checks_arguments(tiny, tmp_path, capsys) -> None:
     config, _, _ = tiny
     cfg = tmp_path / "train_config.json"
     cfg.write_text(json.dumps(config.to_dict()))
-    readme = tmp_path / "README.md"
-    readme.write_text("<!-- results:relief-scan:start -->\nold\n<!-- results:relief-scan:end -->\n")
+    report = tmp_path / "2026-01-01-report.md"
+    report.write_text("<!-- results:relief-scan:start -->\nold\n<!-- results:relief-scan:end -->\n")
     args = ["--config", str(cfg), "--images", "4", "--steps", "2", "--factors", "1", "1.2"]
-    assert main([*args, "--readme", str(readme)]) == 0
-    text = readme.read_text()
+    assert main([*args, "--report", str(report)]) == 0
+    text = report.read_text()
+    assert (tmp_path / "data" / "2026-01-01-report" / "relief-scan.csv").read_text().startswith("model,")
     assert "old" not in text and "| relief x1 |" in text and "| relief x1.2 |" in text and "yaw slope" in text
     for bad, message in ((["--factors", "0"], "--factors: expected positive"), (["--images", "0"], "--images")):
         with pytest.raises(SystemExit):
-            main(["--config", str(cfg), *bad, "--readme", str(readme)])
+            main(["--config", str(cfg), *bad, "--report", str(report)])
         assert message in capsys.readouterr().err
-    assert readme.read_text() == text  # refused arguments change nothing
+    assert report.read_text() == text  # refused arguments change nothing
     with pytest.raises(SystemExit):
-        main([*args, "--readme", str(readme), "--block", "missing"])
+        main([*args, "--report", str(report), "--block", "missing"])
     assert "results:missing:start" in capsys.readouterr().err

@@ -26,21 +26,22 @@ def test_shape_rows_score_every_model_against_the_null_depth(tiny) -> None:
         assert {"light_x_shading_slope", "light_z_shading_ratio", "albedo_brightness_slope"} <= set(rows[name])
 
 
-def test_main_writes_the_readme_block_and_checks_arguments(tiny, tmp_path, capsys) -> None:
+def test_main_writes_the_report_block_and_csv_and_checks_arguments(tiny, tmp_path, capsys) -> None:
     config, model = tiny
     ckpt = save_pretrained(model, tmp_path / "model")
     cfg = tmp_path / "train_config.json"
     cfg.write_text(json.dumps(config.to_dict()))
-    readme = tmp_path / "README.md"
-    readme.write_text("<!-- results:ablation:start -->\nold\n<!-- results:ablation:end -->\n")
-    assert main([f"local-dir:{ckpt}", "--names", "tiny", "--config", str(cfg), "--readme", str(readme)]) == 0
-    text = readme.read_text()
+    report = tmp_path / "2026-01-01-report.md"
+    report.write_text("<!-- results:ablation:start -->\nold\n<!-- results:ablation:end -->\n")
+    assert main([f"local-dir:{ckpt}", "--names", "tiny", "--config", str(cfg), "--report", str(report)]) == 0
+    text = report.read_text()
+    assert (tmp_path / "data" / "2026-01-01-report" / "ablation.csv").read_text().startswith("model,")
     assert "old" not in text and "| tiny |" in text and "| null depth |" in text and "MAD / null" in text
     with pytest.raises(SystemExit):
         main([f"local-dir:{ckpt}", "--names", "a", "b", "--config", str(cfg)])
     assert "expected 1 names" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main([f"local-dir:{ckpt}", "--config", str(cfg), "--readme", str(readme), "--block", "missing"])
+        main([f"local-dir:{ckpt}", "--config", str(cfg), "--report", str(report), "--block", "missing"])
     assert "results:missing:start" in capsys.readouterr().err
 
 

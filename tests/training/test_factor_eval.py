@@ -1,0 +1,34 @@
+"""The part-by-factor probe on a synthetic split: the recorded factors reach the probe as arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from physdis_hub.model import PhysDisModel
+from physdis_hub.probes import factor_report
+from training.factor_eval import FACES_OWN_GROUPS, synthetic_factors
+from training.presets import build_preset
+
+
+def test_synthetic_factors_are_what_each_image_records(tiny_splits) -> None:  # type: ignore[no-untyped-def]
+    items = [tiny_splits.train[i] for i in range(len(tiny_splits.train))]
+    images, factors, classes = synthetic_factors(items)
+    n = len(items)
+    assert images.shape == (n, 3, 64, 64)
+    assert factors["light"].shape == (n, 4) and factors["view"].shape == (n, 6)
+    first = items[0]["gt"]
+    assert np.allclose(
+        factors["light"][0], [first["light_ambient"], first["light_diffuse"], *first["light_direction"][:2]]
+    )
+    assert np.allclose(factors["view"][0], torch.cat([first["view_rotation"], first["view_translation"]]))
+    assert set(FACES_OWN_GROUPS["geom"]) | set(FACES_OWN_GROUPS["alb"]) <= set(classes)
+    assert np.array_equal(classes["identity"], [int(item["labels"]["identity"]) for item in items])
+    torch.manual_seed(0)
+    report = factor_report(
+        PhysDisModel(build_preset("tiny").model), images, factors, classes, own_groups=FACES_OWN_GROUPS
+    )
+    assert report.results["model"].groups == ["light", "view", *classes]
+    with pytest.raises(ValueError, match="items"):
+        synthetic_factors([])
