@@ -26,10 +26,11 @@ from physdis_hub._threads import limit_threads
 from physdis_hub.errors import lookup
 from physdis_hub.vocab import VARIANT_SLUGS
 
+from .commands import USER_ERRORS, command_line
 from .distributed import barrier, distributed_session
 from .loocc import VARIANTS
 from .presets import PRESETS, PresetError, data_hint, get_preset, has_data
-from .train import USER_ERRORS, add_config_arguments, apply_overrides, command_line
+from .train import add_config_arguments, apply_overrides
 from .trainer import LAST_CHECKPOINT, Trainer
 
 CATEGORIES = tuple(dict.fromkeys(p.category for p in PRESETS.values()))

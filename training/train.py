@@ -17,26 +17,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
 import sys
 from collections.abc import Sequence
 
 from physdis_hub._threads import DEFAULT_MAX_THREADS, limit_threads
 from physdis_hub.config import LossConfig, SceneConfig
-from physdis_hub.errors import PhysdisError
 from physdis_hub.vocab import DEVICES, VARIANTS
 
+from .commands import USER_ERRORS, command_line
 from .config import TrainConfig
 from .distributed import distributed_session
 from .loocc import LooccConfig
 from .presets import PRESETS, PresetError, get_preset, list_presets
 from .shape_init import ShapeInitConfig
 from .trainer import Trainer
-
-USER_ERRORS = (PhysdisError, FileExistsError)
-"""Errors reported as one message and exit status 2 (bad input, not a bug): every error physdis-hub
-raises on purpose (missing data or weights, a damaged checkpoint, a resume with other settings, an
-unknown name) and an occupied run directory."""
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,11 +117,6 @@ def _scalar_fields(items: Sequence[str], cls: type, flag: str) -> dict[str, floa
         except ValueError:
             raise PresetError(f"{flag} {name}: expected {expected[known[name]]}, got {value!r}") from None
     return values
-
-
-def command_line(module: str, argv: Sequence[str]) -> str:
-    """The command as a user would type it (for model cards)."""
-    return " ".join(["python", "-m", module, *(shlex.quote(a) for a in argv)])
 
 
 def _parser() -> argparse.ArgumentParser:
