@@ -24,13 +24,13 @@ from physdis_hub._threads import DEFAULT_MAX_THREADS, limit_threads
 from physdis_hub.config import LossConfig, SceneConfig
 from physdis_hub.vocab import DEVICES, VARIANTS
 
-from .commands import USER_ERRORS, command_line
+from .commands import USER_ERRORS, command_line, report_interrupt
 from .config import TrainConfig
 from .distributed import distributed_session
 from .loocc import LooccConfig
 from .presets import PRESETS, PresetError, get_preset, list_presets
 from .shape_init import ShapeInitConfig
-from .trainer import Trainer
+from .trainer import Trainer, TrainingInterrupted
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +56,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a number of the convex start (training.shape_init.ShapeInitConfig), "
                              "e.g. --shape-init bulge=0.4 or --shape-init steps=0 (off)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
+    parser.add_argument("--checkpoint-every", type=int, metavar="STEPS",
+                        help="write OUT/last.ckpt every STEPS steps within an epoch too (0: at epoch ends only; "
+                             "it is always written on Ctrl-C / SIGTERM)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt (from the last saved step)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})")
 
@@ -70,6 +73,8 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["batch_size"] = args.batch_size
     if args.seed is not None:
         changes["seed"] = args.seed
+    if args.checkpoint_every is not None:
+        changes["checkpoint_every"] = args.checkpoint_every
     if args.device is not None:
         changes["device"] = args.device
     optim = {k: v for k, v in (("lr", args.lr), ("weight_decay", args.weight_decay)) if v is not None}
@@ -159,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except (TrainingInterrupted, KeyboardInterrupt) as err:
+        return report_interrupt(err, args.out)
     return 0
 
 
