@@ -182,7 +182,7 @@ def _synthetic_data(
     train, val, test = identities
     chunks = -(-max(identities) * images_per_identity // 256)  # keep every rendered chunk in memory
     options = {"train_identities": train, "val_identities": val, "test_identities": test,
-               "images_per_identity": images_per_identity, "max_chunks": max(chunks, 4), "progress": False,
+               "images_per_identity": images_per_identity, "max_chunks": max(chunks, 4),
                **PHOTO_TRANSFER[category]["data"]}  # fmt: skip
     return DataConfig(dataset=f"synthetic-{category}", root=opts.data_dir, options=options)
 

@@ -221,8 +221,14 @@ class Trainer:
                 f"config.batch_size: the global batch {config.batch_size} must be divisible by the "
                 f"world size {self.ctx.world_size}"
             )
-        self.splits = splits if splits is not None else build_splits(config.data)
         self.progress = progress
+        if splits is None:  # rank 0 renders an uncached synthetic set first; the others then read its cache
+            if not self.ctx.is_main:
+                barrier(self.ctx)
+            splits = build_splits(config.data, progress=progress and self.ctx.is_main)
+            if self.ctx.is_main:
+                barrier(self.ctx)
+        self.splits = splits
         seed_everything(config.seed)
         self.model = PhysDisModel(config.model).to(self.ctx.device)
         self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights,
