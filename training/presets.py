@@ -1,7 +1,8 @@
 """Training presets: the paper's settings, CPU-scale versions, synthetic-data versions, and ``tiny``.
 
-Every preset is a function of the LOOCC variant (``none``, ``L``, ``LV``), the data directory and
-the optional VGG16 weights file, returning a :class:`~training.config.TrainConfig`:
+Every preset is a function of the LOOCC variant (``none``, ``L``, ``LV``; default
+:attr:`Preset.variant`), the data directory and the optional VGG16 weights file, returning a
+:class:`~training.config.TrainConfig`; :attr:`Preset.timing` is its measured time per step and run:
 
 ==========================  =========================  ============================================
 preset                      data                       scale
@@ -11,9 +12,9 @@ preset                      data                       scale
 ``faces-cpu``, ``cars-cpu`` the same, 1,600 train imgs narrow nets, batch 32, 6 epochs
 ``faces-synthetic``         synthetic faces            paper widths and batch
 ``cars-synthetic``          synthetic cars             paper widths and batch
-``faces-synthetic-cpu``     synthetic faces            narrow nets, batch 32, 20 epochs (about 3 h)
-``cars-synthetic-cpu``      synthetic cars             narrow nets, batch 32, 5 epochs (minutes)
-``tiny``                    synthetic faces, 32 imgs   for tests: seconds
+``faces-synthetic-cpu``     synthetic faces            narrow nets, batch 32, 20 epochs
+``cars-synthetic-cpu``      synthetic cars             narrow nets, batch 32, 5 epochs
+``tiny``                    synthetic faces, 32 imgs   tiny nets, for tests
 ==========================  =========================  ============================================
 
 Paper settings (sec. 4.3 and the public configs) are the category profiles of
@@ -34,15 +35,18 @@ rate: 1e-4 as in the public configs (the paper's text says 1e-3; pass ``--lr 1e-
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from physdis_hub.categories import CATEGORIES, Widths
 from physdis_hub.config import LossConfig, ModelConfig, NetConfig
 from physdis_hub.data.registry import DATA_ROOT_ENV
 from physdis_hub.errors import PhysdisError, lookup
+from physdis_hub.vocab import Variant
 
 from .augment import PHOTO_LIKE, AugmentConfig
 from .config import OptimConfig, TrainConfig
@@ -82,6 +86,46 @@ class Preset:
     """One line for ``--help`` and listings."""
     build: Callable[[PresetOptions], TrainConfig]
     """Builds the configuration."""
+    variant: Variant = "LV"
+    """The LOOCC variant trained unless another is asked for: LV, the paper's full method and the
+    variant of the shipped faces model (``faces-loocc-lv``); ``none`` for ``tiny`` (fast tests)."""
+
+    @property
+    def timing(self) -> PresetTiming | None:
+        """The measured time per step and per run (:data:`TIMINGS_FILE`), or None where not measured."""
+        return PRESET_TIMINGS.get(self.name)
+
+
+@dataclass(frozen=True)
+class PresetTiming:
+    """Time of one optimisation step of a preset, measured by ``benchmarks/bench_presets.py``, and the
+    run's training time that follows from it (validation, figures and data rendering not included)."""
+
+    seconds_per_step: float
+    """Median seconds per step (forward, losses, backward, Adam) at the preset's batch size."""
+    steps_per_epoch: int
+    """Optimisation steps of one epoch (training images // batch size)."""
+    max_epochs: int
+    """The preset's epoch budget (early stopping may end a run sooner)."""
+    threads: int
+    """CPU threads the step was timed on."""
+    machine: str
+    """Where it was measured."""
+    command: str
+    """The command that measured it."""
+
+    @property
+    def hours_per_run(self) -> float:
+        """``seconds_per_step * steps_per_epoch * max_epochs`` in hours."""
+        return self.seconds_per_step * self.steps_per_epoch * self.max_epochs / 3600
+
+
+TIMINGS_FILE = Path(__file__).with_name("preset_timings.json")
+"""Measured step times by preset name (written by ``benchmarks/bench_presets.py --write``)."""
+PRESET_TIMINGS: dict[str, PresetTiming] = {
+    name: PresetTiming(**fields) for name, fields in json.loads(TIMINGS_FILE.read_text()).items()
+}
+"""The measured :class:`PresetTiming` of each preset that has one."""
 
 
 # -- building blocks ---------------------------------------------------------------------------
@@ -243,9 +287,9 @@ SYNTHETIC_CPU_SCALE: dict[str, tuple[tuple[int, int, int], int]] = {
     "cars": ((200, 10, 60), 5),
 }
 """Category -> ((train, val, test) identities, epochs) of the CPU-scale synthetic presets: the budget
-of the shipped checkpoints on a 2-core CPU (the embedded faces default: 20 epochs = 5,000 steps,
-about 3 hours on 2 shared cores; at 2,000 steps its SIDE was 0.80x the null depth, at 5,000 0.68x;
-cars: 5 epochs = 625 steps).
+of the shipped checkpoints on a 2-core CPU (the embedded faces default: 20 epochs = 5,000 steps; at
+2,000 steps its SIDE was 0.80x the null depth, at 5,000 0.68x; cars: 5 epochs = 625 steps). Time per
+step and per run: :attr:`Preset.timing`.
 Both keep 60 test identities x 20 images, so that the linear probe's 1000-label budget fits in the test split."""
 
 
@@ -305,15 +349,15 @@ PRESETS: dict[str, Preset] = {
     for p in [
         Preset("faces", "faces", True, "paper: UTKFace 80/10/10, batch 64 (needs --perceptual-weights)", _paper("faces")),
         Preset("cars", "cars", True, "paper: ShapeNet syncar, batch 256 (needs --perceptual-weights)", _paper("cars")),
-        Preset("faces-cpu", "faces", True, "UTKFace subset, narrow nets, minutes on a CPU", _real_cpu("faces")),
-        Preset("cars-cpu", "cars", True, "syncar subset, narrow nets, minutes on a CPU", _real_cpu("cars")),
+        Preset("faces-cpu", "faces", True, "UTKFace subset, narrow nets, CPU scale", _real_cpu("faces")),
+        Preset("cars-cpu", "cars", True, "syncar subset, narrow nets, CPU scale", _real_cpu("cars")),
         Preset("faces-synthetic", "faces", False, "synthetic faces, paper widths and schedule", _synthetic("faces", False)),
         Preset("cars-synthetic", "cars", False, "synthetic cars, paper widths and schedule", _synthetic("cars", False)),
-        Preset("faces-synthetic-cpu", "faces", False, "synthetic faces, narrow nets, minutes on a CPU",
+        Preset("faces-synthetic-cpu", "faces", False, "synthetic faces, narrow nets, CPU scale",
                _synthetic("faces", True)),
-        Preset("cars-synthetic-cpu", "cars", False, "synthetic cars, narrow nets, minutes on a CPU",
+        Preset("cars-synthetic-cpu", "cars", False, "synthetic cars, narrow nets, CPU scale",
                _synthetic("cars", True)),
-        Preset("tiny", "faces", False, "for tests: tiny nets, 32 synthetic training images, seconds", _tiny),
+        Preset("tiny", "faces", False, "for tests: tiny nets, 32 synthetic training images", _tiny, "none"),
     ]
 }  # fmt: skip
 """Every preset by name."""
@@ -325,13 +369,13 @@ def list_presets() -> list[str]:
 
 
 def get_preset(
-    name: str, variant: str = "none", *, data_dir: str | None = None, perceptual_weights: str | None = None
+    name: str, variant: str | None = None, *, data_dir: str | None = None, perceptual_weights: str | None = None
 ) -> TrainConfig:
     """The :class:`TrainConfig` of preset ``name``.
 
     Args:
         name: one of :func:`list_presets`.
-        variant: LOOCC variant, ``"none"``, ``"L"`` or ``"LV"``.
+        variant: LOOCC variant, ``"none"``, ``"L"`` or ``"LV"``; None: the preset's (:attr:`Preset.variant`).
         data_dir: real data set directory (``faces``, ``cars``, ``*-cpu``; default: under ``$PHYSDIS_DATA``),
             or a cache folder for synthetic sets.
         perceptual_weights: local VGG16 ``.safetensors`` (required by ``faces`` and ``cars``).
@@ -340,11 +384,12 @@ def get_preset(
         PresetError: unknown name or variant, or a missing data directory / weights file.
 
     Example:
-        >>> cfg = get_preset("faces-synthetic-cpu", "LV")
+        >>> cfg = get_preset("faces-synthetic-cpu")
         >>> cfg.batch_size, cfg.loocc.variant
         (32, 'LV')
     """
     preset = lookup(PRESETS, name, what="preset", error=PresetError, lead=f"name: unknown preset {name!r}")
+    variant = preset.variant if variant is None else variant
     if variant not in VARIANTS:
         raise PresetError(f"variant: expected one of {list(VARIANTS)}, got {variant!r}")
     if preset.needs_data_dir and not has_data(data_dir):

@@ -2,8 +2,9 @@
 
 Examples::
 
-    python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv
-    python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv --resume
+    python -m training.train --preset faces-synthetic-cpu --out runs/faces-lv
+    python -m training.train --preset faces-synthetic-cpu --out runs/faces-lv --resume
+    python -m training.train --preset faces-synthetic-cpu --print-config
     torchrun --nproc_per_node 4 -m training.train --preset faces --data-dir data/UTKFace \\
         --perceptual-weights vgg16.safetensors --variant L --out runs/faces-l
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from collections.abc import Sequence
 
@@ -124,15 +126,23 @@ def _scalar_fields(items: Sequence[str], cls: type, flag: str) -> dict[str, floa
     return values
 
 
+def config_json(config: TrainConfig) -> str:
+    """What ``--print-config`` prints: the resolved configuration as indented JSON, keys sorted."""
+    return json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m training.train",
         description="Train one physdis model (run under torchrun for several GPUs or nodes).",
-        epilog="presets: " + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()),
+        epilog="presets: " + "; ".join(f"{p.name}: {p.description} (variant {p.variant})" for p in PRESETS.values()),
     )
     parser.add_argument("--preset", required=True, choices=list_presets(), help="training recipe")
-    parser.add_argument("--variant", default="none", choices=VARIANTS, help="LOOCC variant (default: none)")
-    parser.add_argument("--out", required=True, help="run directory (checkpoints, logs, figures, export)")
+    parser.add_argument("--variant", choices=VARIANTS,
+                        help="LOOCC variant (default: the preset's, LV except for tiny; see below)")
+    parser.add_argument("--out", help="run directory (checkpoints, logs, figures, export); required to train")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved configuration (preset, variant and overrides) as JSON and exit")
     add_config_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="skip evaluation and export of the best epoch")
     parser.add_argument("--push-to-hub", metavar="ORG/NAME", help="push the exported model to this Hub repository")
@@ -142,7 +152,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run; returns the process exit status (2 for a configuration or checkpoint problem)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.out and not args.print_config:
+        parser.error("the following arguments are required: --out (or --print-config)")
     limit_threads(args.threads)
     if args.push_to_hub and args.no_export:
         print("error: --push-to-hub needs the export (drop --no-export)", file=sys.stderr)
@@ -152,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             get_preset(args.preset, args.variant, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights),
             args,
         )
+        if args.print_config:
+            print(config_json(config), end="")
+            return 0
         with distributed_session(config.device) as ctx:
             trainer = Trainer(config, args.out, ctx=ctx, progress=not args.no_progress)
             trainer.fit(resume=args.resume)
