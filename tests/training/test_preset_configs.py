@@ -42,7 +42,7 @@ def test_resolved_preset_matches_the_committed_config(name: str) -> None:
 
 def test_print_config_prints_the_resolved_config_and_trains_nothing(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.chdir(tmp_path)
-    assert main(["--preset", "faces-synthetic-cpu", "--print-config"]) == 0
+    assert main(["--preset", "faces-synthetic-cpu", "--data-dir", DATA_DIR, "--print-config"]) == 0
     printed = capsys.readouterr().out
     assert json.loads(printed) == json.loads((FIXTURES / "faces-synthetic-cpu.json").read_text())
     assert json.loads(printed)["loocc"]["variant"] == "LV"  # the shipped faces model's variant
