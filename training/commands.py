@@ -24,6 +24,7 @@ def command_line(module: str, argv: Sequence[str]) -> str:
     ``command_line("training.train", ["--out", "runs/a b"])`` -> ``"python -m training.train --out 'runs/a b'"``."""
     return " ".join(["python", "-m", module, *(shlex.quote(a) for a in argv)])
 
+
 INTERRUPTED_STATUS = 130
 """Exit status after SIGINT / SIGTERM (128 + SIGINT, the shell's convention for Ctrl-C)."""
 
