@@ -115,7 +115,10 @@ PERCEPTUAL_CPU_COST = "3.9-4.7x"
 """Measured cost of the perceptual term on a CPU step of the faces-synthetic-cpu model (README, Benchmarks)."""
 
 FACES, CARS = CATEGORIES["faces"], CATEGORIES["cars"]
-NO_PERCEPTUAL = {"faces": dataclasses.replace(FACES.loss, lam_perc=0.0), "cars": dataclasses.replace(CARS.loss, lam_perc=0.0)}
+NO_PERCEPTUAL = {
+    "faces": dataclasses.replace(FACES.loss, lam_perc=0.0),
+    "cars": dataclasses.replace(CARS.loss, lam_perc=0.0),
+}
 """The categories' paper loss weights without the perceptual term: the CPU-scale presets' start."""
 
 # -- the presets -------------------------------------------------------------------------------
