@@ -126,6 +126,7 @@ NO_PERCEPTUAL = {
 # than the paper's), patience 3. Synthetic sets keep 60 test identities x 20 images, so that the
 # linear probe's 1000-label budget fits in the test split; their options name the generator settings
 # (and so the cache folder, training.data.synthetic_cache_root).
+# The literal keeps a config file's layout (one preset a block, short fields on one line): fmt: skip.
 
 PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("faces", "paper: UTKFace 80/10/10, batch 64, VGG16 perceptual loss", perceptual="paper", config=TrainConfig(
