@@ -2,7 +2,7 @@
 
 Examples::
 
-    python -m training.reproduce faces --preset faces-synthetic-cpu            # offline, minutes
+    python -m training.reproduce faces --preset faces-synthetic-cpu            # offline (time: --help of training.train)
     python -m training.reproduce faces --data-dir data/UTKFace --perceptual-weights vgg16.safetensors
     python -m training.reproduce cars --data-dir data/syncar --variant LV --push-to-hub my-org
 

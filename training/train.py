@@ -30,7 +30,7 @@ from .commands import USER_ERRORS, command_line, report_interrupt
 from .config import TrainConfig
 from .distributed import distributed_session
 from .loocc import LooccConfig
-from .presets import PRESETS, PresetError, get_preset, list_presets
+from .presets import PRESETS, Preset, PresetError, get_preset, list_presets
 from .shape_init import ShapeInitConfig
 from .trainer import Trainer, TrainingInterrupted
 
@@ -131,11 +131,18 @@ def config_json(config: TrainConfig) -> str:
     return json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n"
 
 
+def _describe(preset: Preset) -> str:
+    """One preset in ``--help``: name, description, default variant, measured time where there is one."""
+    timing = preset.timing
+    measured = f", measured {timing.seconds_per_step:.1f} s/step, {timing.hours_per_run:.1f} h/run" if timing else ""
+    return f"{preset.name}: {preset.description} (variant {preset.variant}{measured})"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m training.train",
         description="Train one physdis model (run under torchrun for several GPUs or nodes).",
-        epilog="presets: " + "; ".join(f"{p.name}: {p.description} (variant {p.variant})" for p in PRESETS.values()),
+        epilog="presets: " + "; ".join(_describe(p) for p in PRESETS.values()),
     )
     parser.add_argument("--preset", required=True, choices=list_presets(), help="training recipe")
     parser.add_argument("--variant", choices=VARIANTS,
