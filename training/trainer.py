@@ -305,7 +305,7 @@ class Trainer:
                 barrier(ctx)
                 stopped = self.early_stopping.should_stop
                 interrupted = self._interrupted()
-                if interrupted and not stopped and self.epoch < cfg.max_epochs:  # arrived during validation
+                if interrupted:  # arrived during validation or saving: the epoch is saved, stop here
                     raise TrainingInterrupted(interrupted, last, self.epoch, self.step)
         finally:
             for sig, handler in previous_handlers.items():
