@@ -169,3 +169,24 @@ def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_refused(s
     monkeypatch.setattr(presets_module, "_notes", lambda *parts: "worded differently")
     assert main([*common, "--epochs", "7"]) == 0
     assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 7
+
+
+def test_a_signal_during_validation_stops_after_the_epoch_is_saved(tiny_splits, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from training.presets import get_preset
+    from training.trainer import Trainer, TrainingInterrupted
+
+    validate = Trainer._validate
+
+    def validate_then_signal(self: Trainer) -> float:  # a real SIGTERM, delivered while the epoch ends
+        value = validate(self)
+        signal.raise_signal(signal.SIGTERM)
+        return value
+
+    monkeypatch.setattr(Trainer, "_validate", validate_then_signal)
+    before = signal.getsignal(signal.SIGTERM)
+    trainer = Trainer(get_preset("tiny", "LV").replace(max_epochs=3), tmp_path / "run", splits=tiny_splits, progress=False)
+    with pytest.raises(TrainingInterrupted, match=r"SIGTERM: stopped at epoch 1, step 4; saved .*last.ckpt"):
+        trainer.fit()
+    assert signal.getsignal(signal.SIGTERM) is before  # the handlers are given back
+    state = load_checkpoint(tmp_path / "run" / LAST_CHECKPOINT)
+    assert state["epoch"] == 1 and state["step"] == STEPS_PER_EPOCH and state["epoch_progress"]["batches"] == 0
