@@ -35,11 +35,11 @@ from physdis_hub.data.registry import DATA_ROOT_ENV
 from physdis_hub.errors import PhysdisError, lookup
 from physdis_hub.vocab import Variant
 
-from . import perceptual
 from .augment import PHOTO_LIKE
 from .config import OptimConfig, TrainConfig
 from .data import DataConfig
 from .loocc import VARIANTS, LooccConfig
+from .perceptual import BUNDLED_VGG16
 from .shape_init import ShapeInitConfig
 
 
@@ -136,7 +136,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         loocc=LooccConfig(variant="LV"),
         optim=OptimConfig(lr=1e-4),
         batch_size=64, max_epochs=200, patience=10,
-        perceptual_weights=str(perceptual.BUNDLED_VGG16),
+        perceptual_weights=str(BUNDLED_VGG16),
         notes="paper settings (lr 1e-4 of the public configs; the text says 1e-3).",
     )),
     Preset("cars", "paper: ShapeNet syncar, batch 256, VGG16 perceptual loss", perceptual="paper", config=TrainConfig(
@@ -146,7 +146,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         loocc=LooccConfig(variant="LV"),
         optim=OptimConfig(lr=1e-4),
         batch_size=256, max_epochs=200, patience=10,
-        perceptual_weights=str(perceptual.BUNDLED_VGG16),
+        perceptual_weights=str(BUNDLED_VGG16),
         notes="paper settings (lr 1e-4 of the public configs; the text says 1e-3).",
     )),
     Preset("faces-cpu", "UTKFace subset, narrow nets, CPU scale", perceptual="optional", config=TrainConfig(
@@ -181,7 +181,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         loocc=LooccConfig(variant="LV"),
         optim=OptimConfig(lr=1e-4),
         batch_size=64, max_epochs=200, patience=10,
-        perceptual_weights=str(perceptual.BUNDLED_VGG16),
+        perceptual_weights=str(BUNDLED_VGG16),
         notes="paper widths and schedule on synthetic data.",
     )),
     Preset("cars-synthetic", "synthetic cars, paper widths and schedule", perceptual="paper", config=TrainConfig(
@@ -192,7 +192,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         loocc=LooccConfig(variant="LV"),
         optim=OptimConfig(lr=1e-4),
         batch_size=256, max_epochs=200, patience=10,
-        perceptual_weights=str(perceptual.BUNDLED_VGG16),
+        perceptual_weights=str(BUNDLED_VGG16),
         notes="paper widths and schedule on synthetic data.",
     )),
     # The budget of the shipped faces checkpoint (faces-loocc-lv): 20 epochs = 5,000 steps; at 2,000
@@ -293,20 +293,20 @@ def get_preset(
         changes["notes"] = (
             f"{config.notes} perceptual loss disabled (lam_perc 0; the paper uses {paper_weight:g}): on a CPU it "
             f"makes a step {PERCEPTUAL_CPU_COST} slower (benchmarks/bench_perceptual.py); pass --perceptual-weights "
-            f"{perceptual.BUNDLED_VGG16.relative_to(perceptual.BUNDLED_VGG16.parents[2])} to enable it."
+            f"{BUNDLED_VGG16.relative_to(BUNDLED_VGG16.parents[2])} to enable it."
         )
     return config.replace(**changes)
 
 
 def _bundled_weights(preset: Preset) -> str:
     """The VGG16 weights that ship with the repository, for a preset that trains as the paper does."""
-    if perceptual.BUNDLED_VGG16.is_file():
-        return str(perceptual.BUNDLED_VGG16)
+    if BUNDLED_VGG16.is_file():
+        return str(BUNDLED_VGG16)
     category = preset.category
     raise PresetError(
         f"preset {preset.name!r}: the paper trains with a VGG16 perceptual loss "
         f"(weight {CATEGORIES[category].loss.lam_perc:g}), and the bundled "
-        f"weights {perceptual.BUNDLED_VGG16} are missing (they ship with the repository, not with every install). "
+        f"weights {BUNDLED_VGG16} are missing (they ship with the repository, not with every install). "
         f"Pass --perceptual-weights FILE.safetensors (or hf-hub:timm/vgg16.tv_in1k), or use --preset "
         f"{category}-cpu / {category}-synthetic-cpu, which train without it (lam_perc 0)."
     )

@@ -14,7 +14,6 @@ from training import data as data_module
 from training import distributed as distributed_module
 from training import export as export_module
 from training import loocc as loocc_module
-from training import perceptual as perceptual_module
 from training import presets as presets_module
 from training import shape_init as shape_init_module
 from training import trainer as trainer_module
@@ -63,7 +62,7 @@ def test_paper_presets_use_the_bundled_vgg16_and_refuse_without_it(monkeypatch, 
     for name in ("faces", "cars", "faces-synthetic", "cars-synthetic"):
         cfg = get_preset(name, data_dir="/data")
         assert cfg.perceptual_weights == str(BUNDLED_VGG16) and cfg.model.loss.lam_perc > 0
-    monkeypatch.setattr(perceptual_module, "BUNDLED_VGG16", tmp_path / "missing.safetensors")
+    monkeypatch.setattr(presets_module, "BUNDLED_VGG16", tmp_path / "missing.safetensors")
     with pytest.raises(PresetError, match=r"--perceptual-weights.*faces-cpu"):
         get_preset("faces", data_dir="/data")
     with pytest.raises(PresetError, match=r"weight 0\.01"):
