@@ -288,6 +288,7 @@ class Trainer:
                 train_means = self._train_epoch(wrapped, train_loader, logger)
                 val = self._validate()
                 improved = self.early_stopping.update(val, self.epoch)
+                augment_states = self._augment_states()
                 if ctx.is_main:  # logs first: last.ckpt commits the epoch, so nothing after it is lost
                     self._figure(logger)
                     logger.log_epoch(self.epoch, self.step, {
@@ -297,7 +298,7 @@ class Trainer:
                     })  # fmt: skip
                     if improved:
                         save_checkpoint(self._best_state(val), self.run_dir / BEST_CHECKPOINT)
-                    save_checkpoint(self._state(), last)
+                    save_checkpoint(self._state(augment_states), last)
                 self._say(
                     f"epoch {self.epoch}: train {train_means['total']:.5f}  val {val:.5f}"
                     f"{'  (best)' if improved else ''}"
@@ -368,8 +369,9 @@ class Trainer:
 
     def _save_mid_epoch(self, progress: EpochProgress) -> None:
         """``last.ckpt`` with the epoch under way; every rank waits until rank 0 has written it."""
+        augment_states = self._augment_states()
         if self.ctx.is_main:
-            save_checkpoint(self._state(progress), self.run_dir / LAST_CHECKPOINT)
+            save_checkpoint(self._state(augment_states, progress), self.run_dir / LAST_CHECKPOINT)
         barrier(self.ctx)
 
     # -- signals ---------------------------------------------------------------------------------
@@ -463,8 +465,17 @@ class Trainer:
         )
 
     # -- checkpoints -----------------------------------------------------------------------------
-    def _state(self, progress: EpochProgress | None = None) -> dict[str, Any]:
-        """Everything a resume needs; ``progress``: the epoch under way (None: ``self.epoch`` is complete)."""
+    def _augment_states(self) -> torch.Tensor:
+        """``(world_size, n)`` uint8: every rank's augmentation generator state, row ``r`` of rank ``r``
+        (each rank draws its own stream); a collective, so every rank calls it."""
+        own = self.augment_generator.get_state()
+        rows = torch.zeros(self.ctx.world_size, own.numel(), dtype=torch.int64)
+        rows[self.ctx.rank] = own.long()
+        return all_reduce_sum(rows.to(self.ctx.device), self.ctx).cpu().to(torch.uint8)
+
+    def _state(self, augment_states: torch.Tensor, progress: EpochProgress | None = None) -> dict[str, Any]:
+        """Everything a resume needs; ``augment_states``: :meth:`_augment_states`; ``progress``: the
+        epoch under way (None: ``self.epoch`` is complete)."""
         progress = progress or EpochProgress()
         return {
             "kind": "physdis-training-state",
@@ -478,7 +489,7 @@ class Trainer:
             "early_stopping": self.early_stopping.state_dict(),
             "rng": capture_rng_state(),
             "loocc_generator": self.loocc_generator.get_state(),
-            "augment_generator": self.augment_generator.get_state(),
+            "augment_generators": augment_states,
             "data_order": {"seed": self.config.seed, "epoch": self.epoch},
         }
 
@@ -517,7 +528,14 @@ class Trainer:
         self.early_stopping.load_state_dict(state["early_stopping"])
         restore_rng_state(state["rng"])
         self.loocc_generator.set_state(state["loocc_generator"])
-        self.augment_generator.set_state(state["augment_generator"])
+        # each rank its own augmentation stream; a checkpoint written before they were all kept holds
+        # rank 0's; with another world size the data is dealt otherwise anyway, and each rank keeps
+        # its freshly seeded stream
+        states = state.get("augment_generators")
+        if states is None:
+            self.augment_generator.set_state(state["augment_generator"])
+        elif len(states) == self.ctx.world_size:
+            self.augment_generator.set_state(states[self.ctx.rank].clone())
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self._resume_progress = EpochProgress.from_state(state.get("epoch_progress"))
         if self._resume_progress.batches:

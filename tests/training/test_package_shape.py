@@ -36,8 +36,10 @@ def imported_modules(path: Path, known: set[str]) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            found.add(target)
-            found.update(f"{target}.{alias.name}" for alias in node.names)
+            modules = {f"{target}.{alias.name}" for alias in node.names} & known
+            # `from pkg import mod` imports the module; `from mod import name` (or `from pkg import
+            # name` of the package's own) imports ``target``
+            found.update(modules if modules and not node.module else modules | {target})
     return {m for m in found if m in known} - {name}
 
 

@@ -3,6 +3,7 @@ resumed, ends bit-identical to an uninterrupted run; a damaged checkpoint stops 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -73,7 +74,7 @@ def assert_same_run(full: Path, resumed: Path) -> None:
     """Final state, best model and logs of two runs are identical (bit for bit where they are tensors)."""
     a, b = load_checkpoint(full / LAST_CHECKPOINT), load_checkpoint(resumed / LAST_CHECKPOINT)
     assert a["epoch"] == b["epoch"] == EPOCHS
-    for key in ("model", "optimizer", "rng", "loocc_generator", "augment_generator", "early_stopping", "step"):
+    for key in ("model", "optimizer", "rng", "loocc_generator", "augment_generators", "early_stopping", "step"):
         assert_same_tensors(a[key], b[key], key)
     assert_same_tensors(load_checkpoint(full / "best.ckpt")["model"], load_checkpoint(resumed / "best.ckpt")["model"],
                         "best")  # fmt: skip
@@ -166,7 +167,9 @@ def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_refused(s
     assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 6
 
     # the preset's free-text notes may change between versions (they name the epoch budget): not a refusal
-    monkeypatch.setattr(presets_module, "_notes", lambda *parts: "worded differently")
+    tiny = presets_module.PRESETS["tiny"]
+    reworded = dataclasses.replace(tiny, config=tiny.config.replace(notes="worded differently"))
+    monkeypatch.setitem(presets_module.PRESETS, "tiny", reworded)
     assert main([*common, "--epochs", "7"]) == 0
     assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 7
 
