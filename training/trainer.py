@@ -67,6 +67,13 @@ INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 """Signals that stop a run after the current step, with its state saved."""
 
 
+def ignore_interrupts(worker_id: int) -> None:
+    """``worker_init_fn`` of the trainer's data loaders: Ctrl-C reaches every process of the terminal's
+    group, and a worker that died of it would fail the batch the main process still needs; the main
+    process alone decides when to stop (after the current step, with the state saved)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ResumeError(PhysdisError, ValueError):
     """A run cannot be resumed with the configuration given (it differs from the checkpoint's)."""
 
@@ -424,7 +431,8 @@ class Trainer:
 
     def _eval_batches(self, dataset: Any) -> Iterator[torch.Tensor]:
         return iter(DataLoader(dataset, batch_size=self.config.eval_batch_size, shuffle=False,
-                               collate_fn=collate_images, num_workers=self.config.data.num_workers))  # fmt: skip
+                               collate_fn=collate_images, num_workers=self.config.data.num_workers,
+                               worker_init_fn=ignore_interrupts))  # fmt: skip
 
     def _figure(self, logger: MetricsLogger) -> None:
         cfg = self.config
@@ -447,6 +455,7 @@ class Trainer:
         loader: DataLoader = DataLoader(
             self.splits.train, batch_size=cfg.batch_size // ctx.world_size, sampler=sampler, drop_last=True,
             collate_fn=collate_images, num_workers=cfg.data.num_workers, pin_memory=ctx.device.type == "cuda",
+            worker_init_fn=ignore_interrupts,
         )  # fmt: skip
         if len(loader) == 0:
             raise ValueError(
