@@ -12,9 +12,9 @@ from physdis_hub.data.images import DataLayoutError
 from physdis_hub.data.registry import UnknownDatasetError
 from physdis_hub.errors import CheckpointError, ChecksumMismatchError, PhysdisError, UnknownNameError, lookup
 from physdis_hub.hub import UnknownPretrainedError, get_pretrained
+from training.commands import USER_ERRORS
 from training.presets import PresetError, get_preset
 from training.reproduce import resolve_preset
-from training.train import USER_ERRORS
 from training.trainer import ResumeError
 
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from training.config import TrainConfig
-from training.data import Splits, build_splits
+from training.data import CACHE_ENV, Splits, build_splits
 from training.presets import get_preset
 from training.trainer import FitResult, Trainer
 
@@ -32,6 +32,20 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="package", autouse=True)
+def synthetic_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Rendered synthetic data goes to one temporary folder for these tests and the runs they start
+    (``$PHYSDIS_CACHE``), never to the user's cache; each split is rendered once and then reused."""
+    folder = tmp_path_factory.mktemp("synthetic-cache")
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ[CACHE_ENV]
+    else:
+        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture(scope="package")

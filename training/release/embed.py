@@ -1,7 +1,7 @@
 """Embed a trained checkpoint in the package as a default that loads with no network.
 
-``python -m training.embed OUT/LV/model --name faces-loocc-lv --suite OUT/suite.json --row "ours, LOOCC-LV"``
-(``OUT``: a local ``training.reproduce`` folder, scored by ``training.suite``) stores the weights in float16 (half the size; they are cast back to float32
+``python -m training.release.embed OUT/LV/model --name faces-loocc-lv --suite OUT/suite.json --row "ours, LOOCC-LV"``
+(``OUT``: a local ``training.reproduce`` folder, scored by ``training.analysis.suite``) stores the weights in float16 (half the size; they are cast back to float32
 on load) with config.json and a model card whose evaluation table is the suite's row for this model,
 under ``physdis_hub/hub/weights/<name>/``, and prints the registry entry to add to
 ``physdis_hub.hub.registry._BUILTIN`` (sha256 of both files).
@@ -21,9 +21,9 @@ from physdis_hub.hub import load_pretrained, save_pretrained
 from physdis_hub.hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from physdis_hub.hub.registry import EMBEDDED_WEIGHTS
 
-from .export import EVAL_FILE
-from .logs import EPOCHS_CSV, read_csv
-from .trainer import CONFIG_FILE
+from ..export import EVAL_FILE
+from ..logs import EPOCHS_CSV, read_csv
+from ..trainer import CONFIG_FILE
 
 
 def training_budget(run_dir: Path) -> str:
@@ -61,10 +61,10 @@ def training_budget(run_dir: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.embed", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.release.embed", description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path, help="folder written by save_pretrained")
     parser.add_argument("--name", required=True, help="registry name, e.g. faces-loocc-lv")
-    parser.add_argument("--suite", type=Path, required=True, help="suite.json written by python -m training.suite")
+    parser.add_argument("--suite", type=Path, required=True, help="suite.json written by python -m training.analysis.suite")
     parser.add_argument("--row", required=True, help="the suite row of this model, e.g. 'ours, LOOCC-LV'")
     parser.add_argument("--into", type=Path, default=Path(str(EMBEDDED_WEIGHTS)), help="parent folder (default: the package's)")
     args = parser.parse_args(argv)

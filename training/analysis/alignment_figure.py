@@ -3,7 +3,7 @@ model's decomposition.
 
 Usage (the three figures of the default model in README and docs/)::
 
-    python -m training.alignment_figure -o docs/figures/alignment_demo.png \
+    python -m training.analysis.alignment_figure -o docs/figures/alignment_demo.png \
         --lfw docs/figures/lfw_decompositions.png --samples docs/figures/decomposition_demo.png
 
 ``--lfw``: the real LFW face crops scikit-image ships, decomposed; ``--samples``: the first two
@@ -95,7 +95,7 @@ def lfw_figure(model_name: str = DEFAULT_MODEL, count: int = 8) -> Image.Image:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m training.alignment_figure", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m training.analysis.alignment_figure", description=__doc__.split("\n\n")[0])
     p.add_argument("-o", "--output", type=Path, default=Path("docs/figures/alignment_demo.png"), help="PNG file")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default: {DEFAULT_MODEL}, embedded)")
     p.add_argument("--lfw", type=Path, help="also write the LFW crops' decomposition figure to this PNG file")

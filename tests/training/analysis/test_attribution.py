@@ -7,7 +7,7 @@ from PIL import Image
 
 from physdis_hub.hub import save_pretrained
 from physdis_hub.model import PARTS, PhysDisModel
-from training.attribution import main
+from training.analysis.attribution import main
 from training.presets import get_preset
 
 

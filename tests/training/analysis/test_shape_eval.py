@@ -7,7 +7,7 @@ import torch
 from physdis_hub.config import ModelConfig
 from physdis_hub.render import Camera
 from physdis_hub.scene import Light, SceneParams, View
-from training.shape_eval import (
+from training.analysis.shape_eval import (
     depth_errors,
     high_frequency_rms,
     identity_share,

@@ -1,6 +1,6 @@
 """Which part does an identity probe rely on? The attribution figure of a shipped checkpoint.
 
-``python -m training.attribution --model faces-loocc-lv --data-dir CACHE --out docs/figures/attribution_faces.png``
+``python -m training.analysis.attribution --model faces-loocc-lv --data-dir CACHE --out docs/figures/attribution_faces.png``
 (``CACHE``: the synthetic data cache given to ``training.train --data-dir``) trains a linear
 identity head on all four parts' features (geom, alb, light, view) of the synthetic test identities
 under the training light and view ranges, then explains its predictions on the same identities under
@@ -26,7 +26,7 @@ from physdis_hub.probes.extractors import PartsExtractor
 from physdis_hub.probes.linear import linear_probe
 from physdis_hub.vocab import PARTS, to_network_range
 
-from .presets import get_preset
+from ..presets import get_preset
 from .suite import SuiteData, load_split
 
 
@@ -64,7 +64,7 @@ def attribution_figure(model: PhysDisModel, test: SuiteData, ood: SuiteData, out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.attribution", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.analysis.attribution", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="faces-loocc-lv", help="registry name, hf-hub:..., or local-dir:...")
     parser.add_argument("--preset", default="faces-synthetic-cpu", help="synthetic preset whose test identities to use")
     parser.add_argument("--data-dir", help="synthetic data cache (as given to training.reproduce)")

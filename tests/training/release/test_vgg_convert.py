@@ -1,4 +1,4 @@
-"""training.vgg_convert on small ONNX graphs written with onnx.helper, checked against onnxruntime."""
+"""training.release.vgg_convert on small ONNX graphs written with onnx.helper, checked against onnxruntime."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from safetensors import safe_open  # noqa: E402
 
 from physdis_hub.losses import VGG16Features  # noqa: E402
-from training.vgg_convert import ConversionError, convert, main  # noqa: E402
+from training.release.vgg_convert import ConversionError, convert, main  # noqa: E402
 
 CONVS = [(3, 64), (64, 64), "M", (64, 128), (128, 128), "M", (128, 256), (256, 256), (256, 256)]
 

@@ -6,9 +6,9 @@ import torch
 from physdis_hub.hub import save_pretrained
 from physdis_hub.model import PhysDisModel
 from physdis_hub.scene import View
-from training.part_swap import PAIRINGS, main, part_swap, pick_better
+from training.analysis.part_swap import PAIRINGS, main, part_swap, pick_better
+from training.analysis.suite import load_split
 from training.presets import get_preset
-from training.suite import load_split
 
 
 @pytest.fixture(scope="module")

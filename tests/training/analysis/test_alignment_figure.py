@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from training.alignment_figure import LABEL_H, PANEL, alignment_figure, demo_photos
+from training.analysis.alignment_figure import LABEL_H, PANEL, alignment_figure, demo_photos
 
 
 def test_figure_has_a_row_per_face_and_a_column_per_panel(tmp_path):
@@ -17,7 +17,7 @@ def test_figure_has_a_row_per_face_and_a_column_per_panel(tmp_path):
 
 def test_lfw_and_samples_figures(tmp_path):
     pytest.importorskip("skimage")
-    from training.alignment_figure import lfw_figure, main, samples_figure
+    from training.analysis.alignment_figure import lfw_figure, main, samples_figure
 
     assert lfw_figure(count=3).size == (9 * PANEL, LABEL_H + 3 * PANEL)
     assert samples_figure(count=2).size == (9 * PANEL, LABEL_H + 2 * PANEL)

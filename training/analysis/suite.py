@@ -1,6 +1,6 @@
 """The evaluation suite of the shipped checkpoints: every variant against the baselines.
 
-``python -m training.suite faces --runs OUT`` evaluates ``OUT/<variant>/model`` (``OUT``: the folder that
+``python -m training.analysis.suite faces --runs OUT`` evaluates ``OUT/<variant>/model`` (``OUT``: the folder that
 ``python -m training.reproduce faces --out OUT`` wrote) for each variant found, beside three baselines, on the synthetic test identities (never seen in
 training) of the preset the runs were trained with:
 
@@ -16,7 +16,7 @@ training) of the preset the runs were trained with:
 - reconstruction error (``recon_l1``, [0, 1] units, over covered pixels);
 - faces only, with scikit-image installed: instance clustering of jittered real LFW face crops
   (``real_photo_acc``, ``real_photo_nmi``: means over three jitter draws, and ``real_photo_acc_sd``;
-  see :mod:`training.real_photos`), the one real-photo check available offline.
+  see :mod:`training.analysis.real_photos`), the one real-photo check available offline.
 
 Baselines: raw pixels projected by PCA (fitted on the evaluated images), a random-init model of the
 same architecture, and a random-init ResNet-18 (no ImageNet weights offline). The results go to
@@ -52,13 +52,13 @@ from physdis_hub.probes.report import markdown_table as report_table
 from physdis_hub.scene import SceneParams
 from physdis_hub.vocab import VARIANT_LABELS, VARIANTS
 
-from .config import TrainConfig
-from .data import build_splits
-from .evaluate import evaluate
-from .export import calibration_images
+from ..commands import command_line
+from ..config import TrainConfig
+from ..data import build_splits
+from ..evaluate import evaluate
+from ..export import calibration_images
 from .real_photos import RealPhotoDraw, jittered_draws, lfw_faces, real_photo_scores
 from .shape_eval import null_depth_scores, ratios_to_null, shape_scores
-from .train import command_line
 
 REAL_PHOTO_COPIES = 5
 """Jittered copies of each real photo in the faces suite's real-photo check."""
@@ -133,7 +133,7 @@ def evaluate_models(
 ) -> dict[str, dict[str, float]]:
     """Rows of the results table: each model, then the baselines.
 
-    ``real_photos``: draws of jittered real photos and their photo indices (:mod:`training.real_photos`);
+    ``real_photos``: draws of jittered real photos and their photo indices (:mod:`training.analysis.real_photos`);
     when given, every extractor is also scored on them (``real_photo_acc``, ``real_photo_acc_sd``,
     ``real_photo_nmi``).
     """
@@ -214,7 +214,7 @@ SHAPE_COLUMNS = (
     ("light_z_shading_ratio", "diffuse l_z / truth"),
     ("albedo_brightness_slope", "albedo brightness slope"),
 )
-"""Diagnostics of :mod:`training.shape_eval` (a second table: models only)."""
+"""Diagnostics of :mod:`training.analysis.shape_eval` (a second table: models only)."""
 
 
 def markdown_table(rows: dict[str, dict[str, float]], columns: Sequence[tuple[str, str]] = COLUMNS) -> str:
@@ -316,7 +316,7 @@ def publish(header: str, table: str, report: Path | None, name: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.suite", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.analysis.suite", description=__doc__.split("\n\n")[0])
     parser.add_argument("category", choices=["faces", "cars"])
     parser.add_argument("--runs", required=True, type=Path, help="output folder of training.reproduce")
     parser.add_argument("--epochs", type=int, default=100, help="linear probe epochs")
@@ -336,13 +336,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             real = jittered_draws(lfw_faces(), REAL_PHOTO_COPIES, REAL_PHOTO_SEEDS)
             real_note = (f" Real photo = the 100 LFW face crops of scikit-image, {REAL_PHOTO_COPIES} jittered copies each "
                          "(shading ramp, gain, gamma, flip, small rotation/scale/shift), clustered into one cluster "
-                         f"per photo (`training/real_photos.py`); mean over {len(REAL_PHOTO_SEEDS)} jitter draws, "
+                         f"per photo (`training/analysis/real_photos.py`); mean over {len(REAL_PHOTO_SEEDS)} jitter draws, "
                          "(sd) = their standard deviation.")  # fmt: skip
         except ImportError as err:
             real_note = f" Real-photo check skipped: {err}."
     rows = evaluate_models(models, config, epochs=args.epochs, real_photos=real)
-    command = command_line("training.suite", sys.argv[1:] if argv is None else argv)
-    table = f"{markdown_table(rows)}\n\nShape diagnostics (`training/shape_eval.py`):\n\n{markdown_table(rows, SHAPE_COLUMNS)}"
+    command = command_line("training.analysis.suite", sys.argv[1:] if argv is None else argv)
+    table = f"{markdown_table(rows)}\n\nShape diagnostics (`training/analysis/shape_eval.py`):\n\n{markdown_table(rows, SHAPE_COLUMNS)}"
     data = config.data.options
     header = (
         f"Synthetic {args.category}: {data.get('test_identities')} test identities x {data.get('images_per_identity')} "

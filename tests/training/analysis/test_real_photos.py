@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from training.real_photos import FACES, jittered_copies, jittered_draws, lfw_faces, real_photo_scores
+from training.analysis.real_photos import FACES, jittered_copies, jittered_draws, lfw_faces, real_photo_scores
 
 
 def _photos(n: int = 6) -> torch.Tensor:

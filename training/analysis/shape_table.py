@@ -1,14 +1,14 @@
-"""Shape scores of several models side by side: ``python -m training.shape_table``.
+"""Shape scores of several models side by side: ``python -m training.analysis.shape_table``.
 
 Each model is a training run's best checkpoint (``RUN/best.ckpt``) or a checkpoint
 folder (``local-dir:`` / registry / ``hf-hub:`` names, as ``load_pretrained`` takes them). All are
-scored by :func:`training.shape_eval.shape_scores` on one synthetic test split (the preset's of
+scored by :func:`training.analysis.shape_eval.shape_scores` on one synthetic test split (the preset's of
 ``--config``, a run's ``train_config.json``), with the null depth as the last row; ``--report``
-writes the table into an experiment report's results block and as CSV (see :mod:`training.suite`).
+writes the table into an experiment report's results block and as CSV (see :mod:`training.analysis.suite`).
 This is how the depth-prior ablation (``results/archive/2026-12-01-faces-format-2-default.md``) is
 made, from two local run folders of ``python -m training.train``::
 
-    python -m training.shape_table RUNS/ablation/LV-noprior/best.ckpt RUNS/final/LV/best.ckpt \\
+    python -m training.analysis.shape_table RUNS/ablation/LV-noprior/best.ckpt RUNS/final/LV/best.ckpt \\
         --names "LV, no prior" "LV, prior" --config RUNS/final/LV/train_config.json \\
         --report results/archive/2026-12-01-faces-format-2-default.md --block ablation
 """
@@ -26,11 +26,11 @@ import torch
 from physdis_hub.hub import load_pretrained
 from physdis_hub.model import PhysDisModel
 
-from .config import TrainConfig
+from ..commands import command_line
+from ..config import TrainConfig
+from ..trainer import BEST_CHECKPOINT, load_best_model
 from .shape_eval import null_depth_scores, ratios_to_null, shape_scores
 from .suite import SHAPE_COLUMNS, add_report_arguments, load_split, markdown_table, publish, require_block
-from .train import command_line
-from .trainer import BEST_CHECKPOINT, load_best_model
 
 COLUMNS = (
     ("side", "SIDE"),
@@ -39,7 +39,7 @@ COLUMNS = (
     ("mad_vs_null", "MAD / null"),
     *SHAPE_COLUMNS,
 )
-"""The table's columns: the headline, then the diagnostics of :data:`training.suite.SHAPE_COLUMNS`."""
+"""The table's columns: the headline, then the diagnostics of :data:`training.analysis.suite.SHAPE_COLUMNS`."""
 
 
 def load_model(source: str) -> tuple[PhysDisModel, str]:
@@ -65,7 +65,7 @@ def shape_rows(models: dict[str, PhysDisModel], config: TrainConfig, split: str 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.shape_table", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m training.analysis.shape_table", description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", help="RUN/best.ckpt files or checkpoint names (local-dir:, registry, hf-hub:)")
     parser.add_argument("--names", nargs="+", help="row names, one per model (default: the sources)")
     parser.add_argument("--config", required=True, type=Path, help="train_config.json whose synthetic test split is used")
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = TrainConfig.from_dict(json.loads(args.config.read_text()))
     with torch.no_grad():
         rows = shape_rows({name: model for name, (model, _) in loaded.items()}, config, args.split)
-    command = command_line("training.shape_table", sys.argv[1:] if argv is None else argv)
+    command = command_line("training.analysis.shape_table", sys.argv[1:] if argv is None else argv)
     sources = "; ".join(f"{name}: {where}" for name, (_, where) in loaded.items())
     n = config.data.options.get("test_identities")
     header = (f"Synthetic faces, split `{args.split}` of preset `{config.preset}` ({n} test identities). "

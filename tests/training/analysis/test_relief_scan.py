@@ -5,9 +5,9 @@ import torch
 
 from physdis_hub.render import Renderer
 from physdis_hub.scene import View
+from training.analysis.relief_scan import main, photometric_error, refit_light_view, relief_scan, scale_relief
+from training.analysis.suite import load_split
 from training.presets import get_preset
-from training.relief_scan import main, photometric_error, refit_light_view, relief_scan, scale_relief
-from training.suite import load_split
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ import json
 import torch
 
 from physdis_hub.hub import load_pretrained
-from training.embed import main
+from training.release.embed import main
 from training.train import main as train_main
 
 SUITE = {
-    "command": "python -m training.suite faces --runs R",
+    "command": "python -m training.analysis.suite faces --runs R",
     "preset": "tiny",
     "header": "Synthetic faces: 2 test identities.",
     "rows": {"ours, LOOCC-LV": {"cluster_ood_acc": 0.5}, "pixels+PCA": {"cluster_ood_acc": 0.25}},
@@ -38,8 +38,8 @@ def test_embed_writes_half_weights_and_a_card_with_baselines_and_budget(tmp_path
 def test_training_budget_names_the_recipe_from_the_run_config(tmp_path) -> None:
     import dataclasses
 
-    from training.embed import training_budget
     from training.presets import get_preset
+    from training.release.embed import training_budget
 
     config = get_preset("faces-synthetic-cpu", "LV")
     config = config.replace(loocc=dataclasses.replace(config.loocc, cycle_weight=0.5),

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from physdis_hub.model import PhysDisModel
+from training.analysis.real_photos import jittered_draws
+from training.analysis.suite import SHAPE_COLUMNS, evaluate_models, main, markdown_table, publish, replace_block
 from training.presets import get_preset
-from training.real_photos import jittered_draws
-from training.suite import SHAPE_COLUMNS, evaluate_models, main, markdown_table, publish, replace_block
 
 
 def test_table_and_report_block(tmp_path) -> None:
