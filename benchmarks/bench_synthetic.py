@@ -24,7 +24,7 @@ from PIL import Image
 
 from physdis_hub.data import SyntheticConfig, SyntheticGenerator, write_cache
 from training.augment import augment
-from training.presets import PHOTO_TRANSFER
+from training.presets import build_preset
 
 SHEET_SPLITS = ("train", "test-ood-light", "test-ood-view", "test-ood")
 
@@ -33,15 +33,16 @@ def contact_sheet(category: str, path: Path, per_split: int = 8) -> None:
     """Rows of ``per_split`` samples from each of :data:`SHEET_SPLITS` as the synthetic presets render
     them (textured backdrops for faces), then the first row as the training augmentation sees it, then
     the canonical depth and albedo of the first row, at 2x (nearest) so the 64x64 samples are easy to see."""
-    transfer = PHOTO_TRANSFER[category]
-    gen = SyntheticGenerator(SyntheticConfig.for_category(category, **transfer["data"]))
+    preset = build_preset(f"{category}-synthetic-cpu")  # its backdrops and augmentation
+    backdrop = {k: v for k, v in preset.data.options.items() if k == "background_texture"}
+    gen = SyntheticGenerator(SyntheticConfig.for_category(category, **backdrop))
     stride = gen.config.images_per_identity
     picks = np.arange(per_split) * stride + np.arange(per_split) % stride  # one image per identity
     batches = [gen.render(split, picks) for split in SHEET_SPLITS]
     rows = [b.image for b in batches]
     first = batches[0]
-    if transfer["augment"].enabled:
-        rows.append(augment(first.image, transfer["augment"], torch.Generator().manual_seed(0)))
+    if preset.augment.enabled:
+        rows.append(augment(first.image, preset.augment, torch.Generator().manual_seed(0)))
     scene = gen.category.scene
     depth = 1 - (first.depth - scene.min_depth) / (scene.border_depth - scene.min_depth)
     rows += [depth[:, None].expand(-1, 3, -1, -1), (first.albedo + 1) / 2]

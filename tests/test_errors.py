@@ -20,9 +20,9 @@ from physdis_hub.errors import (
     lookup,
 )
 from physdis_hub.hub import UnknownPretrainedError, get_pretrained
+from training.commands import USER_ERRORS
 from training.presets import PresetError, build_preset
 from training.reproduce import resolve_preset
-from training.train import USER_ERRORS
 from training.trainer import ResumeError
 
 

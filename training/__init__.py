@@ -9,6 +9,8 @@ Builds on :mod:`physdis_hub` (never the other way round).
 - ``python -m training.train``: one run (also under ``torchrun``); ``--init unsup3d-celeba`` starts
   it from a pretrained model (:mod:`training.init`).
 - ``python -m training.reproduce faces|cars``: every LOOCC variant, evaluated, carded, exported.
+- :mod:`training.analysis`: one-off analysis of trained models; :mod:`training.release`: maintainer
+  tools (embedding a default, converting VGG16). The core above imports neither.
 
 Example:
     >>> from training import Trainer, build_preset

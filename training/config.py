@@ -66,6 +66,9 @@ class TrainConfig(ConfigBase):
     """A validation loss counts as better only if it is lower than the best by more than this."""
     seed: int = 0
     """Seeds model init, the split, data order and LOOCC sampling."""
+    checkpoint_every: int = 100
+    """Also write ``last.ckpt`` every this many optimisation steps within an epoch (0: at epoch ends
+    only; it is always written at epoch ends and on SIGINT / SIGTERM). A resume may change it."""
     figure_every: int = 1
     """Write a decomposition figure every this many epochs (0: never)."""
     figure_images: int = 8
@@ -96,6 +99,8 @@ class TrainConfig(ConfigBase):
                 raise ValueError(f"TrainConfig.{name}: expected a positive int, got {value!r}")
         if self.loocc.enabled and self.batch_size < 2:
             raise ValueError(f"TrainConfig.batch_size: LOOCC needs >= 2 images per batch, got {self.batch_size}")
+        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 0:
+            raise ValueError(f"TrainConfig.checkpoint_every: expected an int >= 0, got {self.checkpoint_every!r}")
         if self.figure_every < 0:
             raise ValueError(f"TrainConfig.figure_every: expected >= 0, got {self.figure_every}")
         if self.min_delta < 0:

@@ -5,12 +5,18 @@ Data sets come from :func:`physdis_hub.data.load_dataset`, each with its own ``t
 ``split_seed`` option, fixed by the presets so that every training seed sees the same test set),
 ShapeNet syncar's released folders (28k / 7k / 7k), the synthetic sets' disjoint identity blocks.
 ``max_images`` caps each split (a seeded subset) for CPU-scale runs.
+
+Synthetic sets are rendered once into a cache folder and read back memory-mapped by every later run
+with the same generator settings (the folder is named by their fingerprint): ``DataConfig.root`` when
+given, else :func:`synthetic_cache_root` (``$PHYSDIS_CACHE``, else the user's cache folder).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,6 +25,18 @@ from torch.utils.data import Dataset, Subset
 from physdis_hub.configbase import ConfigBase
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+CACHE_ENV = "PHYSDIS_CACHE"
+"""Environment variable naming the folder that caches rendered synthetic data between runs."""
+SYNTHETIC_PREFIX = "synthetic-"
+"""Data set names of the rendered (synthetic) sets start with this."""
+
+
+def synthetic_cache_root() -> Path:
+    """Where synthetic sets are cached when ``DataConfig.root`` is None: ``$PHYSDIS_CACHE``, else
+    ``$XDG_CACHE_HOME/physdis-hub``, else ``~/.cache/physdis-hub`` (faces-synthetic-cpu: about 1.4 GB)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "physdis-hub"
 
 
 @dataclass(frozen=True)
@@ -28,7 +46,8 @@ class DataConfig(ConfigBase):
     dataset: str = "synthetic-faces"
     """Name for :func:`physdis_hub.data.load_dataset` (``"utkface"``, ``"syncar"``, ``"synthetic-faces"``, ...)."""
     root: str | None = None
-    """Data set directory (real sets), or the cache folder of a synthetic set (None: render in memory)."""
+    """Data set directory (real sets), or the cache folder of a synthetic set (None: for a real set,
+    under ``$PHYSDIS_DATA``; for a synthetic one, :func:`synthetic_cache_root`)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Extra keyword arguments for ``load_dataset`` (e.g. UTKFace's ``split_seed``, a synthetic set's size)."""
     max_images: tuple[int, int, int] | None = None
@@ -75,13 +94,23 @@ def _subset(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
     return Subset(dataset, keep.tolist())
 
 
-def build_splits(config: DataConfig) -> Splits:
-    """Load the three splits of the data set ``config`` names."""
+def build_splits(config: DataConfig, progress: bool = False) -> Splits:
+    """Load the three splits of the data set ``config`` names.
+
+    Args:
+        config: the data set, its options and subsets.
+        progress: while a synthetic split is rendered into its cache (the first run with these
+            settings), print where to and show a progress bar.
+    """
     from physdis_hub.data import load_dataset
 
+    root, options = config.root, dict(config.options)
+    if config.dataset.startswith(SYNTHETIC_PREFIX):
+        root = root or str(synthetic_cache_root())
+        options["progress"] = progress
     limits = config.max_images or (None, None, None)
     parts = [
-        _subset(load_dataset(config.dataset, root=config.root, split=name, **config.options), limit, config.subset_seed + i)
+        _subset(load_dataset(config.dataset, root=root, split=name, **options), limit, config.subset_seed + i)
         for i, (name, limit) in enumerate(zip(SPLITS, limits))
     ]
     return Splits(*parts)

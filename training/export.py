@@ -24,9 +24,9 @@ from torch.utils.data import Dataset
 
 from physdis_hub._threads import limit_threads
 
+from .commands import USER_ERRORS, command_line
 from .data import Splits, build_splits, image_of, size
 from .evaluate import evaluate
-from .train import USER_ERRORS, command_line
 from .trainer import BEST_CHECKPOINT, load_best_model
 
 EXPORT_DIR = "model"

@@ -24,10 +24,12 @@ from .config import OptimConfig, TrainConfig
 from .data import DataConfig
 from .loocc import LooccConfig
 from .perceptual import BUNDLED_VGG16
-from .presets import PAPER_LR, PresetError
+from .presets import PresetError
 
 INIT_PRESET = "init"
 """:attr:`TrainConfig.preset` of a run started with ``--init``."""
+INIT_OPTIM = OptimConfig(lr=1e-4)
+"""Optimiser of a run from pretrained weights: Adam at the public configs' lr 1e-4, as the paper-scale presets."""
 INIT_EPOCHS = 30
 """Epoch budget of a run from pretrained weights (Unsup3d's CelebA schedule: 30 epochs)."""
 
@@ -98,7 +100,7 @@ def init_config(
             model=dataclasses.replace(model, training_data=f"{model.training_data}, then {data} (--init {name})"),
             data=DataConfig(dataset=data, root=data_dir),
             loocc=LooccConfig(variant=variant),  # type: ignore[arg-type]
-            optim=OptimConfig(lr=PAPER_LR),
+            optim=INIT_OPTIM,
             batch_size=batch_size,
             max_epochs=INIT_EPOCHS,
             patience=10,

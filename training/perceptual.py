@@ -4,7 +4,7 @@
 4.0) cut at relu3_3: the seven convolutions the loss uses, float32, 6.9 MB, with torchvision key
 names and the metadata ``input = "caffe-bgr-255"`` that tells
 :class:`physdis_hub.losses.VGG16Features` to feed it BGR 0-255 images minus the BGR pixel mean.
-It was made by ``python -m training.vgg_convert`` (the exact command, the source's sha256 and the
+It was made by ``python -m training.release.vgg_convert`` (the exact command, the source's sha256 and the
 attribution are in ``training/assets/VGG16_LICENSE.md``). Shipping it lets the paper's presets train
 with the perceptual term on a machine that cannot download ImageNet weights.
 

@@ -2,7 +2,7 @@
 
 Examples::
 
-    python -m training.reproduce faces --preset faces-synthetic-cpu            # offline, minutes
+    python -m training.reproduce faces --preset faces-synthetic-cpu            # offline (time: --help of training.train)
     python -m training.reproduce faces --data-dir data/UTKFace --perceptual-weights vgg16.safetensors
     python -m training.reproduce cars --data-dir data/syncar --variant LV --push-to-hub my-org
 
@@ -26,11 +26,12 @@ from physdis_hub._threads import limit_threads
 from physdis_hub.errors import lookup
 from physdis_hub.vocab import VARIANT_SLUGS
 
+from .commands import USER_ERRORS, command_line, report_interrupt
 from .distributed import barrier, distributed_session
 from .loocc import VARIANTS
 from .presets import PRESETS, PresetError, build_preset, data_hint, has_data
-from .train import USER_ERRORS, add_config_arguments, apply_overrides, command_line
-from .trainer import LAST_CHECKPOINT, Trainer
+from .train import add_config_arguments, apply_overrides
+from .trainer import LAST_CHECKPOINT, Trainer, TrainingInterrupted
 
 CATEGORIES = tuple(dict.fromkeys(p.category for p in PRESETS.values()))
 """Categories with training presets (those of :data:`physdis_hub.categories.CATEGORIES` that have data)."""
@@ -111,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except (TrainingInterrupted, KeyboardInterrupt) as err:
+        return report_interrupt(err, args.out or "the output directory")
     return 0
 
 

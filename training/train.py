@@ -2,8 +2,9 @@
 
 Examples::
 
-    python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv
-    python -m training.train --preset faces-synthetic-cpu --variant LV --out runs/faces-lv --resume
+    python -m training.train --preset faces-synthetic-cpu --out runs/faces-lv
+    python -m training.train --preset faces-synthetic-cpu --out runs/faces-lv --resume
+    python -m training.train --preset faces-synthetic-cpu --print-config
     python -m training.train --init unsup3d-celeba --variant LV --data celeba --data-dir data/CelebA --out runs/celeba-lv
     torchrun --nproc_per_node 4 -m training.train --preset faces --data-dir data/UTKFace \\
         --perceptual-weights vgg16.safetensors --variant L --out runs/faces-l
@@ -19,28 +20,23 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shlex
+import json
 import sys
 from collections.abc import Sequence
 
 from physdis_hub._threads import DEFAULT_MAX_THREADS, limit_threads
 from physdis_hub.config import LossConfig, SceneConfig
 from physdis_hub.data.registry import get_dataset
-from physdis_hub.errors import PhysdisError
 from physdis_hub.vocab import DEVICES, VARIANTS
 
+from .commands import USER_ERRORS, command_line, report_interrupt
 from .config import TrainConfig
 from .distributed import distributed_session
 from .init import init_config
 from .loocc import STYLES, LooccConfig
-from .presets import PRESETS, PresetError, build_preset, list_presets
+from .presets import PRESETS, Preset, PresetError, build_preset, list_presets
 from .shape_init import ShapeInitConfig
-from .trainer import Trainer
-
-USER_ERRORS = (PhysdisError, FileExistsError)
-"""Errors reported as one message and exit status 2 (bad input, not a bug): every error physdis-hub
-raises on purpose (missing data or weights, a damaged checkpoint, a resume with other settings, an
-unknown name) and an occupied run directory."""
+from .trainer import Trainer, TrainingInterrupted
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +65,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a number of the convex start (training.shape_init.ShapeInitConfig), "
                              "e.g. --shape-init bulge=0.4 or --shape-init steps=0 (off)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
+    parser.add_argument("--checkpoint-every", type=int, metavar="STEPS",
+                        help="write OUT/last.ckpt every STEPS steps within an epoch too (0: at epoch ends only; "
+                             "it is always written on Ctrl-C / SIGTERM)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt (from the last saved step)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})")
 
@@ -83,6 +82,8 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["batch_size"] = args.batch_size
     if args.seed is not None:
         changes["seed"] = args.seed
+    if args.checkpoint_every is not None:
+        changes["checkpoint_every"] = args.checkpoint_every
     if args.device is not None:
         changes["device"] = args.device
     if args.dataset is not None:
@@ -140,26 +141,36 @@ def _scalar_fields(items: Sequence[str], cls: type, flag: str) -> dict[str, floa
     return values
 
 
-def command_line(module: str, argv: Sequence[str]) -> str:
-    """The command as a user would type it (for model cards)."""
-    return " ".join(["python", "-m", module, *(shlex.quote(a) for a in argv)])
+def config_json(config: TrainConfig) -> str:
+    """What ``--print-config`` prints: the resolved configuration as indented JSON, keys sorted."""
+    return json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def _describe(preset: Preset) -> str:
+    """One preset in ``--help``: name, description, default variant, measured time where there is one."""
+    timing = preset.timing
+    measured = f", measured {timing.seconds_per_step:.1f} s/step, {timing.hours_per_run:.1f} h/run" if timing else ""
+    return f"{preset.name}: {preset.description} (variant {preset.variant}{measured})"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m training.train",
         description="Train one physdis model (run under torchrun for several GPUs or nodes).",
-        epilog="presets: " + "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values()),
+        epilog="presets: " + "; ".join(_describe(p) for p in PRESETS.values()),
     )
     parser.add_argument("--preset", choices=[p.name for p in list_presets()], help="training recipe (or --init)")
     parser.add_argument("--init", metavar="MODEL",
                         help="start from this pretrained model (e.g. unsup3d-celeba) instead of a preset: its "
                              "networks and settings, the paper's schedule; needs --data")
     parser.add_argument("--data", metavar="DATASET", help="with --init: the registered data set to train on (e.g. celeba)")
-    parser.add_argument("--variant", default="none", choices=VARIANTS, help="LOOCC variant (default: none)")
+    parser.add_argument("--variant", choices=VARIANTS,
+                        help="LOOCC variant (default: the preset's, LV except for tiny; LV with --init)")
     parser.add_argument("--loocc-style", default="text", choices=STYLES,
                         help="LOOCC as the paper's text (default) or as the authors' code (docs/loocc.md)")
-    parser.add_argument("--out", required=True, help="run directory (checkpoints, logs, figures, export)")
+    parser.add_argument("--out", help="run directory (checkpoints, logs, figures, export); required to train")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved configuration (preset, variant and overrides) as JSON and exit")
     add_config_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="skip evaluation and export of the best epoch")
     parser.add_argument("--push-to-hub", metavar="ORG/NAME", help="push the exported model to this Hub repository")
@@ -169,7 +180,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run; returns the process exit status (2 for a configuration or checkpoint problem)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.out and not args.print_config:
+        parser.error("the following arguments are required: --out (or --print-config)")
     limit_threads(args.threads)
     if args.push_to_hub and args.no_export:
         print("error: --push-to-hub needs the export (drop --no-export)", file=sys.stderr)
@@ -188,12 +202,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.init:
-            base = init_config(args.init, args.variant, data=args.data, data_dir=args.data_dir,
-                                 perceptual_weights=args.perceptual_weights)
+            base = init_config(args.init, args.variant or "LV", data=args.data, data_dir=args.data_dir,
+                               perceptual_weights=args.perceptual_weights)
         else:
             base = build_preset(args.preset, args.variant, data_dir=args.data_dir,
                                 perceptual_weights=args.perceptual_weights, loocc_style=args.loocc_style)
         config = apply_overrides(base, args)
+        if args.print_config:
+            print(config_json(config), end="")
+            return 0
         with distributed_session(config.device) as ctx:
             trainer = Trainer(config, args.out, ctx=ctx, progress=not args.no_progress)
             trainer.fit(resume=args.resume)
@@ -206,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except (TrainingInterrupted, KeyboardInterrupt) as err:
+        return report_interrupt(err, args.out)
     return 0
 
 

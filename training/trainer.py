@@ -1,30 +1,38 @@
-"""The training loop: Adam, early stopping, atomic checkpoints every epoch, exact resume, DDP-aware.
+"""The training loop: Adam, early stopping, atomic checkpoints, exact resume, Ctrl-C safe, DDP-aware.
 
 One epoch: shuffled global batches (``DistributedSampler``, seeded by ``(seed, epoch)``), LOOCC
 offsets drawn for the whole global batch from a dedicated generator, one Adam step per batch; then
 the validation loss (the reconstruction objective on the validation split, no LOOCC: it is random),
 early stopping bookkeeping, ``best.ckpt`` when validation improved, ``last.ckpt`` always, a
-decomposition figure. Rank 0 writes every file.
+decomposition figure. Rank 0 writes every file. Within an epoch, ``last.ckpt`` is also written every
+``config.checkpoint_every`` steps, and when the process receives SIGINT (Ctrl-C) or SIGTERM: the
+step under way finishes, the state is saved, and :meth:`Trainer.fit` raises
+:class:`TrainingInterrupted` (``python -m training.train`` prints one line and exits with 130).
 
 Resuming (``fit(resume=True)``) loads ``last.ckpt`` and restores the model, Adam's moments, every
-random generator (Python, NumPy, torch, the LOOCC generator; the data order is a function of
-``(seed, epoch)``), the step counter and the early-stopping state, then continues with the next
-epoch: the result is bit-identical to an uninterrupted run on the same machine (tested on CPU).
+random generator (Python, NumPy, torch, the LOOCC and augmentation generators; the data order is a
+function of ``(seed, epoch)``), the step counter, the early-stopping state and, for a checkpoint
+written mid-epoch, the batches of that epoch already trained and their loss sums; it then continues
+with the next batch: the result is bit-identical to an uninterrupted run on the same machine
+(tested on CPU, after SIGKILL at an epoch end and after SIGINT mid-epoch).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, Subset
+from torch.utils.data import DataLoader, DistributedSampler, Sampler, Subset
 from tqdm.auto import tqdm
 
 from physdis_hub.errors import PhysdisError
@@ -44,7 +52,8 @@ from .objective import TrainingObjective
 from .rng import capture_rng_state, restore_rng_state, seed_everything
 
 LAST_CHECKPOINT = "last.ckpt"
-"""Written at the end of every epoch: everything needed to resume."""
+"""Written at the end of every epoch, every ``checkpoint_every`` steps and on SIGINT / SIGTERM:
+everything needed to resume."""
 BEST_CHECKPOINT = "best.ckpt"
 """Written when the validation loss improves: the model weights of the best epoch."""
 CONFIG_FILE = "train_config.json"
@@ -55,8 +64,81 @@ AUGMENT_SEED_OFFSET = 2_000_003
 """The augmentation generator of rank ``r`` is seeded with ``seed + AUGMENT_SEED_OFFSET + r``."""
 
 
+INTERRUPT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals that stop a run after the current step, with its state saved."""
+
+
+def ignore_interrupts(worker_id: int) -> None:
+    """``worker_init_fn`` of the trainer's data loaders: Ctrl-C reaches every process of the terminal's
+    group, and a worker that died of it would fail the batch the main process still needs; the main
+    process alone decides when to stop (after the current step, with the state saved)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class ResumeError(PhysdisError, ValueError):
     """A run cannot be resumed with the configuration given (it differs from the checkpoint's)."""
+
+
+class TrainingInterrupted(Exception):
+    """:meth:`Trainer.fit` stopped on SIGINT or SIGTERM after saving its state to ``checkpoint``.
+
+    Attributes:
+        signal_name: ``"SIGINT"`` or ``"SIGTERM"``.
+        checkpoint: the ``last.ckpt`` written; ``fit(resume=True)`` continues from it.
+        step: optimisation steps completed.
+    """
+
+    def __init__(self, signal_name: str, checkpoint: Path, epoch: int, step: int) -> None:
+        super().__init__(
+            f"{signal_name}: stopped at epoch {epoch}, step {step}; saved {checkpoint} (continue with --resume)"
+        )
+        self.signal_name, self.checkpoint, self.step = signal_name, checkpoint, step
+
+
+class SkippingSampler(Sampler[int]):
+    """A :class:`DistributedSampler` whose first ``skip`` indices of the next epoch are left out: how a
+    resumed run starts mid-epoch without loading the batches it has already trained on.
+
+    Args:
+        inner: the sampler of the full epoch (its order is a function of ``(seed, epoch)``).
+    """
+
+    def __init__(self, inner: DistributedSampler) -> None:
+        self.inner = inner
+        self.skip = 0
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """Order of ``epoch``, without its first ``skip`` indices (of this rank)."""
+        self.inner.set_epoch(epoch)
+        self.skip = skip
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.islice(iter(self.inner), self.skip, None)
+
+    def __len__(self) -> int:
+        return max(len(self.inner) - self.skip, 0)
+
+
+@dataclass
+class EpochProgress:
+    """The part of an epoch already trained: what a mid-epoch checkpoint adds to an epoch-end one.
+
+    Attributes:
+        batches: global batches of the epoch trained (0: the epoch has not started).
+        sums: per-term loss sums over those batches (the epoch's means divide them by all batches).
+    """
+
+    batches: int = 0
+    sums: dict[str, float] = field(default_factory=dict)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"batches": self.batches, "sums": dict(self.sums)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any] | None) -> EpochProgress:
+        """From :meth:`state_dict`; None (a checkpoint written before mid-epoch saves) is an epoch end."""
+        state = state or {}
+        return cls(int(state.get("batches", 0)), {k: float(v) for k, v in state.get("sums", {}).items()})
 
 
 @dataclass
@@ -147,8 +229,14 @@ class Trainer:
                 f"config.batch_size: the global batch {config.batch_size} must be divisible by the "
                 f"world size {self.ctx.world_size}"
             )
-        self.splits = splits if splits is not None else build_splits(config.data)
         self.progress = progress
+        if splits is None:  # rank 0 renders an uncached synthetic set first; the others then read its cache
+            if not self.ctx.is_main:
+                barrier(self.ctx)
+            splits = build_splits(config.data, progress=progress and self.ctx.is_main)
+            if self.ctx.is_main:
+                barrier(self.ctx)
+        self.splits = splits
         seed_everything(config.seed)
         self.model = PhysDisModel(config.model)
         if config.init is not None:
@@ -166,6 +254,9 @@ class Trainer:
         self.early_stopping = EarlyStopping(config.patience, config.min_delta)
         self.epoch = 0
         self.step = 0
+        self._resume_progress = EpochProgress()  # of the epoch after self.epoch, from a mid-epoch checkpoint
+        self._resume_rng: dict[str, Any] | None = None  # re-applied once that epoch's data iterator exists
+        self._signal: str | None = None  # name of the interrupting signal, set by the handler
 
     # -- public ----------------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> FitResult:
@@ -174,6 +265,10 @@ class Trainer:
         Args:
             resume: continue from ``run_dir/last.ckpt`` (an error if it is missing or damaged). Without
                 it, a run directory that already holds a checkpoint is an error (nothing is overwritten).
+
+        Raises:
+            TrainingInterrupted: SIGINT or SIGTERM arrived (handled while ``fit`` runs in the main
+                thread); the state after the last finished step is in ``last.ckpt``.
         """
         cfg, ctx = self.config, self.ctx
         last = self.run_dir / LAST_CHECKPOINT
@@ -196,6 +291,7 @@ class Trainer:
         train_loader = self._train_loader()
         wrapped = self._wrap()
         stopped = self.early_stopping.should_stop
+        previous_handlers = self._catch_signals()
         try:
             while self.epoch < cfg.max_epochs and not stopped:
                 self.epoch += 1
@@ -203,6 +299,7 @@ class Trainer:
                 train_means = self._train_epoch(wrapped, train_loader, logger)
                 val = self._validate()
                 improved = self.early_stopping.update(val, self.epoch)
+                augment_states = self._augment_states()
                 if ctx.is_main:  # logs first: last.ckpt commits the epoch, so nothing after it is lost
                     self._figure(logger)
                     logger.log_epoch(self.epoch, self.step, {
@@ -212,14 +309,19 @@ class Trainer:
                     })
                     if improved:
                         save_checkpoint(self._best_state(val), self.run_dir / BEST_CHECKPOINT)
-                    save_checkpoint(self._state(), last)
+                    save_checkpoint(self._state(augment_states), last)
                 self._say(
                     f"epoch {self.epoch}: train {train_means['total']:.5f}  val {val:.5f}"
                     f"{'  (best)' if improved else ''}"
                 )
                 barrier(ctx)
                 stopped = self.early_stopping.should_stop
+                interrupted = self._interrupted()
+                if interrupted:  # arrived during validation or saving: the epoch is saved, stop here
+                    raise TrainingInterrupted(interrupted, last, self.epoch, self.step)
         finally:
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
             logger.close()
         if stopped:
             self._say(f"early stopping: no improvement for {cfg.patience} epochs")
@@ -231,12 +333,19 @@ class Trainer:
     # -- one epoch -------------------------------------------------------------------------------
     def _train_epoch(self, wrapped: torch.nn.Module, loader: DataLoader, logger: MetricsLogger) -> dict[str, float]:
         cfg, ctx = self.config, self.ctx
-        loader.sampler.set_epoch(self.epoch)  # type: ignore[attr-defined]
+        progress, self._resume_progress = self._resume_progress, EpochProgress()
+        sampler: SkippingSampler = loader.sampler  # type: ignore[assignment]
+        sampler.set_epoch(self.epoch, skip=progress.batches * (cfg.batch_size // ctx.world_size))
+        total = progress.batches + len(loader)
         rows = local_rows(cfg.batch_size, ctx)
         self.model.train()
-        sums: dict[str, float] = {}
-        bar = tqdm(loader, desc=f"epoch {self.epoch}/{cfg.max_epochs}", leave=False, dynamic_ncols=True,
-                   disable=not (self.progress and ctx.is_main), file=sys.stderr)
+        batches = iter(loader)  # draws the loader's base seed from the global generator
+        if self._resume_rng is not None:  # a mid-epoch checkpoint holds the generators after that draw
+            restore_rng_state(self._resume_rng)
+            self._resume_rng = None
+        bar = tqdm(batches, desc=f"epoch {self.epoch}/{cfg.max_epochs}", leave=False, dynamic_ncols=True,
+                   total=total, initial=progress.batches, disable=not (self.progress and ctx.is_main),
+                   file=sys.stderr)
         for images in bar:
             if cfg.augment.enabled:
                 images = augment(images, cfg.augment, self.augment_generator)
@@ -255,12 +364,51 @@ class Trainer:
             self.optimizer.step()
             self.step += 1
             means = self._mean_over_ranks(terms)
+            progress.batches += 1
             for k, v in means.items():
-                sums[k] = sums.get(k, 0.0) + v
+                progress.sums[k] = progress.sums.get(k, 0.0) + v
             logger.log_step(self.step, self.epoch, {**means, "aug": perturbation.kind if perturbation else ""})
             bar.set_postfix(loss=f"{means['total']:.4f}")
+            interrupted = self._interrupted()
+            if interrupted or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and progress.batches < total):
+                self._save_mid_epoch(progress)
+            if interrupted:
+                bar.close()
+                raise TrainingInterrupted(interrupted, self.run_dir / LAST_CHECKPOINT, self.epoch, self.step)
         bar.close()
-        return {k: v / len(loader) for k, v in sums.items()}
+        return {k: v / total for k, v in progress.sums.items()}
+
+    def _save_mid_epoch(self, progress: EpochProgress) -> None:
+        """``last.ckpt`` with the epoch under way; every rank waits until rank 0 has written it."""
+        augment_states = self._augment_states()
+        if self.ctx.is_main:
+            save_checkpoint(self._state(augment_states, progress), self.run_dir / LAST_CHECKPOINT)
+        barrier(self.ctx)
+
+    # -- signals ---------------------------------------------------------------------------------
+    def _catch_signals(self) -> dict[int, Any]:
+        """Route SIGINT / SIGTERM to a flag checked after every step; the previous handlers, to restore.
+        Only the main thread may set handlers: elsewhere (e.g. a notebook's worker thread) nothing changes."""
+        self._signal = None
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def note(signum: int, frame: Any) -> None:
+            self._signal = signal.Signals(signum).name
+
+        previous = {sig: signal.getsignal(sig) for sig in INTERRUPT_SIGNALS}
+        for sig in INTERRUPT_SIGNALS:
+            signal.signal(sig, note)
+        return previous
+
+    def _interrupted(self) -> str | None:
+        """The signal's name if any rank has received one (all ranks stop at the same step), else None."""
+        if not self.ctx.distributed:
+            return self._signal
+        flag = torch.tensor([1.0 if self._signal else 0.0], device=self.ctx.device)
+        if float(all_reduce_sum(flag, self.ctx)) == 0:
+            return None
+        return self._signal or "SIGTERM"  # a rank that received nothing itself stops with the others
 
     def _mean_over_ranks(self, terms: dict[str, torch.Tensor]) -> dict[str, float]:
         names = sorted(terms)
@@ -287,7 +435,8 @@ class Trainer:
 
     def _eval_batches(self, dataset: Any) -> Iterator[torch.Tensor]:
         return iter(DataLoader(dataset, batch_size=self.config.eval_batch_size, shuffle=False,
-                               collate_fn=collate_images, num_workers=self.config.data.num_workers))
+                               collate_fn=collate_images, num_workers=self.config.data.num_workers,
+                               worker_init_fn=ignore_interrupts))
 
     def _figure(self, logger: MetricsLogger) -> None:
         cfg = self.config
@@ -304,12 +453,13 @@ class Trainer:
     # -- set-up ----------------------------------------------------------------------------------
     def _train_loader(self) -> DataLoader:
         cfg, ctx = self.config, self.ctx
-        sampler: DistributedSampler = DistributedSampler(
+        sampler = SkippingSampler(DistributedSampler(
             self.splits.train, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True
-        )
+        ))
         loader: DataLoader = DataLoader(
             self.splits.train, batch_size=cfg.batch_size // ctx.world_size, sampler=sampler, drop_last=True,
             collate_fn=collate_images, num_workers=cfg.data.num_workers, pin_memory=ctx.device.type == "cuda",
+            worker_init_fn=ignore_interrupts,
         )
         if len(loader) == 0:
             raise ValueError(
@@ -328,10 +478,22 @@ class Trainer:
         )
 
     # -- checkpoints -----------------------------------------------------------------------------
-    def _state(self) -> dict[str, Any]:
+    def _augment_states(self) -> torch.Tensor:
+        """``(world_size, n)`` uint8: every rank's augmentation generator state, row ``r`` of rank ``r``
+        (each rank draws its own stream); a collective, so every rank calls it."""
+        own = self.augment_generator.get_state()
+        rows = torch.zeros(self.ctx.world_size, own.numel(), dtype=torch.int64)
+        rows[self.ctx.rank] = own.long()
+        return all_reduce_sum(rows.to(self.ctx.device), self.ctx).cpu().to(torch.uint8)
+
+    def _state(self, augment_states: torch.Tensor, progress: EpochProgress | None = None) -> dict[str, Any]:
+        """Everything a resume needs; ``augment_states``: :meth:`_augment_states`; ``progress``: the
+        epoch under way (None: ``self.epoch`` is complete)."""
+        progress = progress or EpochProgress()
         return {
             "kind": "physdis-training-state",
-            "epoch": self.epoch,
+            "epoch": self.epoch - 1 if progress.batches else self.epoch,
+            "epoch_progress": progress.state_dict(),
             "step": self.step,
             "config": self.config.to_dict(),
             "world_size": self.ctx.world_size,
@@ -340,7 +502,7 @@ class Trainer:
             "early_stopping": self.early_stopping.state_dict(),
             "rng": capture_rng_state(),
             "loocc_generator": self.loocc_generator.get_state(),
-            "augment_generator": self.augment_generator.get_state(),
+            "augment_generators": augment_states,
             "data_order": {"seed": self.config.seed, "epoch": self.epoch},
         }
 
@@ -365,7 +527,9 @@ class Trainer:
             saved = TrainConfig.from_dict(state["config"]).to_dict()
         except (ValueError, TypeError) as err:
             raise ResumeError(f"resume: {path} holds a configuration this version cannot read ({err})") from err
-        saved = {**saved, "max_epochs": self.config.max_epochs, "notes": self.config.notes}
+        # checkpoint_every only says how often the state is saved.
+        saved = {**saved, "max_epochs": self.config.max_epochs, "notes": self.config.notes,
+                 "checkpoint_every": self.config.checkpoint_every}
         diff = config_diff(saved, self.config.to_dict())
         if diff:
             raise ResumeError(
@@ -377,8 +541,18 @@ class Trainer:
         self.early_stopping.load_state_dict(state["early_stopping"])
         restore_rng_state(state["rng"])
         self.loocc_generator.set_state(state["loocc_generator"])
-        self.augment_generator.set_state(state["augment_generator"])
+        # each rank its own augmentation stream; a checkpoint written before they were all kept holds
+        # rank 0's; with another world size the data is dealt otherwise anyway, and each rank keeps
+        # its freshly seeded stream
+        states = state.get("augment_generators")
+        if states is None:
+            self.augment_generator.set_state(state["augment_generator"])
+        elif len(states) == self.ctx.world_size:
+            self.augment_generator.set_state(states[self.ctx.rank].clone())
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self._resume_progress = EpochProgress.from_state(state.get("epoch_progress"))
+        if self._resume_progress.batches:
+            self._resume_rng = state["rng"]
 
     # -- messages --------------------------------------------------------------------------------
     def _banner(self, resumed_from: int | None) -> str:
@@ -390,7 +564,10 @@ class Trainer:
             f"data {cfg.data.dataset!r}: {size(self.splits.train)} train / {size(self.splits.val)} val / "
             f"{size(self.splits.test)} test images; global batch {cfg.batch_size}, lr {cfg.optim.lr:g}",
         ]
-        if resumed_from is not None:
+        if resumed_from is not None and self._resume_progress.batches:
+            lines.append(f"resuming epoch {resumed_from + 1} after its batch {self._resume_progress.batches} "
+                         f"(step {self.step})")
+        elif resumed_from is not None:
             lines.append(f"resuming after epoch {resumed_from} (step {self.step})")
         if cfg.notes:
             lines.append(f"note: {cfg.notes}")

@@ -22,12 +22,16 @@ sample takes about 150 KB (float32 maps), 10,000 samples about 1.5 GB.
 from __future__ import annotations
 
 import json
+import shutil
+import sys
+import tempfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .synthetic import SyntheticBatch, SyntheticConfig, SyntheticGenerator
 
@@ -65,33 +69,51 @@ def cache_dir(root: str | Path, config: SyntheticConfig, split: str) -> Path:
 def write_cache(
     config: SyntheticConfig, split: str, root: str | Path, batch_size: int = 256, progress: bool = True
 ) -> Path:
-    """Render ``split`` into the disk cache (overwriting an incomplete one) with a progress bar.
+    """Render ``split`` into the disk cache (replacing an incomplete or stale one), with a progress line
+    and bar when ``progress``.
+
+    The split is rendered into a private temporary folder beside the cache and renamed into place when
+    complete, so that two processes rendering the same split at once (two runs started together, DDP
+    ranks) never write into each other's files: the first rename wins and the other copy is dropped.
 
     Returns:
         The cache folder (see :func:`cache_dir`).
     """
     generator = SyntheticGenerator(config)
     folder = cache_dir(root, config, split)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "meta.json").unlink(missing_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
     n = config.split_size(split)
-    arrays: dict[str, np.memmap] = {}
-    start = 0
-    for batch in generator.batches(split, batch_size, progress=progress):
-        flat = _flatten(batch)
-        if not arrays:
-            arrays = {
-                key: np.lib.format.open_memmap(folder / f"{key.replace('/', '.')}.npy", mode="w+", dtype=a.dtype, shape=(n, *a.shape[1:]))
-                for key, a in flat.items()
-            }
-        for key, a in flat.items():
-            arrays[key][start : start + len(a)] = a
-        start += len(batch.image)
-    for a in arrays.values():
-        a.flush()
-    meta = {"format": CACHE_FORMAT, "split": split, "size": n, "fields": sorted(arrays), "config": config.to_dict(),
-            "factor_names": {k: list(v) for k, v in generator.factor_names().items()}}
-    (folder / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if progress:
+        tqdm.write(f"rendering synthetic {config.category} '{split}' ({n:,} images) into {folder}; "
+                   "later runs with the same data settings reuse it", file=sys.stderr)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{split}.", suffix=".tmp", dir=folder.parent))
+    try:
+        arrays: dict[str, np.memmap] = {}
+        start = 0
+        for batch in generator.batches(split, batch_size, progress=progress):
+            flat = _flatten(batch)
+            if not arrays:
+                arrays = {
+                    key: np.lib.format.open_memmap(tmp / f"{key.replace('/', '.')}.npy", mode="w+", dtype=a.dtype, shape=(n, *a.shape[1:]))
+                    for key, a in flat.items()
+                }
+            for key, a in flat.items():
+                arrays[key][start : start + len(a)] = a
+            start += len(batch.image)
+        for a in arrays.values():
+            a.flush()
+        meta = {"format": CACHE_FORMAT, "split": split, "size": n, "fields": sorted(arrays), "config": config.to_dict(),
+                "factor_names": {k: list(v) for k, v in generator.factor_names().items()}}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+        if folder.exists() and read_cache(config, split, root) is None:
+            shutil.rmtree(folder, ignore_errors=True)  # incomplete or stale: replaced
+        try:
+            tmp.rename(folder)
+        except OSError:  # another process completed the same split first: keep its copy
+            if read_cache(config, split, root) is None:
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

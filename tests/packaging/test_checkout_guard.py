@@ -7,7 +7,7 @@ import pytest
 
 from physdis_hub._checkout import PACKAGE_DIR, InstalledPackageError, require_source_checkout
 from physdis_hub.align.convert import main as convert_main
-from training.embed import main as embed_main
+from training.release.embed import main as embed_main
 
 
 @pytest.mark.parametrize("install_dir", ["site-packages", "dist-packages"])

@@ -9,16 +9,31 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from training.config import TrainConfig
-from training.data import Splits, build_splits
+from training.data import CACHE_ENV, Splits, build_splits
 from training.presets import build_preset
 from training.trainer import FitResult, Trainer
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="package", autouse=True)
+def synthetic_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Rendered synthetic data goes to one temporary folder for these tests and the runs they start
+    (``$PHYSDIS_CACHE``), never to the user's cache; each split is rendered once and then reused."""
+    folder = tmp_path_factory.mktemp("synthetic-cache")
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ[CACHE_ENV]
+    else:
+        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture(scope="package")

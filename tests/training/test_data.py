@@ -36,3 +36,24 @@ def test_splits_and_caps(tiny_splits) -> None:  # type: ignore[no-untyped-def]
         Splits(tiny_splits.train, [], tiny_splits.test)
     with pytest.raises(ValueError, match="max_images"):
         DataConfig(max_images=(1, 0, 1))
+
+
+def test_synthetic_splits_are_rendered_once_into_the_cache_and_reused(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from physdis_hub.data import load_dataset
+    from training.data import CACHE_ENV, synthetic_cache_root
+    from training.presets import build_preset
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    assert synthetic_cache_root() == tmp_path
+    config = build_preset("tiny").data
+    first = build_splits(config, progress=True)
+    err = capsys.readouterr().err
+    assert err.count("rendering synthetic faces") == 3 and str(tmp_path) in err  # one line per split
+    folders = sorted(p.name for p in tmp_path.glob("synthetic-faces-*/*"))
+    assert folders == ["test", "train", "val"] and not list(tmp_path.glob("synthetic-faces-*/.*"))
+    again = build_splits(config, progress=True)
+    assert "rendering" not in capsys.readouterr().err  # a second run reads the cache
+    in_memory = load_dataset(config.dataset, root=None, split="train", **config.options)
+    for i in (0, len(in_memory) - 1):  # the cache holds exactly what rendering in memory gives
+        assert torch.equal(first.train[i]["image"], in_memory[i]["image"])
+        assert torch.equal(again.train[i]["image"], in_memory[i]["image"])

@@ -51,6 +51,9 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     last_one = load_checkpoint(tmp_path / "one" / LAST_CHECKPOINT)
     last_two = load_checkpoint(tmp_path / "two" / LAST_CHECKPOINT)
     assert last_two["world_size"] == 2 and last_two["step"] == last_one["step"] == 8
+    augment = last_two["augment_generators"]  # each rank's own stream, for an exact resume
+    assert augment.shape[0] == 2 and not torch.equal(augment[0], augment[1])
+    assert torch.equal(augment[0], last_one["augment_generators"][0])
     val_one = [float(r["val_loss"]) for r in read_csv(tmp_path / "one" / "epochs.csv")]
     val_two = [float(r["val_loss"]) for r in read_csv(tmp_path / "two" / "epochs.csv")]
     assert val_two == pytest.approx(val_one, rel=3e-2)

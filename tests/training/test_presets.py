@@ -79,7 +79,7 @@ def test_paper_presets_use_the_bundled_vgg16_and_refuse_without_it(monkeypatch, 
 
 def test_cpu_synthetic_presets_add_the_priors_and_photo_transfer() -> None:
     faces, cars = build_preset("faces-synthetic-cpu"), build_preset("cars-synthetic-cpu")
-    assert faces.model.loss.lam_normal_smooth == presets_module.NORMAL_PRIOR["faces"] > 0
+    assert faces.model.loss.lam_normal_smooth == 1.0
     assert cars.model.loss.lam_normal_smooth == 0  # it flattened cars (README, Results)
     assert faces.augment.enabled and not cars.augment.enabled
     assert faces.data.options["background_texture"] > 0 and "background_texture" not in cars.data.options
@@ -89,7 +89,7 @@ def test_cpu_synthetic_presets_add_the_priors_and_photo_transfer() -> None:
 
 
 def test_the_cycle_term_is_on_only_in_the_loocc_variants_of_the_cpu_synthetic_faces_preset() -> None:
-    assert build_preset("faces-synthetic-cpu", "LV").loocc.cycle_weight == presets_module.CYCLE_TERM["faces"] > 0
+    assert build_preset("faces-synthetic-cpu", "LV").loocc.cycle_weight == 1.0
     assert build_preset("faces-synthetic-cpu", "L").loocc.cycle_weight > 0
     # no LOOCC: nothing is perturbed, and the config stays that of the runs trained before the term
     assert build_preset("faces-synthetic-cpu", "none").loocc == loocc_module.LooccConfig()
