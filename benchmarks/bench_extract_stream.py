@@ -46,7 +46,7 @@ def _child(args: argparse.Namespace) -> None:
 
     start = time.perf_counter()
     code = main(["extract", args.list, "-o", args.out, "--no-align", "--workers", str(args.workers), "--batch-size",
-                 str(args.batch_size), "--shard-size", str(args.shard_size), "--no-progress"])  # fmt: skip
+                 str(args.batch_size), "--shard-size", str(args.shard_size), "--no-progress"])
     seconds = time.perf_counter() - start
     status = Path("/proc/self/status").read_text()
     peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
             listing.write_text("".join(f"{pool[i % len(pool)].name}\n" for i in range(n)))
             command = [sys.executable, __file__, "--child", "--list", str(listing), "--out", str(Path(tmp) / f"out{n}"),
                        "--workers", str(args.workers), "--batch-size", str(args.batch_size),
-                       "--shard-size", str(args.shard_size)]  # fmt: skip
+                       "--shard-size", str(args.shard_size)]
             run = subprocess.run(command, capture_output=True, text=True, check=True)
             result = json.loads(run.stdout.strip().splitlines()[-1])
             if result["code"] != 0:
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     for r in rows:
         shards = -(-r["images"] // args.shard_size)
         print(f"| {r['images']:,} | {shards} | {r['seconds']:.1f} | {r['images_per_s']:.0f} | "
-              f"{r['peak_mb']:.0f} MB | {r['worker_peak_mb']:.0f} MB |")  # fmt: skip
+              f"{r['peak_mb']:.0f} MB | {r['worker_peak_mb']:.0f} MB |")
     return rows
 
 

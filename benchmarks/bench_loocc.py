@@ -26,7 +26,7 @@ from collections.abc import Callable
 import torch
 
 from physdis_hub.config import ModelConfig
-from physdis_hub.data import get_dataset
+from physdis_hub.data import load_dataset
 from physdis_hub.model import PhysDisModel
 from training.data import collate_images
 from training.loocc import KINDS, LooccConfig, sample_perturbation
@@ -36,8 +36,8 @@ from training.objective import TrainingObjective
 def synthetic_batch(batch: int) -> torch.Tensor:
     """``batch`` synthetic face images in [-1, 1]."""
     ids = -(-batch // 8)
-    data = get_dataset("synthetic-faces", split="train", train_identities=ids, val_identities=1, test_identities=1,
-                       images_per_identity=8, progress=False)  # fmt: skip
+    data = load_dataset("synthetic-faces", split="train", train_identities=ids, val_identities=1, test_identities=1,
+                       images_per_identity=8, progress=False)
     return collate_images([data[i] for i in range(batch)]) * 2 - 1
 
 

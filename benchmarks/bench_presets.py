@@ -20,13 +20,13 @@ import time
 
 import torch
 
-from physdis_hub.data import get_dataset
+from physdis_hub.data import load_dataset
 from physdis_hub.vocab import to_network_range
 from training.augment import augment
 from training.data import collate_images
 from training.loocc import sample_perturbation
 from training.objective import TrainingObjective
-from training.presets import TIMINGS_FILE, PresetTiming, get_preset
+from training.presets import TIMINGS_FILE, PresetTiming, build_preset
 
 MEASURED = ("tiny", "cars-synthetic-cpu", "faces-synthetic-cpu")
 """Presets timed by default: those that train on generated data at CPU scale (the paper-scale ones
@@ -35,15 +35,15 @@ take minutes a step on a CPU; ``scripts/gpu_check.sh`` times a paper-width step 
 
 def one_batch(name: str) -> torch.Tensor:
     """A ``(B, 3, 64, 64)`` batch in [0, 1] of the preset's own synthetic data (rendered in memory)."""
-    config = get_preset(name)
+    config = build_preset(name)
     options = {**config.data.options, "train_identities": -(-config.batch_size // 8), "images_per_identity": 8}
-    data = get_dataset(config.data.dataset, split="train", progress=False, **options)
+    data = load_dataset(config.data.dataset, split="train", progress=False, **options)
     return collate_images([data[i] for i in range(config.batch_size)])
 
 
 def step_seconds(name: str, repeats: int) -> float:
     """Median seconds of one training step of preset ``name`` (after one warm-up step)."""
-    config = get_preset(name)
+    config = build_preset(name)
     torch.manual_seed(config.seed)
     from physdis_hub.model import PhysDisModel
 
@@ -75,17 +75,17 @@ def main() -> None:
     torch.set_num_threads(1)
     results = json.loads(TIMINGS_FILE.read_text())
     for name in args.presets.split(","):
-        config = get_preset(name)
+        config = build_preset(name)
         train_images = config.data.options["train_identities"] * config.data.options["images_per_identity"]
         timing = PresetTiming(
             seconds_per_step=round(step_seconds(name, args.repeats), 3),
             steps_per_epoch=train_images // config.batch_size, max_epochs=config.max_epochs, threads=1,
             machine=args.machine, command=f"OMP_NUM_THREADS=1 python benchmarks/bench_presets.py --presets {name} "
             f"--repeats {args.repeats} --write",
-        )  # fmt: skip
+        )
         results[name] = dataclasses.asdict(timing)
         print(f"{name:22s} {timing.seconds_per_step:7.3f} s/step  {timing.steps_per_epoch:4d} steps/epoch  "
-              f"{timing.max_epochs:3d} epochs  {timing.hours_per_run:6.2f} h/run", flush=True)  # fmt: skip
+              f"{timing.max_epochs:3d} epochs  {timing.hours_per_run:6.2f} h/run", flush=True)
     if args.write:
         TIMINGS_FILE.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 

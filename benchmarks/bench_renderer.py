@@ -68,7 +68,7 @@ def main() -> None:
         opt.step()
 
     with torch.no_grad():
-        predicted = model.decode_scene(model.encode(x))
+        predicted = model.decode_scene(model._encode(x))
 
     def render_fwd_bwd(scene: SceneParams) -> None:
         leaf = scene.map(lambda t: t.detach().requires_grad_(True))

@@ -24,7 +24,7 @@ from PIL import Image
 
 from physdis_hub.data import SyntheticConfig, SyntheticGenerator, write_cache
 from training.augment import augment
-from training.presets import get_preset
+from training.presets import build_preset
 
 SHEET_SPLITS = ("train", "test-ood-light", "test-ood-view", "test-ood")
 
@@ -33,7 +33,7 @@ def contact_sheet(category: str, path: Path, per_split: int = 8) -> None:
     """Rows of ``per_split`` samples from each of :data:`SHEET_SPLITS` as the synthetic presets render
     them (textured backdrops for faces), then the first row as the training augmentation sees it, then
     the canonical depth and albedo of the first row, at 2x (nearest) so the 64x64 samples are easy to see."""
-    preset = get_preset(f"{category}-synthetic-cpu")  # its backdrops and augmentation
+    preset = build_preset(f"{category}-synthetic-cpu")  # its backdrops and augmentation
     backdrop = {k: v for k, v in preset.data.options.items() if k == "background_texture"}
     gen = SyntheticGenerator(SyntheticConfig.for_category(category, **backdrop))
     stride = gen.config.images_per_identity

@@ -42,11 +42,12 @@ REPO = Path(__file__).resolve().parents[1]
 def _build_step(setting: str, batch: torch.Tensor):  # type: ignore[no-untyped-def]
     """A step function of ``setting`` (a fresh model from seed 0), in the library this process imports."""
     from physdis_hub.model import PhysDisModel
+    from training import presets
     from training.loocc import sample_perturbation
     from training.objective import TrainingObjective
-    from training.presets import get_preset
 
-    config = get_preset("faces-synthetic-cpu", "LV")
+    # A --baseline commit may predate the registries' rename (get_preset built the TrainConfig then).
+    config = getattr(presets, "build_preset", presets.get_preset)("faces-synthetic-cpu", "LV")
     torch.manual_seed(0)
     model = PhysDisModel(config.model)
     x = batch
@@ -112,7 +113,7 @@ class _Worker:
         self.name = name
         env = {**os.environ, "PYTHONPATH": str(tree)}
         command = [sys.executable, __file__, "--worker", setting, "--batch-file", str(batch_file),
-                   "--threads", str(threads)]  # fmt: skip
+                   "--threads", str(threads)]
         self.proc = subprocess.Popen(
             command, env=env, cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )

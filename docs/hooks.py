@@ -113,7 +113,7 @@ def _yes_no(flag: bool) -> str:
 
 def presets_table() -> str:
     """Markdown table: one row per preset, read from the configuration it builds (variant LV)."""
-    from training.presets import PRESETS, get_preset
+    from training.presets import PRESETS, build_preset
 
     head = (
         "| preset | what it is for | data | widths (depth nf, feature dim) | batch | lr | epochs "
@@ -122,7 +122,7 @@ def presets_table() -> str:
     )
     rows = [head]
     for name, preset in PRESETS.items():
-        cfg = get_preset(name, "LV", data_dir="DATA" if preset.needs_data_dir else None)
+        cfg = build_preset(name, "LV", data_dir="DATA" if preset.needs_data_dir else None)
         loss, nets = cfg.model.loss, cfg.model.nets
         data = "real (`--data-dir`)" if preset.needs_data_dir else "synthetic (offline)"
         rows.append(

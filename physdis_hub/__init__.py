@@ -12,7 +12,7 @@ from ._lazy import lazy_exports
 if TYPE_CHECKING:  # the names below, for type checkers; at run time they are imported on first use
     from .categories import CATEGORIES, CategoryProfile, get_category
     from .config import LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
-    from .errors import CheckpointError, ChecksumMismatchError, PhysdisError, UnknownNameError
+    from .errors import CheckpointError, ChecksumMismatchError, InputError, PhysdisError, UnknownNameError
     from .hub import (
         PretrainedEntry,
         list_pretrained,
@@ -28,12 +28,19 @@ if TYPE_CHECKING:  # the names below, for type checkers; at run time they are im
 _EXPORTS = {
     ".categories": ("CATEGORIES", "CategoryProfile", "get_category"),
     ".config": ("LossConfig", "ModelConfig", "NetConfig", "RenderConfig", "SceneConfig"),
-    ".errors": ("CheckpointError", "ChecksumMismatchError", "PhysdisError", "UnknownNameError"),
-    ".hub": ("PretrainedEntry", "list_pretrained", "load_pretrained", "push_to_hub", "register_pretrained", "save_pretrained"),
+    ".errors": ("CheckpointError", "ChecksumMismatchError", "InputError", "PhysdisError", "UnknownNameError"),
+    ".hub": (
+        "PretrainedEntry",
+        "list_pretrained",
+        "load_pretrained",
+        "push_to_hub",
+        "register_pretrained",
+        "save_pretrained",
+    ),
     ".model": ("Decomposition", "ForwardOutput", "PhysDisModel"),
     ".scene": ("Light", "SceneParams", "View"),
     ".vocab": ("PARTS", "VARIANT_LABELS", "VARIANTS", "Part", "Variant", "check_parts"),
-}  # fmt: skip
+}
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __version__ = "0.1.0"
@@ -48,6 +55,7 @@ __all__ = [
     "ChecksumMismatchError",
     "Decomposition",
     "ForwardOutput",
+    "InputError",
     "Light",
     "LossConfig",
     "ModelConfig",

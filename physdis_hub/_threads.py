@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .errors import InputError
+
 DEFAULT_MAX_THREADS = 4
 
 
@@ -30,7 +32,7 @@ def limit_threads(threads: int | None = None) -> int | None:
             return None
         threads = min(DEFAULT_MAX_THREADS, available_cores())
     if threads < 1:
-        raise ValueError(f"--threads: expected a positive int, got {threads}")
+        raise InputError(f"--threads: expected a positive int, got {threads}")
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import InputError
 from .model import Decomposition, PhysDisModel
 from .scene import Light, SceneParams, View
 
@@ -56,12 +57,12 @@ class SceneEdit:
         for name in ("light_yaw", "light_pitch"):
             value = getattr(self, name)
             if value is not None and not -89.0 <= value <= 89.0:
-                raise ValueError(f"{name}: expected degrees in [-89, 89] (the light must face the object), got {value}")
+                raise InputError(f"{name}: expected degrees in [-89, 89] (the light must face the object), got {value}")
         if not (math.isfinite(self.light_strength) and self.light_strength >= 0):
-            raise ValueError(f"light_strength: expected a finite factor >= 0, got {self.light_strength}")
+            raise InputError(f"light_strength: expected a finite factor >= 0, got {self.light_strength}")
         for name in ("view_yaw", "view_pitch"):
             if not math.isfinite(getattr(self, name)):
-                raise ValueError(f"{name}: expected finite degrees, got {getattr(self, name)}")
+                raise InputError(f"{name}: expected finite degrees, got {getattr(self, name)}")
 
     def apply(self, scene: SceneParams) -> SceneParams:
         """``scene`` (batch ``B``) with this edit's light and view; depth and albedo unchanged."""
@@ -100,9 +101,9 @@ def sweep_edits(frames: int = 24, yaw: float = 30.0, pitch: float = 15.0, light_
         ``2 * frames`` edits.
     """
     if frames < 4:
-        raise ValueError(f"frames: expected at least 4 frames per sweep, got {frames}")
+        raise InputError(f"frames: expected at least 4 frames per sweep, got {frames}")
     if not 0 <= light_tilt < 89:
-        raise ValueError(f"light_tilt: expected degrees in [0, 89), got {light_tilt}")
+        raise InputError(f"light_tilt: expected degrees in [0, 89), got {light_tilt}")
     half = frames // 2
     turn = [math.sin(2 * math.pi * k / half) for k in range(half)]
     nod = [math.sin(2 * math.pi * k / (frames - half)) for k in range(frames - half)]
@@ -128,7 +129,7 @@ def animation_frames(model: PhysDisModel, dec: Decomposition | SceneParams, edit
         ``(B, T, 3, S, S)`` in [0, 1] on the CPU.
     """
     if not edits:
-        raise ValueError("edits: expected at least one SceneEdit, got none")
+        raise InputError("edits: expected at least one SceneEdit, got none")
     scene = dec.scene if isinstance(dec, Decomposition) else dec
     return torch.stack([rerender(model, scene, edit) for edit in edits], dim=1)
 
@@ -149,11 +150,11 @@ def write_animation(frames: torch.Tensor, path: str | Path, fps: int = 12, scale
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ANIMATION_FORMATS:
-        raise ValueError(f"path: expected a name ending in {', '.join('.' + f for f in ANIMATION_FORMATS)}, got {path}")
+        raise InputError(f"path: expected a name ending in {', '.join('.' + f for f in ANIMATION_FORMATS)}, got {path}")
     if frames.ndim != 4 or frames.shape[1] != 3 or frames.shape[0] == 0:
-        raise ValueError(f"frames: expected (T, 3, S, S) with T >= 1, got {tuple(frames.shape)}")
+        raise InputError(f"frames: expected (T, 3, S, S) with T >= 1, got {tuple(frames.shape)}")
     if fps <= 0 or scale <= 0:
-        raise ValueError(f"fps, scale: expected positive ints, got {fps} and {scale}")
+        raise InputError(f"fps, scale: expected positive ints, got {fps} and {scale}")
     if fmt == "mp4":
         require_mp4("path")
     pixels = (frames.detach().float().cpu().clamp(0, 1).permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
@@ -167,11 +168,11 @@ def write_animation(frames: torch.Tensor, path: str | Path, fps: int = 12, scale
 
 
 def require_mp4(argument: str = "fmt") -> ModuleType:
-    """The ``imageio_ffmpeg`` module, or a ValueError naming ``argument`` that says how to install it."""
+    """The ``imageio_ffmpeg`` module, or an InputError naming ``argument`` that says how to install it."""
     try:
         import imageio_ffmpeg
     except ImportError as err:
-        raise ValueError(
+        raise InputError(
             f"{argument}: writing .mp4 needs imageio-ffmpeg (pip install imageio-ffmpeg); gif needs nothing"
         ) from err
     return imageio_ffmpeg
@@ -213,11 +214,11 @@ def write_animations(
         The written paths, one per image.
     """
     if fmt not in ANIMATION_FORMATS:
-        raise ValueError(f"fmt: expected one of {ANIMATION_FORMATS}, got {fmt!r}")
+        raise InputError(f"fmt: expected one of {ANIMATION_FORMATS}, got {fmt!r}")
     if fmt == "mp4":
         require_mp4()
     if len(names) != dec.albedo.shape[0]:
-        raise ValueError(f"names: expected {dec.albedo.shape[0]} names, one per image, got {len(names)}")
+        raise InputError(f"names: expected {dec.albedo.shape[0]} names, one per image, got {len(names)}")
     video = animation_frames(model, dec, sweep_edits(frames))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ class CategoryProfile:
     batch_size: int
     """The paper's training batch size."""
     dataset: str = ""
-    """Registry name of the real data set the paper trains on (:func:`physdis_hub.data.get_dataset`);
+    """Registry name of the real data set the paper trains on (:func:`physdis_hub.data.load_dataset`);
     empty when no loader for it ships here."""
     dataset_options: tuple[tuple[str, Any], ...] = ()
     """Options the paper's split of :attr:`dataset` needs (pairs, so the profile stays hashable)."""
@@ -97,7 +97,7 @@ CATEGORIES: dict[str, CategoryProfile] = {
             training_data="Cat Head Dataset + Oxford-IIIT Pet (Unsup3d's cat_combined)",
         ),
     )
-}  # fmt: skip
+}
 """Every category profile by name: faces and cars (the paper's), cat (Unsup3d's cat faces)."""
 
 

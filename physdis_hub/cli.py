@@ -35,14 +35,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._threads import DEFAULT_MAX_THREADS, limit_threads
+from .errors import InputError, PhysdisError
 from .features import SHARD_FORMATS
 from .probes.cli import add_probe_subcommands
-from .vocab import PARTS, VARIANTS
+from .vocab import BATCH_SIZE, VARIANTS, add_parts_argument
 
 # torch, numpy, PIL and the model are imported by the commands that use them, so that `physdis
 # --help` and `physdis list` start in a fraction of a second (tests/packaging/test_startup.py).
@@ -92,11 +93,13 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--revision", help="revision of an hf-hub: model (same as @REV)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default: 64)")
+    p.add_argument(
+        "--batch-size", type=int, default=BATCH_SIZE, help=f"images per forward pass (default: {BATCH_SIZE})"
+    )
     p.add_argument("--local-files-only", action="store_true", help="use the Hub cache only, no network")
     p.add_argument("--sha256", metavar="HEX",
                    help="an official model's archive digest (unsup3d-*): pin it before the first download, or "
-                        "accept an archive that differs from the one recorded")  # fmt: skip
+                        "accept an archive that differs from the one recorded")
     p.add_argument("--force-download", action="store_true", help="download the model again even when it is cached")
 
 
@@ -106,7 +109,7 @@ def _load(args: argparse.Namespace) -> PhysDisModel:
     return load_pretrained(
         args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only,
         sha256=args.sha256, force_download=args.force_download,
-    )  # fmt: skip
+    )
 
 
 # -- face alignment (extract and decompose) -----------------------------------------------------------
@@ -115,16 +118,16 @@ def _add_align_arguments(p: argparse.ArgumentParser) -> None:
         "--no-align", dest="align", action="store_false",
         help="use each image as it is (centre square, resized) instead of detecting and cropping the face; "
         "by default face models align photographs larger than the model's input (physdis_hub.align)",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--faces", choices=("largest", "all"), default="largest",  # physdis_hub.align.FACES, without torch
         help="faces of an aligned photo to use: the largest (default) or all (figures/rows NAME-faceK, NAME#K)",
-    )  # fmt: skip
+    )
 
 
 def _add_on_error_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--on-error", choices=("raise", "skip"), default="raise",  # physdis_hub.stream.ON_ERROR, without torch
-                   help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")  # fmt: skip
+                   help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")
 
 
 def _crop_hook(model: PhysDisModel, args: argparse.Namespace) -> Preprocess:
@@ -139,18 +142,19 @@ def _crop_hook(model: PhysDisModel, args: argparse.Namespace) -> Preprocess:
     return CenterCrop(size, resize)
 
 
-def _no_face_error(count: int) -> ValueError:
-    return ValueError(f"inputs: no face found in any of the {count} images; --no-align takes them as they are")
+def _no_face_error(count: int) -> InputError:
+    return InputError(f"inputs: no face found in any of the {count} images; --no-align takes them as they are")
 
 
-def _chunks(count: int, size: int, desc: str) -> list[range]:
-    """Input indices ``0 .. count - 1`` in batches of ``size``, with a progress bar over several."""
+def _chunks(count: int, size: int, desc: str) -> Iterable[range]:
+    """Input indices ``0 .. count - 1`` in batches of ``size``, with a progress bar over several that
+    advances as each batch is consumed."""
     if size <= 0:
-        raise ValueError(f"--batch-size: expected a positive int, got {size}")
+        raise InputError(f"--batch-size: expected a positive int, got {size}")
     chunks = [range(i, min(i + size, count)) for i in range(0, count, size)]
     from tqdm.auto import tqdm
 
-    return list(tqdm(chunks, desc=desc, unit="batch", disable=None if len(chunks) > 1 else True))
+    return tqdm(chunks, desc=desc, unit="batch", disable=None if len(chunks) > 1 else True)
 
 
 # -- extract -----------------------------------------------------------------------------------------
@@ -165,7 +169,7 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
     )
     _add_model_arguments(p)
     _add_align_arguments(p)
-    p.add_argument("--parts", nargs="+", default=["geom", "alb"], choices=PARTS, help="parts, in order")
+    add_parts_argument(p, "parts to extract, in order", default=("geom", "alb"))
     p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file, or a shard folder")
     p.add_argument("--workers", type=int, default=2, help="DataLoader processes decoding images (default: 2; 0: none)")
     p.add_argument("--shard-size", type=int, default=10_000, help="images per shard of a folder output (default: 10000)")
@@ -183,17 +187,17 @@ def _run_extract(args: argparse.Namespace) -> None:
 
     single = args.output.suffix in (".npz", ".parquet")
     if args.output.suffix and not single:
-        raise ValueError(f"--output: expected a .npz or .parquet file name or a folder (no suffix), got {args.output}")
+        raise InputError(f"--output: expected a .npz or .parquet file name or a folder (no suffix), got {args.output}")
     if args.output.suffix == ".parquet" or args.shard_format == "parquet":
         require_pyarrow("--output")
     for name in ("batch_size", "shard_size"):
         if getattr(args, name) <= 0:
-            raise ValueError(f"--{name.replace('_', '-')}: expected a positive int, got {getattr(args, name)}")
+            raise InputError(f"--{name.replace('_', '-')}: expected a positive int, got {getattr(args, name)}")
     if args.workers < 0:
-        raise ValueError(f"--workers: expected an int >= 0, got {args.workers}")
+        raise InputError(f"--workers: expected an int >= 0, got {args.workers}")
     rank = Rank.from_env()
     if rank.world_size > 1 and single:
-        raise ValueError(f"--output: under torchrun (WORLD_SIZE={rank.world_size}) write a shard folder, not {args.output}")
+        raise InputError(f"--output: under torchrun (WORLD_SIZE={rank.world_size}) write a shard folder, not {args.output}")
     if rank.world_size > 1 and torch.device(args.device).type == "cuda":
         args.device = f"cuda:{rank.local_rank}"
     source = make_source(args.inputs)
@@ -201,7 +205,7 @@ def _run_extract(args: argparse.Namespace) -> None:
     source.preprocess = _crop_hook(model, args)
     model_id = args.model + (f"@{args.revision}" if args.revision else "")
     options = StreamOptions(tuple(args.parts), args.batch_size, args.workers, args.on_error,
-                            progress=False if args.no_progress or rank.rank else None)  # fmt: skip
+                            progress=False if args.no_progress or rank.rank else None)
     if single:
         rows, skipped = extract_to_file(model, source, args.output, model_id=model_id, options=options)
         _report_skipped(skipped)
@@ -215,7 +219,7 @@ def _run_extract(args: argparse.Namespace) -> None:
         torch.distributed.init_process_group("nccl" if torch.device(args.device).type == "cuda" else "gloo")
     try:
         index = extract_to_folder(model, source, args.output, model_id=model_id, options=options,
-                                  shard_size=args.shard_size, fmt=args.shard_format, rank=rank)  # fmt: skip
+                                  shard_size=args.shard_size, fmt=args.shard_format, rank=rank)
     finally:
         if rank.world_size > 1:
             torch.distributed.destroy_process_group()
@@ -225,7 +229,7 @@ def _run_extract(args: argparse.Namespace) -> None:
         _report_skipped([(s["name"], s["error"]) for s in index["skipped"]])
         dim = sum(index["dims"].values())
         print(f"wrote {index['num_rows']} x {dim} features ({' '.join(args.parts)}) in {len(index['shards'])} "
-              f"shards to {args.output}/{INDEX_NAME}")  # fmt: skip
+              f"shards to {args.output}/{INDEX_NAME}")
 
 
 def _report_skipped(skipped: list[tuple[str, str]]) -> None:
@@ -234,7 +238,7 @@ def _report_skipped(skipped: list[tuple[str, str]]) -> None:
 
     for name, why in skipped:
         print(f"physdis: {why} in {name}; skipped" if why == NO_FACE else f"physdis: skipped {name} ({why})",
-              file=sys.stderr)  # fmt: skip
+              file=sys.stderr)
 
 
 # -- decompose ---------------------------------------------------------------------------------------
@@ -245,18 +249,18 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, type=Path, help="output folder for the PNG figures")
     p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
     p.add_argument("--mesh", action="store_true",
-                   help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh")  # fmt: skip
+                   help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh")
     p.add_argument("--animate", action="store_true",
-                   help="also write NAME.gif: the face rotating (yaw, then pitch) and relit by a circling light")  # fmt: skip
+                   help="also write NAME.gif: the face rotating (yaw, then pitch) and relit by a circling light")
     p.add_argument("--animation-format", choices=("gif", "mp4"), default="gif",  # physdis_hub.animate.ANIMATION_FORMATS, without torch
-                   help="file format of --animate: gif (default) or mp4 (needs imageio-ffmpeg)")  # fmt: skip
+                   help="file format of --animate: gif (default) or mp4 (needs imageio-ffmpeg)")
     _add_on_error_argument(p)
     p.set_defaults(func=_run_decompose)
 
 
 def _run_decompose(args: argparse.Namespace) -> None:
     if args.scale <= 0:
-        raise ValueError(f"--scale: expected a positive int, got {args.scale}")
+        raise InputError(f"--scale: expected a positive int, got {args.scale}")
     from .inputs import collect_images
     from .stream import FileSource, gather_crops
 
@@ -369,9 +373,9 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> None:
-    common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": 64,
+    common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": BATCH_SIZE,
               "local_files_only": False, "sha256": None, "force_download": False,
-              "align": True, "faces": "largest"}  # fmt: skip
+              "align": True, "faces": "largest"}
     _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False, animate=False,
                                       animation_format="gif", on_error="raise"))
     _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"], workers=0,
@@ -384,7 +388,7 @@ def _add_app(sub: argparse._SubParsersAction) -> None:
         "app", help="the browser demo: upload faces, relight and rotate them live, see the mesh (needs the app extra)",
         description="Serves the demo page (physdis_hub.app, Gradio: pip install 'physdis-hub[app]') until Ctrl-C. "
         "It binds 127.0.0.1, this machine only, unless --host says otherwise.",
-    )  # fmt: skip
+    )
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"the model the page starts with (default: {DEFAULT_MODEL}, embedded)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; 0.0.0.0: every interface)")
     p.add_argument("--port", type=int, help="port (default: 7860, or the next free one)")
@@ -415,7 +419,7 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--force", action="store_true", help="replace a non-empty output folder")
         if name == "pdr":
             q.add_argument("--variant", default="LV", choices=VARIANTS,
-                           help="LOOCC variant of the training (default: LV, as published)")  # fmt: skip
+                           help="LOOCC variant of the training (default: LV, as published)")
             q.add_argument("--license", help="licence id of the weights (default: unknown)")
     p.set_defaults(func=_run_convert)
 
@@ -428,7 +432,7 @@ def _run_convert(args: argparse.Namespace) -> None:
         out = convert_unsup3d(args.checkpoint, args.output, category=args.category, force=args.force)
     else:
         out = convert_pdr(args.checkpoint, args.output, category=args.category, variant=args.variant,
-                          license=args.license, force=args.force)  # fmt: skip
+                          license=args.license, force=args.force)
     print(f"converted {args.checkpoint} ({args.source}, {args.category}) to {out}")
     print(f"load it with: {LOCAL_DIR_PREFIX}{out}")
 
@@ -457,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads", type=int, metavar="N",
         help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})",
-    )  # fmt: skip
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(sub)
@@ -467,6 +471,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``physdis`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
 
+    An error the package raises on purpose (:class:`~physdis_hub.errors.PhysdisError`: bad input,
+    a checkpoint that cannot be loaded, an unknown name) or a file-system error is printed as one
+    line and gives status 1; anything else is a bug and keeps its traceback.
+
     Example:
         >>> main(["extract", "photos/", "--model", "local-dir:ckpt", "-o", "features.npz"])  # doctest: +SKIP
         0
@@ -475,11 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         limit_threads(args.threads)
         return args.func(args) or 0
-    except Exception as err:
-        from .hub.checkpoint import CheckpointError
-
-        if not isinstance(err, (ValueError, LookupError, OSError, CheckpointError)):
-            raise
+    except (PhysdisError, OSError) as err:  # what the package refuses on purpose; the file system's errors
         print(f"physdis: error: {err}", file=sys.stderr)
         return 1
 

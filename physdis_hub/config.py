@@ -12,13 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .configbase import ConfigBase
-from .vocab import BACKENDS, VARIANTS, Backend, Variant
-from .vocab import PARTS as PARTS  # re-exported: the part names were defined here before vocab.py
+from .errors import ConfigFormatError
+from .vocab import PARTS, VARIANTS, Variant
 
 CONFIG_FORMAT_VERSION = 6
 """Layout version of the ``config.json`` that :meth:`ModelConfig.to_dict` writes (key
-``format_version``). Files without the key are format 1; :func:`migrate_config` brings any older
-format up to this one, so published checkpoints keep loading after fields change."""
+``format_version``). Format 6 is the one published schema: the formats before it (1 to 5, files
+without the key are format 1) were never published on the Hub and are refused with how to
+re-export them (:func:`check_format`); a newer format is refused with how to upgrade."""
+
+IMAGE_SIZE = 64
+"""Side of the square images the Unsup3d networks are built for (:attr:`ModelConfig.image_size`)."""
+
+REEXPORT_HINT = (
+    "re-export it with this physdis-hub: `physdis convert unsup3d|pdr CHECKPOINT -o OUT --category C` for a converted "
+    "official checkpoint, `python -m training.export RUN_DIR` for a run trained with this version"
+)
+"""How to turn a checkpoint of an older config format into one this package reads."""
 
 
 ENCODER_HEADS: tuple[str, ...] = ("conv-tanh", "tanh-conv")
@@ -54,11 +64,6 @@ class NetConfig(ConfigBase):
     """Bottleneck size of the confidence network."""
     use_conf: bool = True
     """Build the confidence network (faces: on; cars: off, then the losses use unit confidence)."""
-    depth_final_tanh: bool = False
-    """End the depth network in a Tanh before the depth decode. Unsup3d's depth network has no
-    output activation (the decode's ``tanh(raw - mean)`` bounds it); format-1 checkpoints of this
-    package had one, and keep it through the config migration so they compute what they were
-    trained to compute."""
     encoder_head: str = "conv-tanh"
     """Order of the light and view networks' output head: ``"conv-tanh"`` (Unsup3d: a 1x1 conv on
     the bottleneck, then Tanh, so outputs lie in [-1, 1]) or ``"tanh-conv"`` (the PDR paper's code:
@@ -102,8 +107,7 @@ class SceneConfig(ConfigBase):
     (a ring on all four sides, what this package's own models were trained with) or
     ``"left-right"`` (the left and right 2 columns only, as Unsup3d's and the PDR code's
     ``model.py`` do: their border mask pads the width only; the top and bottom rows keep the
-    decoded depth). Converted official models use ``"left-right"``; files of format 5 and older
-    mean ``"all"``. See ``docs/official-parity.md``."""
+    decoded depth). Converted official models use ``"left-right"``. See ``docs/official-parity.md``."""
     amb_range: tuple[float, float] = (0.0, 1.0)
     """Range of the ambient light intensity."""
     diff_range: tuple[float, float] = (0.0, 1.0)
@@ -118,16 +122,6 @@ class SceneConfig(ConfigBase):
     """Depth of the point on the optical axis that views rotate about."""
     fov_deg: float = 10.0
     """Horizontal and vertical field of view of the perspective camera, in degrees."""
-    center_depth: bool = True
-    """Subtract each image's mean raw depth-network output before the tanh (Unsup3d's decode).
-    With the border fixed at ``border_depth`` this ties the object's relief to how much of the image
-    the background covers: the map's mean is pinned to the middle of the range, so a background at
-    the border depth must be balanced by an object that much nearer, however deep the object
-    really is (the synthetic faces' true depths sit at a mean raw value of +0.09, out of reach).
-    ``False``: no centring; the fixed border alone sets the depth offset. Measured on synthetic
-    faces (README, Results): without it the relief grows deeper still (1.5x the truth's) and SIDE
-    worsens, so every preset keeps ``True``. Files of format 4 and older mean ``True``."""
-
     def __post_init__(self) -> None:
         if not 0 < self.min_depth < self.max_depth:
             raise ValueError(
@@ -143,8 +137,6 @@ class SceneConfig(ConfigBase):
             raise ValueError(
                 f"SceneConfig.border_edges: expected one of {list(BORDER_EDGES)}, got {self.border_edges!r}"
             )
-        if not isinstance(self.center_depth, bool):
-            raise ValueError(f"SceneConfig.center_depth: expected true or false, got {self.center_depth!r}")
 
     @property
     def depth_margin(self) -> float:
@@ -156,8 +148,6 @@ class SceneConfig(ConfigBase):
 class RenderConfig(ConfigBase):
     """Renderer settings."""
 
-    backend: Backend = "torch"
-    """``"torch"`` (ours, CPU and CUDA) or ``"nmr"`` (neural_renderer, CUDA only, optional)."""
     pixel_convention: str = "integer"
     """Where the depth rasterizer samples pixel ``(r, c)``: ``"integer"`` at image point ``(c, r)``,
     matching the intrinsics ``cx = cy = (S - 1) / 2``; ``"center"`` at ``(c + 0.5, r + 0.5)``, as
@@ -171,11 +161,9 @@ class RenderConfig(ConfigBase):
     official ``get_normal_from_depth``: the outer ring is ``(0, 0, 1)`` and every normal is divided
     by its length plus ``1e-7``, which for 64x64 maps leaves them up to 0.3% shorter than
     unit length and the diffuse shading up to 0.3% darker). Converted official models use
-    ``"unsup3d"``; files of format 5 and older mean ``"replicate"``."""
+    ``"unsup3d"``."""
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"RenderConfig.backend: expected one of {list(BACKENDS)}, got {self.backend!r}")
         if self.pixel_convention not in PIXEL_CONVENTIONS:
             raise ValueError(
                 f"RenderConfig.pixel_convention: expected one of {list(PIXEL_CONVENTIONS)}, "
@@ -205,17 +193,8 @@ class LossConfig(ConfigBase):
     """Weight of the normal-smoothness prior (mean ``1 - cos`` between neighbouring canonical
     normals), scaled by the confidence map's mean photometric gain so that its pull on the depth
     keeps its size however confident the model becomes (see :func:`physdis_hub.losses.normal_smoothness`)."""
-    lam_light_albedo: float = 0.0
-    """Weight of the light-albedo independence prior: the squared batch correlation between the
-    light's pitch and the canonical albedo's top-bottom contrast (see
-    :func:`physdis_hub.losses.light_pitch_dependence`; not in Unsup3d or the paper)."""
-    lam_light_depth: float = 0.0
-    """Weight of the same prior on the canonical depth: the squared batch correlation between the
-    light's pitch and the top-bottom contrast of the canonical depth's interior."""
-
     def __post_init__(self) -> None:
-        for name in ("lam_flip", "lam_perc", "lam_depth_smooth", "lam_normal_smooth", "lam_light_albedo",
-                     "lam_light_depth"):  # fmt: skip
+        for name in ("lam_flip", "lam_perc", "lam_depth_smooth", "lam_normal_smooth"):
             if getattr(self, name) < 0:
                 raise ValueError(f"LossConfig.{name}: loss weights must be >= 0, got {getattr(self, name)}")
 
@@ -229,8 +208,6 @@ class LossConfig(ConfigBase):
 class ModelConfig(ConfigBase):
     """Everything that defines a physdis model; saved as config.json beside the weights."""
 
-    image_size: int = 64
-    """Side of the square images the networks take (the networks are built for 64)."""
     nets: NetConfig = field(default_factory=NetConfig)
     """Network widths."""
     scene: SceneConfig = field(default_factory=SceneConfig)
@@ -259,10 +236,6 @@ class ModelConfig(ConfigBase):
     encoder settled at during training. None (an uncalibrated model): raw features."""
 
     def __post_init__(self) -> None:
-        if self.image_size != 64:
-            raise ValueError(
-                f"ModelConfig.image_size: the Unsup3d networks are defined for 64x64 images, got {self.image_size}"
-            )
         if self.variant not in VARIANTS:
             raise ValueError(f"ModelConfig.variant: expected one of {list(VARIANTS)}, got {self.variant!r}")
         if self.resize not in ("center-crop", "stretch"):
@@ -275,6 +248,11 @@ class ModelConfig(ConfigBase):
                 f"(one per part of {list(PARTS)}), got {self.part_scales!r}"
             )
 
+    @property
+    def image_size(self) -> int:
+        """Side of the square images the networks take: :data:`IMAGE_SIZE` (not a setting)."""
+        return IMAGE_SIZE
+
     # -- serialisation (the rest is ConfigBase's) -----------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (tuples become lists), stamped with ``format_version``."""
@@ -282,58 +260,33 @@ class ModelConfig(ConfigBase):
 
     @classmethod
     def from_dict(cls, data: Any, where: str | None = "config") -> ModelConfig:
-        """Build from :meth:`to_dict` output of this or an older format (see :func:`migrate_config`).
-        Unknown keys are errors, so a typo never passes silently."""
-        return super().from_dict(migrate_config(data), where)
+        """Build from :meth:`to_dict` output of this format (see :func:`check_format`). Unknown keys
+        are errors, so a typo never passes silently."""
+        return super().from_dict(check_format(data), where)
 
 
-def _format_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
-    """Format 1 -> 2: the depth network ended in a Tanh (Unsup3d's has none), and the loss held
-    the training machine's VGG16 weights path, which has no place in a published config."""
-    nets = {"depth_final_tanh": True, **data.get("nets", {})}
-    loss = {k: v for k, v in data.get("loss", {}).items() if k != "perceptual_weights"}
-    return {**data, "nets": nets, "loss": loss}
+def check_format(data: Any) -> dict[str, Any]:
+    """``data``, a ``config.json`` dict of format :data:`CONFIG_FORMAT_VERSION`, without its
+    ``format_version`` key.
 
-
-def _adds_keys_with_defaults(data: dict[str, Any]) -> dict[str, Any]:
-    """Format 2 -> 3, 3 -> 4, 4 -> 5 and 5 -> 6: each adds keys whose defaults mean what the older
-    files meant (format 3: ``part_scales``, absent = an uncalibrated model with raw features; format 4:
-    ``loss.lam_light_albedo`` and ``loss.lam_light_depth``, absent = no independence prior; format 5:
-    ``scene.center_depth``, absent = Unsup3d's mean-centred depth decode; format 6:
-    ``scene.border_edges`` and ``render.normals``, absent = the border ring and replicated border
-    normals every earlier model was trained with), so an older file is a
-    valid newer one. The version still moved so that an older physdis-hub refuses a
-    file with the new keys by saying it is newer, not that the keys are unknown."""
-    return data
-
-
-_MIGRATIONS = {
-    1: _format_1_to_2,
-    2: _adds_keys_with_defaults,
-    3: _adds_keys_with_defaults,
-    4: _adds_keys_with_defaults,
-    5: _adds_keys_with_defaults,
-}
-"""Format N -> the step that rewrites a format-N dict as format N + 1."""
-
-
-def migrate_config(data: Any) -> dict[str, Any]:
-    """Bring a ``config.json`` dict of any known format to :data:`CONFIG_FORMAT_VERSION`.
-
-    The result has no ``format_version`` key (it is the current one). A format newer than this
-    package knows is refused with what to do.
+    Raises:
+        ConfigFormatError: ``data`` is of an older format (one line: how to re-export it) or of a
+            newer one (how to upgrade).
+        ValueError: ``data`` is not an object or its ``format_version`` is not a positive int.
     """
     if not isinstance(data, dict):
         raise ValueError(f"config: expected an object, got {type(data).__name__}")
     version = data.get("format_version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ValueError(f"config.format_version: expected a positive int, got {version!r}")
+    if version < CONFIG_FORMAT_VERSION:
+        raise ConfigFormatError(
+            f"config.format_version: {version} is an unpublished development format that this physdis-hub "
+            f"no longer reads (it reads {CONFIG_FORMAT_VERSION}); {REEXPORT_HINT}"
+        )
     if version > CONFIG_FORMAT_VERSION:
-        raise ValueError(
-            f"config.format_version: {version} was written by a newer physdis-hub (this one reads up to "
+        raise ConfigFormatError(
+            f"config.format_version: {version} was written by a newer physdis-hub (this one reads "
             f"{CONFIG_FORMAT_VERSION}); upgrade with `pip install -U physdis-hub`"
         )
-    data = {k: v for k, v in data.items() if k != "format_version"}
-    for step in range(version, CONFIG_FORMAT_VERSION):
-        data = _MIGRATIONS[step](data)
-    return data
+    return {k: v for k, v in data.items() if k != "format_version"}

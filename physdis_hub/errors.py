@@ -18,6 +18,11 @@ class PhysdisError(Exception):
     """Base of the errors physdis-hub raises on purpose; the message says why and what to do."""
 
 
+class InputError(PhysdisError, ValueError):
+    """An argument or input that a function or command refuses (a wrong type, shape, range or
+    name, a missing file); the message names it, what was expected and what came."""
+
+
 class CheckpointError(PhysdisError, RuntimeError):
     """A checkpoint (a published model or a training state) cannot be found, fetched, verified or
     loaded: missing, truncated, corrupt, pickle-only, or not matching its config."""
@@ -25,6 +30,17 @@ class CheckpointError(PhysdisError, RuntimeError):
 
 class ChecksumMismatchError(CheckpointError):
     """A file's sha256 differs from the one pinned or recorded for it; the file was not used."""
+
+
+class ConversionError(CheckpointError):
+    """Weights of another format (an official Unsup3d or PDR checkpoint, an ONNX VGG16) cannot be
+    read or converted: the source is not of the expected layout, or the conversion does not
+    reproduce it. The message says why (one line)."""
+
+
+class ConfigFormatError(PhysdisError, ValueError):
+    """A ``config.json`` of a format this physdis-hub does not read (an older development format
+    or a newer release); the message says how to re-export or upgrade."""
 
 
 class UnknownNameError(PhysdisError, LookupError):

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InputError
+
 INDEX_NAME = "index.json"
 """The index of a shard folder."""
 FORMAT = "physdis-features"
@@ -70,7 +72,7 @@ def require_pyarrow(name: str) -> None:
     try:
         import pyarrow  # noqa: F401
     except ImportError as err:
-        raise ValueError(f"{name}: .parquet needs pyarrow (pip install 'physdis-hub[parquet]'); or use .npz") from err
+        raise InputError(f"{name}: .parquet needs pyarrow (pip install 'physdis-hub[parquet]'); or use .npz") from err
 
 
 def write_features(
@@ -96,15 +98,15 @@ def write_features(
     """
     path = Path(path)
     if path.suffix not in (".npz", ".parquet"):
-        raise ValueError(f"path: expected a .npz or .parquet file name, got {path}")
+        raise InputError(f"path: expected a .npz or .parquet file name, got {path}")
     if path.suffix == ".parquet":
         require_pyarrow("path")
     if not parts:
-        raise ValueError("parts: expected at least one part, got none")
+        raise InputError("parts: expected at least one part, got none")
     arrays = {k: np.asarray(v, dtype=np.float32) for k, v in parts.items()}
     for k, v in arrays.items():
         if v.ndim != 2 or v.shape[0] != len(names):
-            raise ValueError(f"parts[{k!r}]: expected shape ({len(names)}, d) for {len(names)} names, got {v.shape}")
+            raise InputError(f"parts[{k!r}]: expected shape ({len(names)}, d) for {len(names)} names, got {v.shape}")
     features = np.concatenate(list(arrays.values()), axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -116,7 +118,7 @@ def write_features(
                 "names": np.array(list(names), dtype=str), "parts": np.array(list(parts)), "features": features,
                 "skipped": np.array(list(skipped), dtype=str), "skipped_errors": np.array(list(skipped_errors), dtype=str),
                 "model": np.array(model or ""), **arrays,
-            }  # fmt: skip
+            }
             with open(tmp, "wb") as f:
                 np.savez(f, **payload)  # type: ignore[arg-type]  # (the stubs read **payload as allow_pickle)
         os.replace(tmp, path)
@@ -128,7 +130,7 @@ def write_features(
 def _write_parquet(
     tmp: Path, arrays: dict[str, np.ndarray], names: list[str], parts: list[str], model: str | None,
     skipped: Sequence[str], skipped_errors: Sequence[str],
-) -> None:  # fmt: skip
+) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -138,7 +140,7 @@ def _write_parquet(
     }
     meta = {"parts": parts, "model": model, "skipped": list(skipped), "skipped_errors": list(skipped_errors)}
     table = pa.table({"name": pa.array(names, type=pa.string()), **columns},
-                     metadata={k: json.dumps(v) for k, v in meta.items()})  # fmt: skip
+                     metadata={k: json.dumps(v) for k, v in meta.items()})
     pq.write_table(table, tmp)
 
 
@@ -153,16 +155,16 @@ def read_features(path: str | Path) -> FeatureSet:
     if path.is_dir():
         return _read_folder(path)
     if not path.is_file():
-        raise ValueError(f"features: {path} is neither a feature file nor a shard folder")
+        raise InputError(f"features: {path} is neither a feature file nor a shard folder")
     if path.suffix == ".parquet":
         require_pyarrow("features")
         return _read_parquet(path)
     if path.suffix != ".npz":
-        raise ValueError(f"features: expected a .npz or .parquet file or a shard folder, got {path}")
+        raise InputError(f"features: expected a .npz or .parquet file or a shard folder, got {path}")
     with np.load(path, allow_pickle=False) as data:
         keys = set(data.files)
         if "parts" not in keys or "names" not in keys:
-            raise ValueError(f"features: {path} lacks the 'names'/'parts' arrays of a physdis feature file (keys: {sorted(keys)})")
+            raise InputError(f"features: {path} lacks the 'names'/'parts' arrays of a physdis feature file (keys: {sorted(keys)})")
         parts = [str(p) for p in data["parts"]]
         return FeatureSet(
             names=[str(n) for n in data["names"]],
@@ -179,7 +181,7 @@ def _read_parquet(path: Path) -> FeatureSet:
     table = pq.read_table(path)
     meta = {k.decode(): json.loads(v) for k, v in (table.schema.metadata or {}).items()}
     if "parts" not in meta:
-        raise ValueError(f"features: {path} lacks the 'parts' metadata of a physdis feature file")
+        raise InputError(f"features: {path} lacks the 'parts' metadata of a physdis feature file")
     parts = {}
     for p in meta["parts"]:
         column = table.column(p).combine_chunks()
@@ -188,7 +190,7 @@ def _read_parquet(path: Path) -> FeatureSet:
     return FeatureSet(
         names=[str(n) for n in table.column("name").to_pylist()], parts=parts, model=meta.get("model"),
         skipped=meta.get("skipped", []), skipped_errors=meta.get("skipped_errors", []),
-    )  # fmt: skip
+    )
 
 
 def read_shard_names(path: Path) -> tuple[list[str], list[str], list[str]]:
@@ -206,7 +208,7 @@ def read_shard_names(path: Path) -> tuple[list[str], list[str], list[str]]:
 def shard_name(k: int, fmt: str) -> str:
     """File name of shard ``k``: ``shard-000042.npz``."""
     if fmt not in SHARD_FORMATS:
-        raise ValueError(f"fmt: expected one of {SHARD_FORMATS}, got {fmt!r}")
+        raise InputError(f"fmt: expected one of {SHARD_FORMATS}, got {fmt!r}")
     return f"shard-{k:06d}.{fmt}"
 
 
@@ -259,13 +261,13 @@ def read_index(folder: Path) -> dict[str, Any]:
     """The ``index.json`` of a shard folder, checked for its format and version."""
     path = Path(folder) / INDEX_NAME
     if not path.is_file():
-        raise ValueError(
+        raise InputError(
             f"features: {folder} has no {INDEX_NAME}: not a shard folder, or its extraction did not finish "
             "(run the same `physdis extract` again to resume it)"
         )
     index = json.loads(path.read_text())
     if index.get("format") != FORMAT or index.get("version") != VERSION:
-        raise ValueError(
+        raise InputError(
             f"features: {path} has format {index.get('format')!r} version {index.get('version')!r}, "
             f"expected {FORMAT!r} version {VERSION}"
         )
@@ -277,7 +279,7 @@ def _read_folder(folder: Path) -> FeatureSet:
     sets = [read_features(folder / s["file"]) for s in index["shards"]]
     for s, fs in zip(index["shards"], sets):
         if fs.names != s["names"]:
-            raise ValueError(f"features: {folder / s['file']} does not hold the images its index lists")
+            raise InputError(f"features: {folder / s['file']} does not hold the images its index lists")
     dims = index["dims"]
     parts = {
         p: np.concatenate([fs.parts[p] for fs in sets]) if sets else np.zeros((0, dims[p]), np.float32)
@@ -286,4 +288,4 @@ def _read_folder(folder: Path) -> FeatureSet:
     return FeatureSet(
         names=[n for fs in sets for n in fs.names], parts=parts, model=index.get("model"),
         skipped=[s["name"] for s in index["skipped"]], skipped_errors=[s["error"] for s in index["skipped"]],
-    )  # fmt: skip
+    )

@@ -13,13 +13,14 @@ import torch
 from PIL import Image, ImageDraw
 
 from .animate import SceneEdit, rerender
+from .errors import InputError
 from .model import Decomposition, PhysDisModel
 from .scene import depth_interior
 
 FIGURE_LABELS: tuple[str, ...] = (
     "input", "albedo", "depth", "shading", "reconstruction",
     "light yaw -45", "light yaw +45", "view yaw -30", "view yaw +30",
-)  # fmt: skip
+)
 """Panels of a decomposition figure, in order."""
 LABEL_HEIGHT = 14
 """Height of the label strip above the panels, in pixels."""
@@ -35,7 +36,7 @@ def decomposition_panels(model: PhysDisModel, images: torch.Tensor, dec: Decompo
     ``model.decompose(images, align=False)`` when the caller already has it.
     """
     if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images: expected (B, 3, S, S) in [0, 1], got {tuple(images.shape)}")
+        raise InputError(f"images: expected (B, 3, S, S) in [0, 1], got {tuple(images.shape)}")
     if dec is None:
         dec = model.decompose(images.to(next(model.parameters()).device), align=False, progress=False)
     scene = dec.scene

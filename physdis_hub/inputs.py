@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .errors import InputError
+
 if TYPE_CHECKING:
     import PIL.Image
 
@@ -46,20 +48,20 @@ def collect_images(inputs: Sequence[str | Path], name: str = "inputs") -> list[P
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                raise ValueError(f"{name}: no images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
+                raise InputError(f"{name}: no images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
             images += found
         elif path.is_file() and path.suffix.lower() == ".txt":
             lines = [line.strip() for line in path.read_text().splitlines()]
             listed = [path.parent / line for line in lines if line and not line.startswith("#")]
             if not listed:
-                raise ValueError(f"{name}: the file list {path} names no images (one path per line expected)")
+                raise InputError(f"{name}: the file list {path} names no images (one path per line expected)")
             images += listed
         elif path.is_file():
             images.append(path)
         elif not path.exists():
-            raise ValueError(f"{name}: no such file or folder: {item}")
+            raise InputError(f"{name}: no such file or folder: {item}")
         else:
-            raise ValueError(f"{name}: {item} is neither an image file, a .txt file list nor a folder")
+            raise InputError(f"{name}: {item} is neither an image file, a .txt file list nor a folder")
     return images
 
 
@@ -84,7 +86,7 @@ def read_image(path: str | Path, name: str | None = None) -> np.ndarray:
             im.load()
             return _to_float_rgb(im)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise ValueError(f"{label}cannot decode image file {path} ({type(err).__name__}: {err})") from err
+        raise InputError(f"{label}cannot decode image file {path} ({type(err).__name__}: {err})") from err
 
 
 def _to_float_rgb(im: Any) -> np.ndarray:
@@ -95,7 +97,7 @@ def _to_float_rgb(im: Any) -> np.ndarray:
         grey = (np.clip(arr, 0, scale) / scale).astype(np.float32)
         return np.repeat(grey[:, :, None], 3, axis=2)
     if im.mode == "F":
-        raise ValueError("32-bit float images (mode F) have no defined range; convert to 8 or 16 bit")
+        raise InputError("32-bit float images (mode F) have no defined range; convert to 8 or 16 bit")
     has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info)
     if not has_alpha:
         return np.asarray(im.convert("RGB"), dtype=np.float32) / 255
@@ -138,7 +140,7 @@ def as_batch(images: Images, size: int, resize: str = "center-crop", name: str =
     images = expand_folder(images, name)
     if isinstance(images, (list, tuple)):
         if len(images) == 0:
-            raise ValueError(f"{name}: got an empty list; expected at least one image")
+            raise InputError(f"{name}: got an empty list; expected at least one image")
         parts = [_to_chw(img, f"{name}[{i}]") for i, img in enumerate(images)]
         warn_tiny({f"{name}[{i}]": p.shape[-2:] for i, p in enumerate(parts)}, size)
         return torch.stack([fit_to_size(p[None], size, resize)[0] for p in parts])
@@ -179,7 +181,7 @@ def as_images(images: Images, name: str = "images") -> list[torch.Tensor]:
     images = expand_folder(images, name)
     if isinstance(images, (list, tuple)):
         if len(images) == 0:
-            raise ValueError(f"{name}: got an empty list; expected at least one image")
+            raise InputError(f"{name}: got an empty list; expected at least one image")
         return [_to_chw(img, f"{name}[{i}]") for i, img in enumerate(images)]
     return list(_to_bchw(images, name))
 
@@ -200,7 +202,7 @@ def _to_bchw(images: Any, name: str) -> torch.Tensor:
 
 
 def _empty(name: str) -> torch.Tensor:
-    raise ValueError(f"{name}: got an empty batch; expected at least one image")
+    raise InputError(f"{name}: got an empty batch; expected at least one image")
 
 
 def _to_chw(img: Any, name: str) -> torch.Tensor:
@@ -212,11 +214,11 @@ def _to_chw(img: Any, name: str) -> torch.Tensor:
     if isinstance(img, np.ndarray):
         img = _array_to_chw(img, name)
     if not isinstance(img, torch.Tensor):
-        raise ValueError(
+        raise InputError(
             f"{name}: expected a tensor, numpy array, PIL image or file path, got {type(img).__name__}"
         )
     if img.ndim != 3:
-        raise ValueError(f"{name}: expected a (C, H, W) tensor with C = 1, 3 or 4, got shape {tuple(img.shape)}")
+        raise InputError(f"{name}: expected a (C, H, W) tensor with C = 1, 3 or 4, got shape {tuple(img.shape)}")
     return _to_rgb(img[None], name)[0]
 
 
@@ -228,11 +230,11 @@ def _array_to_chw(arr: np.ndarray, name: str) -> torch.Tensor:
     if arr.ndim == 3 and arr.shape[2] not in CHANNELS and arr.shape[0] in CHANNELS:
         arr = arr.transpose(1, 2, 0)  # channels first, as torch
     if arr.ndim != 3 or arr.shape[2] not in CHANNELS:
-        raise ValueError(
+        raise InputError(
             f"{name}: expected a numpy array (H, W), (H, W, C) or (C, H, W) with C = 1, 3 or 4, got shape {arr.shape}"
         )
     if not (arr.dtype == np.uint8 or np.issubdtype(arr.dtype, np.floating)):
-        raise ValueError(f"{name}: expected uint8 or float array, got dtype {arr.dtype}")
+        raise InputError(f"{name}: expected uint8 or float array, got dtype {arr.dtype}")
     # a copy: read-only arrays (np.asarray of a PIL image, scikit-image data) make torch warn
     return torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1)
 
@@ -241,9 +243,9 @@ def _to_rgb(batch: torch.Tensor, name: str) -> torch.Tensor:
     """``(B, C, H, W)`` uint8 or float, C = 1, 3 or 4 -> ``(B, 3, H, W)`` float in [0, 1]: gray
     replicated, RGBA composited onto :data:`ALPHA_BACKGROUND` (as image files are)."""
     if batch.shape[1] not in CHANNELS:
-        raise ValueError(f"{name}: expected 1, 3 or 4 channels (B, C, H, W), got shape {tuple(batch.shape)}")
+        raise InputError(f"{name}: expected 1, 3 or 4 channels (B, C, H, W), got shape {tuple(batch.shape)}")
     if min(batch.shape[-2:]) == 0:
-        raise ValueError(f"{name}: image has zero height or width: shape {tuple(batch.shape)}")
+        raise InputError(f"{name}: image has zero height or width: shape {tuple(batch.shape)}")
     batch = _check_range(batch, name)
     if batch.shape[1] == 4:
         return _composite_alpha(batch.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
@@ -254,13 +256,13 @@ def _check_range(batch: torch.Tensor, name: str) -> torch.Tensor:
     if batch.dtype == torch.uint8:
         return batch.float() / 255
     if not batch.is_floating_point():
-        raise ValueError(f"{name}: expected a float tensor in [0, 1] or uint8, got dtype {batch.dtype}")
+        raise InputError(f"{name}: expected a float tensor in [0, 1] or uint8, got dtype {batch.dtype}")
     batch = batch.float()
     if not torch.isfinite(batch).all():
-        raise ValueError(f"{name}: contains NaN or inf")
+        raise InputError(f"{name}: contains NaN or inf")
     lo, hi = batch.min().item(), batch.max().item()
     if lo < -1e-3 or hi > 1 + 1e-3:
-        raise ValueError(f"{name}: float images must be in [0, 1], got values in [{lo:.3g}, {hi:.3g}]")
+        raise InputError(f"{name}: float images must be in [0, 1], got values in [{lo:.3g}, {hi:.3g}]")
     return batch.clamp(0, 1)
 
 
@@ -279,7 +281,7 @@ def warn_tiny(sides: dict[str, Sequence[int]], size: int) -> None:
         names = list(tiny)
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         what = (f"{len(tiny)} images ({shown}) are under half the model's {size}x{size} input; they are "
-                "upsampled up to")  # fmt: skip
+                "upsampled up to")
         tail = "so their features describe blurred images"
     warnings.warn(f"{what} {factor:.1f}x, {tail}", stacklevel=4)
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .scene import SceneParams, depth_interior, vertical_contrast
+from .scene import depth_interior
 from .vocab import to_unit_range
 
 if TYPE_CHECKING:
@@ -301,38 +301,6 @@ def normal_smoothness(normal: torch.Tensor) -> torch.Tensor:
     return (2 - (n[:, 1:] * n[:, :-1]).sum(-1).mean() - (n[:, :, 1:] * n[:, :, :-1]).sum(-1).mean()) / 2
 
 
-def batch_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Pearson correlation of ``a (N,)`` and ``b (N,)`` over the batch; differentiable (0 where either
-    does not vary)."""
-    a, b = a - a.mean(), b - b.mean()
-    return (a * b).sum() / ((a.square().sum() * b.square().sum()).sqrt() + _EPS)
-
-
-def light_pitch_dependence(scene: SceneParams, image: torch.Tensor) -> torch.Tensor:
-    """Independence prior: the squared correlation, over the batch, between the light's pitch (its
-    vertical angle) and the top-bottom contrast (:func:`~physdis_hub.scene.vertical_contrast`) of
-    ``image``, a canonical map of the same scenes (the albedo, or the depth).
-
-    Light falls on a face independently of what the face looks like or how it is shaped, so over
-    many images the two do not correlate. A model that lets the albedo (or the depth) absorb
-    top-bottom shading makes them correlate: light from above is partly read as a brighter top of
-    the face (or a top turned upwards), so the predicted pitch and the contrast move together.
-    Left-right shading needs no such term: the flipped reconstruction keeps both maps symmetric.
-    Bounded in [0, 1] and free of the two quantities' scales.
-
-    Args:
-        scene: predicted :class:`SceneParams` of a batch.
-        image: ``(N, C, S, S)`` canonical map of those scenes.
-
-    Returns:
-        Scalar; 0 for a batch of fewer than 3 images, whose correlation says nothing.
-    """
-    if scene.batch_size < 3:
-        return image.new_zeros(())
-    pitch, _ = scene.light.angles()
-    return batch_correlation(pitch, vertical_contrast(image)).square()
-
-
 def confidence_gain(sigma: torch.Tensor | None, mask: torch.Tensor) -> torch.Tensor:
     """Mean factor ``sqrt(2) / sigma`` by which the confidence scales the photometric gradient,
     over the masked pixels, without gradient (1 without a confidence map).
@@ -384,10 +352,8 @@ class ReconstructionLoss(nn.Module):
     normal-smoothness prior.
 
     ``L = l1 + lam_flip * l1_flip + lam_perc * (perc + lam_flip * perc_flip)
-    + lam_depth_smooth * depth_smooth + lam_normal_smooth * gain * normal_smooth
-    + lam_light_albedo * light_albedo + lam_light_depth * light_depth``, where ``gain`` is
-    :func:`confidence_gain` of the photometric confidence, and ``light_albedo`` and ``light_depth`` are
-    :func:`light_pitch_dependence` of the canonical albedo and of the canonical depth (its interior).
+    + lam_depth_smooth * depth_smooth + lam_normal_smooth * gain * normal_smooth``, where ``gain`` is :func:`confidence_gain` of the photometric
+    confidence.
 
     Args:
         config: the model configuration (loss weights and the depth range).
@@ -431,12 +397,6 @@ class ReconstructionLoss(nn.Module):
         if cfg.lam_depth_smooth > 0:
             terms["depth_smooth"] = depth_smoothness(out.scene.depth, self.depth_range)
             total = total + cfg.lam_depth_smooth * terms["depth_smooth"]
-        if cfg.lam_light_albedo > 0:
-            terms["light_albedo"] = light_pitch_dependence(out.scene, out.scene.albedo)
-            total = total + cfg.lam_light_albedo * terms["light_albedo"]
-        if cfg.lam_light_depth > 0:
-            terms["light_depth"] = light_pitch_dependence(out.scene, depth_interior(out.scene.depth)[:, None])
-            total = total + cfg.lam_light_depth * terms["light_depth"]
         if cfg.lam_normal_smooth > 0:
             terms["normal_smooth"] = normal_smoothness(out.rendering.normal[:b])
             gain = confidence_gain(channel(sig_px, 0), mask[:b])

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import InputError
 from .inputs import Images
 from .model import Decomposition, PhysDisModel
 from .render.camera import Camera, normals_from_depth
@@ -54,7 +55,7 @@ def grid_triangles(size: int) -> np.ndarray:
     """``(2 * (size - 1) ** 2, 3)`` triangles of a ``size x size`` vertex grid (row-major), two per quad,
     counter-clockwise seen from the camera of the y-down image frame."""
     if size < 2:
-        raise ValueError(f"size: expected a grid side >= 2, got {size}")
+        raise InputError(f"size: expected a grid side >= 2, got {size}")
     r, c = np.meshgrid(np.arange(size - 1), np.arange(size - 1), indexing="ij")
     v0 = (r * size + c).reshape(-1)
     v1, v2 = v0 + 1, v0 + size
@@ -74,17 +75,17 @@ def depth_mesh(camera: Camera, depth: torch.Tensor, albedo: torch.Tensor, normal
     """
     s = camera.size
     if tuple(depth.shape) != (s, s) or tuple(albedo.shape) != (3, s, s):
-        raise ValueError(
+        raise InputError(
             f"depth, albedo: expected ({s}, {s}) and (3, {s}, {s}) for the camera's size {s}, "
             f"got {tuple(depth.shape)} and {tuple(albedo.shape)}"
         )
     depth = depth.detach().float().cpu()
     points = camera.unproject(depth[None])[0].reshape(-1, 3)
-    normals = -normals_from_depth(camera, depth[None], normals)[0].reshape(-1, 3)
+    vertex_normals = -normals_from_depth(camera, depth[None], normals)[0].reshape(-1, 3)
     r, c = np.meshgrid(np.arange(s), np.arange(s), indexing="ij")
     uvs = np.stack([(c + 0.5) / s, (r + 0.5) / s], -1).reshape(-1, 2).astype(np.float32)
     texture = (albedo.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    return Mesh(points.numpy().astype(np.float32), normals.numpy().astype(np.float32), uvs, grid_triangles(s), texture)
+    return Mesh(points.numpy().astype(np.float32), vertex_normals.numpy().astype(np.float32), uvs, grid_triangles(s), texture)
 
 
 def write_obj(mesh: Mesh, path: str | Path) -> list[Path]:
@@ -98,7 +99,7 @@ def write_obj(mesh: Mesh, path: str | Path) -> list[Path]:
     Image.fromarray(mesh.texture).save(png)
     mtl.write_text(f"newmtl albedo\nKa 0 0 0\nKd 1 1 1\nKs 0 0 0\nillum 1\nmap_Kd {png.name}\n")
     lines = [f"# physdis-hub depth mesh: {len(mesh.vertices)} vertices, {len(mesh.faces)} triangles",
-             f"mtllib {mtl.name}", "usemtl albedo"]  # fmt: skip
+             f"mtllib {mtl.name}", "usemtl albedo"]
     lines += [f"v {x:.9g} {y:.9g} {z:.9g}" for x, y, z in mesh.vertices.tolist()]
     lines += [f"vt {u:.9g} {1 - v:.9g}" for u, v in mesh.uvs.tolist()]
     lines += [f"vn {x:.9g} {y:.9g} {z:.9g}" for x, y, z in mesh.normals.tolist()]
@@ -140,7 +141,7 @@ def write_glb(mesh: Mesh, path: str | Path) -> Path:
         {"bufferView": 1, "componentType": _FLOAT, "count": n, "type": "VEC3"},
         {"bufferView": 2, "componentType": _FLOAT, "count": n, "type": "VEC2"},
         {"bufferView": 3, "componentType": _UINT, "count": mesh.faces.size, "type": "SCALAR"},
-    ]  # fmt: skip
+    ]
     gltf = {
         "asset": {"version": "2.0", "generator": "physdis-hub"},
         "scene": 0,
@@ -156,7 +157,7 @@ def write_glb(mesh: Mesh, path: str | Path) -> Path:
         "accessors": accessors,
         "bufferViews": views,
         "buffers": [{"byteLength": len(binary)}],
-    }  # fmt: skip
+    }
     text = json.dumps(gltf, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 4)
     total = 12 + 8 + len(text) + 8 + len(binary)
@@ -181,7 +182,7 @@ def write_meshes(model: PhysDisModel, dec: Decomposition, folder: str | Path, na
         The written paths, four per image.
     """
     if len(names) != dec.albedo.shape[0]:
-        raise ValueError(f"names: expected {dec.albedo.shape[0]} names, one per image, got {len(names)}")
+        raise InputError(f"names: expected {dec.albedo.shape[0]} names, one per image, got {len(names)}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

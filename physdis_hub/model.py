@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 from torch import nn
@@ -18,11 +18,12 @@ from torch import nn
 from .align import Alignment, DetectorConfig, align_images
 from .categories import CATEGORIES, Widths, get_category
 from .config import ModelConfig
+from .errors import InputError
 from .inputs import Images
 from .nets import ConfidenceNet, DownPath, Encoder, EncoderDecoder
 from .render import Renderer, Rendering
 from .scene import Light, SceneParams, View, decode_depth, decode_light, decode_view
-from .vocab import PARTS, Part, check_parts, to_network_range, to_unit_range
+from .vocab import BATCH_SIZE, PARTS, Part, check_parts, to_network_range, to_unit_range
 
 
 @dataclass
@@ -93,7 +94,7 @@ class PhysDisModel(nn.Module):
         super().__init__()
         self.config = config = config or ModelConfig()
         n = config.nets
-        self.depth_net = EncoderDecoder(3, 1, n.depth_nf, n.zdim, final_tanh=n.depth_final_tanh)
+        self.depth_net = EncoderDecoder(3, 1, n.depth_nf, n.zdim, final_tanh=False)
         self.albedo_net = EncoderDecoder(3, 3, n.albedo_nf, n.zdim)
         self.light_net = Encoder(3, 4, n.light_nf, head=n.encoder_head)
         self.view_net = Encoder(3, 6, n.view_nf, head=n.encoder_head)
@@ -134,7 +135,7 @@ class PhysDisModel(nn.Module):
         return load_pretrained(
             name_or_path, revision=revision, device=device, cache_dir=cache_dir,
             local_files_only=local_files_only, token=token, force_download=force_download, sha256=sha256,
-        )  # fmt: skip
+        )
 
     def save_pretrained(self, directory: str | os.PathLike[str], **kwargs: Any) -> Path:
         """Write ``config.json``, ``model.safetensors`` and the model card into ``directory``; keyword
@@ -159,8 +160,10 @@ class PhysDisModel(nn.Module):
         """Part name -> down path, mapping ``(B, 3, S, S)`` in [-1, 1] to ``(B, D, 1, 1)``."""
         return {name: net.encoder for name, net in self.part_networks().items()}
 
-    def encode(self, x: torch.Tensor, parts: Sequence[Part] = PARTS) -> dict[str, torch.Tensor]:
-        """Bottleneck features of ``parts`` for ``x (B, 3, S, S)`` in [-1, 1]; each ``(B, D)``."""
+    def _encode(self, x: torch.Tensor, parts: Sequence[Part] = PARTS) -> dict[str, torch.Tensor]:
+        """Bottleneck features of ``parts`` for ``x (B, 3, S, S)`` in the networks' range [-1, 1]
+        (:func:`~physdis_hub.vocab.to_network_range`); each ``(B, D)``. Private, as every method that
+        takes that range: the public ones (:meth:`extract`, :meth:`decompose`) take images in [0, 1]."""
         nets = self.part_networks()
         return {p: nets[p].encode(x) for p in parts}
 
@@ -187,13 +190,14 @@ class PhysDisModel(nn.Module):
         return rendering, rendering.image * mask, mask
 
     def forward(self, x: torch.Tensor) -> ForwardOutput:
-        """Training pass.
+        """Training pass (``model(x)``, what the training objective calls), in the networks' range.
 
         Args:
-            x: ``(B, 3, S, S)`` images in [-1, 1].
+            x: ``(B, 3, S, S)`` images in [-1, 1] (:func:`~physdis_hub.vocab.to_network_range` of
+                images in [0, 1]); :meth:`extract` and :meth:`decompose` take [0, 1] and convert.
         """
         self._check_network_input(x)
-        features = self.encode(x)
+        features = self._encode(x)
         scene = self.decode_scene(features)
         rendering, recon, mask = self.reconstruct(scene)
         confidence = self.conf_net(x) if self.conf_net is not None else None
@@ -203,9 +207,9 @@ class PhysDisModel(nn.Module):
         s = self.config.image_size
         if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != (3, s, s):
             shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"x: expected a (B, 3, {s}, {s}) tensor in [-1, 1], got {shape}")
+            raise InputError(f"x: expected a (B, 3, {s}, {s}) tensor in [-1, 1], got {shape}")
         if x.shape[0] == 0:
-            raise ValueError("x: empty batch")
+            raise InputError("x: empty batch")
 
     # -- inference API -----------------------------------------------------------------------
     @property
@@ -235,21 +239,53 @@ class PhysDisModel(nn.Module):
     def _prepare(self, images: Images, align: str | bool, faces: str) -> tuple[torch.Tensor, torch.Tensor]:
         found = self.align(images, align, faces)
         if not len(found.images):
-            raise ValueError(
+            raise InputError(
                 f"images: no face found in any of the {len(found.names)} inputs; "
                 "pass align=False to use them as they are"
             )
         return to_network_range(found.images.to(next(self.parameters()).device)), found.source
 
-    def _batches(self, x: torch.Tensor, batch_size: int, progress: bool | None, desc: str) -> list[torch.Tensor]:
+    def _batches(
+        self, x: torch.Tensor, batch_size: int, progress: bool | None, desc: str
+    ) -> Iterable[torch.Tensor]:
+        """``x`` in chunks of ``batch_size`` rows; with a progress bar (``progress``, or by default
+        over more than 4 chunks) that advances as the caller consumes each chunk."""
         if batch_size <= 0:
-            raise ValueError(f"batch_size: expected a positive int, got {batch_size}")
-        chunks = list(x.split(batch_size))
+            raise InputError(f"batch_size: expected a positive int, got {batch_size}")
+        chunks = x.split(batch_size)
         if progress or (progress is None and len(chunks) > 4):
             from tqdm.auto import tqdm
 
-            return list(tqdm(chunks, desc=desc, unit="batch"))
+            return tqdm(chunks, desc=desc, unit="batch")
         return chunks
+
+    @overload
+    def extract(
+        self,
+        images: Images,
+        parts: Sequence[Part] = ...,
+        *,
+        as_dict: Literal[False] = ...,
+        batch_size: int = ...,
+        progress: bool | None = ...,
+        align: str | bool = ...,
+        faces: str = ...,
+        scale_parts: bool = ...,
+    ) -> torch.Tensor: ...
+
+    @overload
+    def extract(
+        self,
+        images: Images,
+        parts: Sequence[Part] = ...,
+        *,
+        as_dict: Literal[True],
+        batch_size: int = ...,
+        progress: bool | None = ...,
+        align: str | bool = ...,
+        faces: str = ...,
+        scale_parts: bool = ...,
+    ) -> dict[str, torch.Tensor]: ...
 
     def extract(
         self,
@@ -257,7 +293,7 @@ class PhysDisModel(nn.Module):
         parts: Sequence[Part] = ("geom", "alb"),
         *,
         as_dict: bool = False,
-        batch_size: int = 256,
+        batch_size: int = BATCH_SIZE,
         progress: bool | None = None,
         align: str | bool = "auto",
         faces: str = "largest",
@@ -315,14 +351,13 @@ class PhysDisModel(nn.Module):
             ValueError: fewer than 2 images, or a part whose features do not vary over them.
         """
         feats = self.extract(images, parts=PARTS, as_dict=True, scale_parts=False, **extract_options)
-        assert isinstance(feats, dict)
         n = len(next(iter(feats.values())))
         if n < 2:
-            raise ValueError(f"images: calibration needs at least 2 images, got {n}")
+            raise InputError(f"images: calibration needs at least 2 images, got {n}")
         spread = {p: float(f.double().std(0).mean()) for p, f in feats.items()}
         flat = [p for p, v in spread.items() if not v > 0]
         if flat:
-            raise ValueError(f"images: the features of {flat} do not vary over the {n} images; calibrate on varied images")
+            raise InputError(f"images: the features of {flat} do not vary over the {n} images; calibrate on varied images")
         self.config = self.config.replace(part_scales=tuple(spread[p] for p in PARTS))
         return self
 
@@ -330,7 +365,7 @@ class PhysDisModel(nn.Module):
         self,
         images: Images,
         *,
-        batch_size: int = 256,
+        batch_size: int = BATCH_SIZE,
         progress: bool | None = None,
         align: str | bool = "auto",
         faces: str = "largest",
@@ -343,7 +378,7 @@ class PhysDisModel(nn.Module):
         outs = []
         with torch.inference_mode():
             for chunk in self._batches(x, batch_size, progress, "decompose"):
-                scene = self.decode_scene(self.encode(chunk))
+                scene = self.decode_scene(self._encode(chunk))
                 r = self.renderer.render(scene)
                 outs.append((scene, r))
         scene = SceneParams.cat([s for s, _ in outs])
@@ -358,12 +393,31 @@ class PhysDisModel(nn.Module):
             source=source,
         )
 
-    def render(self, scene: SceneParams, light: Light | None = None, view: View | None = None) -> torch.Tensor:
-        """Render ``scene`` (e.g. from :meth:`decompose`) with an optional new light and/or view.
+    def render(
+        self, scene: SceneParams, light: Light | str | tuple[float, float] | None = None, view: View | None = None
+    ) -> torch.Tensor:
+        """Render ``scene`` (e.g. ``decompose(images).scene``) with an optional new light and/or view.
+
+        Args:
+            scene: :class:`SceneParams` of batch ``B``.
+            light: a :class:`Light` of batch ``B``; or a direction for the scene's own light
+                intensities (:meth:`Light.turned`): a name of :data:`~physdis_hub.scene.LIGHT_DIRECTIONS`
+                (``"front"``, ``"left"``, ``"right"``, ``"top"``, ``"bottom"``) or ``(pitch, yaw)`` in
+                degrees. A light of your own: ``Light.from_angles(ambient, diffuse, pitch, yaw)``
+                (tensors ``(B,)``, radians).
+            view: a :class:`View` of batch ``B`` (e.g. ``View(scene.view.rotation + turn,
+                scene.view.translation)``).
 
         Returns:
             ``(B, 3, S, S)`` in [0, 1], 0 on background.
+
+        Example:
+            >>> scene = model.decompose(images).scene  # doctest: +SKIP
+            >>> model.render(scene, light="left")  # doctest: +SKIP
+            >>> model.render(scene, light=(30.0, -20.0))  # pitch, yaw in degrees  # doctest: +SKIP
         """
+        if light is not None and not isinstance(light, Light):
+            light = scene.light.turned(light)
         with torch.inference_mode():
             r = self.renderer.render(scene, light=light, view=view)
         return _to_unit(r.image) * r.mask

@@ -3,6 +3,8 @@
 Every network starts with the same kind of down path (four 4x4 stride-2 convolutions and one 4x4
 valid convolution, 64x64 -> 1x1); its output is the part's representation. Shapes assume 64x64
 inputs. All convolutions are bias-free, as in Unsup3d, so that parameter counts match the paper.
+The layer lists keep one stage (conv, norm, activation) per line, as Unsup3d writes them, under
+``# fmt: skip``: the formatter would put each layer on a line of its own.
 """
 
 from __future__ import annotations

@@ -15,7 +15,19 @@ from typing import Any
 import torch
 
 from .config import SceneConfig
+from .errors import InputError, lookup
 from .vocab import to_network_range, to_unit_range
+
+LIGHT_DIRECTIONS: dict[str, tuple[float, float]] = {
+    "front": (0.0, 0.0),
+    "left": (0.0, 45.0),
+    "right": (0.0, -45.0),
+    "top": (45.0, 0.0),
+    "bottom": (-45.0, 0.0),
+}
+"""Named light directions, ``(pitch, yaw)`` in degrees (see :meth:`Light.from_angles`), named by the
+side of the image they light: ``"left"`` brightens the left half of the canonical image,
+``"top"`` its upper half (measured in ``tests/test_scene.py``)."""
 
 
 @dataclass
@@ -53,6 +65,34 @@ class Light:
         """
         d = torch.cat([tilt, torch.ones_like(tilt[:, :1])], dim=-1)
         return Light(ambient, diffuse, d / d.norm(dim=-1, keepdim=True))
+
+    def turned(self, direction: str | tuple[float, float]) -> Light:
+        """This light's intensities from another direction: a name of :data:`LIGHT_DIRECTIONS`
+        (``"front"``, ``"left"``, ``"right"``, ``"top"``, ``"bottom"``) or ``(pitch, yaw)`` in degrees.
+
+        Example:
+            >>> light = Light.from_angles(torch.full((2,), 0.3), torch.full((2,), 0.7), torch.zeros(2), torch.zeros(2))
+            >>> light.turned("left").angles()[1]  # yaw, radians
+            tensor([0.7854, 0.7854])
+            >>> light.turned((30.0, 0.0)).diffuse  # the intensities stay
+            tensor([0.7000, 0.7000])
+
+        Raises:
+            UnknownNameError: an unknown name (with close matches).
+            ValueError: angles that are not two finite numbers in (-90, 90).
+        """
+        if isinstance(direction, str):
+            pitch, yaw = lookup(LIGHT_DIRECTIONS, direction, what="light direction")
+        else:
+            ok = isinstance(direction, (tuple, list)) and len(direction) == 2
+            if not ok or not all(isinstance(a, (int, float)) and -90 < a < 90 for a in direction):
+                raise InputError(
+                    f"light: expected a Light, a name of {sorted(LIGHT_DIRECTIONS)} or (pitch, yaw) in degrees "
+                    f"within (-90, 90), got {direction!r}"
+                )
+            pitch, yaw = direction
+        pitch_rad, yaw_rad = (torch.full_like(self.ambient, math.radians(a)) for a in (pitch, yaw))
+        return Light.from_angles(self.ambient, self.diffuse, pitch_rad, yaw_rad)
 
     def tilt(self) -> torch.Tensor:
         """``(B, 2)`` tilt ``(l_x / l_z, l_y / l_z)``; inverse of :meth:`from_tilt`."""
@@ -119,7 +159,7 @@ class SceneParams:
     def cat(scenes: list[SceneParams]) -> SceneParams:
         """Concatenate the batches of ``scenes`` (in order) into one of ``sum(B_i)`` images."""
         if not scenes:
-            raise ValueError("scenes: expected at least one SceneParams, got an empty list")
+            raise InputError("scenes: expected at least one SceneParams, got an empty list")
         if len(scenes) == 1:
             return scenes[0]
 
@@ -127,7 +167,7 @@ class SceneParams:
             return cls(*(torch.cat([getattr(getattr(s, part), f.name) for s in scenes]) for f in fields(cls)))
 
         return SceneParams(torch.cat([s.depth for s in scenes]), torch.cat([s.albedo for s in scenes]),
-                           joined("light", Light), joined("view", View))  # fmt: skip
+                           joined("light", Light), joined("view", View))
 
     def to(self, *args, **kwargs) -> SceneParams:  # type: ignore[no-untyped-def]
         return self.map(lambda t: t.to(*args, **kwargs))
@@ -159,9 +199,9 @@ class SceneParams:
             for part in key.split("."):
                 obj = getattr(obj, part)
             if tuple(obj.shape) != shape:
-                raise ValueError(f"{name}.{key}: expected shape {shape}, got {tuple(obj.shape)}")
+                raise InputError(f"{name}.{key}: expected shape {shape}, got {tuple(obj.shape)}")
             if not torch.isfinite(obj).all():
-                raise ValueError(f"{name}.{key}: contains NaN or inf")
+                raise InputError(f"{name}.{key}: contains NaN or inf")
 
 
 def _rescale(x: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
@@ -195,7 +235,7 @@ def vertical_contrast(image: torch.Tensor, region: torch.Tensor | None = None) -
     top[:, image.shape[-2] // 2 :] = False
     bottom = region & ~top
     if not bool((top.flatten(1).any(1) & bottom.flatten(1).any(1)).all()):
-        raise ValueError("region: every image needs pixels in both the top and the bottom half")
+        raise InputError("region: every image needs pixels in both the top and the bottom half")
     return region_luminance(image, top) - region_luminance(image, bottom)
 
 
@@ -209,7 +249,7 @@ def region_luminance(image: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
 def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
     """Depth network output -> canonical depth.
 
-    Subtract the per-image mean (when ``cfg.center_depth``), squash with tanh, map [-1, 1] onto
+    Subtract the per-image mean, squash with tanh, map [-1, 1] onto
     [min_depth, max_depth], and set the :data:`DEPTH_BORDER`-pixel border of the edges
     ``cfg.border_edges`` names (all four, or the left and right ones as Unsup3d) to ``border_depth``.
 
@@ -220,9 +260,7 @@ def decode_depth(raw: torch.Tensor, cfg: SceneConfig) -> torch.Tensor:
         ``(B, S, S)``.
     """
     raw = raw.reshape(raw.shape[0], raw.shape[-2], raw.shape[-1])
-    if cfg.center_depth:
-        raw = raw - raw.mean(dim=(1, 2), keepdim=True)
-    d = raw.tanh()
+    d = (raw - raw.mean(dim=(1, 2), keepdim=True)).tanh()
     d = _rescale(d, cfg.min_depth, cfg.max_depth)
     border = torch.zeros_like(d[:1], dtype=torch.bool)
     if cfg.border_edges == "all":

@@ -32,10 +32,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .errors import InputError
 from .features import SHARD_FORMATS, shard_name, write_features, write_index, write_json
 from .inputs import as_batch, collect_images, read_image
 from .model import PhysDisModel
-from .vocab import Part, check_parts
+from .vocab import BATCH_SIZE, Part, check_parts
 
 Preprocess = Callable[[torch.Tensor], list[torch.Tensor]]
 """A preprocessing hook: one decoded image ``(3, H, W)`` float in [0, 1] -> model-sized crops ``(3, S, S)``
@@ -157,7 +158,7 @@ class FileSource(Source):
 
 
 class DatasetSource(Source):
-    """The ``"image"`` of every item of a data set (e.g. :func:`physdis_hub.data.get_dataset`).
+    """The ``"image"`` of every item of a data set (e.g. :func:`physdis_hub.data.load_dataset`).
 
     Args:
         dataset: a map-style data set whose items are dicts with ``"image"`` ``(3, H, W)`` in [0, 1]
@@ -190,11 +191,11 @@ def make_source(inputs: Sequence[str], preprocess: Preprocess | None = None) -> 
     datasets = [i for i in inputs if str(i).startswith(DATASET_PREFIX)]
     if datasets:
         if len(inputs) != 1:
-            raise ValueError(f"inputs: a {DATASET_PREFIX}NAME input must be the only input, got {list(inputs)}")
-        from .data import get_dataset
+            raise InputError(f"inputs: a {DATASET_PREFIX}NAME input must be the only input, got {list(inputs)}")
+        from .data import load_dataset
 
         name, _, split = datasets[0][len(DATASET_PREFIX) :].partition(":")
-        return DatasetSource(get_dataset(name, split=split or "test"), f"{name}/{split or 'test'}", preprocess)
+        return DatasetSource(load_dataset(name, split=split or "test"), f"{name}/{split or 'test'}", preprocess)
     return FileSource(collect_images(inputs), preprocess)
 
 
@@ -225,7 +226,7 @@ class StreamOptions:
 
     parts: tuple[Part, ...] = ("geom", "alb")
     """Parts to extract, in this order."""
-    batch_size: int = 64
+    batch_size: int = BATCH_SIZE
     """Inputs per DataLoader batch and forward pass."""
     workers: int = 0
     """DataLoader worker processes that decode and preprocess (0: in this process)."""
@@ -238,9 +239,9 @@ class StreamOptions:
         object.__setattr__(self, "parts", tuple(check_parts(self.parts)))
         _check_positive(batch_size=self.batch_size)
         if not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(f"workers: expected an int >= 0, got {self.workers!r}")
+            raise InputError(f"workers: expected an int >= 0, got {self.workers!r}")
         if self.on_error not in ON_ERROR:
-            raise ValueError(f"on_error: expected one of {ON_ERROR}, got {self.on_error!r}")
+            raise InputError(f"on_error: expected one of {ON_ERROR}, got {self.on_error!r}")
 
 
 def _collate(items: list[Item]) -> list[Item]:
@@ -298,7 +299,7 @@ def gather_crops(items: Sequence[Item], on_error: str = "raise") -> Crops:
     for it in items:
         if it.crops is None:
             if on_error == "raise":
-                raise ValueError(f"{it.error}; {SKIP_HINT}")
+                raise InputError(f"{it.error}; {SKIP_HINT}")
             skipped.append((it.name, str(it.error)))
         elif not len(it.crops):  # the hook found nothing to crop (an aligner: no face): reported, never an error
             skipped.append((it.name, NO_FACE))
@@ -376,7 +377,7 @@ class _ShardBuffer:
         if batch.rows:
             feats = cast(dict[str, torch.Tensor], model.extract(  # as_dict=True: a dict
                 batch.crops, parts=self.parts, as_dict=True, batch_size=options.batch_size, progress=False, align=False
-            ))  # fmt: skip
+            ))
             for p in self.parts:
                 self.chunks[p].append(feats[p].cpu().numpy())
 
@@ -390,7 +391,7 @@ class _ShardBuffer:
 def _check_positive(**values: int) -> None:
     for name, value in values.items():
         if not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name}: expected a positive int, got {value!r}")
+            raise InputError(f"{name}: expected a positive int, got {value!r}")
 
 
 def extract_to_folder(
@@ -427,15 +428,15 @@ def extract_to_folder(
     options = options or StreamOptions()
     _check_positive(shard_size=shard_size)
     if fmt not in SHARD_FORMATS:
-        raise ValueError(f"fmt: expected one of {SHARD_FORMATS}, got {fmt!r}")
+        raise InputError(f"fmt: expected one of {SHARD_FORMATS}, got {fmt!r}")
     rank = rank or Rank.from_env()
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"--output: {folder} exists and is not a folder")
+        raise InputError(f"--output: {folder} exists and is not a folder")
     manifest = {
         "model": model_id, "parts": list(options.parts), "shard_size": shard_size, "format": fmt,
         "num_inputs": len(source), "inputs_sha256": source.fingerprint,
-    }  # fmt: skip
+    }
     _check_manifest(folder, manifest)
     n_shards = math.ceil(len(source) / shard_size)
     files = [shard_name(k, fmt) for k in range(n_shards)]
@@ -445,7 +446,7 @@ def extract_to_folder(
         for shard in iter_shards(model, source, mine, shard_size, options):
             _write_manifest(folder, manifest)
             write_features(folder / files[shard.k], shard.parts, shard.names, model=model_id,
-                           skipped=shard.skipped, skipped_errors=shard.errors)  # fmt: skip
+                           skipped=shard.skipped, skipped_errors=shard.errors)
     except BaseException:
         if created and folder.is_dir() and not any(folder.glob("shard-*")):
             shutil.rmtree(folder)
@@ -457,10 +458,10 @@ def extract_to_folder(
     _write_manifest(folder, manifest)
     missing = [f for f in files if not (folder / f).exists()]
     if missing:
-        raise ValueError(f"--output: shards {missing[:3]} are missing in {folder} after every rank finished")
+        raise InputError(f"--output: shards {missing[:3]} are missing in {folder} after every rank finished")
     dims = model.config.nets.feature_dims
     meta = {"model": model_id, "parts": list(options.parts), "dims": {p: dims[p] for p in options.parts},
-            "image_size": model.config.image_size, "num_inputs": len(source), "shard_size": shard_size}  # fmt: skip
+            "image_size": model.config.image_size, "num_inputs": len(source), "shard_size": shard_size}
     return write_index(folder, files, meta)
 
 
@@ -474,13 +475,13 @@ def _check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     path = folder / MANIFEST_NAME
     if not path.is_file():
         if folder.is_dir() and any(folder.iterdir()):
-            raise ValueError(f"--output: {folder} is a non-empty folder that no `physdis extract` wrote; choose another")
+            raise InputError(f"--output: {folder} is a non-empty folder that no `physdis extract` wrote; choose another")
         return
     old = json.loads(path.read_text())
     changed = [k for k in manifest if old.get(k) != manifest[k]]
     if changed:
         diff = ", ".join(f"{k}: {old.get(k)!r} -> {manifest[k]!r}" for k in changed)
-        raise ValueError(
+        raise InputError(
             f"--output: {folder} holds another extraction ({diff}); resume it with the same arguments, or "
             "write to a new folder"
         )
@@ -495,7 +496,7 @@ def extract_to_file(
         ``(rows written, (name, why) of each skipped input)``.
     """
     if len(source) == 0:
-        raise ValueError("inputs: no images")
+        raise InputError("inputs: no images")
     (shard,) = iter_shards(model, source, [0], len(source), options or StreamOptions())
     write_features(path, shard.parts, shard.names, model=model_id, skipped=shard.skipped, skipped_errors=shard.errors)
     return len(shard.names), list(zip(shard.skipped, shard.errors))

@@ -1,4 +1,4 @@
-"""The package's vocabulary, defined once: part names, LOOCC variants, renderer backends, devices,
+"""The package's vocabulary, defined once: part names, LOOCC variants, devices,
 and the two image value ranges.
 
 Each set of names is a ``Literal`` type (for annotations and type checkers) with the tuple of its
@@ -7,8 +7,11 @@ values (for checks and ``argparse`` choices) derived from it.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, cast, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
+
+from .errors import InputError
 
 if TYPE_CHECKING:  # annotations only: importing the vocabulary must not import torch (`physdis --help`)
     import torch
@@ -28,10 +31,9 @@ VARIANT_LABELS: dict[Variant, str] = {"none": "no LOOCC", "L": "LOOCC-L", "LV": 
 VARIANT_SLUGS: dict[Variant, str] = {v: label.lower().replace(" ", "-") for v, label in VARIANT_LABELS.items()}
 """Each variant in names and tags: ``no-loocc``, ``loocc-l``, ``loocc-lv`` (Hub tags, repository names)."""
 
-Backend = Literal["torch", "nmr"]
-"""A renderer backend: ``"torch"`` (ours, CPU and CUDA) or ``"nmr"`` (neural_renderer, optional)."""
-BACKENDS: tuple[Backend, ...] = get_args(Backend)
-"""Every renderer backend."""
+BATCH_SIZE = 64
+"""Default images per forward pass of inference everywhere (``extract``, ``decompose``, the
+``physdis`` commands, streamed extraction, the probes' extractors): small enough for a CPU."""
 
 Device = Literal["auto", "cpu", "cuda"]
 """Where training runs: ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``."""
@@ -48,14 +50,52 @@ def check_parts(parts: str | Sequence[str], name: str = "parts") -> list[Part]:
     if isinstance(parts, str):
         parts = [parts]
     if not isinstance(parts, Sequence):
-        raise ValueError(f"{name}: expected a sequence of part names from {list(PARTS)}, got {parts!r}")
+        raise InputError(f"{name}: expected a sequence of part names from {list(PARTS)}, got {parts!r}")
     parts = list(parts)
     unknown = [p for p in parts if p not in PARTS]
     if not parts or unknown:
-        raise ValueError(f"{name}: expected a non-empty subset of {list(PARTS)}, got {parts}")
+        raise InputError(f"{name}: expected a non-empty subset of {list(PARTS)}, got {parts}")
     if len(set(parts)) != len(parts):
-        raise ValueError(f"{name}: repeated part names in {parts}")
+        raise InputError(f"{name}: repeated part names in {parts}")
     return cast("list[Part]", parts)
+
+
+def parse_parts(text: str | Sequence[str], name: str = "--parts") -> list[Part]:
+    """Part names written on a command line, checked by :func:`check_parts`.
+
+    One syntax is documented (``geom,alb``); space-separated words (``--parts geom alb``) and a mix
+    are accepted too, so ``["geom", "alb"]``, ``["geom,alb"]`` and ``"geom, alb"`` all give
+    ``["geom", "alb"]``.
+
+    Raises:
+        ValueError: naming ``name``, for an empty selection, an unknown or a repeated name.
+    """
+    words = [text] if isinstance(text, str) else list(text)
+    return check_parts([p.strip() for word in words for p in word.split(",") if p.strip()], name)
+
+
+def add_parts_argument(parser: argparse.ArgumentParser, what: str, default: Sequence[Part] | None = None) -> None:
+    """Add ``--parts`` to a command: ``--parts geom,alb`` (documented), ``--parts geom alb`` accepted
+    (:func:`parse_parts`); the value is a list of part names, or ``default``."""
+
+    class _Parts(argparse.Action):
+        def __call__(
+            self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: Any = None
+        ) -> None:
+            try:
+                setattr(namespace, self.dest, parse_parts(values))
+            except ValueError as err:
+                parser.error(str(err))
+
+    shown = f" (default: {','.join(default)})" if default else ""
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        action=_Parts,
+        default=list(default) if default else None,
+        metavar="PART[,PART...]",
+        help=f"{what}: comma-separated names of {','.join(PARTS)}{shown}",
+    )
 
 
 def to_network_range(images: torch.Tensor) -> torch.Tensor:

@@ -32,13 +32,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # training/ is imported from the clone
 
-from physdis_hub.data import get_dataset  # noqa: E402
+from physdis_hub.data import load_dataset  # noqa: E402
 from physdis_hub.model import PhysDisModel  # noqa: E402
 from physdis_hub.vocab import to_network_range  # noqa: E402
 from training.data import collate_images  # noqa: E402
 from training.loocc import sample_perturbation  # noqa: E402
 from training.objective import TrainingObjective  # noqa: E402
-from training.presets import get_preset  # noqa: E402
+from training.presets import build_preset  # noqa: E402
 
 PIXEL_TOLERANCE = 1e-3
 """A reconstruction pixel 'differs' between devices when its values differ by more than this."""
@@ -65,8 +65,8 @@ def timed(fn: Callable[[], Any], device: torch.device, warmup: int, repeats: int
 
 def face_batch(n: int) -> torch.Tensor:
     """``(n, 3, 64, 64)`` synthetic face images in [0, 1], rendered on the CPU."""
-    data = get_dataset("synthetic-faces", split="train", train_identities=-(-n // 8), val_identities=1,
-                       test_identities=1, images_per_identity=8, progress=False)  # fmt: skip
+    data = load_dataset("synthetic-faces", split="train", train_identities=-(-n // 8), val_identities=1,
+                       test_identities=1, images_per_identity=8, progress=False)
     return collate_images([data[i] for i in range(n)])
 
 
@@ -79,7 +79,7 @@ def check_renderer(device: torch.device, batch: int) -> dict[str, Any]:
     """Forward pass and gradients on ``device`` against the CPU (same weights, same images)."""
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    config = get_preset("faces-synthetic", "LV").model
+    config = build_preset("faces-synthetic", "LV").model
     torch.manual_seed(0)
     reference = PhysDisModel(config).eval()
     images = to_network_range(face_batch(batch))
@@ -94,13 +94,13 @@ def check_renderer(device: torch.device, batch: int) -> dict[str, Any]:
         (out.reconstruction * weights.to(dev)).sum().backward()
         results[name] = {"reconstruction": out.reconstruction.detach().cpu(), "mask": out.mask.detach().cpu(),
                          "image_grad": x.grad.cpu(),
-                         "param_grads": {k: p.grad.cpu() for k, p in model.named_parameters() if p.grad is not None}}  # fmt: skip
+                         "param_grads": {k: p.grad.cpu() for k, p in model.named_parameters() if p.grad is not None}}
     cpu, dev = results["cpu"], results["device"]
     pixel = (cpu["reconstruction"] - dev["reconstruction"]).abs()
     worst_param = max(
         ((k, differences(cpu["param_grads"][k], dev["param_grads"][k])["max"] / (cpu["param_grads"][k].abs().max().item() + 1e-12))
          for k in cpu["param_grads"]), key=lambda kv: kv[1],
-    )  # fmt: skip
+    )
     return {
         "reconstruction": differences(cpu["reconstruction"], dev["reconstruction"]),
         "share_of_pixels_over_tolerance": float((pixel > PIXEL_TOLERANCE).float().mean()),
@@ -113,7 +113,7 @@ def check_renderer(device: torch.device, batch: int) -> dict[str, Any]:
 
 def time_training_step(device: torch.device, batch: int, warmup: int, repeats: int) -> dict[str, Any]:
     """Seconds and peak memory of one LOOCC-LV step at paper widths, in float32 and under bf16 autocast."""
-    config = get_preset("faces-synthetic", "LV").replace(batch_size=batch)
+    config = build_preset("faces-synthetic", "LV").replace(batch_size=batch)
     images = to_network_range(face_batch(batch)).to(device)
     out: dict[str, Any] = {"preset": "faces-synthetic", "variant": "LV", "batch": batch}
     for mode, autocast in (("float32", False), ("bf16-autocast", True)):
@@ -184,7 +184,7 @@ def main() -> int:
     t0 = time.perf_counter()
     report["renderer"] = check_renderer(device, batch=2 if dry else 16)
     report["train_step"] = time_training_step(device, batch=4 if dry else 64, warmup=1 if dry else 3,
-                                              repeats=1 if dry else 10)  # fmt: skip
+                                              repeats=1 if dry else 10)
     report["extract"] = time_extract(device, batch=8 if dry else 256, repeats=1 if dry else 10)
     report["seconds"] = time.perf_counter() - t0
     r, s, e = report["renderer"], report["train_step"], report["extract"]
@@ -196,12 +196,12 @@ def main() -> int:
         ("renderer: image grad max diff (grad scale)", f"{r['image_grad']['max']:.2e} ({r['image_grad_scale']:.2e})"),
         ("renderer: worst param grad (diff / max)",
          f"{r['worst_parameter_grad']['name']}: {r['worst_parameter_grad']['max_diff_over_max_abs']:.2e}"),
-    ]  # fmt: skip
+    ]
     for mode in ("float32", "bf16-autocast"):
         m = s[mode]
         memory = "" if m.get("peak_memory_gib") is None else f", {m['peak_memory_gib']:.2f} GiB"
         rows.append((f"train step B{s['batch']} LOOCC-LV {mode}",
-                     m["error"] if "error" in m else f"{m['seconds_per_step']:.3f} s{memory}, loss {m['last_loss']:.4f}"))  # fmt: skip
+                     m["error"] if "error" in m else f"{m['seconds_per_step']:.3f} s{memory}, loss {m['last_loss']:.4f}"))
     rows.append((f"extract B{e['batch']}", f"{e['images_per_second']:.0f} images/s"))
     rows.append(("total", f"{report['seconds']:.0f} s"))
     width = max(len(k) for k, _ in rows)

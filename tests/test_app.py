@@ -69,7 +69,7 @@ def test_the_views_and_the_rerender_come_from_the_cached_decomposition(session: 
     assert np.array_equal(views["reconstruction"], to_display(session.decomposition.reconstruction[1]))
     calls: list[str] = []
     hooks = [net.register_forward_pre_hook(lambda *_, n=name: calls.append(n))
-             for name, net in session.model.part_networks().items()]  # fmt: skip
+             for name, net in session.model.part_networks().items()]
     try:
         same = rerender_face(session, 1, SceneEdit())
         relit = rerender_face(session, 1, SceneEdit(light_yaw=50.0, light_pitch=0.0))
@@ -203,7 +203,7 @@ def test_the_page_in_chromium(server: str, tmp_path: Path) -> None:
     from playwright import sync_api  # in the dev extra: only a missing browser skips this test
 
     args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader"]  # WebGL in software: the mesh viewer  # fmt: skip
+            "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader"]  # WebGL in software: the mesh viewer
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
         try:
@@ -221,7 +221,7 @@ def test_the_page_in_chromium(server: str, tmp_path: Path) -> None:
             page.wait_for_function(
                 "src => { const i = document.querySelector('#rerendered img'); return i && i.src !== src; }",
                 arg=before, timeout=30_000,
-            )  # fmt: skip
+            )
             page.locator("#mesh canvas").wait_for(timeout=30_000)
             page.locator("#animate").click()
             page.locator("#animation img").wait_for(timeout=60_000)

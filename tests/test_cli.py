@@ -17,6 +17,7 @@ from physdis_hub import (
     save_pretrained,
 )
 from physdis_hub.cli import main
+from physdis_hub.errors import InputError
 from physdis_hub.figures import FIGURE_LABELS
 from physdis_hub.hub import unregister_pretrained
 from physdis_hub.inputs import as_batch
@@ -51,7 +52,7 @@ def test_list_shows_registered_checkpoints(capsys):
     entry = PretrainedEntry(
         name="zz-cli-test", kind="hub", repo_id="org/faces", revision="e" * 40, sha256="1" * 64,
         config_sha256="2" * 64, summary="faces, LOOCC LV", license="mit", paper="-", description="-",
-    )  # fmt: skip
+    )
     register_pretrained(entry)
     try:
         assert main(["list", "zz-*"]) == 0
@@ -81,11 +82,12 @@ def test_extract_parts_in_the_order_given(checkpoint, photos, tmp_path):
     _, folder = checkpoint
     out = tmp_path / "f.npz"
     image = str(photos / "img1.png")
-    argv = ["extract", image, "--model", f"local-dir:{folder}", "--parts", "view", "geom", "--no-align", "-o", str(out)]
-    assert main(argv) == 0
-    data = np.load(out)
-    assert data["features"].shape == (1, 512) and list(data["parts"]) == ["view", "geom"]
-    np.testing.assert_array_equal(data["features"], np.concatenate([data["view"], data["geom"]], axis=1))
+    for parts in (["view,geom"], ["view", "geom"]):  # one syntax documented (commas), spaces accepted
+        argv = ["extract", image, "--model", f"local-dir:{folder}", "--parts", *parts, "--no-align", "-o", str(out)]
+        assert main(argv) == 0
+        data = np.load(out)
+        assert data["features"].shape == (1, 512) and list(data["parts"]) == ["view", "geom"]
+        np.testing.assert_array_equal(data["features"], np.concatenate([data["view"], data["geom"]], axis=1))
 
 
 def test_probes_read_what_extract_writes(checkpoint, photos, tmp_path, capsys):
@@ -161,7 +163,7 @@ def test_errors_exit_1_with_a_message(argv, message, checkpoint, photos, tmp_pat
 def test_unknown_parts_are_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["extract", "x.png", "--model", "m", "-o", "f.npz", "--parts", "geom", "shape"])
-    assert exit_info.value.code == 2 and "invalid choice: 'shape'" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "--parts: expected a non-empty subset" in capsys.readouterr().err
 
 
 def test_demo_runs_on_the_bundled_samples(checkpoint, tmp_path) -> None:
@@ -172,3 +174,20 @@ def test_demo_runs_on_the_bundled_samples(checkpoint, tmp_path) -> None:
     assert len(figures) == len(list(Path(__file__).parents[1].joinpath("physdis_hub/data/samples").glob("*.png")))
     data = np.load(out / "features.npz")
     assert data["features"].shape == (len(figures), 512)
+
+
+def test_the_package_errors_exit_1_and_a_bug_keeps_its_traceback(monkeypatch, capsys):
+    """main catches PhysdisError (and the file system's OSError), not built-in errors at large."""
+    import physdis_hub.cli as cli
+
+    def run(error: Exception):
+        monkeypatch.setattr(cli, "_run_list", lambda args: (_ for _ in ()).throw(error))
+        return main(["list"])
+
+    assert run(InputError("--x: expected 1, got 2")) == 1
+    assert "physdis: error: --x: expected 1, got 2" in capsys.readouterr().err
+    assert run(FileNotFoundError("nothing there")) == 1
+    with pytest.raises(ZeroDivisionError):
+        run(ZeroDivisionError("a bug"))
+    with pytest.raises(ValueError, match="not the package's"):
+        run(ValueError("not the package's"))

@@ -6,12 +6,15 @@ import pytest
 from physdis_hub.categories import CATEGORIES
 from physdis_hub.config import (
     CONFIG_FORMAT_VERSION,
+    IMAGE_SIZE,
+    REEXPORT_HINT,
     LossConfig,
     ModelConfig,
     NetConfig,
     RenderConfig,
     SceneConfig,
 )
+from physdis_hub.errors import ConfigFormatError
 
 
 def test_json_round_trip(tmp_path) -> None:
@@ -40,35 +43,49 @@ def test_loss_weights_must_be_non_negative() -> None:
 
 
 FORMAT_1 = Path(__file__).parent / "fixtures" / "config_format1.json"
-"""config.json of the faces-loocc-lv default as published before format versions existed."""
+"""config.json of an early faces default, written before format versions existed (format 1)."""
+
+REMOVED_SETTINGS = {"nets": "depth_final_tanh", "scene": "center_depth", "render": "backend", "loss": "lam_light_albedo"}
+"""A setting of each section that format 6 dropped (experiments that were not adopted)."""
 
 
-def test_format_1_config_migrates_to_what_it_was_trained_as() -> None:
-    old = json.loads(FORMAT_1.read_text())
-    assert "format_version" not in old and "perceptual_weights" in old["loss"]
-    cfg = ModelConfig.from_json(FORMAT_1)
-    assert cfg.nets.depth_final_tanh  # format-1 depth networks ended in a Tanh
-    assert cfg.nets.depth_nf == old["nets"]["depth_nf"] and cfg.loss.lam_flip == old["loss"]["lam_flip"]
-    assert cfg.to_dict()["format_version"] == CONFIG_FORMAT_VERSION
-    assert ModelConfig.from_dict(cfg.to_dict()) == cfg  # the current format round-trips unchanged
-    assert not ModelConfig().nets.depth_final_tanh  # Unsup3d's depth net: no output activation
+def test_one_published_format_round_trips() -> None:
+    cfg = ModelConfig(part_scales=(0.1, 0.5, 0.2, 0.3), render=RenderConfig(pixel_convention="center"))
+    data = cfg.to_dict()
+    assert data["format_version"] == CONFIG_FORMAT_VERSION == 6
+    assert ModelConfig.from_dict(data) == cfg
+    assert "image_size" not in data and cfg.image_size == IMAGE_SIZE == 64  # one legal value: not a setting
+    for section, name in REMOVED_SETTINGS.items():
+        assert name not in data[section]
+        with pytest.raises(ValueError, match=rf"config\.{section}: unknown keys \['{name}'\]"):
+            ModelConfig.from_dict({**data, section: {**data[section], name: 0}})
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+def test_older_formats_are_refused_with_how_to_re_export(version: int) -> None:
+    data = {**ModelConfig().to_dict(), "format_version": version}
+    with pytest.raises(ConfigFormatError, match=rf"^config\.format_version: {version} is an unpublished") as err:
+        ModelConfig.from_dict(data)
+    assert "\n" not in str(err.value) and REEXPORT_HINT in str(err.value)
+    assert "python -m training.export RUN_DIR" in REEXPORT_HINT and "physdis convert" in REEXPORT_HINT
+
+
+def test_a_file_without_format_version_is_format_1_and_refused() -> None:
+    assert "format_version" not in json.loads(FORMAT_1.read_text())
+    with pytest.raises(ConfigFormatError, match="format_version: 1 is an unpublished"):
+        ModelConfig.from_json(FORMAT_1)
 
 
 def test_unknown_or_newer_format_is_refused() -> None:
     data = ModelConfig().to_dict()
-    with pytest.raises(ValueError, match=r"newer physdis-hub.*pip install -U"):
+    with pytest.raises(ConfigFormatError, match=r"newer physdis-hub.*pip install -U"):
         ModelConfig.from_dict({**data, "format_version": CONFIG_FORMAT_VERSION + 1})
     with pytest.raises(ValueError, match="format_version: expected a positive int"):
         ModelConfig.from_dict({**data, "format_version": "2"})
 
 
-def test_head_order_and_pixel_convention_default_to_what_older_configs_meant() -> None:
-    """Fields added without a format bump: a config written before them (format 2 without the
-    keys, or format 1) loads as Unsup3d's head order and the integer pixel convention."""
-    data = ModelConfig().to_dict()
-    del data["nets"]["encoder_head"], data["render"]["pixel_convention"]
-    for cfg in (ModelConfig.from_dict(data), ModelConfig.from_json(FORMAT_1)):
-        assert cfg.nets.encoder_head == "conv-tanh" and cfg.render.pixel_convention == "integer"
+def test_head_order_and_pixel_convention() -> None:
+    assert ModelConfig().nets.encoder_head == "conv-tanh" and ModelConfig().render.pixel_convention == "integer"
     pdr = ModelConfig(nets=NetConfig(encoder_head="tanh-conv"), render=RenderConfig(pixel_convention="center"))
     assert ModelConfig.from_dict(pdr.to_dict()) == pdr
     expected = r"NetConfig\.encoder_head: expected one of \['conv-tanh', 'tanh-conv'\], got 'tanh'"
@@ -76,10 +93,8 @@ def test_head_order_and_pixel_convention_default_to_what_older_configs_meant() -
         NetConfig(encoder_head="tanh")
 
 
-def test_part_scales_are_checked_and_format_2_files_load_uncalibrated() -> None:
-    data = ModelConfig().to_dict()
-    format_2 = {**{k: v for k, v in data.items() if k != "part_scales"}, "format_version": 2}
-    assert ModelConfig.from_dict(format_2).part_scales is None
+def test_part_scales_are_checked() -> None:
+    assert ModelConfig().part_scales is None
     cfg = ModelConfig(part_scales=(0.1, 0.5, 0.2, 0.3))
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     for bad in [(0.1, 0.5, 0.2), (0.1, 0.5, 0.0, 0.3), (0.1, float("nan"), 0.2, 0.3)]:
@@ -87,36 +102,13 @@ def test_part_scales_are_checked_and_format_2_files_load_uncalibrated() -> None:
             ModelConfig(part_scales=bad)
 
 
-def test_format_3_files_load_without_the_light_priors() -> None:
-    data = ModelConfig(part_scales=(0.1, 0.5, 0.2, 0.3)).to_dict()
-    assert data["format_version"] == CONFIG_FORMAT_VERSION and data["loss"]["lam_light_albedo"] == data["loss"]["lam_light_depth"] == 0.0
-    new = ("lam_light_albedo", "lam_light_depth")
-    format_3 = {**data, "loss": {k: v for k, v in data["loss"].items() if k not in new}, "format_version": 3}
-    assert ModelConfig.from_dict(format_3) == ModelConfig.from_dict(data)
-
-
-def test_format_4_files_decode_depth_mean_centred_and_the_setting_is_checked() -> None:
-    data = ModelConfig(scene=SceneConfig(center_depth=False)).to_dict()
-    assert data["format_version"] == CONFIG_FORMAT_VERSION and data["scene"]["center_depth"] is False
-    assert ModelConfig.from_dict(data).scene.center_depth is False
-    format_4 = {**data, "scene": {k: v for k, v in data["scene"].items() if k != "center_depth"}, "format_version": 4}
-    assert ModelConfig.from_dict(format_4).scene.center_depth is True  # what every older file meant
-    with pytest.raises(ValueError, match="SceneConfig.center_depth: expected true or false, got 'yes'"):
-        SceneConfig(center_depth="yes")  # type: ignore[arg-type]
-
-
-def test_format_5_files_keep_the_border_ring_and_replicated_normals_and_the_settings_are_checked() -> None:
-    data = ModelConfig(scene=SceneConfig(border_edges="left-right"), render=RenderConfig(normals="unsup3d")).to_dict()
-    assert data["format_version"] == 6 and data["scene"]["border_edges"] == "left-right"
-    assert ModelConfig.from_dict(data).render.normals == "unsup3d"
-    format_5 = {
-        **data,
-        "scene": {k: v for k, v in data["scene"].items() if k != "border_edges"},
-        "render": {k: v for k, v in data["render"].items() if k != "normals"},
-        "format_version": 5,
-    }
-    old = ModelConfig.from_dict(format_5)  # what every older file was trained with
-    assert (old.scene.border_edges, old.render.normals) == ("all", "replicate")
+def test_border_edges_and_normals_round_trip_and_are_checked() -> None:
+    # Converted official models set the Unsup3d conventions; this package's own models keep the defaults.
+    assert (SceneConfig().border_edges, RenderConfig().normals) == ("all", "replicate")
+    cfg = ModelConfig(scene=SceneConfig(border_edges="left-right"), render=RenderConfig(normals="unsup3d"))
+    data = cfg.to_dict()
+    assert data["scene"]["border_edges"] == "left-right" and data["render"]["normals"] == "unsup3d"
+    assert ModelConfig.from_dict(data) == cfg
     with pytest.raises(ValueError, match=r"SceneConfig.border_edges: expected one of \['all', 'left-right'\], got 'top'"):
         SceneConfig(border_edges="top")
     with pytest.raises(ValueError, match=r"RenderConfig.normals: expected one of \['replicate', 'unsup3d'\], got 'x'"):

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from physdis_hub.align import DetectorConfig
-from physdis_hub.config import LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
+from physdis_hub.config import CONFIG_FORMAT_VERSION, LossConfig, ModelConfig, NetConfig, RenderConfig, SceneConfig
 from physdis_hub.configbase import ConfigBase
 from physdis_hub.data.synthetic import LightRange, SyntheticConfig, ViewRange
 from training.augment import PHOTO_LIKE, AugmentConfig
 from training.config import OptimConfig, TrainConfig
 from training.data import DataConfig
 from training.loocc import LooccConfig
-from training.presets import get_preset
+from training.presets import build_preset
 from training.shape_init import ShapeInitConfig
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -26,10 +26,10 @@ EXAMPLES = [
     NetConfig(depth_nf=32), SceneConfig(amb_range=(0.1, 0.9)), RenderConfig(pixel_convention="center"),
     LossConfig(lam_perc=0.5), ModelConfig(variant="L", category="cars"), OptimConfig(betas=(0.5, 0.9)),
     DataConfig(options={"split_seed": 3}, max_images=(4, 2, 2)), LooccConfig(variant="LV"), PHOTO_LIKE,
-    AugmentConfig(), SyntheticConfig.for_category("cars", seed=3), get_preset("tiny", "LV"),
+    AugmentConfig(), SyntheticConfig.for_category("cars", seed=3), build_preset("tiny", "LV"),
     SyntheticConfig().light_in, SyntheticConfig().view_ood, DetectorConfig(thresholds=(0.5, 0.6, 0.7)),
     ShapeInitConfig(steps=5, semi_axes=(0.5, 0.8)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("config", EXAMPLES, ids=lambda c: type(c).__name__)
@@ -43,7 +43,7 @@ def test_every_config_round_trips(config: ConfigBase, tmp_path: Path) -> None:
 
 
 def test_tuples_and_nested_configs_come_back_typed() -> None:
-    config = TrainConfig.from_dict(get_preset("tiny").to_dict())
+    config = TrainConfig.from_dict(build_preset("tiny").to_dict())
     assert isinstance(config.model.nets, NetConfig) and isinstance(config.data, DataConfig)
     assert isinstance(config.optim.betas, tuple) and isinstance(config.model.scene.amb_range, tuple)
     synthetic = SyntheticConfig.from_dict(SyntheticConfig().to_dict())
@@ -52,7 +52,7 @@ def test_tuples_and_nested_configs_come_back_typed() -> None:
 
 
 def test_unknown_keys_are_named_where_they_are() -> None:
-    data = get_preset("tiny").to_dict()
+    data = build_preset("tiny").to_dict()
     data["loocc"]["weigth"] = 1.0
     with pytest.raises(ValueError, match=r"TrainConfig\.loocc: unknown keys \['weigth'\]"):
         TrainConfig.from_dict(data)
@@ -82,8 +82,7 @@ def test_a_new_config_needs_no_serialiser() -> None:
         del globals()["Inner"]
 
 
-def test_model_config_keeps_its_format_version_and_migration() -> None:
-    assert ModelConfig().to_dict()["format_version"] >= 2
-    old = ModelConfig.from_json(FIXTURES / "config_format1.json")  # format 1: no format_version
-    assert old.nets.depth_final_tanh  # the migration's doing
-    assert ModelConfig.from_dict(old.to_dict()) == old
+def test_model_config_stamps_its_format_version() -> None:
+    data = ModelConfig().to_dict()
+    assert data["format_version"] == CONFIG_FORMAT_VERSION
+    assert ModelConfig.from_dict(data) == ModelConfig()

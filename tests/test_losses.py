@@ -10,17 +10,14 @@ from physdis_hub.losses import (
     PerceptualLoss,
     ReconstructionLoss,
     VGG16Features,
-    batch_correlation,
     confidence_gain,
     depth_smoothness,
-    light_pitch_dependence,
     normal_smoothness,
     nt_xent,
     photometric_loss,
 )
 from physdis_hub.model import PhysDisModel
 from physdis_hub.render import Camera, normals_from_depth
-from physdis_hub.scene import Light, SceneParams, View
 
 
 def test_photometric_with_confidence_matches_formula() -> None:
@@ -180,55 +177,3 @@ def test_nt_xent_input_checks() -> None:
         nt_xent(torch.randn(3, 4), torch.randn(3, 5))
     z = torch.randn(8, 16)
     assert nt_xent(z, z).item() < nt_xent(z, torch.randn(8, 16)).item()
-
-
-def test_batch_correlation_is_pearsons_r() -> None:
-    g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(40, generator=g), torch.randn(40, generator=g)
-    b = b + 0.5 * a
-    expected = float(torch.corrcoef(torch.stack([a, b]))[0, 1])
-    assert float(batch_correlation(a, b)) == pytest.approx(expected, rel=1e-5)
-    assert float(batch_correlation(3 * a + 1, -b)) == pytest.approx(-expected, rel=1e-5)
-    assert float(batch_correlation(a, torch.ones(40))) == 0.0  # no variation: no correlation, no NaN
-
-
-def _lit_scene(pitch: torch.Tensor, top: torch.Tensor) -> SceneParams:
-    """Scenes whose light has ``pitch`` (radians) and whose albedo is ``top`` brighter in its top half."""
-    n = pitch.shape[0]
-    albedo = torch.zeros(n, 3, 16, 16)
-    albedo[:, :, :8] = top[:, None, None, None]
-    light = Light.from_angles(torch.full((n,), 0.3), torch.full((n,), 0.6), pitch, torch.zeros(n))
-    return SceneParams(torch.ones(n, 16, 16), albedo, light, View(torch.zeros(n, 3), torch.zeros(n, 3)))
-
-
-def test_light_pitch_dependence_is_zero_for_independent_light_and_one_for_absorbed_shading() -> None:
-    pitch = torch.tensor([-0.4, -0.2, 0.0, 0.2, 0.4])
-    absorbed = _lit_scene(pitch, 0.3 * pitch)  # the albedo follows the light: r = 1
-    assert float(light_pitch_dependence(absorbed, absorbed.albedo)) == pytest.approx(1.0, abs=1e-4)
-    independent = _lit_scene(pitch, torch.tensor([0.2, -0.1, -0.2, -0.1, 0.2]))  # orthogonal to the pitch
-    assert float(light_pitch_dependence(independent, independent.albedo)) == pytest.approx(0.0, abs=1e-6)
-    two = _lit_scene(pitch[:2], pitch[:2])
-    assert float(light_pitch_dependence(two, two.albedo)) == 0.0  # 2 images say nothing
-
-
-def test_light_priors_enter_the_reconstruction_loss_with_their_weights() -> None:
-    torch.manual_seed(3)
-    nets = NetConfig(depth_nf=16, albedo_nf=16, light_nf=8, view_nf=8, conf_nf=16, zdim=32, conf_zdim=16)
-    x = torch.rand(4, 3, 64, 64) * 2 - 1
-    model = PhysDisModel(ModelConfig(nets=nets))
-    out = model(x)
-    plain = ReconstructionLoss(model.config)(out, x)
-    assert "light_albedo" not in plain and "light_depth" not in plain
-    loss = LossConfig(lam_light_albedo=0.5, lam_light_depth=0.25)
-    weighted = ReconstructionLoss(ModelConfig(nets=nets, loss=loss))(out, x)
-    depth_map = out.scene.depth[:, 2:-2, 2:-2, None].movedim(-1, 1)  # the interior, as a 1-channel image
-    torch.testing.assert_close(weighted["light_albedo"], light_pitch_dependence(out.scene, out.scene.albedo))
-    torch.testing.assert_close(weighted["light_depth"], light_pitch_dependence(out.scene, depth_map))
-    expected = plain["total"] + 0.5 * weighted["light_albedo"] + 0.25 * weighted["light_depth"]
-    torch.testing.assert_close(weighted["total"], expected)
-    (weighted["light_albedo"] + weighted["light_depth"]).backward()
-    for net in (model.light_net, model.albedo_net, model.depth_net):
-        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
-    for name in ("lam_light_albedo", "lam_light_depth"):
-        with pytest.raises(ValueError, match=name):
-            LossConfig(**{name: -1.0})

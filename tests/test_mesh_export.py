@@ -111,7 +111,7 @@ def test_decompose_mesh_writes_the_models_points_faces_and_albedo(tmp_path):
     np.testing.assert_allclose(accessor(gltf, binary, prim["attributes"]["TEXCOORD_0"]), uv, atol=1e-7)
     np.testing.assert_array_equal(accessor(gltf, binary, prim["attributes"]["NORMAL"]), obj["vn"].astype(np.float32))
     image = gltf["images"][gltf["textures"][gltf["materials"][prim["material"]]["pbrMetallicRoughness"]
-                                            ["baseColorTexture"]["index"]]["source"]]  # fmt: skip
+                                            ["baseColorTexture"]["index"]]["source"]]
     view = gltf["bufferViews"][image["bufferView"]]
     png = binary[view["byteOffset"] : view["byteOffset"] + view["byteLength"]]
     assert image["mimeType"] == "image/png" and png[:8] == b"\x89PNG\r\n\x1a\n"

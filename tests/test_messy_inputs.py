@@ -124,7 +124,7 @@ def test_numpy_channels_first_and_rgba_arrays_match_their_torch_and_file_forms(t
     rgba_chw = torch.from_numpy(np.ascontiguousarray(rgba.transpose(2, 0, 1)))
     torch.testing.assert_close(as_batch(rgba_chw, 16), from_file, rtol=0, atol=1e-6)
     torch.testing.assert_close(as_batch(torch.stack([rgba_chw] * 2).float() / 255, 16), from_file.expand(2, -1, -1, -1),
-                               rtol=0, atol=1e-6)  # fmt: skip
+                               rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match=r"images: expected 1, 3 or 4 channels \(B, C, H, W\), got shape \(1, 5, 4, 4\)"):
         as_batch(torch.zeros(1, 5, 4, 4), 16)
     with pytest.raises(ValueError, match=r"images: expected a numpy array .*C = 1, 3 or 4, got shape \(20, 30, 5\)"):

@@ -4,8 +4,11 @@ import pytest
 import torch
 
 from physdis_hub.categories import CATEGORIES
-from physdis_hub.config import SceneConfig
+from physdis_hub.config import ModelConfig, SceneConfig
+from physdis_hub.errors import UnknownNameError
+from physdis_hub.render import Renderer
 from physdis_hub.scene import (
+    LIGHT_DIRECTIONS,
     Light,
     SceneParams,
     View,
@@ -35,6 +38,18 @@ def test_decode_depth_range_and_border() -> None:
     torch.testing.assert_close(flat[:, 2:-2, 2:-2], torch.full((1, 60, 60), 1.0))
 
 
+def test_decode_depth_centres_each_map() -> None:
+    # Unsup3d's decode subtracts each map's mean raw value: a constant offset of the network's
+    # output changes nothing, and the interior depends on the raw border, which is then overwritten.
+    cfg = SceneConfig()
+    g = torch.Generator().manual_seed(0)
+    raw = torch.randn(2, 1, 64, 64, generator=g)
+    depth = decode_depth(raw, cfg)
+    torch.testing.assert_close(decode_depth(raw + 3.0, cfg), depth)
+    assert (depth[:, :2] == cfg.border_depth).all()
+    raw[..., :2, :] = 5.0
+    assert not torch.allclose(decode_depth(raw, cfg)[:, 2:-2, 2:-2], depth[:, 2:-2, 2:-2])
+
 
 def test_decode_depth_left_right_border_leaves_the_top_and_bottom_rows() -> None:
     # Unsup3d pads its border mask along the width only: the left and right 2 columns are set.
@@ -45,20 +60,6 @@ def test_decode_depth_left_right_border_leaves_the_top_and_bottom_rows() -> None
     torch.testing.assert_close(columns[..., 2:-2], decoded[..., 2:-2])  # top and bottom rows included
     torch.testing.assert_close(columns[:, 2:-2], ring[:, 2:-2])
     assert (ring[:, :2] == 1.04).all()
-
-
-def test_decode_depth_without_centring_keeps_the_offset() -> None:
-    # Unsup3d's centring pins the map's mean raw value, so the interior's depth depends on the
-    # border's raw output (which the border depth then overwrites); without it, it does not.
-    cfg = SceneConfig(center_depth=False)
-    raw = torch.full((1, 1, 64, 64), -0.5)
-    deep = decode_depth(raw, cfg)
-    torch.testing.assert_close(deep[:, 2:-2, 2:-2], torch.full((1, 60, 60), 1.0 + 0.1 * math.tanh(-0.5)))
-    assert (deep[:, :2] == cfg.border_depth).all()
-    raw[..., :2, :] = 5.0  # only the overwritten border changes
-    torch.testing.assert_close(decode_depth(raw, cfg), deep)
-    centred = SceneConfig()
-    assert not torch.allclose(decode_depth(raw, centred), decode_depth(torch.full_like(raw, -0.5), centred))
 
 
 def test_decode_light_and_view_ranges() -> None:
@@ -97,6 +98,40 @@ def test_light_angles_round_trip() -> None:
     p2, y2 = light.angles()
     torch.testing.assert_close(p2, pitch)
     torch.testing.assert_close(y2, yaw)
+
+
+FIRST, SECOND, ALL = slice(8, 32), slice(32, 56), slice(None)
+"""Halves of a 64-pixel side, inside the border, and the whole side."""
+
+
+@pytest.mark.parametrize(
+    ("name", "lit", "dark"),
+    [
+        ("left", (ALL, FIRST), (ALL, SECOND)),
+        ("right", (ALL, SECOND), (ALL, FIRST)),
+        ("top", (FIRST, ALL), (SECOND, ALL)),
+        ("bottom", (SECOND, ALL), (FIRST, ALL)),
+    ],
+)
+def test_named_light_directions_light_the_side_they_name(name: str, lit: tuple, dark: tuple) -> None:
+    """A face-like relief lit from a named side is brighter on that side of the image."""
+    scene = face_like_scene(1)
+    light = Light(torch.tensor([0.1]), torch.tensor([0.9]), torch.tensor([[0.0, 0.0, 1.0]])).turned(name)
+    shade_map = Renderer(ModelConfig()).canonical(scene.with_light(light))[1][0, 0]
+    assert float(shade_map[lit].mean()) > float(shade_map[dark].mean()) + 0.2
+    assert torch.equal(light.ambient, torch.tensor([0.1])) and torch.equal(light.diffuse, torch.tensor([0.9]))
+    pitch, yaw = (math.degrees(float(a)) for a in light.angles())
+    assert (pitch, yaw) == pytest.approx(LIGHT_DIRECTIONS[name], abs=1e-4)
+
+
+def test_turned_refuses_unknown_names_and_bad_angles() -> None:
+    light = Light(torch.zeros(1), torch.ones(1), torch.tensor([[0.0, 0.0, 1.0]]))
+    with pytest.raises(UnknownNameError, match="unknown light direction 'lft'; did you mean 'left'"):
+        light.turned("lft")
+    for bad in ((90.0, 0.0), (0.0,), (float("nan"), 0.0), "30,20"):
+        with pytest.raises((ValueError, UnknownNameError), match="light"):
+            light.turned(bad)  # type: ignore[arg-type]
+    torch.testing.assert_close(light.turned((0.0, 0.0)).direction, light.direction)
 
 
 def test_lambertian_shading() -> None:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from physdis_hub import PhysDisModel, save_pretrained
 from physdis_hub.cli import main
-from physdis_hub.data import get_dataset
+from physdis_hub.data import load_dataset
 from physdis_hub.features import INDEX_NAME, read_features, read_index
 from physdis_hub.inputs import as_batch
 from physdis_hub.stream import (
@@ -138,7 +138,7 @@ def test_file_lists_and_parquet_shards(checkpoint, photos, tmp_path):
 
 def test_a_registered_data_set_and_a_preprocessing_hook(checkpoint, tmp_path):
     model, _ = checkpoint
-    data = get_dataset("synthetic-faces", split="test", test_identities=2, images_per_identity=3, progress=False)
+    data = load_dataset("synthetic-faces", split="test", test_identities=2, images_per_identity=3, progress=False)
     images = torch.stack([data[i]["image"] for i in range(len(data))])
     flip = lambda image: [image, image.flip(-1)]  # noqa: E731 - a hook with two crops per image
     source = DatasetSource(data, "synthetic-faces/test", flip)
@@ -154,12 +154,12 @@ def test_probe_reads_shard_folders_with_csv_labels(checkpoint, photos, tmp_path,
     assert _extract(ckpt, [str(photos[0].parent)], out, "--shard-size", "10", "--parts", "geom", "alb", "view") == 0
     csv = tmp_path / "labels.csv"
     csv.write_text("file,kind,colour\n" + "".join(f"{p.name},{i % 2},{'red' if i % 3 else 'blue'}\n"
-                                                   for i, p in enumerate(photos)))  # fmt: skip
+                                                   for i, p in enumerate(photos)))
     assert main(["probe", "cluster", "--features", str(out), "--labels", str(csv), "--json", str(tmp_path / "c.json")]) == 0
     result = json.loads((tmp_path / "c.json").read_text())
     assert result and "geom-alb" not in capsys.readouterr().out
     assert main(["probe", "linear", "--features", str(out), "--labels", str(csv), "--label-column", "colour",
-                 "--budgets", "10", "--epochs", "2"]) == 0  # fmt: skip
+                 "--budgets", "10", "--epochs", "2"]) == 0
     assert main(["probe", "pcc", "--features", str(out)]) == 0
     assert "geom-alb" in capsys.readouterr().out
     csv.write_text("file,kind\n" + "".join(f"{p.name},1\n" for p in photos[2:]))
@@ -179,7 +179,7 @@ def test_two_torchrun_processes_write_one_index(checkpoint, photos, tmp_path):
          "physdis_hub.cli", "extract", folder, "--model", f"local-dir:{ckpt}", "--no-align", "-o", str(tmp_path / "two"),
          "--shard-size", "4", "--workers", "0", "--no-progress"],
         env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("wrote 23 x 512 features") == 1  # rank 0 alone reports
     source = FileSource(photos)
@@ -187,7 +187,7 @@ def test_two_torchrun_processes_write_one_index(checkpoint, photos, tmp_path):
     assert index["shards"] == [{"file": f"shard-{k:06d}.npz", "rows": 4 if k < 5 else 3} for k in range(6)]
     assert read_index(tmp_path / "two")["shards"] == read_index(tmp_path / "one")["shards"]
     np.testing.assert_allclose(read_features(tmp_path / "two").features, read_features(tmp_path / "one").features,
-                               rtol=0, atol=1e-5)  # fmt: skip
+                               rtol=0, atol=1e-5)
 
 
 @pytest.mark.slow
@@ -197,7 +197,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(checkpoint, tmp_path):
     write_images(folder, 300, size=32)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "physdis_hub.cli", "extract", str(folder), "--model", f"local-dir:{ckpt}", "--no-align",
-               "--shard-size", "20", "--batch-size", "10", "--workers", "1", "--no-progress"]  # fmt: skip
+               "--shard-size", "20", "--batch-size", "10", "--workers", "1", "--no-progress"]
     out = tmp_path / "killed"
     proc = subprocess.Popen([*command, "-o", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240

@@ -12,7 +12,6 @@ import physdis_hub
 from physdis_hub.config import LossConfig, ModelConfig, RenderConfig
 from physdis_hub.nets import DownPath
 from physdis_hub.vocab import (
-    BACKENDS,
     DEVICES,
     PARTS,
     VARIANT_LABELS,
@@ -20,6 +19,7 @@ from physdis_hub.vocab import (
     VARIANTS,
     Part,
     check_parts,
+    parse_parts,
     to_network_range,
     to_unit_range,
 )
@@ -32,7 +32,7 @@ def test_names_come_from_the_literal_types() -> None:
     assert VARIANTS == ("none", "L", "LV") and list(VARIANT_LABELS) == list(VARIANTS)
     assert VARIANT_LABELS == {"none": "no LOOCC", "L": "LOOCC-L", "LV": "LOOCC-LV"}
     assert VARIANT_SLUGS == {"none": "no-loocc", "L": "loocc-l", "LV": "loocc-lv"}
-    assert BACKENDS == ("torch", "nmr") and DEVICES == ("auto", "cpu", "cuda")
+    assert DEVICES == ("auto", "cpu", "cuda")
     assert physdis_hub.PARTS is PARTS and physdis_hub.config.PARTS is PARTS
 
 
@@ -41,8 +41,8 @@ def test_configs_check_against_the_vocabulary() -> None:
         ModelConfig(variant="V")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="variant"):
         LooccConfig(variant="V")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="backend.*'nmr'"):
-        RenderConfig(backend="opengl")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pixel_convention.*'center'"):
+        RenderConfig(pixel_convention="corner")
     with pytest.raises(ValueError, match="device.*'cuda'"):
         TrainConfig(preset="x", device="tpu")  # type: ignore[arg-type]
 
@@ -64,6 +64,15 @@ def test_check_parts() -> None:
         check_parts(["x"], "cluster_parts")
 
 
+def test_parse_parts_reads_commas_and_spaces() -> None:
+    for text in ("geom,alb", ["geom,alb"], ["geom", "alb"], "geom, alb", ["geom,", "alb"]):
+        assert parse_parts(text) == ["geom", "alb"]
+    with pytest.raises(ValueError, match="^--parts: repeated"):
+        parse_parts(["geom,alb", "geom"])
+    with pytest.raises(ValueError, match="^--parts: expected a non-empty subset"):
+        parse_parts(",")
+
+
 def test_image_ranges_are_inverse() -> None:
     unit = torch.rand(2, 3, 4, 4)
     net = to_network_range(unit)
@@ -78,4 +87,4 @@ def test_down_paths_give_their_stages() -> None:
         assert isinstance(down, DownPath), part
         stages = down.stages(torch.zeros(1, 3, 64, 64))
         assert [s.shape[-1] for s in stages] == [32, 16, 8, 4, 1]
-        torch.testing.assert_close(stages[-1].flatten(1), model.encode(torch.zeros(1, 3, 64, 64), [part])[part])
+        torch.testing.assert_close(stages[-1].flatten(1), model._encode(torch.zeros(1, 3, 64, 64), [part])[part])

@@ -13,8 +13,8 @@ Builds on :mod:`physdis_hub` (never the other way round).
   tools (embedding a default, converting VGG16). The core above imports neither.
 
 Example:
-    >>> from training import Trainer, get_preset
-    >>> result = Trainer(get_preset("tiny", "LV"), "runs/tiny-lv").fit()  # doctest: +SKIP
+    >>> from training import Trainer, build_preset
+    >>> result = Trainer(build_preset("tiny", "LV"), "runs/tiny-lv").fit()  # doctest: +SKIP
 """
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -23,7 +23,7 @@ from .data import DataConfig, Splits, build_splits
 from .evaluate import evaluate
 from .loocc import LooccConfig, Perturbation, apply_perturbation, loocc_loss, sample_perturbation
 from .objective import TrainingObjective
-from .presets import PresetError, get_preset, list_presets
+from .presets import PresetError, build_preset, get_preset, list_presets
 from .trainer import FitResult, ResumeError, Trainer, load_best_model
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "Trainer",
     "TrainingObjective",
     "apply_perturbation",
+    "build_preset",
     "build_splits",
     "evaluate",
     "get_preset",

@@ -1,6 +1,6 @@
 """Data for training: which data set, which of its splits, and how items become image batches.
 
-Data sets come from :func:`physdis_hub.data.get_dataset`, each with its own ``train`` / ``val`` /
+Data sets come from :func:`physdis_hub.data.load_dataset`, each with its own ``train`` / ``val`` /
 ``test`` splits: UTKFace's seeded 80/10/10 partition (the paper's protocol; the seed is the
 ``split_seed`` option, fixed by the presets so that every training seed sees the same test set),
 ShapeNet syncar's released folders (28k / 7k / 7k), the synthetic sets' disjoint identity blocks.
@@ -44,12 +44,12 @@ class DataConfig(ConfigBase):
     """Which data set a run trains on."""
 
     dataset: str = "synthetic-faces"
-    """Name for :func:`physdis_hub.data.get_dataset` (``"utkface"``, ``"syncar"``, ``"synthetic-faces"``, ...)."""
+    """Name for :func:`physdis_hub.data.load_dataset` (``"utkface"``, ``"syncar"``, ``"synthetic-faces"``, ...)."""
     root: str | None = None
     """Data set directory (real sets), or the cache folder of a synthetic set (None: for a real set,
     under ``$PHYSDIS_DATA``; for a synthetic one, :func:`synthetic_cache_root`)."""
     options: dict[str, Any] = field(default_factory=dict)
-    """Extra keyword arguments for ``get_dataset`` (e.g. UTKFace's ``split_seed``, a synthetic set's size)."""
+    """Extra keyword arguments for ``load_dataset`` (e.g. UTKFace's ``split_seed``, a synthetic set's size)."""
     max_images: tuple[int, int, int] | None = None
     """Use at most this many train / val / test images (seeded subsets); None: all."""
     subset_seed: int = 0
@@ -102,7 +102,7 @@ def build_splits(config: DataConfig, progress: bool = False) -> Splits:
         progress: while a synthetic split is rendered into its cache (the first run with these
             settings), print where to and show a progress bar.
     """
-    from physdis_hub.data import get_dataset
+    from physdis_hub.data import load_dataset
 
     root, options = config.root, dict(config.options)
     if config.dataset.startswith(SYNTHETIC_PREFIX):
@@ -110,7 +110,7 @@ def build_splits(config: DataConfig, progress: bool = False) -> Splits:
         options["progress"] = progress
     limits = config.max_images or (None, None, None)
     parts = [
-        _subset(get_dataset(config.dataset, root=root, split=name, **options), limit, config.subset_seed + i)
+        _subset(load_dataset(config.dataset, root=root, split=name, **options), limit, config.subset_seed + i)
         for i, (name, limit) in enumerate(zip(SPLITS, limits))
     ]
     return Splits(*parts)

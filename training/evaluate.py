@@ -79,7 +79,7 @@ def evaluate(
     label_rows: list[dict[str, Any]] = []
     for images, labels in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=_collate):
         images = images.to(device)
-        feats = model.encode(to_network_range(images))
+        feats = model._encode(to_network_range(images))
         rendering = model.renderer.render(model.decode_scene(feats))
         recon = to_unit_range(rendering.image)
         abs_err += float(((recon - images).abs() * rendering.mask).sum())
@@ -103,5 +103,5 @@ def evaluate(
     for name, labels in _discrete_labels(label_rows, max_classes).items():
         scores = cluster_probe(stacked, labels)
         results.update({f"cluster_{name}_acc": scores.accuracy, f"cluster_{name}_f1": scores.f1,
-                        f"cluster_{name}_nmi": scores.nmi})  # fmt: skip
+                        f"cluster_{name}_nmi": scores.nmi})
     return results

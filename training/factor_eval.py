@@ -33,7 +33,7 @@ from physdis_hub.hub import load_pretrained
 from physdis_hub.probes import factor_report
 
 from .data import build_splits
-from .presets import get_preset
+from .presets import build_preset
 
 FACES_OWN_GROUPS: dict[str, tuple[str, ...]] = {
     "geom": ("nose", "expression"),
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the report as JSON to this file")
     args = parser.parse_args(argv)
     model = load_pretrained(args.model).eval()
-    test = build_splits(get_preset(args.preset, data_dir=args.data_dir).data).test
+    test = build_splits(build_preset(args.preset, data_dir=args.data_dir).data).test
     images, factors, classes = synthetic_factors([test[i] for i in range(len(test))])
     report = factor_report(model, images, factors, classes, seed=args.seed, own_groups=FACES_OWN_GROUPS)
     print(report.to_markdown())

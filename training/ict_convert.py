@@ -152,7 +152,7 @@ def mirror_map(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 def convert(source: Path, commit: str, identity_modes: int = IDENTITY_MODES,
             expressions: tuple[str, ...] = EXPRESSIONS, face_vertices: int = FACE_VERTICES,
-            face_polygons: int = FACE_POLYGONS) -> dict[str, np.ndarray]:  # fmt: skip
+            face_polygons: int = FACE_POLYGONS) -> dict[str, np.ndarray]:
     """The arrays of the face-area file (:data:`physdis_hub.data.ict.KEYS`, in that order) from an ICT-FaceKit folder.
 
     Args:
@@ -236,7 +236,7 @@ def convert(source: Path, commit: str, identity_modes: int = IDENTITY_MODES,
     ex_modes = np.stack([symmetric(delta(name)) for name in expressions])
     faces = np.concatenate([triangles(polygons)] + [
         np.stack([loop, np.roll(loop, -1), np.full(len(loop), face_vertices + i)], -1) for i, loop in enumerate(loops)
-    ])  # fmt: skip
+    ])
     index_path = model / "vertex_indices.json"
     if not index_path.is_file():
         raise ICTConversionError(f"{index_path}: missing")

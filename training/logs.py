@@ -40,7 +40,7 @@ class MetricsLogger:
     def __init__(
         self, directory: str | Path, *, enabled: bool = True, resume_step: int | None = None,
         resume_epoch: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.directory = Path(directory)
         self.enabled = enabled
         self._columns: dict[str, list[str]] = {}

@@ -36,7 +36,7 @@ tzofi/physically-disentangled-representations, ``pdr/model.py`` and ``pdr/traine
 - Outside this module, the code's light and view features are ``tanh(ReLU(.))`` (its encoders put
   the Tanh before the last 1x1 convolution: ``NetConfig.encoder_head="tanh-conv"``) and its
   training images are flipped horizontally with probability 0.5 (``AugmentConfig.p_hflip``);
-  :func:`training.presets.get_preset` with ``loocc_style="code"`` sets all of these together.
+  :func:`training.presets.build_preset` with ``loocc_style="code"`` sets all of these together.
 - Variants: ``"L"`` always perturbs light; ``"LV"`` picks light or view with probability 1/2 per
   batch (one choice for the whole batch, as the paper's per-batch wording says).
 - Weighting: ``total = reconstruction + 0.01 * contrastive`` (public code; the text's tau = 0.01,
@@ -131,7 +131,7 @@ class LooccConfig(ConfigBase):
         if self.temperature <= 0:
             raise ValueError(f"LooccConfig.temperature: expected > 0, got {self.temperature}")
         for name in ("ambient_delta", "diffuse_delta", "light_angle_deg", "light_vector_delta",
-                     "view_pitch_deg", "view_yaw_deg", "cycle_weight"):  # fmt: skip
+                     "view_pitch_deg", "view_yaw_deg", "cycle_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"LooccConfig.{name}: expected >= 0, got {getattr(self, name)}")
         if not 0 < self.light_angle_limit_deg < 90:
@@ -347,7 +347,7 @@ def loocc_loss(
     perturbed = apply_perturbation(scene, perturbation, model.config.scene, config)
     augmented = model.renderer.render(perturbed).image
     keep = perturbation.unchanged_parts
-    aug_features = model.encode(augmented, keep)
+    aug_features = model._encode(augmented, keep)
     z = torch.cat([features[p] for p in keep], dim=1)
     z_aug = torch.cat([aug_features[p] for p in keep], dim=1)
     if config.gather:

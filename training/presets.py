@@ -3,7 +3,7 @@
 Every preset is one literal configuration, read top to bottom like a method config of nerfstudio:
 model (the category's paper profile from :mod:`physdis_hub.categories` at paper or CPU widths, and
 the loss weights the preset changes), data, augmentation, LOOCC, optimiser and schedule. Fields not
-written take their dataclass defaults. :func:`get_preset` changes only what the command line asks
+written take their dataclass defaults. :func:`build_preset` changes only what the command line asks
 for, by the same rules for every preset:
 
 - the LOOCC variant (default :attr:`Preset.variant`; with ``none``, nothing is perturbed, so the
@@ -250,12 +250,21 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
 """Every preset by name."""
 
 
-def list_presets() -> list[str]:
-    """Names of the presets."""
-    return list(PRESETS)
+def list_presets() -> list[Preset]:
+    """Every preset's entry (name, description, configuration), in the order of :data:`PRESETS`."""
+    return list(PRESETS.values())
 
 
-def get_preset(
+def get_preset(name: str) -> Preset:
+    """The entry of preset ``name`` (description, configuration, whether it needs a data folder).
+
+    Raises:
+        PresetError: unknown name (with close matches).
+    """
+    return lookup(PRESETS, name, what="preset", error=PresetError, lead=f"name: unknown preset {name!r}")
+
+
+def build_preset(
     name: str,
     variant: str | None = None,
     *,
@@ -266,7 +275,7 @@ def get_preset(
     """The :class:`TrainConfig` of preset ``name``.
 
     Args:
-        name: one of :func:`list_presets`.
+        name: the name of one of :func:`list_presets`.
         variant: LOOCC variant, ``"none"``, ``"L"`` or ``"LV"``; None: the preset's (:attr:`Preset.variant`).
         data_dir: real data set directory (``faces``, ``cars``, ``*-cpu``; default: under ``$PHYSDIS_DATA``),
             or a cache folder for synthetic sets.
@@ -278,11 +287,11 @@ def get_preset(
         PresetError: unknown name or variant, or a missing data directory / weights file.
 
     Example:
-        >>> cfg = get_preset("faces-synthetic-cpu")
+        >>> cfg = build_preset("faces-synthetic-cpu")
         >>> cfg.batch_size, cfg.loocc.variant
         (32, 'LV')
     """
-    preset = lookup(PRESETS, name, what="preset", error=PresetError, lead=f"name: unknown preset {name!r}")
+    preset = get_preset(name)
     variant = preset.variant if variant is None else variant
     if variant not in VARIANTS:
         raise PresetError(f"variant: expected one of {list(VARIANTS)}, got {variant!r}")

@@ -29,7 +29,7 @@ from physdis_hub.vocab import VARIANT_SLUGS
 from .commands import USER_ERRORS, command_line, report_interrupt
 from .distributed import barrier, distributed_session
 from .loocc import VARIANTS
-from .presets import PRESETS, PresetError, data_hint, get_preset, has_data
+from .presets import PRESETS, PresetError, build_preset, data_hint, has_data
 from .train import add_config_arguments, apply_overrides
 from .trainer import LAST_CHECKPOINT, Trainer, TrainingInterrupted
 
@@ -72,7 +72,7 @@ def results_markdown(preset: str, rows: dict[str, dict[str, float]], command: st
     """A table of the variants' metrics (one row per variant)."""
     names = sorted({k for metrics in rows.values() for k in metrics})
     lines = [f"# physdis-hub reproduction: preset `{preset}`", "", f"Command: `{command}`", "",
-             "| variant | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]  # fmt: skip
+             "| variant | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for variant, metrics in rows.items():
         cells = [f"{metrics[n]:.4g}" if n in metrics else "" for n in names]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         preset = resolve_preset(args.category, args.preset, args.data_dir)
         configs = {
-            v: apply_overrides(get_preset(preset, v, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights), args)
+            v: apply_overrides(build_preset(preset, v, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights), args)
             for v in variants
         }
         out = Path(args.out or f"runs/reproduce-{preset}")

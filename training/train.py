@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 from physdis_hub._threads import DEFAULT_MAX_THREADS, limit_threads
 from physdis_hub.config import LossConfig, SceneConfig
-from physdis_hub.data.registry import dataset_info
+from physdis_hub.data.registry import get_dataset
 from physdis_hub.vocab import DEVICES, VARIANTS
 
 from .commands import USER_ERRORS, command_line, report_interrupt
@@ -34,7 +34,7 @@ from .config import TrainConfig
 from .distributed import distributed_session
 from .init import init_config
 from .loocc import STYLES, LooccConfig
-from .presets import PRESETS, Preset, PresetError, get_preset, list_presets
+from .presets import PRESETS, Preset, PresetError, build_preset, list_presets
 from .shape_init import ShapeInitConfig
 from .trainer import Trainer, TrainingInterrupted
 
@@ -59,8 +59,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loocc", action="append", default=[], metavar="NAME=VALUE",
                         help="override a number of the LOOCC config, e.g. --loocc cycle_weight=1")
     parser.add_argument("--scene", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a scene setting of the model config, e.g. --scene center_depth=false "
-                             "(repeatable; names: the number and true/false fields of physdis_hub.config.SceneConfig)")
+                        help="override a scene setting of the model config, e.g. --scene border_depth=1.05 "
+                             "(repeatable; names: the number fields of physdis_hub.config.SceneConfig)")
     parser.add_argument("--shape-init", action="append", default=[], metavar="NAME=VALUE",
                         help="override a number of the convex start (training.shape_init.ShapeInitConfig), "
                              "e.g. --shape-init bulge=0.4 or --shape-init steps=0 (off)")
@@ -87,7 +87,7 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
     if args.device is not None:
         changes["device"] = args.device
     if args.dataset is not None:
-        synthetic = {name: not dataset_info(name).layout for name in (config.data.dataset, args.dataset)}
+        synthetic = {name: not get_dataset(name).layout for name in (config.data.dataset, args.dataset)}
         if not all(synthetic.values()):
             raise PresetError(
                 f"--dataset {args.dataset}: replaces only a synthetic data set by another synthetic one "
@@ -105,7 +105,7 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         if weights or scene:
             model = config.model
             changes["model"] = model.replace(loss=dataclasses.replace(model.loss, **weights),
-                                             scene=dataclasses.replace(model.scene, **scene))  # fmt: skip
+                                             scene=dataclasses.replace(model.scene, **scene))
         if loocc:
             changes["loocc"] = dataclasses.replace(config.loocc, **loocc)
         if shape_init:
@@ -159,15 +159,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Train one physdis model (run under torchrun for several GPUs or nodes).",
         epilog="presets: " + "; ".join(_describe(p) for p in PRESETS.values()),
     )
-    parser.add_argument("--preset", choices=list_presets(), help="training recipe (or --init)")
+    parser.add_argument("--preset", choices=[p.name for p in list_presets()], help="training recipe (or --init)")
     parser.add_argument("--init", metavar="MODEL",
                         help="start from this pretrained model (e.g. unsup3d-celeba) instead of a preset: its "
-                             "networks and settings, the paper's schedule; needs --data")  # fmt: skip
+                             "networks and settings, the paper's schedule; needs --data")
     parser.add_argument("--data", metavar="DATASET", help="with --init: the registered data set to train on (e.g. celeba)")
     parser.add_argument("--variant", choices=VARIANTS,
                         help="LOOCC variant (default: the preset's, LV except for tiny; LV with --init)")
     parser.add_argument("--loocc-style", default="text", choices=STYLES,
-                        help="LOOCC as the paper's text (default) or as the authors' code (docs/loocc.md)")  # fmt: skip
+                        help="LOOCC as the paper's text (default) or as the authors' code (docs/loocc.md)")
     parser.add_argument("--out", help="run directory (checkpoints, logs, figures, export); required to train")
     parser.add_argument("--print-config", action="store_true",
                         help="print the resolved configuration (preset, variant and overrides) as JSON and exit")
@@ -198,15 +198,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.init and args.loocc_style != "text":
         print("error: --loocc-style code changes the light and view encoders' heads, which --init's pretrained "
-              "networks fix; use it with --preset", file=sys.stderr)  # fmt: skip
+              "networks fix; use it with --preset", file=sys.stderr)
         return 2
     try:
         if args.init:
             base = init_config(args.init, args.variant or "LV", data=args.data, data_dir=args.data_dir,
-                               perceptual_weights=args.perceptual_weights)  # fmt: skip
+                               perceptual_weights=args.perceptual_weights)
         else:
-            base = get_preset(args.preset, args.variant, data_dir=args.data_dir,
-                              perceptual_weights=args.perceptual_weights, loocc_style=args.loocc_style)  # fmt: skip
+            base = build_preset(args.preset, args.variant, data_dir=args.data_dir,
+                                perceptual_weights=args.perceptual_weights, loocc_style=args.loocc_style)
         config = apply_overrides(base, args)
         if args.print_config:
             print(config_json(config), end="")
@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from .export import export_run
 
                 exported = export_run(args.out, trainer.splits, command=command_line("training.train", argv),
-                                      push_to=args.push_to_hub, device=ctx.device)  # fmt: skip
+                                      push_to=args.push_to_hub, device=ctx.device)
                 print(exported.report(), file=sys.stderr)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)

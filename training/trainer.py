@@ -243,11 +243,11 @@ class Trainer:
             load_initial_weights(self.model, config.init)
         self.model.to(self.ctx.device)
         self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights,
-                                           config.shape_init).to(self.ctx.device)  # fmt: skip
+                                           config.shape_init).to(self.ctx.device)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.lr, betas=config.optim.betas,
             weight_decay=config.optim.weight_decay,
-        )  # fmt: skip
+        )
         self.loocc_generator = torch.Generator().manual_seed(config.seed + LOOCC_SEED_OFFSET)
         # each rank augments its own images, so each draws its own stream
         self.augment_generator = torch.Generator().manual_seed(config.seed + AUGMENT_SEED_OFFSET + self.ctx.rank)
@@ -286,7 +286,7 @@ class Trainer:
         logger = MetricsLogger(
             self.run_dir, enabled=ctx.is_main, resume_step=self.step if resume else None,
             resume_epoch=self.epoch if resume else None,
-        )  # fmt: skip
+        )
         self._say(self._banner(resumed_from))
         train_loader = self._train_loader()
         wrapped = self._wrap()
@@ -306,7 +306,7 @@ class Trainer:
                         **{f"train_{k}": v for k, v in train_means.items()}, "val_loss": val,
                         "best_val_loss": self.early_stopping.best, "lr": cfg.optim.lr,
                         "seconds": round(time.perf_counter() - t0, 3),
-                    })  # fmt: skip
+                    })
                     if improved:
                         save_checkpoint(self._best_state(val), self.run_dir / BEST_CHECKPOINT)
                     save_checkpoint(self._state(augment_states), last)
@@ -345,14 +345,14 @@ class Trainer:
             self._resume_rng = None
         bar = tqdm(batches, desc=f"epoch {self.epoch}/{cfg.max_epochs}", leave=False, dynamic_ncols=True,
                    total=total, initial=progress.batches, disable=not (self.progress and ctx.is_main),
-                   file=sys.stderr)  # fmt: skip
+                   file=sys.stderr)
         for images in bar:
             if cfg.augment.enabled:
                 images = augment(images, cfg.augment, self.augment_generator)
             x = to_network_range(images.to(ctx.device, non_blocking=True))
             perturbation = sample_perturbation(cfg.loocc, cfg.batch_size, self.loocc_generator)
             terms = wrapped(x, None if perturbation is None else perturbation.rows(rows),
-                            cfg.shape_init.weight_at(self.step + 1))  # fmt: skip
+                            cfg.shape_init.weight_at(self.step + 1))
             if not torch.isfinite(terms["total"]):
                 values = {k: float(v.detach()) for k, v in terms.items()}
                 raise FloatingPointError(
@@ -436,7 +436,7 @@ class Trainer:
     def _eval_batches(self, dataset: Any) -> Iterator[torch.Tensor]:
         return iter(DataLoader(dataset, batch_size=self.config.eval_batch_size, shuffle=False,
                                collate_fn=collate_images, num_workers=self.config.data.num_workers,
-                               worker_init_fn=ignore_interrupts))  # fmt: skip
+                               worker_init_fn=ignore_interrupts))
 
     def _figure(self, logger: MetricsLogger) -> None:
         cfg = self.config
@@ -455,12 +455,12 @@ class Trainer:
         cfg, ctx = self.config, self.ctx
         sampler = SkippingSampler(DistributedSampler(
             self.splits.train, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True
-        ))  # fmt: skip
+        ))
         loader: DataLoader = DataLoader(
             self.splits.train, batch_size=cfg.batch_size // ctx.world_size, sampler=sampler, drop_last=True,
             collate_fn=collate_images, num_workers=cfg.data.num_workers, pin_memory=ctx.device.type == "cuda",
             worker_init_fn=ignore_interrupts,
-        )  # fmt: skip
+        )
         if len(loader) == 0:
             raise ValueError(
                 f"splits.train: {size(self.splits.train)} images make no full global batch of {cfg.batch_size}"
@@ -519,8 +519,8 @@ class Trainer:
         path = self.run_dir / LAST_CHECKPOINT
         if state.get("kind") != "physdis-training-state":
             raise CheckpointError(f"checkpoint {path}: not a training state (kind={state.get('kind')!r})")
-        # The saved config is read as this version reads any config (older model formats migrated,
-        # fields added since at their defaults), so a format upgrade alone never blocks a resume.
+        # The saved config is read as this version reads any config (training fields added since at
+        # their defaults; a model config of an unpublished older format is refused with how to re-export).
         # max_epochs may grow: resuming with a larger --epochs extends a finished run. notes is free
         # text that a newer preset may word differently (it names the epoch budget); it trains nothing.
         try:
@@ -529,7 +529,7 @@ class Trainer:
             raise ResumeError(f"resume: {path} holds a configuration this version cannot read ({err})") from err
         # checkpoint_every only says how often the state is saved.
         saved = {**saved, "max_epochs": self.config.max_epochs, "notes": self.config.notes,
-                 "checkpoint_every": self.config.checkpoint_every}  # fmt: skip
+                 "checkpoint_every": self.config.checkpoint_every}
         diff = config_diff(saved, self.config.to_dict())
         if diff:
             raise ResumeError(
@@ -566,7 +566,7 @@ class Trainer:
         ]
         if resumed_from is not None and self._resume_progress.batches:
             lines.append(f"resuming epoch {resumed_from + 1} after its batch {self._resume_progress.batches} "
-                         f"(step {self.step})")  # fmt: skip
+                         f"(step {self.step})")
         elif resumed_from is not None:
             lines.append(f"resuming after epoch {resumed_from} (step {self.step})")
         if cfg.notes:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import InputError
 from ..inputs import ImageLike, Images, as_batch, as_images, expand_folder, fit_to_size, warn_tiny
 from .crop import crop_square, demo_crop
 from .mtcnn import DetectorConfig, Face, detect
@@ -28,7 +29,7 @@ from .mtcnn import DetectorConfig, Face, detect
 __all__ = [
     "FACES", "SAMPLE_PHOTO", "AlignCrops", "AlignedFace", "Alignment", "DetectorConfig", "Face",
     "align_faces", "align_images", "crop_square", "demo_crop", "detect_faces",
-]  # fmt: skip
+]
 
 FACES = ("largest", "all")
 """Which faces :func:`align_faces` returns: the largest (by box area, as Unsup3d's demo selects with
@@ -41,7 +42,7 @@ SAMPLE_PHOTO = Path(__file__).parents[1] / "data" / "assets" / "astronaut.jpg"
 def _one_image(image: ImageLike, name: str) -> torch.Tensor:
     images = as_images(image, name)
     if len(images) != 1:
-        raise ValueError(f"{name}: expected one image, got a batch of {len(images)}")
+        raise InputError(f"{name}: expected one image, got a batch of {len(images)}")
     return images[0]
 
 
@@ -66,7 +67,7 @@ class AlignedFace:
 
 def _check_faces(faces: str) -> None:
     if faces not in FACES:
-        raise ValueError(f"faces: expected one of {FACES}, got {faces!r}")
+        raise InputError(f"faces: expected one of {FACES}, got {faces!r}")
 
 
 def _align_one(image: torch.Tensor, faces: str, size: int, config: DetectorConfig | None) -> list[AlignedFace]:
@@ -173,7 +174,7 @@ def align_images(
         in ``missing``; ``images`` has 0 rows when no input gave one.
     """
     if not (align == "auto" or align is True or align is False):
-        raise ValueError(f"align: expected 'auto', True or False, got {align!r}")
+        raise InputError(f"align: expected 'auto', True or False, got {align!r}")
     _check_faces(faces)
     images = expand_folder(images)
     listed = images if isinstance(images, (list, tuple)) else [images]

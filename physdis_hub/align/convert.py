@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from .._checkout import InstalledPackageError, require_source_checkout
+from ..errors import InputError
 from .mtcnn import MTCNN, WEIGHTS
 
 KEY_MAP = {
@@ -34,7 +35,7 @@ KEY_MAP = {
     "onet": {"conv1": "body.0", "prelu1": "body.1", "conv2": "body.3", "prelu2": "body.4", "conv3": "body.6",
              "prelu3": "body.7", "conv4": "body.9", "prelu4": "body.10", "dense5": "body.12", "prelu5": "body.13",
              "dense6_1": "score", "dense6_2": "offset", "dense6_3": "landmarks"},
-}  # fmt: skip
+}
 """Source layer name -> this package's module path, per network."""
 
 FLATTENED = {"rnet": ("dense4", 64, 3), "onet": ("dense5", 128, 3)}
@@ -47,7 +48,7 @@ def convert_state(name: str, source: dict[str, torch.Tensor]) -> dict[str, torch
     for key, value in source.items():
         layer, param = key.rsplit(".", 1)
         if layer not in KEY_MAP[name]:
-            raise ValueError(f"{name}: unexpected key {key!r} in the source weights; expected layers {list(KEY_MAP[name])}")
+            raise InputError(f"{name}: unexpected key {key!r} in the source weights; expected layers {list(KEY_MAP[name])}")
         if name in FLATTENED and layer == FLATTENED[name][0] and param == "weight":
             _, c, s = FLATTENED[name]
             value = value.reshape(-1, s, s, c).permute(0, 3, 2, 1).reshape(value.shape[0], -1)
@@ -65,7 +66,7 @@ def convert_wheel(wheel: Path, output: Path = WEIGHTS) -> str:
         for name in KEY_MAP:
             member = f"facenet_pytorch/data/{name}.pt"
             if member not in zf.namelist():
-                raise ValueError(f"wheel: {wheel} has no {member}; expected a facenet-pytorch wheel")
+                raise InputError(f"wheel: {wheel} has no {member}; expected a facenet-pytorch wheel")
             state.update(convert_state(name, torch.load(io.BytesIO(zf.read(member)), weights_only=True)))
     MTCNN().load_state_dict(state)  # strict: every key and shape must match
     save_file(state, str(output), metadata={"source": wheel.name})

@@ -17,6 +17,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..errors import InputError
 from .mtcnn import check_image
 
 ENLARGE = 1.1
@@ -34,7 +35,7 @@ def crop_square(box: tuple[float, float, float, float]) -> tuple[int, int, int]:
     """
     x1, y1, x2, y2 = (float(v) for v in box)
     if not all(math.isfinite(v) for v in (x1, y1, x2, y2)) or x2 <= x1 or y2 <= y1:
-        raise ValueError(f"box: expected finite (x1, y1, x2, y2) with x2 > x1 and y2 > y1, got {tuple(box)}")
+        raise InputError(f"box: expected finite (x1, y1, x2, y2) with x2 > x1 and y2 > y1, got {tuple(box)}")
     half = max(1, int(((x2 - x1) + (y2 - y1)) / 2 / 2 * ENLARGE))
     left = math.floor((x1 + x2) / 2) - half
     top = math.floor((y1 + y2) / 2 + SHIFT_DOWN * half) - half
@@ -49,7 +50,7 @@ def demo_crop(image: torch.Tensor, box: tuple[float, float, float, float], size:
     """
     check_image(image)
     if not isinstance(size, int) or size <= 0:
-        raise ValueError(f"size: expected a positive int, got {size!r}")
+        raise InputError(f"size: expected a positive int, got {size!r}")
     left, top, side = crop_square(box)
     _, h, w = image.shape
     rows = torch.arange(top, top + side).clamp(0, h - 1)

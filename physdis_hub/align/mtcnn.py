@@ -90,7 +90,7 @@ class RNet(nn.Module):
         self.body = nn.Sequential(
             *_conv(3, 28, 3), _pool(3), *_conv(28, 48, 3), _pool(3), *_conv(48, 64, 2),
             nn.Flatten(), nn.Linear(64 * 3 * 3, 128), nn.PReLU(128),
-        )  # fmt: skip
+        )
         self.score = nn.Linear(128, 2)
         self.offset = nn.Linear(128, 4)
 
@@ -109,7 +109,7 @@ class ONet(nn.Module):
         self.body = nn.Sequential(
             *_conv(3, 32, 3), _pool(3), *_conv(32, 64, 3), _pool(3), *_conv(64, 64, 3), _pool(2),
             *_conv(64, 128, 2), nn.Flatten(), nn.Linear(128 * 3 * 3, 256), nn.PReLU(256),
-        )  # fmt: skip
+        )
         self.score = nn.Linear(256, 2)
         self.offset = nn.Linear(256, 4)
         self.landmarks = nn.Linear(256, 10)

@@ -17,7 +17,7 @@ _EXPORTS = {
     ".categories": ("PDR_CATEGORIES", "UNSUP3D_CATEGORIES", "OfficialCategory"),
     ".reader": ("BOOKKEEPING_CLASSES", "ConversionError", "TrainingRecord", "read_checkpoint"),
     ".unsup3d": ("PDR", "UNSUP3D", "Layout", "convert_checkpoint", "convert_pdr", "convert_unsup3d", "map_network"),
-}  # fmt: skip
+}
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [

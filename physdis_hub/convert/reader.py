@@ -19,14 +19,10 @@ from typing import Any
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import ConversionError as ConversionError  # re-exported: raised by the readers below
 
 BOOKKEEPING_CLASSES: tuple[str, ...] = ("unsup3d.meters.MetricsTrace", "pdr.meters.MetricsTrace")
 """Fully qualified names an official checkpoint may ask for beyond tensors and containers."""
-
-
-class ConversionError(CheckpointError):
-    """An official checkpoint cannot be read or converted; the message says why (one line)."""
 
 
 class TrainingRecord:

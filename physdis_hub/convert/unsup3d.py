@@ -183,7 +183,7 @@ def convert_checkpoint(
             f"output: {output} exists and is not an empty folder; pass --force (force=True) to replace it"
         )
     config = ModelConfig(
-        nets=NetConfig(use_conf=category.use_conf, depth_final_tanh=False, encoder_head=layout.encoder_head),
+        nets=NetConfig(use_conf=category.use_conf, encoder_head=layout.encoder_head),
         scene=category.scene,
         render=RenderConfig(pixel_convention="center", normals="unsup3d"),
         loss=category.loss,
@@ -292,7 +292,7 @@ def convert_pdr(
     return convert_checkpoint(
         checkpoint, output, layout=PDR, category=_category(PDR_CATEGORIES, category), variant=variant,
         license=license, force=force,
-    )  # fmt: skip
+    )
 
 
 def _category(table: Mapping[str, OfficialCategory], name: str) -> OfficialCategory:

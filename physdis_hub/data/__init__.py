@@ -1,7 +1,8 @@
 """Offline data: synthetic symmetric objects with full ground truth, and loaders for the real data
 sets of the paper in their released layouts.
 
-- :func:`get_dataset` / :func:`list_datasets`: every data set by name.
+- :func:`list_datasets` / :func:`get_dataset` (registry entries) and :func:`load_dataset` (the
+  data set): every data set by name.
 - :class:`SyntheticConfig`, :class:`SyntheticGenerator`, :class:`SyntheticDataset`: synthetic faces
   (MediaPipe mesh, or ICT Face Model shapes: category ``"faces-ict"``) and cars (image, canonical
   depth, albedo, light, view; identity and attribute labels; continuous factors; OOD splits).
@@ -13,7 +14,7 @@ from .celeba import MASK_CLASSES, CelebA, CelebAMaskHQ
 from .folders import FaceTracks, SynCar
 from .images import DataLayoutError, load_image
 from .rafdb import EMOTIONS, RAFDB
-from .registry import DatasetInfo, dataset_info, get_dataset, list_datasets
+from .registry import DatasetInfo, get_dataset, list_datasets, load_dataset
 from .synthetic import (
     SPLITS,
     LightRange,
@@ -44,8 +45,8 @@ __all__ = [
     "SyntheticGenerator",
     "UTKFace",
     "ViewRange",
-    "dataset_info",
     "get_dataset",
+    "load_dataset",
     "list_datasets",
     "load_image",
     "scene_from_ground_truth",

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..errors import InputError
 from .images import (
     DataLayoutError,
     ImageListDataset,
@@ -38,7 +39,7 @@ MASK_LAYOUT = """\
 MASK_CLASSES = (
     "background", "skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear",
     "mouth", "u_lip", "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth",
-)  # fmt: skip
+)
 """The 19 CelebAMask-HQ classes in the standard order (label = index; later parts overwrite earlier)."""
 
 _MASK_NAME = re.compile(r"^(\d{5})_([a-z_]+)\.png$")
@@ -120,7 +121,7 @@ class CelebA(ImageListDataset):
         if not image_dir.is_dir():
             raise DataLayoutError("celeba", f"missing folder {image_dir}", CELEBA_LAYOUT)
         if split != "all" and split not in CELEBA_SPLITS:
-            raise ValueError(f"split: expected one of {list(CELEBA_SPLITS) + ['all']}, got {split!r}")
+            raise InputError(f"split: expected one of {list(CELEBA_SPLITS) + ['all']}, got {split!r}")
         self.attribute_names, files, values = parse_attributes(root / "list_attr_celeba.txt")
         if split != "all":
             partition = parse_partition(root / "list_eval_partition.txt")

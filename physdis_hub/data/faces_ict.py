@@ -60,6 +60,7 @@ IRIS_COLOURS = np.array([(0.32, 0.19, 0.10), (0.30, 0.46, 0.66), (0.30, 0.46, 0.
 """Brown, blue, green, dark; an identity's iris is a random mix of them."""
 SHAPE_FACTORS_HEAD = ("head_rx", "head_ry", "head_back")
 """The head ellipsoid's half-width, half-height (cm) and how far its centre sits behind the face."""
+# A table of names, related factors on one line: `# fmt: skip` keeps the formatter from splitting it.
 ALBEDO_FACTORS = (
     "skin_r", "skin_g", "skin_b", "skin_tone", "blush", "lip_tint", "brow_thickness", "brow_darkness",
     "iris_r", "iris_g", "iris_b", "hair_r", "hair_g", "hair_b", "hairline", "hair_length",
@@ -165,7 +166,7 @@ class SyntheticFacesICT(SyntheticFaces):
             [np.asarray(identity[key], dtype=np.float64).reshape(len(identity["skin_tone"]), -1)
              for key in ("skin_rgb", "skin_tone", "blush", "lip_tint", "brow_thickness", "brow_darkness", "iris_rgb",
                          "hair_rgb", "hairline", "hair_length", "stubble", "beard", "freckles")], 1
-        )  # fmt: skip
+        )
         return {
             "shape": np.concatenate([identity["shape_coefficients"], identity["head_size"]], 1).astype(np.float32),
             "expression": np.asarray(image["expression_weights"], dtype=np.float32),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from .images import (
     IMAGE_SUFFIXES,
     DataLayoutError,
@@ -47,7 +48,7 @@ class SynCar(ImageListDataset):
 
     def __init__(self, root: str | Path, split: str = "train", size: int = 64) -> None:
         if split not in ("train", "val", "test"):
-            raise ValueError(f"split: expected 'train', 'val' or 'test', got {split!r}")
+            raise InputError(f"split: expected 'train', 'val' or 'test', got {split!r}")
         folder = Path(root) / split
         if not folder.is_dir():
             raise DataLayoutError("syncar", f"missing folder {folder}", SYNCAR_LAYOUT)
@@ -75,7 +76,7 @@ class FaceTracks(ImageListDataset):
 
     def __init__(self, root: str | Path, split: str = "all", size: int = 64, on_malformed: str = "skip") -> None:
         if split != "all":
-            raise ValueError(f"split: face tracks have only split 'all', got {split!r}")
+            raise InputError(f"split: face tracks have only split 'all', got {split!r}")
         check_on_malformed(on_malformed)
         root = Path(root)
         if not root.is_dir():

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import PhysdisError
+from ..errors import InputError, PhysdisError
 from ..inputs import as_batch
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -64,7 +64,7 @@ def seeded_split(n: int, split: str, seed: int = 0, fractions: tuple[float, floa
         return np.arange(n)
     names = ("train", "val", "test")
     if split not in names:
-        raise ValueError(f"split: expected one of {list(names) + ['all']}, got {split!r}")
+        raise InputError(f"split: expected one of {list(names) + ['all']}, got {split!r}")
     order = np.random.default_rng(seed).permutation(n)
     bounds = np.round(np.cumsum((0.0,) + fractions) / sum(fractions) * n).astype(int)
     k = names.index(split)
@@ -83,7 +83,7 @@ def report_malformed(dataset: str, malformed: list[tuple[str, str]], on_malforme
 
 def check_on_malformed(on_malformed: str) -> None:
     if on_malformed not in ("skip", "raise"):
-        raise ValueError(f"on_malformed: expected 'skip' or 'raise', got {on_malformed!r}")
+        raise InputError(f"on_malformed: expected 'skip' or 'raise', got {on_malformed!r}")
 
 
 class ImageListDataset(torch.utils.data.Dataset):
@@ -103,7 +103,7 @@ class ImageListDataset(torch.utils.data.Dataset):
     ) -> None:
         for name, arr in labels.items():
             if len(arr) != len(paths):
-                raise ValueError(f"labels[{name!r}]: expected {len(paths)} rows, got {len(arr)}")
+                raise InputError(f"labels[{name!r}]: expected {len(paths)} rows, got {len(arr)}")
         self.paths = list(paths)
         self.labels = labels
         self.size, self.crop_size = size, crop_size

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from .images import DataLayoutError, ImageListDataset, listing
 
 LAYOUT = """\
@@ -56,7 +57,7 @@ class RAFDB(ImageListDataset):
 
     def __init__(self, root: str | Path, split: str = "train", size: int = 64) -> None:
         if split != "all" and split not in SPLITS:
-            raise ValueError(f"split: expected one of {list(SPLITS) + ['all']}, got {split!r}")
+            raise InputError(f"split: expected one of {list(SPLITS) + ['all']}, got {split!r}")
         root = Path(root)
         image_dir = root / "Image" / "aligned"
         if not image_dir.is_dir():

@@ -1,4 +1,5 @@
-"""One registry of the data sets by name: :func:`get_dataset` and :func:`list_datasets`."""
+"""One registry of the data sets by name: :func:`list_datasets` (entries), :func:`get_dataset` (an
+entry, :class:`DatasetInfo`) and :func:`load_dataset` (the data set itself)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ..errors import UnknownNameError, lookup
+from ..errors import InputError, UnknownNameError, lookup
 from . import celeba, folders, rafdb, utkface
 from .images import DataLayoutError
 from .synthetic import SPLITS as SYNTHETIC_SPLITS
@@ -20,7 +21,7 @@ from .synthetic_dataset import SyntheticDataset
 
 DATA_ROOT_ENV = "PHYSDIS_DATA"
 """Environment variable naming a folder that holds the real data sets under their ``folder``
-names; used when ``get_dataset`` gets no ``root``."""
+names; used when ``load_dataset`` gets no ``root``."""
 
 
 class UnknownDatasetError(UnknownNameError, KeyError):
@@ -54,16 +55,17 @@ def _synthetic(category: str) -> Callable[..., SyntheticDataset]:
     def build(root: Path | None, split: str, config: SyntheticConfig | None = None, **kw: Any) -> SyntheticDataset:
         changes = {k: kw.pop(k) for k in list(kw) if k in fields}
         if config is not None and changes:
-            raise ValueError(f"give either config or config fields {sorted(changes)}, not both")
+            raise InputError(f"give either config or config fields {sorted(changes)}, not both")
         if config is None:
             config = SyntheticConfig.for_category(category, **changes)
         elif config.category != category:
-            raise ValueError(f"config.category: expected {category!r} for synthetic-{category}, got {config.category!r}")
+            raise InputError(f"config.category: expected {category!r} for synthetic-{category}, got {config.category!r}")
         return SyntheticDataset(config, split, root, **kw)
 
     return build
 
 
+# A table, one entry per line: `# fmt: skip` keeps the formatter from splitting its rows.
 _REGISTRY: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
@@ -88,21 +90,26 @@ _REGISTRY: dict[str, DatasetInfo] = {
 }  # fmt: skip
 
 
-def list_datasets() -> list[str]:
-    """Names accepted by :func:`get_dataset`."""
-    return list(_REGISTRY)
+def list_datasets() -> list[DatasetInfo]:
+    """The registered data sets' entries, in registration order (``[d.name for d in list_datasets()]``
+    are the names :func:`load_dataset` takes)."""
+    return list(_REGISTRY.values())
 
 
-def dataset_info(name: str) -> DatasetInfo:
-    """The registry entry of ``name``."""
+def get_dataset(name: str) -> DatasetInfo:
+    """The registry entry of ``name`` (its splits, folder layout, description).
+
+    Raises:
+        UnknownDatasetError: unknown name (a KeyError), with close matches.
+    """
     return lookup(_REGISTRY, name, what="data set", error=UnknownDatasetError)
 
 
-def get_dataset(name: str, root: str | Path | None = None, split: str = "train", **kw: Any) -> torch.utils.data.Dataset:
+def load_dataset(name: str, root: str | Path | None = None, split: str = "train", **kw: Any) -> torch.utils.data.Dataset:
     """Build a data set by name.
 
     Args:
-        name: one of :func:`list_datasets`.
+        name: the name of one of :func:`list_datasets`.
         root: the data set's folder (real sets; default ``$PHYSDIS_DATA/<folder>``), or the cache
             folder of a synthetic set (default: render on the fly).
         split: one of the set's splits (:attr:`DatasetInfo.splits`).
@@ -115,9 +122,9 @@ def get_dataset(name: str, root: str | Path | None = None, split: str = "train",
         ValueError: unknown split.
         DataLayoutError: a real set without a root, or with a missing or malformed folder.
     """
-    info = dataset_info(name)
+    info = get_dataset(name)
     if split not in info.splits:
-        raise ValueError(f"split: {name} has splits {list(info.splits)}, got {split!r}")
+        raise InputError(f"split: {name} has splits {list(info.splits)}, got {split!r}")
     if root is None and info.layout:
         base = os.environ.get(DATA_ROOT_ENV)
         if not base:

@@ -85,7 +85,7 @@ def write_cache(
     n = config.split_size(split)
     if progress:
         tqdm.write(f"rendering synthetic {config.category} '{split}' ({n:,} images) into {folder}; "
-                   "later runs with the same data settings reuse it", file=sys.stderr)  # fmt: skip
+                   "later runs with the same data settings reuse it", file=sys.stderr)
     tmp = Path(tempfile.mkdtemp(prefix=f".{split}.", suffix=".tmp", dir=folder.parent))
     try:
         arrays: dict[str, np.memmap] = {}
@@ -103,7 +103,7 @@ def write_cache(
         for a in arrays.values():
             a.flush()
         meta = {"format": CACHE_FORMAT, "split": split, "size": n, "fields": sorted(arrays), "config": config.to_dict(),
-                "factor_names": {k: list(v) for k, v in generator.factor_names().items()}}  # fmt: skip
+                "factor_names": {k: list(v) for k, v in generator.factor_names().items()}}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         if folder.exists() and read_cache(config, split, root) is None:
             shutil.rmtree(folder, ignore_errors=True)  # incomplete or stale: replaced

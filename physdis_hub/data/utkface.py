@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from .images import (
     DataLayoutError,
     ImageListDataset,
@@ -35,14 +36,14 @@ def parse_name(name: str) -> tuple[int, int, int]:
     """
     m = _NAME.match(name)
     if m is None:
-        raise ValueError("expected [age]_[gender]_[race]_[date&time].jpg")
+        raise InputError("expected [age]_[gender]_[race]_[date&time].jpg")
     age, gender, race = (int(g) for g in m.groups()[:3])
     if not 0 <= age <= 116:
-        raise ValueError(f"age {age} outside 0-116")
+        raise InputError(f"age {age} outside 0-116")
     if gender not in (0, 1):
-        raise ValueError(f"gender {gender} not 0 or 1")
+        raise InputError(f"gender {gender} not 0 or 1")
     if not 0 <= race < len(RACES):
-        raise ValueError(f"race {race} outside 0-4")
+        raise InputError(f"race {race} outside 0-4")
     return age, gender, race
 
 

@@ -27,8 +27,15 @@ _EXPORTS = {
     "..errors": ("CheckpointError", "ChecksumMismatchError"),
     ".download": ("load_pretrained", "parse_model_name"),
     ".publish": ("push_directory", "push_to_hub", "save_pretrained"),
-    ".registry": ("PretrainedEntry", "UnknownPretrainedError", "get_pretrained", "list_pretrained", "register_pretrained", "unregister_pretrained"),
-}  # fmt: skip
+    ".registry": (
+        "PretrainedEntry",
+        "UnknownPretrainedError",
+        "get_pretrained",
+        "list_pretrained",
+        "register_pretrained",
+        "unregister_pretrained",
+    ),
+}
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [

@@ -97,14 +97,24 @@ def _architecture(model: PhysDisModel) -> str:
         )
     lines += [
         "",
-        (
-            f"Input: {config.image_size}x{config.image_size} RGB (other sizes: {config.resize}). "
-            f"Renderer: {config.render.backend}. Total parameters: {_count(model):,}."
-        ),
+        f"{_input_note(model)} Total parameters: {_count(model):,}.",
         "",
         _scales_note(config.part_scales),
     ]
     return "\n".join(lines)
+
+
+def _input_note(model: PhysDisModel) -> str:
+    """What the model takes, as :meth:`PhysDisModel.align` prepares it (face models align faces)."""
+    size, resize = model.config.image_size, model.config.resize
+    if model.aligns_faces:
+        return (
+            f"Input: RGB images in [0, 1] (or uint8). A photograph larger than {size}x{size} is searched for "
+            f"faces (MTCNN) and each face is aligned and cropped to {size}x{size} as Unsup3d's demo does "
+            f"(`align=False` turns this off); an image of {size}x{size} or smaller is taken as a face crop "
+            f"({resize} to {size}x{size})."
+        )
+    return f"Input: RGB images in [0, 1] (or uint8), brought to {size}x{size} by {resize}."
 
 
 def _scales_note(scales: tuple[float, ...] | None) -> str:

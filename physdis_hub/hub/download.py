@@ -7,7 +7,8 @@ Names follow the timm / open_clip conventions:
   (``"unsup3d-celeba"``, ...) download Unsup3d's archive once and convert it
   (:mod:`physdis_hub.hub.official`);
 - ``"hf-hub:org/repo"`` or ``"hf-hub:org/repo@revision"``: any Hub repository holding a checkpoint;
-- ``"local-dir:/path/to/folder"``: a folder written by :func:`physdis_hub.save_pretrained`.
+- ``"local-dir:/path/to/folder"``: a folder written by :func:`physdis_hub.save_pretrained`; a bare
+  folder path (``"/path/to/folder"``, ``"./ckpt"``, a path-like) means the same, as in Hugging Face.
 
 Every download goes through ``huggingface_hub.hf_hub_download``, so ``HF_ENDPOINT``, ``HF_HOME`` /
 ``HF_HUB_CACHE``, ``HF_HUB_OFFLINE``, ``HF_TOKEN``, proxies and the shared cache behave as usual.
@@ -16,7 +17,6 @@ Every download goes through ``huggingface_hub.hf_hub_download``, so ``HF_ENDPOIN
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +27,7 @@ from typing import Literal
 
 import torch
 
-from ..errors import CheckpointError, ChecksumMismatchError
+from ..errors import CheckpointError, ChecksumMismatchError, InputError
 from ..model import PhysDisModel
 from . import official, registry
 from .checkpoint import (
@@ -41,7 +41,6 @@ from .checkpoint import (
 
 HF_HUB_PREFIX = "hf-hub:"
 LOCAL_DIR_PREFIX = "local-dir:"
-_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,11 @@ class ModelSource:
 
 
 def parse_model_name(name: str | os.PathLike[str]) -> ModelSource:
-    """Split a model name into its kind, target and revision (a path-like means ``local-dir:``).
+    """Split a model name into its kind, target and revision.
+
+    A path-like, or a string that names an existing folder or starts like a path (``/``, ``./``,
+    ``../``, ``~``), means ``local-dir:``, as a bare folder does in Hugging Face's
+    ``from_pretrained``; registry names never contain ``/``.
 
     Example:
         >>> parse_model_name("hf-hub:org/repo@v1")
@@ -69,19 +72,21 @@ def parse_model_name(name: str | os.PathLike[str]) -> ModelSource:
     if isinstance(name, os.PathLike):
         return ModelSource("local-dir", os.fspath(name))
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(
+        raise InputError(
             f"name: expected a registry name, 'hf-hub:org/repo[@revision]' or 'local-dir:/path', got {name!r}"
         )
     if name.startswith(HF_HUB_PREFIX):
         repo_id, at, revision = name[len(HF_HUB_PREFIX) :].partition("@")
-        if not _REPO_ID.fullmatch(repo_id) or (at and not revision):
-            raise ValueError(f"name: expected 'hf-hub:org/repo' or 'hf-hub:org/repo@revision', got {name!r}")
+        if not registry.REPO_ID.fullmatch(repo_id) or (at and not revision):
+            raise InputError(f"name: expected 'hf-hub:org/repo' or 'hf-hub:org/repo@revision', got {name!r}")
         return ModelSource("hf-hub", repo_id, revision or None)
     if name.startswith(LOCAL_DIR_PREFIX):
         path = name[len(LOCAL_DIR_PREFIX) :]
         if not path:
-            raise ValueError(f"name: expected 'local-dir:/path/to/folder', got {name!r}")
+            raise InputError(f"name: expected 'local-dir:/path/to/folder', got {name!r}")
         return ModelSource("local-dir", path)
+    if name.startswith(("/", "./", "../", "~")) or os.path.isdir(os.path.expanduser(name)):
+        return ModelSource("local-dir", name)
     return ModelSource("registry", name)
 
 
@@ -132,14 +137,14 @@ def load_pretrained(
     try:
         target_device = torch.device(device)
     except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
+        raise InputError(f"device: expected a torch device such as 'cpu' or 'cuda:0', got {device!r}") from err
     _check_device_available(target_device)
     if revision is not None and (not isinstance(revision, str) or not revision):
-        raise ValueError(f"revision: expected a branch, tag or commit string, got {revision!r}")
+        raise InputError(f"revision: expected a branch, tag or commit string, got {revision!r}")
     if force_download and local_files_only:
-        raise ValueError("force_download: cannot download again with local_files_only=True")
+        raise InputError("force_download: cannot download again with local_files_only=True")
     hub = _HubOptions(Path(cache_dir) if cache_dir is not None else None, local_files_only, token, force_download,
-                      official.check_sha256(sha256))  # fmt: skip
+                      official.check_sha256(sha256))
     with _checkpoint_files(source, revision, hub) as (config_path, weights_path):
         model = build_model(config_path, weights_path, source=_label(source))
     return model.to(target_device)
@@ -149,11 +154,11 @@ def _check_device_available(device: torch.device) -> None:
     """Refuse a CUDA / MPS device this machine lacks (torch would fail later with a traceback)."""
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device: {str(device)!r} requested, but CUDA is not available here (use 'cpu')")
+            raise InputError(f"device: {str(device)!r} requested, but CUDA is not available here (use 'cpu')")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"device: {str(device)!r} requested, but only {torch.cuda.device_count()} CUDA devices exist")
+            raise InputError(f"device: {str(device)!r} requested, but only {torch.cuda.device_count()} CUDA devices exist")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device: {str(device)!r} requested, but MPS is not available here (use 'cpu')")
+        raise InputError(f"device: {str(device)!r} requested, but MPS is not available here (use 'cpu')")
 
 
 def _label(source: ModelSource) -> str:
@@ -181,14 +186,14 @@ def _checkpoint_files(source: ModelSource, revision: str | None, options: _HubOp
     label = _label(source)
     official_name = source.kind == "registry" and registry.get_pretrained(source.target).kind == "official"
     if options.sha256 is not None and not official_name:
-        raise ValueError(f"sha256: only official registry entries (unsup3d-*) take an archive digest, not {label}")
+        raise InputError(f"sha256: only official registry entries (unsup3d-*) take an archive digest, not {label}")
     if source.kind == "local-dir":
         if revision is not None:
-            raise ValueError(f"revision: a local-dir: checkpoint has no revisions, got {revision!r}")
+            raise InputError(f"revision: a local-dir: checkpoint has no revisions, got {revision!r}")
         yield _local_files(Path(source.target).expanduser(), label)
     elif source.kind == "hf-hub":
         if revision is not None and source.revision is not None and revision != source.revision:
-            raise ValueError(f"revision: {revision!r} contradicts the '@{source.revision}' in the name")
+            raise InputError(f"revision: {revision!r} contradicts the '@{source.revision}' in the name")
         hub = _HubFiles(source.target, revision or source.revision or "main", label, options)
         yield hub.fetch(CONFIG_NAME), hub.fetch(WEIGHTS_NAME)
     else:
@@ -199,7 +204,7 @@ def _checkpoint_files(source: ModelSource, revision: str | None, options: _HubOp
                 if entry.kind == "hub"
                 else ""
             )
-            raise ValueError(f"revision: {label} is pinned to {entry.source}, not {revision!r}{other}")
+            raise InputError(f"revision: {label} is pinned to {entry.source}, not {revision!r}{other}")
         if entry.kind == "embedded":
             with _embedded_files(entry, label) as paths:
                 yield paths

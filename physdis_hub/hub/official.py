@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..convert.categories import UNSUP3D_CATEGORIES
-from ..errors import CheckpointError, ChecksumMismatchError
+from ..errors import CheckpointError, ChecksumMismatchError, InputError
 from .checkpoint import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from .registry import UNSUP3D_URL_ENV, PretrainedEntry, unsup3d_archive_url
 
@@ -125,7 +125,7 @@ def check_sha256(sha256: str | None) -> str | None:
     if sha256 is None:
         return None
     if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256.lower()):
-        raise ValueError(f"sha256: expected the archive's sha256 as 64 hex digits, got {sha256!r}")
+        raise InputError(f"sha256: expected the archive's sha256 as 64 hex digits, got {sha256!r}")
     return sha256.lower()
 
 
@@ -237,7 +237,7 @@ def _download(url: str, part: Path, label: str) -> Path:
     got = start
     with response, open(part, "ab" if start else "wb") as out:
         bar = tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-                   desc=part.name.removesuffix(".part"), disable=None, leave=False)  # fmt: skip
+                   desc=part.name.removesuffix(".part"), disable=None, leave=False)
         try:
             got = _copy(response, out, bar, got)
         except OSError as err:  # a reset connection, a timeout, a short read

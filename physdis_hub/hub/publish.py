@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import uuid
 from pathlib import Path
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, InputError
 from ..model import PhysDisModel
 from .card import EvalResults, render_model_card
 from .checkpoint import (
@@ -20,8 +19,7 @@ from .checkpoint import (
     is_network_error,
     write_checkpoint,
 )
-
-_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
+from .registry import REPO_ID
 
 
 def save_pretrained(
@@ -58,10 +56,10 @@ def save_pretrained(
     if not isinstance(model, PhysDisModel):
         raise TypeError(f"model: expected a PhysDisModel, got {type(model).__name__}")
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
-        raise ValueError(f"directory: expected a folder path, got {directory!r}")
+        raise InputError(f"directory: expected a folder path, got {directory!r}")
     directory = Path(directory).expanduser()
     if directory.exists() and not directory.is_dir():
-        raise ValueError(f"directory: {directory} exists and is not a folder")
+        raise InputError(f"directory: {directory} exists and is not a folder")
     if directory.is_dir() and any(directory.iterdir()) and not overwrite:
         raise FileExistsError(f"directory: {directory} is not empty; pass overwrite=True to replace its content")
     # validates eval_results first
@@ -149,8 +147,8 @@ def push_directory(
 
 
 def _check_repo_id(repo_id: str) -> None:
-    if not isinstance(repo_id, str) or not _REPO_ID.fullmatch(repo_id):
-        raise ValueError(f"repo_id: expected 'org/name', got {repo_id!r}")
+    if not isinstance(repo_id, str) or not REPO_ID.fullmatch(repo_id):
+        raise InputError(f"repo_id: expected 'org/name', got {repo_id!r}")
 
 
 def _upload(

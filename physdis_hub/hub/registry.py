@@ -25,7 +25,8 @@ EMBEDDED_WEIGHTS = resources.files(__package__) / "weights"
 """Folder of the embedded checkpoints: one ``<name>/`` sub-folder with config.json + model.safetensors."""
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
-_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
+REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
+"""A Hub repository id, ``org/name`` (every check of one uses this pattern)."""
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 KINDS = ("hub", "embedded", "official")
@@ -97,7 +98,7 @@ class PretrainedEntry:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
             raise ValueError(f"name: expected lowercase letters, digits, '.', '_' or '-', got {self.name!r}")
         if self.kind == "hub":
-            if not isinstance(self.repo_id, str) or not _REPO_ID.fullmatch(self.repo_id):
+            if not isinstance(self.repo_id, str) or not REPO_ID.fullmatch(self.repo_id):
                 raise ValueError(f"repo_id: expected 'org/name' for a hub entry, got {self.repo_id!r}")
             if not isinstance(self.revision, str) or not _COMMIT.fullmatch(self.revision):
                 raise ValueError(
@@ -110,7 +111,7 @@ class PretrainedEntry:
             raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
         if (self.kind == "official") != (self.release is not None):
             raise ValueError(f"release: an official entry names its release and only it, got {self.release!r} "
-                             f"for a {self.kind} entry")  # fmt: skip
+                             f"for a {self.kind} entry")
         if self.kind == "official":
             lookup(UNSUP3D_CATEGORIES, self.release, what="Unsup3d release", error=ValueError)  # type: ignore[arg-type]
             if self.config_sha256 is not None:
@@ -137,7 +138,7 @@ _EMBEDDED: tuple[PretrainedEntry, ...] = (
         repo_id=None,
         revision=None,
         sha256="97b4c791b9f50bc664d51664f1c31c6149c08cb772f77453d55f7d79e20ee84b",
-        config_sha256="7690b2b665b02aae4fcad77f71ea642bfd6976a2f6b4583db559bb1e70dbd5c2",
+        config_sha256="2100bd7aad701cab3509bf007ee7f51b9ec5b2ffa65ae9830823cf0c5f2b728c",
         summary="faces, LOOCC-LV, CPU scale (nf 16), 4 x 128-d features, float16",
         license="mit",
         paper="https://arxiv.org/abs/2204.05281",
@@ -232,8 +233,8 @@ def get_pretrained(name: str) -> PretrainedEntry:
     Raises:
         UnknownPretrainedError: with close-match suggestions and the other ways to name a checkpoint.
     """
-    hints = [f"to load a Hub repository, use 'hf-hub:{name}'"] if _REPO_ID.fullmatch(name) else []
+    hints = [f"to load a Hub repository, use 'hf-hub:{name}'"] if REPO_ID.fullmatch(name) else []
     hints.append("see physdis_hub.list_pretrained(); other checkpoints load as 'hf-hub:org/repo[@revision]' "
-                 "or 'local-dir:/path/to/folder'")  # fmt: skip
+                 "or 'local-dir:/path/to/folder'")
     return lookup(_REGISTRY, name, what="pretrained model", error=UnknownPretrainedError, hints=hints,
-                  lead=f"no pretrained model named {name!r}")  # fmt: skip
+                  lead=f"no pretrained model named {name!r}")

@@ -33,17 +33,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..features import read_features
-from ..vocab import PARTS, check_parts
+from ..vocab import PARTS, add_parts_argument
 
 if TYPE_CHECKING:  # the probes (torch, scikit-learn) are imported when one runs: `physdis --help` stays fast
     from .report import Report
 
 
-def _parts_arg(text: str) -> list[str]:
-    try:
-        return list(check_parts([p.strip() for p in text.split(",") if p.strip()]))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {','.join(PARTS)}, got {text!r}") from None
+DEFAULT_BUDGETS: tuple[int, ...] = (100, 500, 1000)
+"""Labelled budgets of ``physdis probe linear`` on data large enough for them (the paper's)."""
 
 
 def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
@@ -69,22 +66,26 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
         p.add_argument("--labels", type=Path, help="CSV of labels keyed by file name (header row), instead of 'labels'")
         p.add_argument("--label-column", help="the CSV column holding the label (default: the second column)")
 
-    def parts(p: argparse.ArgumentParser, what: str) -> None:
-        p.add_argument("--parts", type=_parts_arg, help=f"{what} (comma-separated, e.g. geom,alb)")
 
     c = sub.add_parser("cluster", help="Ward (or FINCH) clustering: cluster accuracy, weighted F1, NMI")
     common(c)
     labels(c)
-    parts(c, "use these per-part arrays instead of 'features'")
+    add_parts_argument(c, "use these per-part arrays instead of 'features'")
     c.add_argument("--method", choices=("ward", "finch"), default="ward")
     c.add_argument("--no-tracks", action="store_true", help="ignore 'tracks' (cluster frames, not tracks)")
 
     lin = sub.add_parser("linear", help="linear / MLP head on frozen features with a labelled budget")
     common(lin)
     labels(lin)
-    parts(lin, "use these per-part arrays instead of 'features'")
+    add_parts_argument(lin, "use these per-part arrays instead of 'features'")
     lin.add_argument("--test", type=Path, help="test .npz (default: the samples of --features outside the budget)")
-    lin.add_argument("--budgets", type=int, nargs="+", default=[100, 500, 1000], help="labelled samples")
+    lin.add_argument(
+        "--budgets",
+        type=int,
+        nargs="+",
+        help=f"labelled samples per run (default: those of {list(DEFAULT_BUDGETS)} that the data allows, "
+        "else half the samples)",
+    )
     lin.add_argument("--head", choices=("linear", "mlp"), default="linear")
     lin.add_argument("--epochs", type=int, default=100)
     lin.add_argument("--lr", type=float, default=1e-3)
@@ -92,17 +93,17 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
 
     pcc = sub.add_parser("pcc", help="mean absolute Pearson correlation between the features of parts")
     common(pcc)
-    parts(pcc, "parts to correlate (default: all of geom,alb,light,view in the file)")
+    add_parts_argument(pcc, "parts to correlate (default: all of geom,alb,light,view in the file)")
 
     fac = sub.add_parser("factors", help="part-by-factor matrix: held-out R^2 / accuracy of each part on each factor")
     common(fac)
-    parts(fac, "matrix rows (default: all of geom,alb,light,view in the file)")
+    add_parts_argument(fac, "matrix rows (default: all of geom,alb,light,view in the file)")
     fac.add_argument("--factors", required=True, type=Path, help=".npz of factor groups, rows as in --features")
     fac.add_argument("--classes", nargs="+", help="groups of --factors that are class labels (default: identity)")
     fac.add_argument("--test-fraction", type=float, default=0.25, help="held-out share of the images (default 0.25)")
     fac.add_argument("--seed", type=int, default=0, help="seed of the fixed split (default 0)")
     fac.add_argument("--alpha", type=float,
-                     help="fixed ridge penalty on standardised features (default: chosen per cell by 5-fold CV)")  # fmt: skip
+                     help="fixed ridge penalty on standardised features (default: chosen per cell by 5-fold CV)")
     probe.set_defaults(func=run)
     return probe
 
@@ -172,9 +173,36 @@ def join_labels(names: Sequence[str], table: dict[str, str], path: Path) -> np.n
 
 def _labels(data: dict[str, np.ndarray], args: argparse.Namespace, path: Path) -> np.ndarray:
     if args.labels is None:
-        return _get(data, "labels", path,
-                    hint="pass --labels LABELS.csv (file name, label per row) for features written by physdis extract")  # fmt: skip
-    return join_labels(_get(data, "names", path).tolist(), read_label_csv(args.labels, args.label_column), args.labels)
+        hint = "pass --labels LABELS.csv (file name, label per row) for features written by physdis extract"
+        labels = _get(data, "labels", path, hint=hint)
+    else:
+        labels = join_labels(_get(data, "names", path).tolist(), read_label_csv(args.labels, args.label_column), args.labels)
+    warning = degenerate_labels(labels)
+    if warning:
+        print(f"physdis probe: warning: {path}: {warning}", file=sys.stderr)
+    return labels
+
+
+def degenerate_labels(labels: np.ndarray) -> str | None:
+    """Why ``labels (N,)`` cannot measure a representation, or None: each sample alone in its class
+    makes cluster accuracy and NMI 1.0 and a linear probe 0.0 by construction (a single class is
+    refused by the probes themselves). Attribute labels ``(N, A)`` are not checked."""
+    if labels.ndim != 1 or len(labels) < 2:
+        return None
+    if len(np.unique(labels)) == len(labels):
+        return (
+            f"each of the {len(labels)} samples has a class of its own, so the scores below are fixed by the "
+            "labelling (clustering 1.0, a linear probe 0.0), not measured; label several samples per class"
+        )
+    return None
+
+
+def default_budgets(samples: int, held_out: bool) -> list[int]:
+    """The linear probe's labelled budgets when ``--budgets`` is not given: those of
+    :data:`DEFAULT_BUDGETS` that ``samples`` labelled samples allow (fewer than ``samples`` when the
+    test samples come from the same file, ``held_out`` False), else half the samples."""
+    fits = [n for n in DEFAULT_BUDGETS if n < samples or (held_out and n == samples)]
+    return fits or [max(1, samples // 2)]
 
 
 def _get(data: dict[str, np.ndarray], key: str, path: Path, hint: str = "") -> np.ndarray:
@@ -212,10 +240,13 @@ def _linear(args: argparse.Namespace) -> Report:
         test = _load(args.test)
         test_x, test_y = _features(test, args.parts, args.test), _labels(test, args, args.test)
     report = Report(f"{args.head} probe, frozen features ({args.features.name})")
+    if args.budgets is None:
+        args.budgets = default_budgets(len(y), held_out=args.test is not None)
+        print(f"physdis probe linear: budgets {args.budgets} ({len(y)} labelled samples)", file=sys.stderr)
     too_large = [n for n in args.budgets if n > len(y)]
     if too_large:  # before any head is trained
         raise SystemExit(f"--budgets: {too_large[0]} exceeds the {len(y)} labelled samples in {args.features}; "
-                         "pass smaller --budgets")  # fmt: skip
+                         "pass smaller --budgets")
     for n in args.budgets:
         if args.test is None:  # the budget comes from the file, the rest is the test set
             budget, rest = budget_split(y, n, seed=args.seed)
@@ -226,7 +257,7 @@ def _linear(args: argparse.Namespace) -> Report:
             split = (x, y, test_x, test_y, n)
         train_x, train_y, eval_x, eval_y, n_train = split
         result = linear_probe(train_x, train_y, eval_x, eval_y, n_train=n_train, head=args.head,
-                              epochs=args.epochs, lr=args.lr, seed=args.seed)  # fmt: skip
+                              epochs=args.epochs, lr=args.lr, seed=args.seed)
         report.add(f"n={n}", result)
     return report
 
@@ -261,7 +292,7 @@ def _factors(args: argparse.Namespace) -> Any:
         {k: v for k, v in groups.items() if k not in class_names},
         {k: groups[k] for k in class_names},
         test_fraction=args.test_fraction, seed=args.seed, alpha=args.alpha,
-    )  # fmt: skip
+    )
 
 
 def run(args: argparse.Namespace) -> int:

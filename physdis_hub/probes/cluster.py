@@ -118,7 +118,7 @@ class ClusterResult(ProbeResult):
         return {
             "cluster acc": self.accuracy, "F1": self.f1, "NMI": self.nmi,
             "N": self.n_samples, "classes": self.n_classes, "clusters": self.n_clusters, "algorithm": self.method,
-        }  # fmt: skip
+        }
 
 
 def _score(y: np.ndarray, clusters: np.ndarray, method: str, n_classes: int, per_track: bool) -> ClusterResult:
@@ -191,7 +191,7 @@ class AttributeClusterResult(ProbeResult):
         return {
             "mean cluster acc": self.accuracy, "mean F1": self.f1, "mean NMI": self.nmi,
             "N": self.n_samples, "attributes": len(self.per_attribute), "algorithm": self.method,
-        }  # fmt: skip
+        }
 
     def attribute_table(self) -> str:
         """Markdown table with one row per attribute."""

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..nets import DownPath
-from ..vocab import to_network_range
+from ..vocab import BATCH_SIZE, to_network_range
 from ._checks import check_positive_int
 
 
@@ -77,7 +77,7 @@ class PartsExtractor(nn.Module):
 
 
 @torch.no_grad()
-def extract_features(extractor: nn.Module, images: torch.Tensor, *, batch_size: int = 256) -> np.ndarray:
+def extract_features(extractor: nn.Module, images: torch.Tensor, *, batch_size: int = BATCH_SIZE) -> np.ndarray:
     """Run ``extractor`` in eval mode over ``images (N, 3, H, W)`` in [0, 1]; returns ``(N, D)`` float32.
 
     The extractor's train/eval mode is restored afterwards.

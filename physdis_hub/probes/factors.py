@@ -49,7 +49,7 @@ import torch
 from numpy.typing import ArrayLike
 from torch import nn
 
-from ..vocab import PARTS
+from ..vocab import BATCH_SIZE, PARTS
 from ._checks import as_features, as_labels, check_positive_int
 from .disentangle import part_correlation
 from .extractors import PartEncoders, PartsExtractor, check_images
@@ -174,12 +174,12 @@ class FactorResult(ProbeResult):
 
     def summary(self) -> dict[str, Any]:
         return {"informativeness": _or_nan(self.informativeness), "leakage": _or_nan(self.leakage),
-                "mean abs PCC": _or_nan(self.mean_abs_pcc), "N train": self.n_train, "N test": self.n_test}  # fmt: skip
+                "mean abs PCC": _or_nan(self.mean_abs_pcc), "N train": self.n_train, "N test": self.n_test}
 
     def to_markdown(self) -> str:
         """The matrix (one row per part; R^2 or accuracy per column) and the summary row."""
         rows = [{"part": p, **{f"{g} ({self.kinds[g]})": v for g, v in zip(self.groups, row)}}
-                for p, row in zip(self.parts, self.matrix)]  # fmt: skip
+                for p, row in zip(self.parts, self.matrix)]
         return markdown_table(rows) + "\n\n" + markdown_table([self.summary()])
 
 
@@ -282,12 +282,12 @@ def factor_probe(
         parts=list(features), groups=groups, kinds=kinds, matrix=matrix, chance=chance,
         informativeness=informativeness, leakage=float(np.mean(off)) if off else None,
         mean_abs_pcc=pcc, n_train=len(train), n_test=len(test), alphas=alphas,
-    )  # fmt: skip
+    )
 
 
 @torch.no_grad()
 def part_features(
-    extractor: nn.Module, images: torch.Tensor, *, name: str = "features", batch_size: int = 256
+    extractor: nn.Module, images: torch.Tensor, *, name: str = "features", batch_size: int = BATCH_SIZE
 ) -> dict[str, np.ndarray]:
     """Features of ``images (N, 3, 64, 64)`` in [0, 1], float64: part -> ``(N, D_part)`` for a
     :class:`PartsExtractor`, ``{name: (N, D)}`` for any other extractor (one row of the matrix)."""

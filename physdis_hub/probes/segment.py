@@ -36,7 +36,7 @@ def _conv_block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
         nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-    )  # fmt: skip
+    )
 
 
 class SegmentationUNet(nn.Module):
@@ -162,7 +162,7 @@ class SegmentationResult(ProbeResult):
         return {
             "mIoU": self.miou, "top-10 mIoU": self.top10_miou, "pixel acc": self.pixel_accuracy,
             "frozen": self.frozen, "epochs": self.epochs,
-        }  # fmt: skip
+        }
 
 
 @torch.no_grad()

@@ -46,7 +46,7 @@ class Renderer(torch.nn.Module):
     """Differentiable renderer of depth-map grid meshes (pure PyTorch; CPU and CUDA).
 
     Args:
-        config: the model configuration (image size, scene ranges, renderer backend).
+        config: the model configuration (image size, scene ranges, pixel convention).
     """
 
     faces: torch.Tensor
@@ -58,12 +58,7 @@ class Renderer(torch.nn.Module):
         self.size = config.image_size
         self.camera = Camera(self.size, config.scene.fov_deg)
         self.register_buffer("faces", grid_faces(self.size, self.size), persistent=False)
-        self._backend = config.render.backend
         self._pixel_offset = 0.5 if config.render.pixel_convention == "center" else 0.0
-        if self._backend == "nmr":
-            from .nmr_backend import NMRDepth  # raises a clear ImportError/RuntimeError when unusable
-
-            self._nmr = NMRDepth(self.camera, config.render.pixel_convention)
 
     @property
     def far_depth(self) -> float:
@@ -84,12 +79,9 @@ class Renderer(torch.nn.Module):
         pts = transform_points(
             self.camera.unproject(depth), view.rotation, view.translation, self.scene_cfg.rot_center_depth
         ).flatten(1, 2)
-        if self._backend == "nmr":
-            out = self._nmr.render_depth(pts, self.faces)
-        else:
-            # Sampling pixel (r, c) at (c + o, r + o) is sampling the image shifted by -o at (c, r).
-            xy = self.camera.project(pts) - self._pixel_offset
-            out = rasterize_depth(xy, pts[..., 2], self.faces, self.size, self.size, self.far_depth)
+        # Sampling pixel (r, c) at (c + o, r + o) is sampling the image shifted by -o at (c, r).
+        xy = self.camera.project(pts) - self._pixel_offset
+        out = rasterize_depth(xy, pts[..., 2], self.faces, self.size, self.size, self.far_depth)
         margin = self.scene_cfg.depth_margin
         return out.clamp(self.scene_cfg.min_depth - margin, self.far_depth)
 

@@ -93,7 +93,7 @@ def test_pyramid_covers_faces_from_min_face_to_the_image_side() -> None:
     [("min_face", 5, "min_face: expected a face side >= 12"), ("scale_step", 1.0, "scale_step"),
      ("thresholds", (0.6, 0.7), "thresholds: expected 3"), ("nms", (0.5, 2, 0.7, 0.7), "nms"),
      ("max_side", 8, "max_side")],
-)  # fmt: skip
+)
 def test_detector_config_names_bad_settings(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=f"DetectorConfig.{message}"):
         DetectorConfig(**{field: value})

@@ -120,7 +120,7 @@ class ConfNet(nn.Module):
             _deconv(2 * nf, nf, 4, 2, 1), nn.GroupNorm(16, nf), nn.ReLU(),
             _deconv(nf, nf, 4, 2, 1), nn.GroupNorm(16, nf), nn.ReLU(),
             _conv(nf, 2, 5, 1, 2), nn.Softplus(),
-        )  # fmt: skip
+        )
         self.out_net2 = nn.Sequential(_conv(2 * nf, 2, 3, 1, 1), nn.Softplus())
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -226,7 +226,7 @@ def official_forward(nets: dict[str, nn.Module], x: torch.Tensor, scene: dict[st
         view[:, :3] * math.pi / 180 * scene["xyz_rotation_range"],
         view[:, 3:5] * scene["xy_translation_range"],
         view[:, 5:] * scene["z_translation_range"],
-    ], 1)  # fmt: skip
+    ], 1)
     return {
         "depth": depth,
         "albedo": albedo,

@@ -35,9 +35,9 @@ FACES = {
     "min_amb_light": 0.0, "max_amb_light": 1.0, "min_diff_light": 0.0, "max_diff_light": 1.0,
     "xyz_rotation_range": 60, "xy_translation_range": 0.1, "z_translation_range": 0,
     "rot_center_depth": 1.0, "fov": 10, "use_conf_map": True, "lam_perc": 1, "lam_flip": 0.5, "lam_depth_sm": 0,
-}  # fmt: skip
+}
 CARS = {**FACES, "border_depth": 1.08, "min_diff_light": 0.5, "use_conf_map": False,
-        "lam_perc": 0.01, "lam_flip": 1, "lam_depth_sm": 0.1}  # fmt: skip
+        "lam_perc": 0.01, "lam_flip": 1, "lam_depth_sm": 0.1}
 TRAINING = {
     ("unsup3d", "celeba"): FACES,
     ("unsup3d", "synface"): FACES,
@@ -108,7 +108,7 @@ def computed(model: PhysDisModel, images: torch.Tensor) -> dict[str, torch.Tenso
         "direction": scene.light.direction, "rotation": scene.view.rotation, "translation": scene.view.translation,
         "normal": rendering.normal, "shading": rendering.shading, "canonical": rendering.canonical,
         **model.extract(images, parts=PARTS, as_dict=True),
-    }  # fmt: skip
+    }
 
 
 def test_scene_and_features_equal_the_official_computation(converted) -> None:
@@ -158,16 +158,16 @@ def test_config_holds_the_official_settings(converted) -> None:
     assert config.scene.border_edges == "left-right" and config.render.normals == "unsup3d"
     scene, nets, loss = config.scene, config.nets, config.loss
     assert (scene.min_depth, scene.max_depth, scene.border_depth) == (
-        expected["min_depth"], expected["max_depth"], expected["border_depth"])  # fmt: skip
+        expected["min_depth"], expected["max_depth"], expected["border_depth"])
     assert scene.amb_range == (expected["min_amb_light"], expected["max_amb_light"])
     assert scene.diff_range == (expected["min_diff_light"], expected["max_diff_light"])
     assert (scene.rot_range_deg, scene.xy_translation_range, scene.z_translation_range) == (
-        expected["xyz_rotation_range"], expected["xy_translation_range"], expected["z_translation_range"])  # fmt: skip
+        expected["xyz_rotation_range"], expected["xy_translation_range"], expected["z_translation_range"])
     assert (scene.rot_center_depth, scene.fov_deg) == (expected["rot_center_depth"], expected["fov"])
-    assert nets.use_conf == expected["use_conf_map"] and not nets.depth_final_tanh
+    assert nets.use_conf == expected["use_conf_map"]
     assert nets.encoder_head == ("conv-tanh" if code == "unsup3d" else "tanh-conv")
     assert (loss.lam_perc, loss.lam_flip, loss.lam_depth_smooth) == (
-        expected["lam_perc"], expected["lam_flip"], expected["lam_depth_sm"])  # fmt: skip
+        expected["lam_perc"], expected["lam_flip"], expected["lam_depth_sm"])
     assert config.render.pixel_convention == "center" and config.resize == "stretch"
     assert config.variant == ("none" if code == "unsup3d" else "LV")
     assert config.license == ("mit" if code == "unsup3d" else "unknown")
@@ -312,7 +312,7 @@ def test_refuses_checkpoints_that_do_not_match(converted, tmp_path, capsys) -> N
     other = "pdr" if code == "unsup3d" else "unsup3d"
     wrong_category = {"unsup3d": ("syncar", r"unexpected \['netC'\]"), "pdr": ("faces", r"missing \['netC'\]")}[code]
     wrong_code = {"unsup3d": ("faces", "netD: unexpected parameter 'network.0.weight'"),
-                  "pdr": ("syncar", "netD: unexpected parameter 'network_down.0.weight'")}[code]  # fmt: skip
+                  "pdr": ("syncar", "netD: unexpected parameter 'network_down.0.weight'")}[code]
     with pytest.raises(ConversionError, match=wrong_category[1]):
         convert(code, checkpoint, out, wrong_category[0])
     with pytest.raises(ConversionError, match=wrong_code[1]):

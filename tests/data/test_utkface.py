@@ -12,7 +12,7 @@ from .conftest import write_image
 
 GOOD = [f"{age}_{g}_{r}_2017011617452{k}125.jpg.chip.jpg" for k, (age, g, r) in enumerate(
     [(25, 0, 2), (1, 1, 0), (80, 0, 4), (33, 1, 3), (47, 0, 1), (9, 1, 2), (60, 1, 0), (18, 0, 3), (71, 1, 1), (3, 0, 0)]
-)]  # fmt: skip
+)]
 
 
 @pytest.fixture

@@ -107,7 +107,7 @@ def test_config_and_weights_must_match_strictly(hub, tmp_path):
     (folder / WEIGHTS_NAME).write_bytes(b"not a safetensors file")
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
         load_pretrained(f"local-dir:{folder}")
-    (folder / CONFIG_NAME).write_text('{"image_size": 64, "colour": "red"}')
+    (folder / CONFIG_NAME).write_text('{"format_version": 6, "colour": "red"}')
     with pytest.raises(CheckpointError, match=r"invalid config.json: .*unknown keys \['colour'\]"):
         load_pretrained(f"local-dir:{folder}")
 

@@ -37,7 +37,7 @@ def forward_features(model, images) -> dict[str, torch.Tensor]:
 
 def test_every_subset_and_order_of_parts_matches_the_full_forward(model, images, forward_features):
     with torch.no_grad():
-        encoded = model.encode(images * 2 - 1)
+        encoded = model._encode(images * 2 - 1)
     for part in PARTS:
         torch.testing.assert_close(encoded[part], forward_features[part], rtol=0, atol=0)
     for parts in [*SUBSETS, ("view", "geom"), ("alb", "light", "geom", "view")]:  # every subset, some orders

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from physdis_hub import CATEGORIES, PhysDisModel, UnknownNameError
+from physdis_hub.errors import CheckpointError
 from physdis_hub.hub.checkpoint import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME
+from physdis_hub.hub.download import ModelSource, parse_model_name
 
 from .helpers import features, same_weights, tiny_model
 
@@ -18,6 +20,18 @@ def test_save_and_from_pretrained_round_trip(tmp_path):
     assert {p.name for p in folder.iterdir()} == {CONFIG_NAME, WEIGHTS_NAME, CARD_NAME}
     loaded = PhysDisModel.from_pretrained(folder)
     assert same_weights(loaded, model) and not loaded.training
+
+
+def test_from_pretrained_takes_a_bare_folder_path_as_hugging_face_does(tmp_path, monkeypatch):
+    model = tiny_model()
+    model.save_pretrained(tmp_path / "ckpt")
+    assert same_weights(PhysDisModel.from_pretrained(str(tmp_path / "ckpt")), model)
+    monkeypatch.chdir(tmp_path)
+    for name in ("ckpt", "./ckpt"):  # an existing folder; a relative path
+        assert same_weights(PhysDisModel.from_pretrained(name), model)
+    assert parse_model_name("faces-loocc-lv") == ModelSource("registry", "faces-loocc-lv")
+    with pytest.raises(CheckpointError, match="missing"):  # a path that is not there: a local error, not a registry one
+        PhysDisModel.from_pretrained(str(tmp_path / "missing"))
 
 
 def test_push_to_hub_then_from_pretrained_with_token(hub, tmp_path):

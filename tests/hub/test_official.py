@@ -255,7 +255,7 @@ def test_command_line_downloads_once_then_works_offline(served, small, tmp_path,
     server.stop()
     figures = tmp_path / "figures"
     argv = ["decompose", str(photo), "--model", "unsup3d-celeba", "--no-align", "--local-files-only", "--mesh",
-            "-o", str(figures)]  # fmt: skip
+            "-o", str(figures)]
     assert main(argv) == 0
     assert all((figures / f"face.{suffix}").is_file() for suffix in ("png", "obj", "glb"))
     capsys.readouterr()

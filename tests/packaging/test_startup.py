@@ -74,11 +74,13 @@ def test_top_level_names_still_import_the_usual_way() -> None:
 
 
 def test_faces_choices_are_the_aligners() -> None:
-    faces = next(a for a in build_parser()._subparsers._group_actions[0].choices["extract"]._actions
-                 if a.dest == "faces")  # fmt: skip
+    faces = next(
+        a for a in build_parser()._subparsers._group_actions[0].choices["extract"]._actions if a.dest == "faces"
+    )
     assert tuple(faces.choices) == FACES
-    on_error = next(a for a in build_parser()._subparsers._group_actions[0].choices["extract"]._actions
-                    if a.dest == "on_error")  # fmt: skip
+    on_error = next(
+        a for a in build_parser()._subparsers._group_actions[0].choices["extract"]._actions if a.dest == "on_error"
+    )
     assert tuple(on_error.choices) == ON_ERROR
 
 

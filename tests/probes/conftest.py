@@ -11,16 +11,6 @@ from physdis_hub.model import PhysDisModel
 from ..helpers import small_config
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """The probes train many tiny models; with other jobs on the 2 cores, torch's thread pool makes
-    such steps several times slower than one thread. Restored after each test."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="session")
 def small_model() -> PhysDisModel:
     """A randomly initialised PhysDisModel with narrow geometry/albedo nets (fast on CPU)."""

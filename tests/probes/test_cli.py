@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from physdis_hub.probes.cli import add_probe_subcommands, main, run
+from physdis_hub.probes.cli import add_probe_subcommands, default_budgets, degenerate_labels, main, run
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def npz(tmp_path, blobs):
     rng = np.random.default_rng(0)
     path = tmp_path / "feats.npz"
     np.savez(path, features=x, labels=y, tracks=np.arange(len(y)) // 4, geom=x[:, :4], alb=x[:, 4:],
-             light=rng.normal(size=(len(y), 5)))  # fmt: skip
+             light=rng.normal(size=(len(y), 5)))
     return path
 
 
@@ -34,7 +34,7 @@ def test_cluster_on_selected_parts_and_attributes(tmp_path, capsys):
     attrs = rng.integers(0, 2, size=(30, 2))
     path = tmp_path / "attrs.npz"
     np.savez(path, geom=rng.normal(size=(30, 3)), alb=rng.normal(size=(30, 3)), labels=attrs,
-             attribute_names=np.array(["Smiling", "Bald"]))  # fmt: skip
+             attribute_names=np.array(["Smiling", "Bald"]))
     main(["probe", "cluster", "--features", str(path), "--parts", "geom,alb"])
     assert "| mean cluster acc |" in capsys.readouterr().out
 
@@ -75,6 +75,34 @@ def test_errors_exit_with_a_message(npz, tmp_path):
         main(["probe", "cluster", "--features", str(unlabelled)])
     with pytest.raises(SystemExit, match=r"--budgets: 500 exceeds the 120 labelled samples in .*feats\.npz"):
         main(["probe", "linear", "--features", str(npz), "--budgets", "30", "500"])
+
+
+def test_linear_default_budgets_fit_a_small_set(tmp_path, blobs, capsys):
+    x, y = blobs(15, 3, 8)  # 45 labelled samples: the paper's 100 / 500 / 1000 do not fit
+    path = tmp_path / "small.npz"
+    np.savez(path, features=x, labels=y)
+    assert main(["probe", "linear", "--features", str(path), "--epochs", "5"]) == 0
+    captured = capsys.readouterr()
+    assert "budgets [22] (45 labelled samples)" in captured.err and "| n=22 |" in captured.out
+    assert default_budgets(120, held_out=False) == [100] and default_budgets(1000, held_out=True) == [100, 500, 1000]
+    assert default_budgets(1000, held_out=False) == [100, 500]
+
+
+def test_one_sample_per_class_warns_that_the_scores_are_fixed(tmp_path, capsys):
+    path = tmp_path / "ids.npz"
+    np.savez(path, features=np.random.default_rng(0).normal(size=(12, 4)), labels=np.arange(12))
+    main(["probe", "cluster", "--features", str(path)])
+    assert "each of the 12 samples has a class of its own" in capsys.readouterr().err
+    assert degenerate_labels(np.repeat(np.arange(4), 3)) is None and degenerate_labels(np.ones((5, 2))) is None
+
+
+@pytest.mark.parametrize("words", [["geom,alb"], ["geom", "alb"], ["geom,", "alb"]])
+def test_parts_take_commas_or_spaces(npz, words):
+    parser = argparse.ArgumentParser(prog="physdis")
+    add_probe_subcommands(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["probe", "pcc", "--features", str(npz), "--parts", *words]).parts == ["geom", "alb"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["probe", "pcc", "--features", str(npz), "--parts", "geom,shape"])
 
 
 def test_wiring_into_a_parent_parser(npz, capsys):

@@ -1,9 +1,7 @@
 """Fixtures for the training tests: the ``tiny`` preset's data (rendered once) and subprocess helpers.
 
-Every test here computes on one thread (in this process and in the subprocesses it starts). On a
-machine whose cores are shared, OpenMP threads that spin while waiting for a core make a 2-thread
-run many times slower than a 1-thread one (measured: 8 s against 70-130 s for the same run), and
-one thread keeps the bit-exact comparisons independent of the core count.
+Every test computes on one thread, in this process and in the subprocesses it starts (see
+``tests/conftest.py``).
 """
 
 from __future__ import annotations
@@ -15,23 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from training.config import TrainConfig
 from training.data import CACHE_ENV, Splits, build_splits
-from training.presets import get_preset
+from training.presets import build_preset
 from training.trainer import FitResult, Trainer
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="package", autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread for the tests of this package (restored afterwards)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="package", autouse=True)
@@ -49,9 +37,9 @@ def synthetic_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="package")
-def tiny_splits(one_thread: None) -> Splits:
+def tiny_splits() -> Splits:
     """The tiny preset's synthetic splits (32 / 8 / 16 images), built once."""
-    return build_splits(get_preset("tiny").data)
+    return build_splits(build_preset("tiny").data)
 
 
 @pytest.fixture(scope="package")
@@ -59,7 +47,7 @@ def short_run(tiny_splits: Splits, tmp_path_factory: pytest.TempPathFactory) -> 
     """The tiny preset with LOOCC-LV, 4 epochs of 4 steps: the real training loop, seconds on 2 cores.
     Tests must not write into its run directory (copy it first)."""
     run_dir = tmp_path_factory.mktemp("runs") / "tiny-lv"
-    config = get_preset("tiny", "LV").replace(max_epochs=4)
+    config = build_preset("tiny", "LV").replace(max_epochs=4)
     return config, run_dir, Trainer(config, run_dir, splits=tiny_splits, progress=False).fit()
 
 
@@ -71,8 +59,8 @@ def run_module(args: list[str], cwd: Path, timeout: float = 300, env: dict[str, 
 
 
 def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment (one thread: ``tests/conftest.py``) with the repository importable."""
     env = dict(os.environ)
-    env["OMP_NUM_THREADS"] = "1"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env.update(extra or {})
     return env

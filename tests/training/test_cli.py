@@ -65,7 +65,7 @@ def test_reproduce_trains_evaluates_exports_and_pushes(tmp_path: Path, monkeypat
         point_huggingface_hub_at(monkeypatch, server.url, tmp_path / "hf-home")
         try:
             argv = ["faces", "--preset", "tiny", "--variant", "LV", "--epochs", "1", "--no-progress", "--out", str(out),
-                    "--push-to-hub", "lab"]  # fmt: skip
+                    "--push-to-hub", "lab"]
             assert reproduce.main(argv) == 0
             pushed = load_pretrained("hf-hub:lab/physdis-tiny-loocc-lv")
         finally:
@@ -100,14 +100,14 @@ def test_repo_names(org: str, preset: str, variant: str, expected: str) -> None:
 
 
 def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values() -> None:
-    base = presets_module.get_preset("tiny", "LV")
+    base = presets_module.build_preset("tiny", "LV")
     args = train._parser().parse_args(["--preset", "tiny", "--variant", "LV", "--out", "x",
                                        "--loss", "lam_normal_smooth=0.5", "--loocc", "cycle_weight=2",
-                                       "--scene", "center_depth=false", "--scene", "fov_deg=12", "--weight-decay", "0",
-                                       "--shape-init", "bulge=0.45", "--shape-init", "steps=7"])  # fmt: skip
+                                       "--scene", "border_depth=1.05", "--scene", "fov_deg=12", "--weight-decay", "0",
+                                       "--shape-init", "bulge=0.45", "--shape-init", "steps=7"])
     config = train.apply_overrides(base, args)
     assert config.model.loss.lam_normal_smooth == 0.5 and config.loocc.cycle_weight == 2.0
-    assert config.model.scene == base.model.scene.replace(center_depth=False, fov_deg=12.0)
+    assert config.model.scene == base.model.scene.replace(border_depth=1.05, fov_deg=12.0)
     assert config.optim == base.optim.replace(weight_decay=0.0)
     assert config.shape_init.bulge == 0.45 and config.shape_init.steps == 7 and isinstance(config.shape_init.steps, int)
     assert config.model.loss.replace(lam_normal_smooth=base.model.loss.lam_normal_smooth) == base.model.loss
@@ -117,16 +117,16 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
                                 ("--loss", "lam_flip=x", "expected a number"), ("--loocc", "cycle_weight=-1", "cycle_weight"),
                                 ("--shape-init", "steps=1.5", "expected a whole number"),
                                 ("--shape-init", "semi_axes=1", "NAME one of"), ("--shape-init", "bulge=2", "bulge"),
-                                ("--scene", "center_depth=maybe", "expected true or false"),
+                                ("--loocc", "gather=maybe", "expected true or false"),
                                 ("--scene", "fov_deg=200", "fov_deg"), ("--weight-decay", "-1", "weight_decay"),
-                                ("--lr", "0", "OptimConfig.lr")]:  # fmt: skip
+                                ("--lr", "0", "OptimConfig.lr")]:
         args = train._parser().parse_args(["--preset", "tiny", "--out", "x", flag, item])
         with pytest.raises(presets_module.PresetError, match=message):
             train.apply_overrides(base, args)
 
 
 def test_dataset_override_swaps_one_synthetic_set_for_another() -> None:
-    base = presets_module.get_preset("tiny", "none")
+    base = presets_module.build_preset("tiny", "none")
     args = train._parser().parse_args(["--preset", "tiny", "--out", "x", "--dataset", "synthetic-faces-ict"])
     config = train.apply_overrides(base, args)
     assert config.data == base.data.replace(dataset="synthetic-faces-ict")
@@ -143,7 +143,7 @@ def test_dataset_override_swaps_one_synthetic_set_for_another() -> None:
 def test_loocc_style_code_trains_as_the_authors_code(tmp_path: Path) -> None:
     out = tmp_path / "run"
     argv = ["--preset", "tiny", "--variant", "LV", "--loocc-style", "code", "--epochs", "1", "--no-progress",
-            "--no-export", "--out", str(out)]  # fmt: skip
+            "--no-export", "--out", str(out)]
     assert train.main(argv) == 0
     stored = json.loads((out / "train_config.json").read_text())
     assert stored["loocc"]["style"] == "code" and stored["loocc"]["light_mode"] == "vector"

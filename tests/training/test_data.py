@@ -27,10 +27,10 @@ def test_item_forms() -> None:
 def test_splits_and_caps(tiny_splits) -> None:  # type: ignore[no-untyped-def]
     assert (len(tiny_splits.train), len(tiny_splits.val), len(tiny_splits.test)) == (32, 8, 16)
     capped = build_splits(DataConfig(options={"train_identities": 4, "val_identities": 1, "test_identities": 2,
-                                              "images_per_identity": 8, "progress": False}, max_images=(10, 3, 16)))  # fmt: skip
+                                              "images_per_identity": 8, "progress": False}, max_images=(10, 3, 16)))
     assert (len(capped.train), len(capped.val), len(capped.test)) == (10, 3, 16)
     again = build_splits(DataConfig(options={"train_identities": 4, "val_identities": 1, "test_identities": 2,
-                                             "images_per_identity": 8, "progress": False}, max_images=(10, 3, 16)))  # fmt: skip
+                                             "images_per_identity": 8, "progress": False}, max_images=(10, 3, 16)))
     assert capped.train.indices == again.train.indices  # seeded subsets
     with pytest.raises(ValueError, match="splits.val: empty"):
         Splits(tiny_splits.train, [], tiny_splits.test)
@@ -39,13 +39,13 @@ def test_splits_and_caps(tiny_splits) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_synthetic_splits_are_rendered_once_into_the_cache_and_reused(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    from physdis_hub.data import get_dataset
+    from physdis_hub.data import load_dataset
     from training.data import CACHE_ENV, synthetic_cache_root
-    from training.presets import get_preset
+    from training.presets import build_preset
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     assert synthetic_cache_root() == tmp_path
-    config = get_preset("tiny").data
+    config = build_preset("tiny").data
     first = build_splits(config, progress=True)
     err = capsys.readouterr().err
     assert err.count("rendering synthetic faces") == 3 and str(tmp_path) in err  # one line per split
@@ -53,7 +53,7 @@ def test_synthetic_splits_are_rendered_once_into_the_cache_and_reused(tmp_path, 
     assert folders == ["test", "train", "val"] and not list(tmp_path.glob("synthetic-faces-*/.*"))
     again = build_splits(config, progress=True)
     assert "rendering" not in capsys.readouterr().err  # a second run reads the cache
-    in_memory = get_dataset(config.dataset, root=None, split="train", **config.options)
+    in_memory = load_dataset(config.dataset, root=None, split="train", **config.options)
     for i in (0, len(in_memory) - 1):  # the cache holds exactly what rendering in memory gives
         assert torch.equal(first.train[i]["image"], in_memory[i]["image"])
         assert torch.equal(again.train[i]["image"], in_memory[i]["image"])

@@ -18,7 +18,7 @@ from training.distributed import DistContext, local_rows
 from training.logs import read_csv
 from training.loocc import Perturbation, sample_perturbation
 from training.objective import TrainingObjective
-from training.presets import get_preset
+from training.presets import build_preset
 from training.trainer import LAST_CHECKPOINT
 
 from .conftest import run_module
@@ -33,7 +33,7 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     two = run_module(
         ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "training.train", *ARGS,
          "--out", "two"], tmp_path,
-    )  # fmt: skip
+    )
     assert two.returncode == 0, two.stderr
     assert "world size 2" in two.stderr and two.stderr.count("preset 'tiny'") == 1  # only rank 0 speaks
 
@@ -61,7 +61,7 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
 
 def _ddp_step_gradients(rank: int, world: int, x: torch.Tensor, p: Perturbation) -> dict[str, torch.Tensor]:
     """One DDP forward/backward on this rank's rows of the global batch; the model's gradients."""
-    config = get_preset("tiny", "L")
+    config = build_preset("tiny", "L")
     torch.manual_seed(0)
     model = PhysDisModel(config.model)
     ddp = DistributedDataParallel(TrainingObjective(model, config.loocc), broadcast_buffers=False)
@@ -84,7 +84,7 @@ def _ddp_gradients(rank: int, world: int, init_file: str, x: torch.Tensor, p: Pe
 
 
 def test_ddp_gradients_equal_the_single_process_gradients(tiny_splits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    config = get_preset("tiny", "L")
+    config = build_preset("tiny", "L")
     x = collate_images([tiny_splits.train[i] for i in range(8)]) * 2 - 1
     p = sample_perturbation(config.loocc, 8, torch.Generator().manual_seed(0))
     torch.manual_seed(0)

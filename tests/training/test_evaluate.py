@@ -10,13 +10,13 @@ import torch
 from physdis_hub.model import PhysDisModel
 from training.data import collate_images
 from training.evaluate import evaluate
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 @pytest.fixture(scope="module")
 def model() -> PhysDisModel:
     torch.manual_seed(0)
-    return PhysDisModel(get_preset("tiny").model)
+    return PhysDisModel(build_preset("tiny").model)
 
 
 def test_metrics_on_the_test_split(model, tiny_splits) -> None:  # type: ignore[no-untyped-def]
@@ -31,7 +31,7 @@ def test_metrics_on_the_test_split(model, tiny_splits) -> None:  # type: ignore[
     # recon_l1 is the masked mean absolute error of the rendered reconstruction, in [0, 1] units
     x = collate_images([tiny_splits.test[i] for i in range(16)])
     with torch.no_grad():
-        r = model.renderer.render(model.decode_scene(model.encode(x * 2 - 1)))
+        r = model.renderer.render(model.decode_scene(model._encode(x * 2 - 1)))
     expected = float((((r.image + 1) / 2 - x).abs() * r.mask).sum() / (3 * r.mask.sum()))
     assert results["recon_l1"] == pytest.approx(expected, rel=1e-5)
     assert model.training  # left as found

@@ -9,7 +9,7 @@ import torch
 from physdis_hub.model import PhysDisModel
 from physdis_hub.probes import factor_report
 from training.factor_eval import FACES_OWN_GROUPS, synthetic_factors
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 def test_synthetic_factors_are_what_each_image_records(tiny_splits) -> None:  # type: ignore[no-untyped-def]
@@ -27,7 +27,7 @@ def test_synthetic_factors_are_what_each_image_records(tiny_splits) -> None:  # 
     assert np.array_equal(classes["identity"], [int(item["labels"]["identity"]) for item in items])
     torch.manual_seed(0)
     report = factor_report(
-        PhysDisModel(get_preset("tiny").model), images, factors, classes, own_groups=FACES_OWN_GROUPS
+        PhysDisModel(build_preset("tiny").model), images, factors, classes, own_groups=FACES_OWN_GROUPS
     )
     assert report.results["model"].groups == ["light", "view", *classes]
     with pytest.raises(ValueError, match="items"):

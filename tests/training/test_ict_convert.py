@@ -28,7 +28,7 @@ def _grid() -> tuple[np.ndarray, list[list[int]]]:
     quads = [
         [r * COLS + c, r * COLS + c + 1, (r + 1) * COLS + c + 1, (r + 1) * COLS + c]
         for r in range(ROWS - 1) for c in range(COLS - 1) if not (r == 1 and c in (1, 2))
-    ]  # fmt: skip
+    ]
     extra = np.array([[10.0, 0, 0], [11, 0, 0], [11, 1, 0], [10, 1, 0]])
     return np.concatenate([points, extra]), [*quads, [25, 26, 27, 28]]
 

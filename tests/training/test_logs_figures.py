@@ -9,7 +9,7 @@ import torch
 from physdis_hub.model import PhysDisModel
 from training.figures import ROWS, decomposition_grid, save_png
 from training.logs import EPOCHS_CSV, STEPS_CSV, MetricsLogger, read_csv
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 def test_logs_append_and_resume_drops_rows_after_the_checkpoint(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -34,7 +34,7 @@ def test_logs_append_and_resume_drops_rows_after_the_checkpoint(tmp_path) -> Non
 
 def test_decomposition_grid(tmp_path) -> None:  # type: ignore[no-untyped-def]
     torch.manual_seed(0)
-    model = PhysDisModel(get_preset("tiny").model)
+    model = PhysDisModel(build_preset("tiny").model)
     images = torch.rand(3, 3, 64, 64)
     grid = decomposition_grid(model, images)
     assert grid.dtype == np.uint8 and grid.shape == (len(ROWS) * 66 + 2, 3 * 66 + 2, 3)

@@ -20,7 +20,7 @@ from training.loocc import (
     loocc_loss,
     sample_perturbation,
 )
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 def hand_nt_xent(z1: list[list[float]], z2: list[list[float]], tau: float) -> float:
@@ -119,7 +119,7 @@ def test_config_checks() -> None:
 @pytest.fixture(scope="module")
 def model() -> PhysDisModel:
     torch.manual_seed(0)
-    return PhysDisModel(get_preset("tiny").model)
+    return PhysDisModel(build_preset("tiny").model)
 
 
 @pytest.fixture(scope="module")
@@ -129,10 +129,10 @@ def images(tiny_splits) -> torch.Tensor:  # type: ignore[no-untyped-def]
 
 def test_light_perturbation_changes_only_light(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     n = scene.batch_size
     p = Perturbation("light", {"ambient": torch.full((n,), 0.1), "diffuse": torch.full((n,), -0.05),
-                               "pitch": torch.full((n,), 0.2), "yaw": torch.full((n,), -0.3)})  # fmt: skip
+                               "pitch": torch.full((n,), 0.2), "yaw": torch.full((n,), -0.3)})
     cfg = LooccConfig(variant="L")
     out = apply_perturbation(scene, p, model.config.scene, cfg)
     assert out.depth is scene.depth and out.albedo is scene.albedo and out.view is scene.view
@@ -149,10 +149,10 @@ def test_light_perturbation_changes_only_light(model, images) -> None:  # type: 
 
 def test_light_perturbation_clamps_to_the_model_ranges(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     n = scene.batch_size
     p = Perturbation("light", {"ambient": torch.full((n,), 5.0), "diffuse": torch.full((n,), -5.0),
-                               "pitch": torch.full((n,), 3.0), "yaw": torch.full((n,), -3.0)})  # fmt: skip
+                               "pitch": torch.full((n,), 3.0), "yaw": torch.full((n,), -3.0)})
     out = apply_perturbation(scene, p, model.config.scene, LooccConfig(variant="L"))
     assert torch.all(out.light.ambient == model.config.scene.amb_range[1])
     assert torch.all(out.light.diffuse == model.config.scene.diff_range[0])
@@ -163,7 +163,7 @@ def test_light_perturbation_clamps_to_the_model_ranges(model, images) -> None:  
 
 def test_light_vector_mode_of_the_public_code(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     cfg = LooccConfig(variant="L", style="code")
     assert cfg.light_perturbation == "vector"  # the code style's own light perturbation
     p = sample_perturbation(cfg, scene.batch_size, torch.Generator().manual_seed(0))
@@ -219,7 +219,7 @@ def test_code_style_loss_is_the_authors_supcon_on_unnormalised_features() -> Non
 
 def test_view_perturbation_changes_only_pitch_and_yaw(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     p = sample_perturbation(LooccConfig(variant="LV"), scene.batch_size, torch.Generator().manual_seed(1))
     while p.kind != "view":
         p = sample_perturbation(LooccConfig(variant="LV"), scene.batch_size, torch.Generator().manual_seed(2))
@@ -238,7 +238,7 @@ def test_zero_perturbation_rerenders_the_reconstruction_exactly(model, images) -
         n = images.shape[0]
         zeros = torch.zeros(n)
         for p in (Perturbation("view", {"pitch": zeros, "yaw": zeros}),
-                  Perturbation("light", {"ambient": zeros, "diffuse": zeros, "pitch": zeros, "yaw": zeros})):  # fmt: skip
+                  Perturbation("light", {"ambient": zeros, "diffuse": zeros, "pitch": zeros, "yaw": zeros})):
             result = loocc_loss(model, out.scene, out.features, p, LooccConfig(variant="LV"))
             assert torch.allclose(result.augmented, out.rendering.image[:n], atol=1e-6)
             # the reconstruction the model is trained on is this image under the joint (flip) mask
@@ -246,16 +246,16 @@ def test_zero_perturbation_rerenders_the_reconstruction_exactly(model, images) -
             # the re-rendering is encoded by the encoders of the three unchanged parts only
             assert set(result.features) == set(p.unchanged_parts)
             for q in p.unchanged_parts:
-                assert torch.equal(result.features[q], model.encode(result.augmented, [q])[q])
+                assert torch.equal(result.features[q], model._encode(result.augmented, [q])[q])
 
 
 def test_rerendering_differs_only_through_the_perturbed_parameter(model, images) -> None:  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
         base = model.renderer.render(scene)
         n = scene.batch_size
         light = Perturbation("light", {"ambient": torch.full((n,), 0.2), "diffuse": torch.full((n,), 0.3),
-                                       "pitch": torch.full((n,), 0.5), "yaw": torch.full((n,), 0.5)})  # fmt: skip
+                                       "pitch": torch.full((n,), 0.5), "yaw": torch.full((n,), 0.5)})
         relit = model.renderer.render(apply_perturbation(scene, light, model.config.scene, LooccConfig(variant="L")))
         # new light: same geometry seen from the same view (depth, mask, normals), new shading
         assert torch.equal(relit.depth, base.depth) and torch.equal(relit.mask, base.mask)
@@ -307,7 +307,7 @@ def test_perturbation_rows_and_batch_checks(model, images) -> None:  # type: ign
     half = p.rows(slice(1, None, 2))
     assert half.batch_size == 4 and torch.equal(half.deltas["yaw"], p.deltas["yaw"][1::2])
     with torch.no_grad():
-        scene = model.decode_scene(model.encode(images))
+        scene = model.decode_scene(model._encode(images))
     with pytest.raises(ValueError, match="perturbation"):
         apply_perturbation(scene, p, model.config.scene, LooccConfig(variant="L"))
     with pytest.raises(ValueError, match="perturbation.kind"):
@@ -346,7 +346,7 @@ def test_cycle_term_reads_the_perturbation_back(model, images, kind) -> None:  #
         net = model.part_networks()[kind]
         scene_cfg = model.config.scene
         target = (encode_light(result.scene.light, scene_cfg) if kind == "light"
-                  else encode_view(result.scene.view, scene_cfg))  # fmt: skip
+                  else encode_view(result.scene.view, scene_cfg))
         expected = (net(result.augmented) - target).abs().mean()
     assert result.cycle is not None
     torch.testing.assert_close(result.cycle, expected)

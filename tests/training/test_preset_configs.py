@@ -13,7 +13,7 @@ import json
 import pytest
 
 from tests.training.conftest import REPO
-from training.presets import PRESETS, get_preset
+from training.presets import PRESETS, build_preset
 from training.train import config_json, main
 
 FIXTURES = REPO / "tests" / "training" / "fixtures" / "presets"
@@ -23,7 +23,7 @@ DATA_DIR = "DATA_DIR"
 
 def resolved(name: str) -> str:
     """``--print-config`` of preset ``name`` with ``--data-dir DATA_DIR``, the repository's path as ``<repo>``."""
-    return config_json(get_preset(name, data_dir=DATA_DIR)).replace(str(REPO), "<repo>")
+    return config_json(build_preset(name, data_dir=DATA_DIR)).replace(str(REPO), "<repo>")
 
 
 def write_resolved() -> None:

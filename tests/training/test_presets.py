@@ -19,16 +19,16 @@ from training import shape_init as shape_init_module
 from training import trainer as trainer_module
 from training.config import OptimConfig, TrainConfig
 from training.perceptual import BUNDLED_VGG16
-from training.presets import PRESETS, PresetError, get_preset, list_presets
+from training.presets import PRESETS, Preset, PresetError, build_preset, get_preset, list_presets
 
 WEIGHTS = "vgg16.safetensors"
 
 
 def build(name: str, variant: str = "none") -> TrainConfig:
-    return get_preset(name, variant, data_dir="/data", perceptual_weights=WEIGHTS if name in ("faces", "cars") else None)
+    return build_preset(name, variant, data_dir="/data", perceptual_weights=WEIGHTS if name in ("faces", "cars") else None)
 
 
-@pytest.mark.parametrize("name", list_presets())
+@pytest.mark.parametrize("name", [p.name for p in list_presets()])
 @pytest.mark.parametrize("variant", ["none", "L", "LV"])
 def test_every_preset_builds_every_variant(name: str, variant: str) -> None:
     cfg = build(name, variant)
@@ -36,6 +36,14 @@ def test_every_preset_builds_every_variant(name: str, variant: str) -> None:
     assert cfg.model.category == PRESETS[name].category
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     assert cfg.loocc.temperature == 0.5 and cfg.loocc.weight == 0.01
+
+
+def test_list_presets_gives_entries_and_get_preset_one() -> None:
+    entries = list_presets()
+    assert all(isinstance(p, Preset) for p in entries) and [p.name for p in entries] == list(PRESETS)
+    assert get_preset("tiny") is PRESETS["tiny"]
+    with pytest.raises(PresetError, match="unknown preset 'fcaes'; did you mean 'faces'"):
+        get_preset("fcaes")
 
 
 def test_faces_paper_settings() -> None:
@@ -60,33 +68,33 @@ def test_cars_paper_settings() -> None:
 
 def test_paper_presets_use_the_bundled_vgg16_and_refuse_without_it(monkeypatch, tmp_path) -> None:
     for name in ("faces", "cars", "faces-synthetic", "cars-synthetic"):
-        cfg = get_preset(name, data_dir="/data")
+        cfg = build_preset(name, data_dir="/data")
         assert cfg.perceptual_weights == str(BUNDLED_VGG16) and cfg.model.loss.lam_perc > 0
     monkeypatch.setattr(presets_module, "BUNDLED_VGG16", tmp_path / "missing.safetensors")
     with pytest.raises(PresetError, match=r"--perceptual-weights.*faces-cpu"):
-        get_preset("faces", data_dir="/data")
+        build_preset("faces", data_dir="/data")
     with pytest.raises(PresetError, match=r"weight 0\.01"):
-        get_preset("cars", data_dir="/data")
+        build_preset("cars", data_dir="/data")
 
 
 def test_cpu_synthetic_presets_add_the_priors_and_photo_transfer() -> None:
-    faces, cars = get_preset("faces-synthetic-cpu"), get_preset("cars-synthetic-cpu")
+    faces, cars = build_preset("faces-synthetic-cpu"), build_preset("cars-synthetic-cpu")
     assert faces.model.loss.lam_normal_smooth == 1.0
     assert cars.model.loss.lam_normal_smooth == 0  # it flattened cars (README, Results)
     assert faces.augment.enabled and not cars.augment.enabled
     assert faces.data.options["background_texture"] > 0 and "background_texture" not in cars.data.options
-    assert get_preset("faces", data_dir="/data").model.loss.lam_normal_smooth == 0  # paper: Unsup3d's objective
+    assert build_preset("faces", data_dir="/data").model.loss.lam_normal_smooth == 0  # paper: Unsup3d's objective
     assert faces.shape_init.enabled and not cars.shape_init.enabled  # the convex start: a faces prior
-    assert not get_preset("faces-synthetic").shape_init.enabled  # unmeasured at paper scale
+    assert not build_preset("faces-synthetic").shape_init.enabled  # unmeasured at paper scale
 
 
 def test_the_cycle_term_is_on_only_in_the_loocc_variants_of_the_cpu_synthetic_faces_preset() -> None:
-    assert get_preset("faces-synthetic-cpu", "LV").loocc.cycle_weight == 1.0
-    assert get_preset("faces-synthetic-cpu", "L").loocc.cycle_weight > 0
+    assert build_preset("faces-synthetic-cpu", "LV").loocc.cycle_weight == 1.0
+    assert build_preset("faces-synthetic-cpu", "L").loocc.cycle_weight > 0
     # no LOOCC: nothing is perturbed, and the config stays that of the runs trained before the term
-    assert get_preset("faces-synthetic-cpu", "none").loocc == loocc_module.LooccConfig()
+    assert build_preset("faces-synthetic-cpu", "none").loocc == loocc_module.LooccConfig()
     for name in ("cars-synthetic-cpu", "faces-synthetic", "tiny"):  # unmeasured there
-        assert get_preset(name, "LV").loocc.cycle_weight == 0
+        assert build_preset(name, "LV").loocc.cycle_weight == 0
 
 
 def test_cpu_presets_say_that_the_perceptual_term_is_off() -> None:
@@ -94,29 +102,29 @@ def test_cpu_presets_say_that_the_perceptual_term_is_off() -> None:
         cfg = build(name)
         assert cfg.model.loss.lam_perc == 0
         assert "perceptual loss disabled" in cfg.notes
-    with_weights = get_preset("faces-synthetic-cpu", perceptual_weights=WEIGHTS)
+    with_weights = build_preset("faces-synthetic-cpu", perceptual_weights=WEIGHTS)
     assert with_weights.model.loss.lam_perc == 1.0 and "perceptual" not in with_weights.notes
 
 
 def test_real_data_presets_need_a_data_dir(monkeypatch) -> None:
     monkeypatch.delenv("PHYSDIS_DATA", raising=False)
     with pytest.raises(PresetError, match=r"UTKFace.*--data-dir.*faces-synthetic-cpu"):
-        get_preset("faces-cpu")
+        build_preset("faces-cpu")
     with pytest.raises(PresetError, match=r"syncar.*cars-synthetic-cpu"):
-        get_preset("cars-cpu")
+        build_preset("cars-cpu")
     monkeypatch.setenv("PHYSDIS_DATA", "/data")
-    assert get_preset("faces-cpu").data.root is None  # located by the data package
+    assert build_preset("faces-cpu").data.root is None  # located by the data package
 
 
 def test_unknown_names() -> None:
     with pytest.raises(PresetError, match="unknown preset"):
-        get_preset("faces-gpu")
+        build_preset("faces-gpu")
     with pytest.raises(PresetError, match="variant"):
-        get_preset("tiny", "V")
+        build_preset("tiny", "V")
 
 
 def test_config_checks() -> None:
-    cfg = get_preset("tiny", "L")
+    cfg = build_preset("tiny", "L")
     assert dataclasses.replace(cfg, loocc=dataclasses.replace(cfg.loocc, variant="none")).model.variant == "none"
     assert cfg.replace(model=cfg.model.replace(variant="LV")).model.variant == "L"  # derived from loocc.variant
     assert cfg.with_variant("LV").model.variant == "LV"
@@ -154,8 +162,8 @@ def test_every_config_field_has_a_docstring(module) -> None:  # type: ignore[no-
 
 
 def test_loocc_style_code_is_the_authors_training() -> None:
-    text = get_preset("faces-synthetic-cpu", "LV")
-    code = get_preset("faces-synthetic-cpu", "LV", loocc_style="code")
+    text = build_preset("faces-synthetic-cpu", "LV")
+    code = build_preset("faces-synthetic-cpu", "LV", loocc_style="code")
     assert text.loocc.style == "text" and text.model.nets.encoder_head == "conv-tanh" and text.augment.p_hflip == 0
     assert code.loocc.style == "code" and code.loocc.light_mode == "vector"
     assert code.loocc.cycle_weight == 0  # the cycle term is ours, not the authors'
@@ -164,4 +172,4 @@ def test_loocc_style_code_is_the_authors_training() -> None:
     # everything else is the preset's own
     assert code.replace(loocc=text.loocc, model=text.model, augment=text.augment) == text
     with pytest.raises(PresetError, match="loocc_style"):
-        get_preset("tiny", loocc_style="paper")
+        build_preset("tiny", loocc_style="paper")

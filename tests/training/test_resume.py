@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from physdis_hub.config import CONFIG_FORMAT_VERSION
 from training import presets as presets_module
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.logs import read_csv
@@ -26,7 +27,7 @@ from .conftest import run_module, subprocess_env
 EPOCHS = 3
 STEPS_PER_EPOCH = 4  # the tiny preset: 32 training images, batch 8
 TRAIN = ["-m", "training.train", "--preset", "tiny", "--variant", "LV", "--epochs", str(EPOCHS), "--no-export",
-         "--no-progress"]  # fmt: skip
+         "--no-progress"]
 
 
 def assert_same_tensors(a: object, b: object, where: str) -> None:
@@ -56,7 +57,7 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def start_run(out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, *TRAIN, "--out", out.name, *extra], cwd=out.parent, env=subprocess_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_steps(proc: subprocess.Popen, out: Path, steps: int) -> None:
@@ -77,7 +78,7 @@ def assert_same_run(full: Path, resumed: Path) -> None:
     for key in ("model", "optimizer", "rng", "loocc_generator", "augment_generators", "early_stopping", "step"):
         assert_same_tensors(a[key], b[key], key)
     assert_same_tensors(load_checkpoint(full / "best.ckpt")["model"], load_checkpoint(resumed / "best.ckpt")["model"],
-                        "best")  # fmt: skip
+                        "best")
     # the logs read as one run: rows the stopped process wrote after its checkpoint were dropped
     assert read_csv(full / "steps.csv") == read_csv(resumed / "steps.csv")
     timeless = [{k: v for k, v in row.items() if k != "seconds"} for row in read_csv(full / "epochs.csv")]
@@ -134,7 +135,7 @@ def test_damaged_checkpoint_is_reported_on_resume(short_run, tmp_path: Path, dam
         data[len(data) // 2] ^= 0x10
     path.write_bytes(bytes(data))
     status = main(["--preset", "tiny", "--variant", "LV", "--epochs", "4", "--no-progress", "--out", str(run_dir),
-                   "--resume"])  # fmt: skip
+                   "--resume"])
     assert status == 2
     expected = "truncated" if damage == "truncate" else "corrupt: SHA-256"
     assert f"error: checkpoint {path}: {expected}" in capsys.readouterr().err
@@ -156,15 +157,16 @@ def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_refused(s
     assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 5
     assert [r["epoch"] for r in read_csv(run_dir / "epochs.csv")] == ["1", "2", "3", "4", "5"]
 
-    # a checkpoint written before a config format change (model format 3: no light priors) resumes
+    # a checkpoint of an older config format is refused in one line and left as it was
     state = load_checkpoint(run_dir / LAST_CHECKPOINT)
-    model = state["config"]["model"]
-    model["format_version"] = 3
-    for key in ("lam_light_albedo", "lam_light_depth"):
-        del model["loss"][key]
+    state["config"]["model"]["format_version"] = 5
     save_checkpoint(state, run_dir / LAST_CHECKPOINT)
-    assert main([*common, "--epochs", "6"]) == 0
-    assert load_checkpoint(run_dir / LAST_CHECKPOINT)["epoch"] == 6
+    old = (run_dir / LAST_CHECKPOINT).read_bytes()
+    assert main([*common, "--epochs", "6"]) == 2
+    assert "config.format_version: 5 is an unpublished development format" in capsys.readouterr().err
+    assert (run_dir / LAST_CHECKPOINT).read_bytes() == old
+    state["config"]["model"]["format_version"] = CONFIG_FORMAT_VERSION
+    save_checkpoint(state, run_dir / LAST_CHECKPOINT)
 
     # the preset's free-text notes may change between versions (they name the epoch budget): not a refusal
     tiny = presets_module.PRESETS["tiny"]
@@ -175,7 +177,7 @@ def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_refused(s
 
 
 def test_a_signal_during_validation_stops_after_the_epoch_is_saved(tiny_splits, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from training.presets import get_preset
+    from training.presets import build_preset
     from training.trainer import Trainer, TrainingInterrupted
 
     validate = Trainer._validate
@@ -187,7 +189,7 @@ def test_a_signal_during_validation_stops_after_the_epoch_is_saved(tiny_splits, 
 
     monkeypatch.setattr(Trainer, "_validate", validate_then_signal)
     before = signal.getsignal(signal.SIGTERM)
-    trainer = Trainer(get_preset("tiny", "LV").replace(max_epochs=3), tmp_path / "run", splits=tiny_splits, progress=False)
+    trainer = Trainer(build_preset("tiny", "LV").replace(max_epochs=3), tmp_path / "run", splits=tiny_splits, progress=False)
     with pytest.raises(TrainingInterrupted, match=r"SIGTERM: stopped at epoch 1, step 4; saved .*last.ckpt"):
         trainer.fit()
     assert signal.getsignal(signal.SIGTERM) is before  # the handlers are given back

@@ -10,7 +10,7 @@ from physdis_hub.model import PhysDisModel
 from physdis_hub.scene import DEPTH_BORDER
 from training.data import collate_images
 from training.objective import TrainingObjective
-from training.presets import get_preset
+from training.presets import build_preset
 from training.shape_init import ShapeInitConfig, ellipsoid_depth, template_l1
 
 
@@ -47,7 +47,7 @@ def test_weight_schedule_falls_linearly_to_zero() -> None:
         ({"weight": -1.0}, "weight"),
         ({"semi_axes": (0.0, 1.0)}, "semi_axes"),
         ({"bulge": 1.5}, "bulge"),
-    ],  # fmt: skip
+    ],
 )
 def test_config_checks_name_the_field(changes: dict, field: str) -> None:
     with pytest.raises(ValueError, match=rf"ShapeInitConfig\.{field}"):
@@ -65,7 +65,7 @@ def test_template_l1_ignores_the_fixed_border() -> None:
 
 def test_objective_pulls_the_depth_towards_the_template(tiny_splits) -> None:  # type: ignore[no-untyped-def]
     torch.manual_seed(0)
-    config = get_preset("tiny")
+    config = build_preset("tiny")
     model = PhysDisModel(config.model)
     shape_init = ShapeInitConfig(steps=50, weight=10.0)
     objective = TrainingObjective(model, config.loocc, shape_init=shape_init)

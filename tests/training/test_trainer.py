@@ -12,7 +12,7 @@ from training.data import Splits
 from training.distributed import DistContext
 from training.logs import read_csv
 from training.objective import TrainingObjective
-from training.presets import get_preset
+from training.presets import build_preset
 from training.trainer import BEST_CHECKPOINT, LAST_CHECKPOINT, EarlyStopping, ResumeError, Trainer, load_best_model
 
 
@@ -75,7 +75,7 @@ def small(splits: Splits, n_train: int) -> Splits:
 
 
 def test_early_stopping_ends_the_run(tiny_splits, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    config = get_preset("tiny").replace(max_epochs=10, patience=1, min_delta=1e9, figure_every=0)
+    config = build_preset("tiny").replace(max_epochs=10, patience=1, min_delta=1e9, figure_every=0)
     result = Trainer(config, tmp_path / "run", splits=small(tiny_splits, 8), progress=False).fit()
     assert result.stopped_early and (result.epochs, result.best_epoch) == (2, 1)
 
@@ -90,21 +90,21 @@ def test_non_finite_loss_stops_with_a_clear_error(tiny_splits, tmp_path, monkeyp
 
     monkeypatch.setattr(TrainingObjective, "forward", diverging)
     with pytest.raises(FloatingPointError, match=r"epoch 1, step 1: non-finite loss"):
-        Trainer(get_preset("tiny"), tmp_path / "run", splits=small(tiny_splits, 8), progress=False).fit()
+        Trainer(build_preset("tiny"), tmp_path / "run", splits=small(tiny_splits, 8), progress=False).fit()
     assert not (tmp_path / "run" / LAST_CHECKPOINT).exists()
 
 
 def test_batch_checks(tiny_splits, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="divisible by the world size 3"):
-        Trainer(get_preset("tiny"), tmp_path / "a", splits=tiny_splits, ctx=DistContext(rank=0, world_size=3))
+        Trainer(build_preset("tiny"), tmp_path / "a", splits=tiny_splits, ctx=DistContext(rank=0, world_size=3))
     with pytest.raises(ValueError, match="no full global batch of 8"):
-        Trainer(get_preset("tiny"), tmp_path / "b", splits=small(tiny_splits, 7), progress=False).fit()
+        Trainer(build_preset("tiny"), tmp_path / "b", splits=small(tiny_splits, 7), progress=False).fit()
 
 
 @pytest.mark.slow
 def test_cpu_scale_preset_learns(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """faces-synthetic-cpu with LOOCC-LV for 2 epochs (minutes): the losses fall, validation improves."""
-    config = get_preset("faces-synthetic-cpu", "LV").replace(max_epochs=2)
+    config = build_preset("faces-synthetic-cpu", "LV").replace(max_epochs=2)
     result = Trainer(config, tmp_path / "run", progress=False).fit()
     epochs = read_csv(tmp_path / "run" / "epochs.csv")
     assert float(epochs[1]["train_recon"]) < float(epochs[0]["train_recon"])

@@ -26,14 +26,14 @@ from physdis_hub.probes.extractors import PartsExtractor
 from physdis_hub.probes.linear import linear_probe
 from physdis_hub.vocab import PARTS, to_network_range
 
-from ..presets import get_preset
+from ..presets import build_preset
 from .suite import SuiteData, load_split
 
 
 @torch.no_grad()
 def part_features(model: PhysDisModel, images: torch.Tensor) -> dict[str, torch.Tensor]:
     """Part -> ``(N, D)`` bottleneck features of ``images (N, 3, S, S)`` in [0, 1]."""
-    chunks = [model.encode(to_network_range(c), PARTS) for c in images.split(256)]
+    chunks = [model._encode(to_network_range(c), PARTS) for c in images.split(256)]
     return {p: torch.cat([c[p] for c in chunks]) for p in PARTS}
 
 
@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--rows: expected a positive int, got {args.rows}")
     torch.manual_seed(0)
     try:
-        config = get_preset(args.preset, data_dir=args.data_dir)
+        config = build_preset(args.preset, data_dir=args.data_dir)
         test, ood = load_split(config, "test"), load_split(config, "test-ood")
     except ValueError as err:  # PresetError is a ValueError: unknown preset, or real data
         parser.error(f"--preset: {err}")

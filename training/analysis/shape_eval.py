@@ -146,7 +146,7 @@ def parameter_agreement(pred: SceneParams, true: SceneParams) -> dict[str, float
         "light_y": (p_tilt[:, 1], t_tilt[:, 1]),
         "view_yaw": (pred.view.rotation[:, 1], true.view.rotation[:, 1]),
         "view_pitch": (pred.view.rotation[:, 0], true.view.rotation[:, 0]),
-    }  # fmt: skip
+    }
     for name, (p, t) in pairs.items():
         out[f"{name}_corr"], out[f"{name}_slope"] = corr_slope(p, t)
     p_shading, t_shading = (s.light.diffuse[:, None] * s.light.direction for s in (pred, true))  # (N, 3) each
@@ -195,7 +195,7 @@ def predict_scenes(model: PhysDisModel, images: torch.Tensor, batch_size: int = 
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    scenes = [model.decode_scene(model.encode(to_network_range(c.to(device)))).to("cpu") for c in images.split(batch_size)]
+    scenes = [model.decode_scene(model._encode(to_network_range(c.to(device)))).to("cpu") for c in images.split(batch_size)]
     model.train(was_training)
     return SceneParams.cat(scenes)
 

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from physdis_hub.data import get_dataset
+from physdis_hub.data import load_dataset
 from physdis_hub.data.synthetic import GROUND_TRUTH_KEYS, scene_from_ground_truth
 from physdis_hub.hub import load_pretrained
 from physdis_hub.model import PhysDisModel
@@ -83,7 +83,7 @@ def load_split(config: TrainConfig, split: str) -> SuiteData:
     data = config.data
     if not data.dataset.startswith("synthetic-"):
         raise ValueError(f"config.data.dataset: the suite needs a synthetic set with ground truth, got {data.dataset!r}")
-    ds = get_dataset(data.dataset, root=data.root, split=split, **data.options)
+    ds = load_dataset(data.dataset, root=data.root, split=split, **data.options)
     items = [ds[i] for i in range(len(ds))]
     return SuiteData(
         images=torch.stack([it["image"] for it in items]).float(),
@@ -278,7 +278,7 @@ def add_report_arguments(parser: argparse.ArgumentParser, block: str | None, blo
         "--report", type=Path, metavar="results/DATE-SLUG.md",
         help="also write the table(s) into this experiment report's results block (a new file is created) and each "
              "table as CSV under <report folder>/data/<report name>/",
-    )  # fmt: skip
+    )
     parser.add_argument("--block", default=block, help=f"that block's name: <!-- results:NAME:start --> (default: {block_default})")
 
 
@@ -337,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             real_note = (f" Real photo = the 100 LFW face crops of scikit-image, {REAL_PHOTO_COPIES} jittered copies each "
                          "(shading ramp, gain, gamma, flip, small rotation/scale/shift), clustered into one cluster "
                          f"per photo (`training/analysis/real_photos.py`); mean over {len(REAL_PHOTO_SEEDS)} jitter draws, "
-                         "(sd) = their standard deviation.")  # fmt: skip
+                         "(sd) = their standard deviation.")
         except ImportError as err:
             real_note = f" Real-photo check skipped: {err}."
     rows = evaluate_models(models, config, epochs=args.epochs, real_photos=real)

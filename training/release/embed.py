@@ -21,6 +21,7 @@ from physdis_hub.hub import load_pretrained, save_pretrained
 from physdis_hub.hub.checkpoint import CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from physdis_hub.hub.registry import EMBEDDED_WEIGHTS
 
+from ..analysis.suite import COLUMNS
 from ..export import EVAL_FILE
 from ..logs import EPOCHS_CSV, read_csv
 from ..trainer import CONFIG_FILE
@@ -44,13 +45,11 @@ def training_budget(run_dir: Path) -> str:
     recipe = "".join([
         ", no perceptual loss" if loss["lam_perc"] == 0 else f", perceptual loss {loss['lam_perc']:g}",
         f", normal-smoothness depth prior {loss['lam_normal_smooth']:g}" if loss.get("lam_normal_smooth") else "",
-        f", light-albedo independence prior {loss['lam_light_albedo']:g}" if loss.get("lam_light_albedo") else "",
-        f", light-depth independence prior {loss['lam_light_depth']:g}" if loss.get("lam_light_depth") else "",
         ", photometric augmentation" if any(v for k, v in augment.items() if k.startswith("p_")) else "",
         f", textured backdrops {data['options']['background_texture']:g}" if data["options"].get("background_texture") else "",
         f", convex start over {shape_init['steps']} steps" if shape_init.get("steps") else "",
         f", LOOCC cycle term {loocc['cycle_weight']:g}" if loocc.get("cycle_weight") else "",
-    ])  # fmt: skip
+    ])
     minutes = sum(float(e["seconds"]) for e in epochs) / 60
     return (
         f"Training: preset `{config['preset']}` (nf {nets['depth_nf']} networks, {nets['zdim']}-d features, {images}, "
@@ -58,6 +57,13 @@ def training_budget(run_dir: Path) -> str:
         f"({epochs[-1]['step']} steps) in {minutes:.0f} min and exported epoch {run['metrics']['best_epoch']:.0f} "
         f"(best validation loss). Last command: `{run['command']}`."
     )
+
+
+def card_metrics(row: dict[str, float]) -> dict[str, float]:
+    """The metrics of a suite row that a model card shows: the suite's headline :data:`COLUMNS`, in
+    their order. The shape diagnostics (``SHAPE_COLUMNS``) explain a training run; they stay in the
+    suite's own report, out of the card."""
+    return {name: row[name] for name, _ in COLUMNS if name in row}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,9 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.row not in suite["rows"]:
         parser.error(f"--row: {args.row!r} is not in {args.suite}; rows: {list(suite['rows'])}")
     model = load_pretrained(f"local-dir:{args.model}")
-    baselines = {name: row for name, row in suite["rows"].items() if not name.startswith("ours")}
+    baselines = {name: card_metrics(row) for name, row in suite["rows"].items() if not name.startswith("ours")}
     notes = " ".join(filter(None, [suite.get("header", ""), training_budget(args.model.parent)]))
-    eval_results = {"metrics": suite["rows"][args.row], "command": suite["command"], "baselines": baselines, "notes": notes}
+    eval_results = {"metrics": card_metrics(suite["rows"][args.row]), "command": suite["command"], "baselines": baselines, "notes": notes}
     target = args.into / args.name
     with tempfile.TemporaryDirectory() as tmp:
         folder = save_pretrained(model.half(), Path(tmp) / args.name, eval_results=eval_results)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from physdis_hub.errors import PhysdisError
+from physdis_hub.errors import ConversionError
 from physdis_hub.losses import INPUT_CONVENTIONS, VGG16_RELU3_3, VGG16Features
 
 try:
@@ -46,10 +46,6 @@ except ImportError as _err:  # pragma: no cover - depends on the environment
 
 TOLERANCE = 1e-4
 """Largest accepted difference to onnxruntime, relative to the largest feature magnitude."""
-
-
-class ConversionError(PhysdisError, ValueError):
-    """The source is not a VGG16 graph of the expected layout, or the conversion does not reproduce it."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,7 @@ def read_relu3_3(model: onnx.ModelProto) -> Relu33Graph:
         """Attributes, with lists (ints) as lists and strings decoded."""
         values = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         return {k: v.decode() if isinstance(v, bytes) else list(v) if isinstance(v, (list, tuple)) else v
-                for k, v in values.items()}  # fmt: skip
+                for k, v in values.items()}
 
     def expect(node: onnx.NodeProto, op: str, step: str) -> None:
         if node.op_type != op:
@@ -145,7 +141,7 @@ def read_relu3_3(model: onnx.ModelProto) -> Relu33Graph:
         # ONNX's defaults; a missing kernel_shape is the weight's, whose shape is checked below
         wanted = {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [1, 1, 1, 1], "dilations": [1, 1], "group": 1}
         defaults = {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [0] * 4, "dilations": [1, 1], "group": 1,
-                    "auto_pad": "NOTSET"}  # fmt: skip
+                    "auto_pad": "NOTSET"}
         found = {**defaults, **a}
         if found["auto_pad"] != "NOTSET" or any(found.get(k) != v for k, v in wanted.items()):
             raise ConversionError(f"{step}: expected a 3x3 Conv, stride 1, padding 1, found attributes {a}")
@@ -262,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"wrote {args.out}; relu3_3 vs onnxruntime on {args.images} random images: "
-          f"max abs diff {abs_diff:.3g}, max diff / max |feature| {rel_diff:.3g}")  # fmt: skip
+          f"max abs diff {abs_diff:.3g}, max diff / max |feature| {rel_diff:.3g}")
     return 0
 
 

@@ -8,12 +8,12 @@ from PIL import Image
 from physdis_hub.hub import save_pretrained
 from physdis_hub.model import PARTS, PhysDisModel
 from training.analysis.attribution import main
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 def test_attribution_writes_the_figure_and_shares(tmp_path, capsys) -> None:
     pytest.importorskip("captum")
-    model = PhysDisModel(get_preset("tiny").model)
+    model = PhysDisModel(build_preset("tiny").model)
     folder = save_pretrained(model, tmp_path / "model")
     out = tmp_path / "fig" / "attribution.png"
     assert main(["--model", f"local-dir:{folder}", "--preset", "tiny", "--out", str(out), "--rows", "2"]) == 0

@@ -8,13 +8,13 @@ from physdis_hub.model import PhysDisModel
 from physdis_hub.scene import View
 from training.analysis.part_swap import PAIRINGS, main, part_swap, pick_better
 from training.analysis.suite import load_split
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 @pytest.fixture(scope="module")
 def tiny():
     """The tiny preset, an untrained model of it and 6 test images with their ground truth."""
-    config = get_preset("tiny")
+    config = build_preset("tiny")
     data = load_split(config, "test")
     torch.manual_seed(0)
     return config, PhysDisModel(config.model).eval(), data.images[:6], data.scene.map(lambda t: t[:6])

@@ -7,13 +7,13 @@ from physdis_hub.render import Renderer
 from physdis_hub.scene import View
 from training.analysis.relief_scan import main, photometric_error, refit_light_view, relief_scan, scale_relief
 from training.analysis.suite import load_split
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 @pytest.fixture(scope="module")
 def tiny():
     """The tiny preset, its renderer and 6 ground-truth test scenes."""
-    config = get_preset("tiny")
+    config = build_preset("tiny")
     true = load_split(config, "test").scene.map(lambda t: t[:6])
     return config, Renderer(config.model), true
 

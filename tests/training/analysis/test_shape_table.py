@@ -5,12 +5,12 @@ import pytest
 from physdis_hub.hub import save_pretrained
 from physdis_hub.model import PhysDisModel
 from training.analysis.shape_table import main, shape_rows
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    config = get_preset("tiny")
+    config = build_preset("tiny")
     return config, PhysDisModel(config.model).eval()
 
 

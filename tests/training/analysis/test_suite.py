@@ -6,7 +6,7 @@ import torch
 from physdis_hub.model import PhysDisModel
 from training.analysis.real_photos import jittered_draws
 from training.analysis.suite import SHAPE_COLUMNS, evaluate_models, main, markdown_table, publish, replace_block
-from training.presets import get_preset
+from training.presets import build_preset
 
 
 def test_table_and_report_block(tmp_path) -> None:
@@ -53,11 +53,11 @@ def test_a_missing_report_block_or_a_readme_stops_the_suite_before_it_evaluates(
 
 
 def test_evaluate_models_scores_every_row_and_the_real_photo_check() -> None:
-    config = get_preset("tiny", "LV")
+    config = build_preset("tiny", "LV")
     photos = torch.rand(4, 1, 25, 25, generator=torch.Generator().manual_seed(0))
     real = jittered_draws(photos, 2, (0, 1))
     rows = evaluate_models({"ours": PhysDisModel(config.model).eval()}, config, n_labels=(8, 10_000), epochs=2,
-                           pca_dims=8, real_photos=real)  # fmt: skip
+                           pca_dims=8, real_photos=real)
     assert list(rows) == ["ours", "random-init", "pixels+PCA", "ResNet-18 (random init)", "null depth"]
     for name in ("ours", "random-init", "pixels+PCA", "ResNet-18 (random init)"):
         row = rows[name]

@@ -40,14 +40,14 @@ def vgg_graph(path: Path, *, convs=CONVS, nhwc: bool = True, hwio: bool = False,
         cin, cout = item
         w = rng.normal(0, np.sqrt(2 / (9 * cin)), (cout, cin, 3, 3)).astype(np.float32)
         inits += [numpy_helper.from_array(w.transpose(2, 3, 1, 0) if hwio else w, f"w{i}"),
-                  numpy_helper.from_array(rng.normal(0, 0.1, cout).astype(np.float32), f"b{i}")]  # fmt: skip
+                  numpy_helper.from_array(rng.normal(0, 0.1, cout).astype(np.float32), f"b{i}")]
         nodes += [helper.make_node("Conv", [current, f"w{i}", f"b{i}"], [f"conv{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-                  helper.make_node("Relu", [f"conv{i}"], [f"relu{i}"])]  # fmt: skip
+                  helper.make_node("Relu", [f"conv{i}"], [f"relu{i}"])]
         current = f"relu{i}"
     graph = helper.make_graph(
         nodes, "vgg", [helper.make_tensor_value_info("image", TensorProto.FLOAT, shape)],
         [helper.make_tensor_value_info(current, TensorProto.FLOAT, None)], inits,
-    )  # fmt: skip
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
     return path
 
