@@ -8,7 +8,7 @@ import pytest
 
 from physdis_hub.categories import CATEGORIES, WIDTHS, CategoryProfile, get_category
 from physdis_hub.config import LossConfig, SceneConfig
-from physdis_hub.convert.categories import PDR_CATEGORIES, UNSUP3D_CATEGORIES
+from physdis_hub.convert.categories import PDR_CATEGORIES, UNSUP3D_CATEGORIES, official_border_depth
 from physdis_hub.errors import UnknownNameError
 
 
@@ -47,4 +47,7 @@ def test_get_category_names_the_known_ones() -> None:
 def test_official_categories_read_the_profiles() -> None:
     for official in (*UNSUP3D_CATEGORIES.values(), *PDR_CATEGORIES.values()):
         profile = CATEGORIES[official.category]
-        assert (official.scene, official.use_conf, official.loss) == (profile.scene, profile.use_conf, profile.loss)
+        assert (official.use_conf, official.loss) == (profile.use_conf, profile.loss)
+        # the scene is the training profile's, with the official test configs' border (value, left-right columns)
+        tested = profile.scene.replace(border_depth=official_border_depth(profile.scene), border_edges="left-right")
+        assert official.scene == tested

@@ -45,9 +45,9 @@ class OfficialCategory:
     def scene(self) -> SceneConfig:
         """Scene ranges of the official test configuration: the training's ranges, the depth border
         on the left and right columns only (``border_edges="left-right"``, as both code bases'
-        ``model.py``), and :func:`test_border_depth` (the cars were trained with 1.08)."""
+        ``model.py``), and :func:`official_border_depth` (the cars were trained with 1.08)."""
         trained = CATEGORIES[self.category].scene
-        return trained.replace(border_depth=test_border_depth(trained), border_edges="left-right")
+        return trained.replace(border_depth=official_border_depth(trained), border_edges="left-right")
 
     @property
     def use_conf(self) -> bool:
@@ -60,7 +60,7 @@ class OfficialCategory:
         return CATEGORIES[self.category].loss
 
 
-def test_border_depth(scene: SceneConfig) -> float:
+def official_border_depth(scene: SceneConfig) -> float:
     """Border depth of the official test configurations: none of them sets ``border_depth``
     (Unsup3d ``experiments/test_*.yml``, PDR ``experiments/test_{utkface,syncar}.yml``), so it is
     ``model.py``'s default ``0.7 * max_depth + 0.3 * min_depth`` (1.04), the value behind the
