@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -31,6 +33,26 @@ def as_features(name: str, x: ArrayLike, *, n: int | None = None) -> np.ndarray:
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{name}: expected {n} rows to match the other inputs, got {arr.shape[0]}")
     return arr
+
+
+def as_parts(parts: Mapping[str, ArrayLike], *, minimum: int = 1) -> dict[str, np.ndarray]:
+    """Validate the features of several parts of the same samples (the argument is named ``parts``).
+
+    Args:
+        parts: part name -> ``(N, D_part)`` features (:func:`as_features`), the same N for all.
+        minimum: the fewest parts accepted.
+
+    Returns:
+        part name -> ``(N, D_part)`` float64 array, in the order given.
+    """
+    if not isinstance(parts, Mapping) or len(parts) < minimum:
+        raise ValueError(f"parts: expected a mapping of at least {minimum} part name(s) to (N, D) features")
+    arrays = {name: as_features(f"parts[{name!r}]", x) for name, x in parts.items()}
+    n = len(next(iter(arrays.values())))
+    for name, x in arrays.items():
+        if len(x) != n:
+            raise ValueError(f"parts[{name!r}]: {len(x)} samples, expected {n} like the first part")
+    return arrays
 
 
 def as_labels(name: str, y: ArrayLike, *, n: int | None = None) -> np.ndarray:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_features
+from ._checks import as_features, as_parts
 from .report import ProbeResult
 
 
@@ -95,13 +95,8 @@ def part_correlation(parts: Mapping[str, ArrayLike]) -> CorrelationResult:
     Returns:
         :class:`CorrelationResult`.
     """
-    if not isinstance(parts, Mapping) or len(parts) < 2:
-        raise ValueError("parts: expected a mapping of at least two part names to (N, d) features")
-    arrays = {name: as_features(f"parts[{name!r}]", x) for name, x in parts.items()}
+    arrays = as_parts(parts, minimum=2)
     n = len(next(iter(arrays.values())))
-    for name, x in arrays.items():
-        if len(x) != n:
-            raise ValueError(f"parts[{name!r}]: {len(x)} samples, the other parts have {n}")
     if n < 2:
         raise ValueError("parts: need at least 2 samples to compute a correlation")
     standardised = {name: _standardise(f"parts[{name!r}]", x) for name, x in arrays.items()}

@@ -50,7 +50,7 @@ from numpy.typing import ArrayLike
 from torch import nn
 
 from ..vocab import BATCH_SIZE, PARTS
-from ._checks import as_features, as_labels, check_positive_int
+from ._checks import as_features, as_labels, as_parts, check_positive_int
 from .disentangle import part_correlation
 from .extractors import PartEncoders, PartsExtractor, check_images
 from .report import ProbeResult, Report, markdown_table
@@ -224,13 +224,8 @@ def factor_probe(
         ValueError: naming the argument, for empty inputs, mismatched N, non-finite values, a group
             named twice, or a group constant on the test split.
     """
-    if not isinstance(parts, Mapping) or not parts:
-        raise ValueError("parts: expected a mapping of part names to (N, D) features")
-    features = {name: as_features(f"parts[{name!r}]", x) for name, x in parts.items()}
+    features = as_parts(parts)
     n = len(next(iter(features.values())))
-    for name, x in features.items():
-        if len(x) != n:
-            raise ValueError(f"parts[{name!r}]: {len(x)} samples, expected {n} like the first part")
     factors, classes = dict(factors or {}), dict(classes or {})
     if not factors and not classes:
         raise ValueError("factors, classes: expected at least one factor group")
