@@ -32,6 +32,7 @@ import torch
 from .animate import SceneEdit, rerender, write_animations
 from .cli import DEFAULT_MODEL, SAMPLES
 from .errors import PhysdisError
+from .inputs import to_uint8
 from .model import Decomposition, PhysDisModel
 
 if TYPE_CHECKING:
@@ -205,8 +206,7 @@ def to_display(image: torch.Tensor, side: int = DISPLAY_SIDE) -> np.ndarray:
     """``(3, S, S)`` in [0, 1] -> ``(side, side, 3)`` uint8, nearest-neighbour upscaled."""
     from PIL import Image
 
-    pixels = (image.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    return np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.NEAREST))
+    return np.asarray(Image.fromarray(to_uint8(image)).resize((side, side), Image.Resampling.NEAREST))
 
 
 def face_views(session: Session, index: int) -> dict[str, np.ndarray]:
