@@ -20,9 +20,9 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,8 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, result in report.results.items():
         print(f"\n#### {name}\n\n{result.to_markdown()}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(json.loads(report.to_json()), f, indent=2)
+        Path(args.json).write_text(report.to_json())
     return 0
 
 
