@@ -150,7 +150,7 @@ def official_files(entry: PretrainedEntry, options: OfficialOptions) -> tuple[Pa
     from filelock import FileLock
 
     if entry.kind != "official" or entry.release is None:
-        raise ValueError(f"entry: expected an official registry entry, got kind {entry.kind!r}")
+        raise InputError(f"entry: expected an official registry entry, got kind {entry.kind!r}")
     label, url = repr(entry.name), unsup3d_archive_url(entry.release)
     pinned = check_sha256(options.sha256) or entry.sha256
     cache = OfficialCache(cache_root(options.cache_dir), entry.name)
