@@ -267,7 +267,7 @@ def model_choices() -> list[str]:
 def _message(err: BaseException) -> str:
     """What the page says about a failure: the message of an :class:`AppError` or of an error the
     package raises on purpose as it is; of anything else, its kind and message (no traceback)."""
-    if isinstance(err, (AppError, PhysdisError)):
+    if isinstance(err, PhysdisError):
         return f"**Error:** {err}"
     return f"**Error:** {type(err).__name__}: {err}"
 
@@ -363,7 +363,7 @@ def build_demo(model_name: str = DEFAULT_MODEL, workdir: str | os.PathLike[str] 
             return start(old, decompose_files(paths or [], (folder or "").strip() or name, workdir))
 
         def use_samples(old: Session | None, name: str, folder: str) -> tuple[Any, ...]:
-            return start(old, decompose_files(sorted(SAMPLES.glob("*.png")), (folder or "").strip() or name, workdir))
+            return decompose(old, [str(p) for p in sorted(SAMPLES.glob("*.png"))], name, folder)
 
         def select(state: Session | None, index: int | None) -> tuple[Any, ...]:
             return show(_session(state), 0 if index is None else int(index))
