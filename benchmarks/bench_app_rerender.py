@@ -16,9 +16,6 @@ Run: OMP_NUM_THREADS=1 python benchmarks/bench_app_rerender.py [--repeats 20]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import torch
 
@@ -27,16 +24,7 @@ from physdis_hub.animate import SceneEdit
 from physdis_hub.app import Session, decompose_files, load_model, rerender_face
 from physdis_hub.cli import DEFAULT_MODEL, SAMPLES
 
-
-def timed(fn: Callable[[], object], repeats: int) -> float:
-    """Median seconds of ``repeats`` calls of ``fn`` after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from bench_renderer import timed
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ import torch
 from PIL import Image
 
 from .errors import InputError
+from .inputs import to_uint8
 from .model import Decomposition, PhysDisModel
 from .scene import Light, SceneParams, View
 
@@ -157,7 +158,7 @@ def write_animation(frames: torch.Tensor, path: str | Path, fps: int = 12, scale
         raise InputError(f"fps, scale: expected positive ints, got {fps} and {scale}")
     if fmt == "mp4":
         require_mp4("path")
-    pixels = (frames.detach().float().cpu().clamp(0, 1).permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
+    pixels = to_uint8(frames)
     pixels = pixels.repeat(scale, axis=1).repeat(scale, axis=2)
     if fmt == "mp4":
         _write_mp4(pixels, path, fps)

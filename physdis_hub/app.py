@@ -32,6 +32,7 @@ import torch
 from .animate import SceneEdit, rerender, write_animations
 from .cli import DEFAULT_MODEL, SAMPLES
 from .errors import PhysdisError
+from .inputs import to_uint8
 from .model import Decomposition, PhysDisModel
 
 if TYPE_CHECKING:
@@ -205,8 +206,7 @@ def to_display(image: torch.Tensor, side: int = DISPLAY_SIDE) -> np.ndarray:
     """``(3, S, S)`` in [0, 1] -> ``(side, side, 3)`` uint8, nearest-neighbour upscaled."""
     from PIL import Image
 
-    pixels = (image.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    return np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.NEAREST))
+    return np.asarray(Image.fromarray(to_uint8(image)).resize((side, side), Image.Resampling.NEAREST))
 
 
 def face_views(session: Session, index: int) -> dict[str, np.ndarray]:
@@ -267,7 +267,7 @@ def model_choices() -> list[str]:
 def _message(err: BaseException) -> str:
     """What the page says about a failure: the message of an :class:`AppError` or of an error the
     package raises on purpose as it is; of anything else, its kind and message (no traceback)."""
-    if isinstance(err, (AppError, PhysdisError)):
+    if isinstance(err, PhysdisError):
         return f"**Error:** {err}"
     return f"**Error:** {type(err).__name__}: {err}"
 
@@ -363,7 +363,7 @@ def build_demo(model_name: str = DEFAULT_MODEL, workdir: str | os.PathLike[str] 
             return start(old, decompose_files(paths or [], (folder or "").strip() or name, workdir))
 
         def use_samples(old: Session | None, name: str, folder: str) -> tuple[Any, ...]:
-            return start(old, decompose_files(sorted(SAMPLES.glob("*.png")), (folder or "").strip() or name, workdir))
+            return decompose(old, [str(p) for p in sorted(SAMPLES.glob("*.png"))], name, folder)
 
         def select(state: Session | None, index: int | None) -> tuple[Any, ...]:
             return show(_session(state), 0 if index is None else int(index))

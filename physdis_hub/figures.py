@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
 from .animate import SceneEdit, rerender
 from .errors import InputError
+from .inputs import to_uint8
 from .model import Decomposition, PhysDisModel
 from .scene import depth_interior
 
@@ -82,6 +82,6 @@ def labelled_grid(
         if left:
             fig.paste(left[i], (0, top))
         for j, panel in enumerate(panels):
-            tile = Image.fromarray((panel[i].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+            tile = Image.fromarray(to_uint8(panel[i]))
             fig.paste(tile.resize((side, side), Image.Resampling.NEAREST), (left_w + j * side, top))
     return fig

@@ -266,6 +266,13 @@ def _check_range(batch: torch.Tensor, name: str) -> torch.Tensor:
     return batch.clamp(0, 1)
 
 
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """Images ``(..., 3, H, W)`` in [0, 1] (any device, any float dtype) as ``(..., H, W, 3)`` uint8
+    pixels on the CPU: clamped to [0, 1], times 255, rounded (what an image file stores)."""
+    pixels = images.detach().float().cpu().clamp(0, 1).movedim(-3, -1).numpy() * 255
+    return pixels.round().astype(np.uint8)
+
+
 def warn_tiny(sides: dict[str, Sequence[int]], size: int) -> None:
     """One warning naming the images (``{name: (H, W)}``) whose shorter side is under ``size / 2``,
     i.e. that are upsampled more than 2x to the model's input; none when there are none."""

@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from .errors import InputError
-from .inputs import Images
+from .inputs import Images, to_uint8
 from .model import Decomposition, PhysDisModel
 from .render.camera import Camera, normals_from_depth
 
@@ -84,7 +84,7 @@ def depth_mesh(camera: Camera, depth: torch.Tensor, albedo: torch.Tensor, normal
     vertex_normals = -normals_from_depth(camera, depth[None], normals)[0].reshape(-1, 3)
     r, c = np.meshgrid(np.arange(s), np.arange(s), indexing="ij")
     uvs = np.stack([(c + 0.5) / s, (r + 0.5) / s], -1).reshape(-1, 2).astype(np.float32)
-    texture = (albedo.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    texture = to_uint8(albedo)
     return Mesh(points.numpy().astype(np.float32), vertex_normals.numpy().astype(np.float32), uvs, grid_triangles(s), texture)
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 from physdis_hub import PhysDisModel, save_pretrained
 from physdis_hub.cli import main
 from physdis_hub.features import read_features
-from physdis_hub.inputs import ALPHA_BACKGROUND, as_batch, as_images, collect_images, read_image
+from physdis_hub.inputs import ALPHA_BACKGROUND, as_batch, as_images, collect_images, read_image, to_uint8
 
 from .conftest import small_config
 
@@ -208,3 +208,14 @@ def test_cuda_without_cuda_is_one_line(checkpoint, messy_folder, tmp_path, capsy
     assert main([*argv, "--device", "cuda"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == "physdis: error: device: 'cuda' requested, but CUDA is not available here (use 'cpu')"
+
+
+def test_to_uint8_clamps_rounds_and_puts_channels_last_and_round_trips_a_file(tmp_path):
+    images = torch.tensor([-0.5, 0.0, 0.5, 1.0, 2.0, 0.002]).view(1, 1, 3, 1, 2).expand(2, 1, 3, 1, 2).double()
+    pixels = to_uint8(images)
+    assert pixels.shape == (2, 1, 1, 2, 3) and pixels.dtype == np.uint8
+    assert pixels[0, 0, 0].T.tolist() == [[0, 0], [128, 255], [255, 1]]  # clamped, 127.5 rounds to 128
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (5, 4, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    read = read_image(tmp_path / "a.png")
+    assert np.array_equal(to_uint8(torch.from_numpy(read).permute(2, 0, 1)), np.asarray(Image.open(tmp_path / "a.png")))

@@ -19,10 +19,11 @@ raises on purpose (missing data or weights, a damaged checkpoint, a resume with 
 unknown name) and an occupied run directory."""
 
 
-def command_line(module: str, argv: Sequence[str]) -> str:
+def command_line(module: str, argv: Sequence[str] | None) -> str:
     """The command as a user would type it (for model cards), e.g.
-    ``command_line("training.train", ["--out", "runs/a b"])`` -> ``"python -m training.train --out 'runs/a b'"``."""
-    return " ".join(["python", "-m", module, *(shlex.quote(a) for a in argv)])
+    ``command_line("training.train", ["--out", "runs/a b"])`` -> ``"python -m training.train --out 'runs/a b'"``;
+    ``argv`` None: this process's arguments (``sys.argv[1:]``), as a ``main(argv=None)`` parsed them."""
+    return " ".join(["python", "-m", module, *(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))])
 
 
 INTERRUPTED_STATUS = 130

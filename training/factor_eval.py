@@ -20,15 +20,16 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from physdis_hub.data.synthetic import scene_from_ground_truth
+from physdis_hub.errors import InputError
 from physdis_hub.hub import load_pretrained
 from physdis_hub.probes import factor_report
 
@@ -49,7 +50,7 @@ def synthetic_factors(
 ) -> tuple[torch.Tensor, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """``(images (N, 3, S, S) in [0, 1], continuous factors, class labels)`` of synthetic data set items."""
     if not items:
-        raise ValueError("items: expected at least one synthetic sample")
+        raise InputError("items: expected at least one synthetic sample, got none")
     images = torch.stack([item["image"] for item in items])
     gt = {k: torch.stack([item["gt"][k] for item in items]) for k in items[0]["gt"]}
     scene = scene_from_ground_truth(gt)
@@ -78,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, result in report.results.items():
         print(f"\n#### {name}\n\n{result.to_markdown()}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(json.loads(report.to_json()), f, indent=2)
+        Path(args.json).write_text(report.to_json())
     return 0
 
 

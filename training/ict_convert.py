@@ -26,7 +26,6 @@ face area, a vertex without a mirror vertex); the error names the file and what 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections import Counter
@@ -36,6 +35,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from physdis_hub.errors import PhysdisError
+from physdis_hub.hub.checkpoint import sha256_file
 
 REPOSITORY = "https://github.com/ICT-VGL/ICT-FaceKit"
 """Where the source comes from."""
@@ -85,11 +85,6 @@ MIRROR_TOLERANCE = 0.01
 
 class ICTConversionError(PhysdisError, ValueError):
     """The source folder does not hold the ICT-FaceKit layout this converter reads."""
-
-
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def read_obj(path: Path, want_polygons: bool = False) -> tuple[np.ndarray, list[list[int]]]:
@@ -249,7 +244,7 @@ def convert(source: Path, commit: str, identity_modes: int = IDENTITY_MODES,
     provenance = {
         "repository": REPOSITORY,
         "commit": commit,
-        "files": {str(p.relative_to(source)): sha256(p) for p in read},
+        "files": {str(p.relative_to(source)): sha256_file(p) for p in read},
         "license": licence.read_text(),
         "face_vertices": face_vertices,
         "face_polygons": face_polygons,
@@ -287,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     np.savez_compressed(args.output, **arrays)
-    print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.2f} MB, sha256 {sha256(args.output)})")
+    print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.2f} MB, sha256 {sha256_file(args.output)})")
     return 0
 
 

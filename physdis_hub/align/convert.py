@@ -16,7 +16,6 @@ flattens the last feature map in (width, height, channel) order, :class:`torch.n
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch
 
 from .._checkout import InstalledPackageError, require_source_checkout
 from ..errors import InputError
+from ..hub.checkpoint import sha256_file
 from .mtcnn import MTCNN, WEIGHTS
 
 KEY_MAP = {
@@ -70,7 +70,7 @@ def convert_wheel(wheel: Path, output: Path = WEIGHTS) -> str:
             state.update(convert_state(name, torch.load(io.BytesIO(zf.read(member)), weights_only=True)))
     MTCNN().load_state_dict(state)  # strict: every key and shape must match
     save_file(state, str(output), metadata={"source": wheel.name})
-    return hashlib.sha256(wheel.read_bytes()).hexdigest()
+    return sha256_file(wheel)
 
 
 def main(argv: list[str] | None = None) -> None:

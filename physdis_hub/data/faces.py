@@ -117,6 +117,33 @@ def _paint(base: torch.Tensor, colour: torch.Tensor, weight: torch.Tensor) -> to
     return base + (colour - base) * weight
 
 
+def _paint_hair_and_neck(
+    out: torch.Tensor,
+    part: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    hair: torch.Tensor,
+    hairline: torch.Tensor,
+    hair_length: torch.Tensor,
+    curve: float,
+    soft: float,
+) -> torch.Tensor:
+    """The last step of a face albedo: hair above the hairline on the face, hair above ear level on
+    the head (skin below), a darker neck; clamped to [0, 1].
+
+    ``out (B, 3, S, S)`` is the albedo so far, ``part (B, 1, S, S)`` the part index, ``x`` (``|X|``)
+    and ``y`` ``(B, 1, S, S)`` reference coordinates, ``hair (B, 3, 1, 1)`` the hair colour,
+    ``hairline`` and ``hair_length`` ``(B, 1, 1, 1)`` reference heights. The hairline falls by
+    ``curve * x**2`` to the sides; ``soft`` is the width of its edge.
+    """
+    on_face_hair = torch.sigmoid((y - (hairline - curve * x**2)) / soft)
+    head_hair = torch.sigmoid((y - hair_length) / 0.3)
+    weight = torch.where(part == _PART_FACE, on_face_hair, torch.where(part == _PART_HEAD, head_hair, torch.zeros_like(y)))
+    out = _paint(out, hair, weight)
+    out = torch.where(part == _PART_NECK, out * 0.86, out)
+    return out.clamp(0, 1)
+
+
 class SyntheticFaces(ObjectCategory):
     """Face-like category (see the module docstring). Scene ranges: the faces configuration."""
 
@@ -207,21 +234,56 @@ class SyntheticFaces(ObjectCategory):
     def canonical(
         self, identity: dict[str, torch.Tensor], image: dict[str, torch.Tensor], camera: Camera
     ) -> CanonicalObject:
-        batch = identity["scale"].shape[0]
         face = self.deform_face(identity, image)
-        hs = identity["head_size"]  # (rx, ry, z offset of the head centre behind the face)
-        head = self.head_unit * torch.stack([hs[:, 0], hs[:, 1], hs[:, 0] * 0.95], -1)[:, None]
-        head = head + torch.stack([torch.zeros(batch), torch.full((batch,), 0.9), -4.4 - hs[:, 2]], -1)[:, None]
-        neck = self.neck_unit * torch.tensor([4.8, 10.0, 4.8]) + torch.tensor([0.0, -16.5, -1.8])
-        mesh = torch.cat([face, head, neck.expand(batch, -1, -1)], 1)
+        mesh = self._with_head_and_neck(face, identity["head_size"], (0.9, -4.4), (4.8, 10.0, 4.8), (0.0, -16.5, -1.8))
         ref = mesh.clone()
         mesh = mesh * identity["scale"][:, None]
+        return self._place_and_render(mesh, ref, Y_CENTER, NOSE_Z, identity, image, camera)
 
+    def _with_head_and_neck(
+        self,
+        face: torch.Tensor,
+        head_size: torch.Tensor,
+        head_centre: tuple[float, float],
+        neck_size: tuple[float, float, float],
+        neck_offset: tuple[float, float, float],
+    ) -> torch.Tensor:
+        """The whole object's vertices ``(B, V, 3)``: the face ``face (B, F, 3)``, then the head
+        ellipsoid, then the neck cylinder, in the order of :meth:`_use_face_mesh`.
+
+        The head's half-axes are ``head_size (B, 3)`` columns 0, 1 and 0.95 x column 0; its centre
+        is at Y ``head_centre[0]`` and Z ``head_centre[1] - head_size[:, 2]``. The neck is the unit
+        cylinder scaled by ``neck_size`` and moved by ``neck_offset`` (X, Y, Z).
+        """
+        batch = len(face)
+        hs = head_size
+        head = self.head_unit * torch.stack([hs[:, 0], hs[:, 1], hs[:, 0] * 0.95], -1)[:, None]
+        centre = torch.stack([torch.zeros(batch), torch.full((batch,), head_centre[0]), head_centre[1] - hs[:, 2]], -1)
+        head = head + centre[:, None]
+        neck = self.neck_unit * torch.tensor(neck_size) + torch.tensor(neck_offset)
+        return torch.cat([face, head, neck.expand(batch, -1, -1)], 1)
+
+    def _place_and_render(
+        self,
+        mesh: torch.Tensor,
+        ref: torch.Tensor,
+        y_center: float,
+        nose_z: float,
+        identity: dict[str, torch.Tensor],
+        image: dict[str, torch.Tensor],
+        camera: Camera,
+    ) -> CanonicalObject:
+        """Place ``mesh (B, V, 3)`` (mesh units) in the canonical camera frame and render it.
+
+        :data:`PX_PER_UNIT` pixels per mesh unit at depth 1; reference Y ``y_center`` at the image
+        centre; the point at Z ``nose_z`` at depth :data:`NOSE_DEPTH`. The albedo is painted by
+        :meth:`albedo` from the interpolated reference positions ``ref (B, V, 3)`` and part one-hots.
+        """
         unit = PX_PER_UNIT / camera.focal  # world units per mesh unit at depth 1
         cam = torch.stack(
-            [mesh[..., 0] * unit, -(mesh[..., 1] - Y_CENTER) * unit, NOSE_DEPTH + (NOSE_Z - mesh[..., 2]) * unit], -1
+            [mesh[..., 0] * unit, -(mesh[..., 1] - y_center) * unit, NOSE_DEPTH + (nose_z - mesh[..., 2]) * unit], -1
         )
-        attrs = torch.cat([ref, self.part_onehot.expand(batch, -1, -1)], -1)
+        attrs = torch.cat([ref, self.part_onehot.expand(len(mesh), -1, -1)], -1)
         maps = rasterize_mesh(cam, self.faces, attrs, camera, self.scene.border_depth)
         return finish_canonical(maps, self.albedo(identity, image, maps.attributes), self.scene.border_depth)
 
@@ -260,10 +322,5 @@ class SyntheticFaces(ObjectCategory):
         brow = torch.sigmoid((half - (y - centre).abs()) / 0.07) * torch.sigmoid((x - 1.2) / 0.15) * torch.sigmoid((5.9 - x) / 0.25)
         out = _paint(out, hair * 0.8 + 0.02, brow)
         # hair above the hairline on the face; the head is hair above ear level, skin below
-        hairline = identity["hairline"][:, None, None, None] - 0.06 * x**2
-        on_face_hair = torch.sigmoid((y - hairline) / 0.2)
-        head_hair = torch.sigmoid((y - identity["hair_length"][:, None, None, None]) / 0.3)
-        weight = torch.where(part == _PART_FACE, on_face_hair, torch.where(part == _PART_HEAD, head_hair, torch.zeros_like(y)))
-        out = _paint(out, hair, weight)
-        out = torch.where(part == _PART_NECK, out * 0.86, out)
-        return out.clamp(0, 1)
+        hairline, hair_length = identity["hairline"][:, None, None, None], identity["hair_length"][:, None, None, None]
+        return _paint_hair_and_neck(out, part, x, y, hair, hairline, hair_length, curve=0.06, soft=0.2)

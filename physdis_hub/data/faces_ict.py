@@ -30,24 +30,18 @@ import numpy as np
 import torch
 
 from ..render import Camera
-from .category import AttributeSpec, CanonicalObject, Params, finish_canonical
+from .category import AttributeSpec, CanonicalObject, Params
 from .faces import (
-    _PART_FACE,
-    _PART_HEAD,
-    _PART_NECK,
     HAIR_COLOURS,
-    PX_PER_UNIT,
     SyntheticFaces,
     _ellipse,
     _gauss,
     _paint,
+    _paint_hair_and_neck,
     _rgb,
 )
 from .ict import ICTFaceModel, load_ict_face
-from .mesh import rasterize_mesh
 
-NOSE_DEPTH = 0.95
-"""Canonical depth of the neutral nose tip (as the MediaPipe faces)."""
 EXPRESSION_RATE = 0.2
 """Probability that a blendshape is active in an image (so about four of 21 are)."""
 SKIN_LIGHT, SKIN_DARK = np.array([0.95, 0.78, 0.68]), np.array([0.30, 0.19, 0.13])
@@ -177,26 +171,14 @@ class SyntheticFacesICT(SyntheticFaces):
     def canonical(
         self, identity: dict[str, torch.Tensor], image: dict[str, torch.Tensor], camera: Camera
     ) -> CanonicalObject:
-        batch = identity["shape_coefficients"].shape[0]
         face = self.model.shape(identity["shape_coefficients"], image["expression_weights"])
-        hs = identity["head_size"]
         nose_z = self.geometry["nose_z"]
-        head = self.head_unit * torch.stack([hs[:, 0], hs[:, 1], hs[:, 0] * 0.95], -1)[:, None]
-        head = (
-            head + torch.stack([torch.zeros(batch), torch.full((batch,), 2.2), nose_z - 15.2 - hs[:, 2]], -1)[:, None]
+        mesh = self._with_head_and_neck(
+            face, identity["head_size"], (2.2, nose_z - 15.2), (5.2, 10.0, 5.2), (0.0, -17.0, nose_z - 10.5)
         )
-        neck = self.neck_unit * torch.tensor([5.2, 10.0, 5.2]) + torch.tensor([0.0, -17.0, nose_z - 10.5])
-        mesh = torch.cat([face, head, neck.expand(batch, -1, -1)], 1)
-        ref = torch.cat([self.model.neutral.expand(batch, -1, -1), mesh[:, len(face[0]) :]], 1)
-
+        ref = torch.cat([self.model.neutral.expand(len(face), -1, -1), mesh[:, face.shape[1] :]], 1)
         y_center = (self.geometry["eye_y"] + self.geometry["mouth_y"]) / 2 + 1.7
-        unit = PX_PER_UNIT / camera.focal
-        cam = torch.stack(
-            [mesh[..., 0] * unit, -(mesh[..., 1] - y_center) * unit, NOSE_DEPTH + (nose_z - mesh[..., 2]) * unit], -1
-        )
-        attrs = torch.cat([ref, self.part_onehot.expand(batch, -1, -1)], -1)
-        maps = rasterize_mesh(cam, self.faces, attrs, camera, self.scene.border_depth)
-        return finish_canonical(maps, self.albedo(identity, image, maps.attributes), self.scene.border_depth)
+        return self._place_and_render(mesh, ref, y_center, nose_z, identity, image, camera)
 
     # -- albedo --------------------------------------------------------------------------------
     def albedo(
@@ -266,11 +248,6 @@ class SyntheticFacesICT(SyntheticFaces):
         brow = brow * torch.sigmoid((x - g["brow_x0"] + 0.2) / 0.15) * torch.sigmoid((g["brow_x1"] + 0.2 - x) / 0.25)
         out = _paint(out, hair * 0.8 + 0.02, brow * scalar("brow_darkness"))
         # hair above the hairline on the face; the head is hair above ear level, skin below
-        on_face_hair = torch.sigmoid((y - (scalar("hairline") - 0.05 * x**2)) / 0.25)
-        head_hair = torch.sigmoid((y - scalar("hair_length")) / 0.3)
-        weight = torch.where(
-            part == _PART_FACE, on_face_hair, torch.where(part == _PART_HEAD, head_hair, torch.zeros_like(y))
+        return _paint_hair_and_neck(
+            out, part, x, y, hair, scalar("hairline"), scalar("hair_length"), curve=0.05, soft=0.25
         )
-        out = _paint(out, hair, weight)
-        out = torch.where(part == _PART_NECK, out * 0.86, out)
-        return out.clamp(0, 1)

@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import InputError
+
 ASSET = "assets/ict_face.npz"
 """The shipped file, relative to this package."""
 KEYS = (
@@ -86,9 +88,9 @@ class ICTFaceModel:
         """
         ki, ke = len(self.identity_modes), len(self.expression_modes)
         if identity.ndim != 2 or identity.shape[1] != ki:
-            raise ValueError(f"identity: expected (B, {ki}), got {tuple(identity.shape)}")
+            raise InputError(f"identity: expected (B, {ki}), got {tuple(identity.shape)}")
         if expression.shape != (identity.shape[0], ke):
-            raise ValueError(f"expression: expected {(identity.shape[0], ke)}, got {tuple(expression.shape)}")
+            raise InputError(f"expression: expected {(identity.shape[0], ke)}, got {tuple(expression.shape)}")
         offset = torch.einsum("bk,kvc->bvc", identity, self.identity_modes)
         offset = offset + torch.einsum("bk,kvc->bvc", expression, self.expression_modes)
         return self.neutral + offset
@@ -106,7 +108,7 @@ def read_arrays(fh: Any) -> dict[str, np.ndarray]:
     with np.load(fh, allow_pickle=False) as data:
         missing = [k for k in KEYS if k not in data.files]
         if missing:
-            raise ValueError(f"ICT face file: missing arrays {missing}; rewrite it with training/ict_convert.py")
+            raise InputError(f"ICT face file: missing arrays {missing}; rewrite it with training/ict_convert.py")
         return {k: data[k] for k in KEYS}
 
 

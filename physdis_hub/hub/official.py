@@ -39,6 +39,7 @@ from typing import BinaryIO
 
 from ..convert.categories import UNSUP3D_CATEGORIES
 from ..errors import CheckpointError, ChecksumMismatchError, InputError
+from ..features import write_json
 from .checkpoint import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, sha256_file
 from .registry import UNSUP3D_URL_ENV, PretrainedEntry, unsup3d_archive_url
 
@@ -121,7 +122,7 @@ def cache_root(cache_dir: str | os.PathLike[str] | None) -> Path:
 
 
 def check_sha256(sha256: str | None) -> str | None:
-    """``sha256`` lower-cased, or None; a ValueError unless it is 64 hex digits."""
+    """``sha256`` lower-cased, or None; an :class:`InputError` unless it is 64 hex digits."""
     if sha256 is None:
         return None
     if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256.lower()):
@@ -149,7 +150,7 @@ def official_files(entry: PretrainedEntry, options: OfficialOptions) -> tuple[Pa
     from filelock import FileLock
 
     if entry.kind != "official" or entry.release is None:
-        raise ValueError(f"entry: expected an official registry entry, got kind {entry.kind!r}")
+        raise InputError(f"entry: expected an official registry entry, got kind {entry.kind!r}")
     label, url = repr(entry.name), unsup3d_archive_url(entry.release)
     pinned = check_sha256(options.sha256) or entry.sha256
     cache = OfficialCache(cache_root(options.cache_dir), entry.name)
@@ -169,7 +170,7 @@ def official_files(entry: PretrainedEntry, options: OfficialOptions) -> tuple[Pa
             with tempfile.TemporaryDirectory(dir=cache.root, prefix=f".{entry.name}-") as tmp:
                 _convert(archive, entry.release, Path(tmp), label, url, digest)
                 _replace_folder(Path(tmp) / "model", cache.model, Path(tmp) / "old")
-                _write_record(cache, url, digest)
+                write_json(cache.record, {"url": url, "sha256": digest})
         finally:
             archive.unlink(missing_ok=True)
     if digest != recorded:
@@ -376,9 +377,3 @@ def _replace_folder(new: Path, target: Path, trash: Path) -> None:
     if target.exists():
         os.replace(target, trash)
     os.replace(new, target)
-
-
-def _write_record(cache: OfficialCache, url: str, digest: str) -> None:
-    tmp = cache.record.with_name(cache.record.name + ".tmp")
-    tmp.write_text(json.dumps({"url": url, "sha256": digest}, indent=2) + "\n")
-    os.replace(tmp, cache.record)

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Literal
 
 from ..convert.categories import UNSUP3D_CATEGORIES, UNSUP3D_DATA_URL
-from ..errors import UnknownNameError, lookup
+from ..errors import InputError, UnknownNameError, lookup
 
 EMBEDDED_WEIGHTS = resources.files(__package__) / "weights"
 """Folder of the embedded checkpoints: one ``<name>/`` sub-folder with config.json + model.safetensors."""
@@ -96,32 +96,32 @@ class PretrainedEntry:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
-            raise ValueError(f"name: expected lowercase letters, digits, '.', '_' or '-', got {self.name!r}")
+            raise InputError(f"name: expected lowercase letters, digits, '.', '_' or '-', got {self.name!r}")
         if self.kind == "hub":
             if not isinstance(self.repo_id, str) or not REPO_ID.fullmatch(self.repo_id):
-                raise ValueError(f"repo_id: expected 'org/name' for a hub entry, got {self.repo_id!r}")
+                raise InputError(f"repo_id: expected 'org/name' for a hub entry, got {self.repo_id!r}")
             if not isinstance(self.revision, str) or not _COMMIT.fullmatch(self.revision):
-                raise ValueError(
+                raise InputError(
                     f"revision: a hub entry is pinned to a 40-hex commit sha (a branch can move), got {self.revision!r}"
                 )
         elif self.kind in ("embedded", "official"):
             if self.repo_id is not None or self.revision is not None:
-                raise ValueError(f"repo_id, revision: must be None for an {self.kind} entry (only hub entries have them)")
+                raise InputError(f"repo_id, revision: must be None for an {self.kind} entry (only hub entries have them)")
         else:
-            raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
+            raise InputError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
         if (self.kind == "official") != (self.release is not None):
-            raise ValueError(f"release: an official entry names its release and only it, got {self.release!r} "
+            raise InputError(f"release: an official entry names its release and only it, got {self.release!r} "
                              f"for a {self.kind} entry")
         if self.kind == "official":
             lookup(UNSUP3D_CATEGORIES, self.release, what="Unsup3d release", error=ValueError)  # type: ignore[arg-type]
             if self.config_sha256 is not None:
-                raise ValueError("config_sha256: must be None for an official entry (the converter writes its config)")
+                raise InputError("config_sha256: must be None for an official entry (the converter writes its config)")
         for field in ("sha256", "config_sha256"):
             value = getattr(self, field)
             if value is None and self.kind == "official":
                 continue
             if not isinstance(value, str) or not _SHA256.fullmatch(value):
-                raise ValueError(f"{field}: expected 64 lowercase hex digits, got {value!r}")
+                raise InputError(f"{field}: expected 64 lowercase hex digits, got {value!r}")
 
     @property
     def source(self) -> str:
@@ -202,7 +202,7 @@ def register_pretrained(entry: PretrainedEntry, *, overwrite: bool = False) -> N
     if not isinstance(entry, PretrainedEntry):
         raise TypeError(f"entry: expected a PretrainedEntry, got {type(entry).__name__}")
     if entry.name in _REGISTRY and not overwrite:
-        raise ValueError(f"entry: the name {entry.name!r} is already registered; pass overwrite=True to replace it")
+        raise InputError(f"entry: the name {entry.name!r} is already registered; pass overwrite=True to replace it")
     _REGISTRY[entry.name] = entry
 
 
@@ -221,7 +221,7 @@ def list_pretrained(filter: str | None = None) -> list[PretrainedEntry]:
         ['faces-loocc-lv']
     """
     if filter is not None and not isinstance(filter, str):
-        raise ValueError(f"filter: expected a glob pattern string such as 'faces-*', got {type(filter).__name__}")
+        raise InputError(f"filter: expected a glob pattern string such as 'faces-*', got {type(filter).__name__}")
     return [
         _REGISTRY[name] for name in sorted(_REGISTRY) if filter is None or fnmatch.fnmatchcase(name, filter.lower())
     ]

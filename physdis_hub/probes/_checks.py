@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from numpy.typing import ArrayLike
+
+from ..errors import InputError
 
 
 def as_features(name: str, x: ArrayLike, *, n: int | None = None) -> np.ndarray:
@@ -19,18 +23,38 @@ def as_features(name: str, x: ArrayLike, *, n: int | None = None) -> np.ndarray:
     """
     arr = np.asarray(x)
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise ValueError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
+        raise InputError(f"{name}: expected a real numeric array, got dtype {arr.dtype}")
     if arr.ndim != 2:
-        raise ValueError(f"{name}: expected shape (N, D), got {arr.shape}")
+        raise InputError(f"{name}: expected shape (N, D), got {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name}: empty array of shape {arr.shape}")
+        raise InputError(f"{name}: empty array of shape {arr.shape}")
     arr = arr.astype(np.float64, copy=False)
     if not np.isfinite(arr).all():
         bad = int((~np.isfinite(arr)).any(axis=1).sum())
-        raise ValueError(f"{name}: {bad} row(s) contain NaN or inf")
+        raise InputError(f"{name}: {bad} row(s) contain NaN or inf")
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name}: expected {n} rows to match the other inputs, got {arr.shape[0]}")
+        raise InputError(f"{name}: expected {n} rows to match the other inputs, got {arr.shape[0]}")
     return arr
+
+
+def as_parts(parts: Mapping[str, ArrayLike], *, minimum: int = 1) -> dict[str, np.ndarray]:
+    """Validate the features of several parts of the same samples (the argument is named ``parts``).
+
+    Args:
+        parts: part name -> ``(N, D_part)`` features (:func:`as_features`), the same N for all.
+        minimum: the fewest parts accepted.
+
+    Returns:
+        part name -> ``(N, D_part)`` float64 array, in the order given.
+    """
+    if not isinstance(parts, Mapping) or len(parts) < minimum:
+        raise InputError(f"parts: expected a mapping of at least {minimum} part name(s) to (N, D) features")
+    arrays = {name: as_features(f"parts[{name!r}]", x) for name, x in parts.items()}
+    n = len(next(iter(arrays.values())))
+    for name, x in arrays.items():
+        if len(x) != n:
+            raise InputError(f"parts[{name!r}]: {len(x)} samples, expected {n} like the first part")
+    return arrays
 
 
 def as_labels(name: str, y: ArrayLike, *, n: int | None = None) -> np.ndarray:
@@ -46,13 +70,13 @@ def as_labels(name: str, y: ArrayLike, *, n: int | None = None) -> np.ndarray:
     """
     arr = np.asarray(y)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected shape (N,), got {arr.shape}")
+        raise InputError(f"{name}: expected shape (N,), got {arr.shape}")
     if arr.shape[0] == 0:
-        raise ValueError(f"{name}: empty")
+        raise InputError(f"{name}: empty")
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name}: length {arr.shape[0]} does not match the {n} samples of the other inputs")
+        raise InputError(f"{name}: length {arr.shape[0]} does not match the {n} samples of the other inputs")
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
-        raise ValueError(f"{name}: contains NaN or inf")
+        raise InputError(f"{name}: contains NaN or inf")
     return arr
 
 
@@ -69,19 +93,19 @@ def as_binary_matrix(name: str, y: ArrayLike, *, n: int | None = None) -> np.nda
     """
     arr = np.asarray(y)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name}: expected a non-empty (N, K) array, got shape {arr.shape}")
+        raise InputError(f"{name}: expected a non-empty (N, K) array, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name}: {arr.shape[0]} rows do not match the {n} samples of the other inputs")
+        raise InputError(f"{name}: {arr.shape[0]} rows do not match the {n} samples of the other inputs")
     values = set(np.unique(arr).tolist())
     if values <= {0, 1}:
         return arr.astype(np.int64)
     if values <= {-1, 1}:
         return (arr > 0).astype(np.int64)
-    raise ValueError(f"{name}: expected binary values in {{0, 1}} or {{-1, 1}}, got {sorted(values)[:5]}")
+    raise InputError(f"{name}: expected binary values in {{0, 1}} or {{-1, 1}}, got {sorted(values)[:5]}")
 
 
 def check_positive_int(name: str, value: int, *, minimum: int = 1) -> int:
     """``value`` as an int >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
+        raise InputError(f"{name}: expected an int >= {minimum}, got {value!r}")
     return int(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ._checks import check_positive_int
 
 
@@ -33,7 +34,7 @@ def fit(
     epochs = check_positive_int("epochs", epochs)
     batch_size = check_positive_int("batch_size", batch_size)
     if not lr > 0:
-        raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
+        raise InputError(f"lr: expected a positive learning rate, got {lr!r}")
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     generator = torch.Generator().manual_seed(seed)

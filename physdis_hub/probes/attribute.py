@@ -23,6 +23,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
+from ..errors import InputError
 from ..vocab import to_network_range
 from ._checks import check_positive_int
 from .extractors import PartsExtractor, check_images, down_path_stages
@@ -58,7 +59,7 @@ def _targets(logits: torch.Tensor, target: Target) -> torch.Tensor:
     t = torch.as_tensor(target, dtype=torch.long).flatten()
     t = t.expand(len(logits)) if t.numel() == 1 else t
     if t.shape != (len(logits),) or t.min() < 0 or t.max() >= logits.shape[1]:
-        raise ValueError(f"target: expected an index or {len(logits)} indices in [0, {logits.shape[1]})")
+        raise InputError(f"target: expected an index or {len(logits)} indices in [0, {logits.shape[1]})")
     return t
 
 
@@ -82,7 +83,7 @@ def _percentages(
     total = mass.sum(1)
     ok = total > 0
     if not ok.any():
-        raise ValueError("head: every attribution is zero (the head's output does not depend on its inputs)")
+        raise InputError("head: every attribution is zero (the head's output does not depend on its inputs)")
     share = (100 * mass[ok] / total[ok, None]).mean(0)
     return AttributionResult(dict(zip(parts, share.tolist())), inputs, int(ok.sum()), n_steps)
 
@@ -100,12 +101,12 @@ def feature_attribution(
         n_steps: integration steps (captum's Gauss-Legendre rule).
     """
     if not isinstance(features, Mapping) or not features:
-        raise ValueError("features: expected a non-empty mapping part -> (B, d) tensor")
+        raise InputError("features: expected a non-empty mapping part -> (B, d) tensor")
     xs = tuple(torch.as_tensor(f).float().detach() for f in features.values())
     if any(x.ndim != 2 or len(x) != len(xs[0]) or len(x) == 0 for x in xs):
-        raise ValueError(f"features: expected (B, d) tensors with the same B, got {[tuple(x.shape) for x in xs]}")
+        raise InputError(f"features: expected (B, d) tensors with the same B, got {[tuple(x.shape) for x in xs]}")
     if not all(torch.isfinite(x).all() for x in xs):
-        raise ValueError("features: contain NaN or inf")
+        raise InputError("features: contain NaN or inf")
     n_steps = check_positive_int("n_steps", n_steps)
     fn = lambda *parts: head(torch.cat(parts, dim=1))
     head.eval()
@@ -216,7 +217,7 @@ def save_gradcam_figure(
     b, _, h, w = images.shape
     for p, cam in cams.items():
         if tuple(cam.shape) != (b, h, w):
-            raise ValueError(f"cams[{p!r}]: expected shape {(b, h, w)}, got {tuple(cam.shape)}")
+            raise InputError(f"cams[{p!r}]: expected shape {(b, h, w)}, got {tuple(cam.shape)}")
     rgb = (images.clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy() * 255).astype(np.float64)
     titles = ["input"] + [p if percent is None else f"{p} {percent[p]:.1f}%" for p in cams]
     th, tw, header, gap = h * scale, w * scale, 14, 2

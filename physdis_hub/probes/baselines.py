@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ._checks import check_positive_int
 from .extractors import check_images
 from .resnet import IMAGENET_MEAN, IMAGENET_STD, ResNet18, load_resnet18_weights
@@ -46,7 +47,7 @@ class PixelPCA(nn.Module):
         if self.k is None:
             return self
         if self.k > min(x.shape):
-            raise ValueError(f"k: {self.k} components need at least {self.k} images and pixels, got {tuple(x.shape)}")
+            raise InputError(f"k: {self.k} components need at least {self.k} images and pixels, got {tuple(x.shape)}")
         self.mean = x.mean(0)
         _, _, vh = torch.linalg.svd(x - self.mean, full_matrices=False)
         self.components = vh[: self.k]
@@ -59,7 +60,7 @@ class PixelPCA(nn.Module):
         if self.components.numel() == 0:
             raise RuntimeError("PixelPCA: call fit(images) before extracting features")
         if x.shape[1] != self.components.shape[1]:
-            raise ValueError(f"images: {x.shape[1]} pixel values, the PCA was fitted on {self.components.shape[1]}")
+            raise InputError(f"images: {x.shape[1]} pixel values, the PCA was fitted on {self.components.shape[1]}")
         return ((x.double() - self.mean) @ self.components.T).to(images.dtype)
 
 

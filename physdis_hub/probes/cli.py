@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..features import read_features
 from ..vocab import PARTS, add_parts_argument
 
@@ -126,27 +127,27 @@ def read_label_csv(path: Path, column: str | None = None) -> dict[str, str]:
             or empty key, or an empty label.
     """
     if not path.is_file():
-        raise ValueError(f"--labels: {path} is not a file")
+        raise InputError(f"--labels: {path} is not a file")
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     if len(rows) < 2 or len(rows[0]) < 2:
-        raise ValueError(f"--labels: {path} needs a header row and at least two columns (file name, label)")
+        raise InputError(f"--labels: {path} needs a header row and at least two columns (file name, label)")
     header = [h.strip() for h in rows[0]]
     if column is None:
         col = 1
     elif column in header:
         col = header.index(column)
     else:
-        raise ValueError(f"--label-column: {column!r} is not a column of {path} (columns: {header})")
+        raise InputError(f"--label-column: {column!r} is not a column of {path} (columns: {header})")
     table: dict[str, str] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) <= col or not row[0].strip() or not row[col].strip():
-            raise ValueError(f"--labels: {path} line {line}: expected a file name and a {header[col]!r} label, got {row}")
+            raise InputError(f"--labels: {path} line {line}: expected a file name and a {header[col]!r} label, got {row}")
         key = row[0].strip()
         if key in table:
-            raise ValueError(f"--labels: {path} line {line}: {key!r} is listed twice")
+            raise InputError(f"--labels: {path} line {line}: {key!r} is listed twice")
         table[key] = row[col].strip()
     return table
 
@@ -164,7 +165,7 @@ def join_labels(names: Sequence[str], table: dict[str, str], path: Path) -> np.n
             found.append(label)
     if missing:
         shown = ", ".join(str(m) for m in missing[:5]) + (f" (and {len(missing) - 5} more)" if len(missing) > 5 else "")
-        raise ValueError(f"--labels: {len(missing)} of {len(names)} feature rows have no label in {path}: {shown}")
+        raise InputError(f"--labels: {len(missing)} of {len(names)} feature rows have no label in {path}: {shown}")
     try:
         return np.array([int(v) for v in found])
     except ValueError:

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.cluster import AgglomerativeClustering
 
+from ..errors import InputError
 from ._checks import as_binary_matrix, as_features, as_labels, check_positive_int
 from .metrics import cluster_accuracy, cluster_f1, majority_labels, nmi
 from .report import ProbeResult, markdown_table
@@ -45,12 +46,12 @@ def cluster_features(features: ArrayLike, n_clusters: int, *, method: Method = "
     x = as_features("features", features)
     n_clusters = check_positive_int("n_clusters", n_clusters, minimum=2)
     if n_clusters > len(x):
-        raise ValueError(f"n_clusters: {n_clusters} clusters requested for only {len(x)} samples")
+        raise InputError(f"n_clusters: {n_clusters} clusters requested for only {len(x)} samples")
     if method == "ward":
         return AgglomerativeClustering(n_clusters=n_clusters, linkage="ward").fit_predict(x)
     if method == "finch":
         return _finch(x, n_clusters)
-    raise ValueError(f"method: expected 'ward' or 'finch', got {method!r}")
+    raise InputError(f"method: expected 'ward' or 'finch', got {method!r}")
 
 
 def _finch(x: np.ndarray, n_clusters: int) -> np.ndarray:
@@ -161,7 +162,7 @@ def cluster_probe(
         x, y, _ = average_by_track(x, y, tracks)
     n_classes = len(np.unique(y))
     if n_classes < 2:
-        raise ValueError(f"labels: need at least 2 distinct classes, got {n_classes}")
+        raise InputError(f"labels: need at least 2 distinct classes, got {n_classes}")
     k = n_classes if n_clusters is None else n_clusters
     clusters = cluster_features(x, k, method=method)
     return _score(y, clusters, method, n_classes, tracks is not None)
@@ -220,10 +221,10 @@ def attribute_cluster_probe(
     a = as_binary_matrix("attributes", attributes, n=len(x))
     names = [f"attr_{k}" for k in range(a.shape[1])] if names is None else list(names)
     if len(names) != a.shape[1]:
-        raise ValueError(f"names: {len(names)} names for {a.shape[1]} attribute columns")
+        raise InputError(f"names: {len(names)} names for {a.shape[1]} attribute columns")
     constant = [n for n, col in zip(names, a.T) if len(np.unique(col)) < 2]
     if constant:
-        raise ValueError(f"attributes: columns {constant} take a single value in these samples")
+        raise InputError(f"attributes: columns {constant} take a single value in these samples")
     clusters = cluster_features(x, 2, method=method)
     per = {n: _score(col, clusters, method, 2, False) for n, col in zip(names, a.T)}
     return AttributeClusterResult(

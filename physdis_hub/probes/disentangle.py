@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._checks import as_features
+from ..errors import InputError
+from ._checks import as_features, as_parts
 from .report import ProbeResult
 
 
@@ -37,7 +38,7 @@ def _standardise(name: str, x: np.ndarray) -> tuple[np.ndarray, int]:
     """Columns centred and scaled to unit norm, constant ones dropped; returns (matrix, n_dropped)."""
     keep = np.ptp(x, axis=0) > 0
     if not keep.any():
-        raise ValueError(f"{name}: every dimension is constant across the samples; correlation is undefined")
+        raise InputError(f"{name}: every dimension is constant across the samples; correlation is undefined")
     z = x[:, keep] - x[:, keep].mean(axis=0)
     return z / np.linalg.norm(z, axis=0), int((~keep).sum())
 
@@ -60,7 +61,7 @@ def cross_correlation(p: ArrayLike, q: ArrayLike) -> np.ndarray:
     a = as_features("p", p)
     b = as_features("q", q, n=len(a))
     if len(a) < 2:
-        raise ValueError("p: need at least 2 samples to compute a correlation")
+        raise InputError("p: need at least 2 samples to compute a correlation")
     za, _ = _standardise("p", a)
     zb, _ = _standardise("q", b)
     return _corr(za, zb)
@@ -95,15 +96,10 @@ def part_correlation(parts: Mapping[str, ArrayLike]) -> CorrelationResult:
     Returns:
         :class:`CorrelationResult`.
     """
-    if not isinstance(parts, Mapping) or len(parts) < 2:
-        raise ValueError("parts: expected a mapping of at least two part names to (N, d) features")
-    arrays = {name: as_features(f"parts[{name!r}]", x) for name, x in parts.items()}
+    arrays = as_parts(parts, minimum=2)
     n = len(next(iter(arrays.values())))
-    for name, x in arrays.items():
-        if len(x) != n:
-            raise ValueError(f"parts[{name!r}]: {len(x)} samples, the other parts have {n}")
     if n < 2:
-        raise ValueError("parts: need at least 2 samples to compute a correlation")
+        raise InputError("parts: need at least 2 samples to compute a correlation")
     standardised = {name: _standardise(f"parts[{name!r}]", x) for name, x in arrays.items()}
     pairs = {
         f"{a}-{b}": float(np.abs(_corr(standardised[a][0], standardised[b][0])).mean())

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ..nets import DownPath
 from ..vocab import BATCH_SIZE, to_network_range
 from ._checks import check_positive_int
@@ -34,11 +35,11 @@ class PartEncoders(Protocol):
 def check_images(name: str, images: torch.Tensor) -> torch.Tensor:
     """Validate a batch of images ``(B, 3, H, W)``, finite, non-empty; returns it as float32."""
     if not isinstance(images, torch.Tensor):
-        raise ValueError(f"{name}: expected a torch.Tensor, got {type(images).__name__}")
+        raise InputError(f"{name}: expected a torch.Tensor, got {type(images).__name__}")
     if images.ndim != 4 or images.shape[1] != 3 or images.shape[0] == 0:
-        raise ValueError(f"{name}: expected a non-empty (B, 3, H, W) tensor, got {tuple(images.shape)}")
+        raise InputError(f"{name}: expected a non-empty (B, 3, H, W) tensor, got {tuple(images.shape)}")
     if not torch.isfinite(images).all():
-        raise ValueError(f"{name}: contains NaN or inf")
+        raise InputError(f"{name}: contains NaN or inf")
     return images.float()
 
 
@@ -57,7 +58,7 @@ class PartsExtractor(nn.Module):
         parts = list(encoders) if parts is None else ([parts] if isinstance(parts, str) else list(parts))
         missing = [p for p in parts if p not in encoders]
         if not parts or missing:
-            raise ValueError(f"parts: {missing or parts} not among the encoders {list(encoders)}")
+            raise InputError(f"parts: {missing or parts} not among the encoders {list(encoders)}")
         self.parts = parts
         self.encoders = nn.ModuleDict({p: encoders[p] for p in parts})
 
@@ -102,5 +103,5 @@ def down_path_stages(down: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
         x: ``(B, 3, 64, 64)`` in the down path's convention ([-1, 1]).
     """
     if not isinstance(down, DownPath):
-        raise ValueError(f"down: expected the DownPath of a part, got {type(down).__name__}")
+        raise InputError(f"down: expected the DownPath of a part, got {type(down).__name__}")
     return down.stages(x)

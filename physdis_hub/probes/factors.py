@@ -49,8 +49,9 @@ import torch
 from numpy.typing import ArrayLike
 from torch import nn
 
+from ..errors import InputError
 from ..vocab import BATCH_SIZE, PARTS
-from ._checks import as_features, as_labels, check_positive_int
+from ._checks import as_features, as_labels, as_parts, check_positive_int
 from .disentangle import part_correlation
 from .extractors import PartEncoders, PartsExtractor, check_images
 from .report import ProbeResult, Report, markdown_table
@@ -77,7 +78,7 @@ def split_indices(n: int, test_fraction: float = 0.25, seed: int = 0) -> tuple[n
     """
     n = check_positive_int("n", n, minimum=2)
     if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction: expected a value in (0, 1), got {test_fraction}")
+        raise InputError(f"test_fraction: expected a value in (0, 1), got {test_fraction}")
     n_test = min(max(1, round(n * test_fraction)), n - 1)
     order = np.random.default_rng(seed).permutation(n)
     return np.sort(order[n_test:]), np.sort(order[:n_test])
@@ -133,7 +134,7 @@ def _r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     ss_res = ((y_true - y_pred) ** 2).sum(0)
     varying = ss_tot > 0
     if not varying.any():
-        raise ValueError("factors: a group is constant on the test split; R^2 is undefined")
+        raise InputError("factors: a group is constant on the test split; R^2 is undefined")
     return float(np.mean(1 - ss_res[varying] / ss_tot[varying]))
 
 
@@ -224,21 +225,16 @@ def factor_probe(
         ValueError: naming the argument, for empty inputs, mismatched N, non-finite values, a group
             named twice, or a group constant on the test split.
     """
-    if not isinstance(parts, Mapping) or not parts:
-        raise ValueError("parts: expected a mapping of part names to (N, D) features")
-    features = {name: as_features(f"parts[{name!r}]", x) for name, x in parts.items()}
+    features = as_parts(parts)
     n = len(next(iter(features.values())))
-    for name, x in features.items():
-        if len(x) != n:
-            raise ValueError(f"parts[{name!r}]: {len(x)} samples, expected {n} like the first part")
     factors, classes = dict(factors or {}), dict(classes or {})
     if not factors and not classes:
-        raise ValueError("factors, classes: expected at least one factor group")
+        raise InputError("factors, classes: expected at least one factor group")
     twice = sorted(set(factors) & set(classes))
     if twice:
-        raise ValueError(f"classes: groups {twice} are also in factors; give each group once")
+        raise InputError(f"classes: groups {twice} are also in factors; give each group once")
     if alpha is not None and not alpha > 0:
-        raise ValueError(f"alpha: expected > 0, got {alpha}")
+        raise InputError(f"alpha: expected > 0, got {alpha}")
     targets: dict[str, np.ndarray] = {}
     for name, y in factors.items():
         arr = np.asarray(y)

@@ -28,6 +28,7 @@ import torch
 from numpy.typing import ArrayLike
 from torch import nn
 
+from ..errors import InputError
 from ._checks import as_binary_matrix, as_features, as_labels, check_positive_int
 from ._train import fit
 from .baselines import ResNet18Extractor
@@ -48,13 +49,13 @@ def budget_split(labels: ArrayLike, n_train: int | None, *, seed: int = 0) -> tu
     """
     y = np.asarray(labels)
     if y.ndim not in (1, 2) or len(y) == 0:
-        raise ValueError(f"labels: expected a non-empty (N,) or (N, K) array, got shape {y.shape}")
+        raise InputError(f"labels: expected a non-empty (N,) or (N, K) array, got shape {y.shape}")
     n = len(y)
     if n_train is None:
         return np.arange(n), np.arange(0)
     n_train = check_positive_int("n_train", n_train)
     if n_train > n:
-        raise ValueError(f"n_train: budget {n_train} exceeds the {n} available samples")
+        raise InputError(f"n_train: budget {n_train} exceeds the {n} available samples")
     rng = np.random.default_rng(seed)
     if y.ndim == 2:
         chosen = rng.choice(n, size=n_train, replace=False)
@@ -105,7 +106,7 @@ class ProbeHead(nn.Module):
         elif kind == "mlp":
             self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
         else:
-            raise ValueError(f"head: expected 'linear' or 'mlp', got {kind!r}")
+            raise InputError(f"head: expected 'linear' or 'mlp', got {kind!r}")
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.net((features - self.mean) / self.std)
@@ -170,13 +171,13 @@ def _targets(train_labels: ArrayLike, test_labels: ArrayLike, n_train_pool: int,
         train = as_binary_matrix("train_labels", train_labels, n=n_train_pool)
         test = as_binary_matrix("test_labels", test_labels, n=n_test)
         if train.shape[1] != test.shape[1]:
-            raise ValueError(f"train_labels and test_labels: {train.shape[1]} vs {test.shape[1]} attribute columns")
+            raise InputError(f"train_labels and test_labels: {train.shape[1]} vs {test.shape[1]} attribute columns")
         return _Targets("multilabel", torch.from_numpy(train).float(), test, train.shape[1])
     train = as_labels("train_labels", train_labels, n=n_train_pool)
     test = as_labels("test_labels", test_labels, n=n_test)
     classes = np.unique(np.concatenate([train, test]))
     if len(np.unique(train)) < 2:
-        raise ValueError("train_labels: need at least 2 distinct classes")
+        raise InputError("train_labels: need at least 2 distinct classes")
     return _Targets(
         "multiclass", torch.from_numpy(np.searchsorted(classes, train)), np.searchsorted(classes, test), len(classes)
     )
@@ -233,7 +234,7 @@ def linear_probe(
     x = as_features("train_features", train_features)
     xt = as_features("test_features", test_features)
     if xt.shape[1] != x.shape[1]:
-        raise ValueError(f"test_features: {xt.shape[1]} dimensions, train_features have {x.shape[1]}")
+        raise InputError(f"test_features: {xt.shape[1]} dimensions, train_features have {x.shape[1]}")
     targets = _targets(train_labels, test_labels, len(x), len(xt))
     budget, _ = budget_split(np.asarray(train_labels), n_train, seed=seed)
     inputs = torch.from_numpy(x[budget]).float()

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.metrics import f1_score, normalized_mutual_info_score
 
+from ..errors import InputError
 from ._checks import as_labels, check_positive_int
 
 
@@ -28,7 +29,7 @@ def _pair(labels: ArrayLike, clusters: ArrayLike) -> tuple[np.ndarray, np.ndarra
     y = as_labels("labels", labels)
     c = as_labels("clusters", clusters)
     if len(y) != len(c):
-        raise ValueError(f"labels and clusters: lengths differ ({len(y)} vs {len(c)})")
+        raise InputError(f"labels and clusters: lengths differ ({len(y)} vs {len(c)})")
     return y, c
 
 
@@ -98,10 +99,10 @@ def confusion_matrix(target: np.ndarray, predicted: np.ndarray, num_classes: int
     t = np.asarray(target).ravel().astype(np.int64)
     p = np.asarray(predicted).ravel().astype(np.int64)
     if t.shape != p.shape:
-        raise ValueError(f"target and predicted: sizes differ ({t.size} vs {p.size})")
+        raise InputError(f"target and predicted: sizes differ ({t.size} vs {p.size})")
     for name, arr in (("target", t), ("predicted", p)):
         if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-            raise ValueError(f"{name}: class ids must lie in [0, {num_classes}), got [{arr.min()}, {arr.max()}]")
+            raise InputError(f"{name}: class ids must lie in [0, {num_classes}), got [{arr.min()}, {arr.max()}]")
     return np.bincount(t * num_classes + p, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
@@ -117,7 +118,7 @@ def per_class_iou(confusion: np.ndarray) -> np.ndarray:
     """
     conf = np.asarray(confusion, dtype=np.float64)
     if conf.ndim != 2 or conf.shape[0] != conf.shape[1] or conf.shape[0] == 0:
-        raise ValueError(f"confusion: expected a non-empty square matrix, got shape {conf.shape}")
+        raise InputError(f"confusion: expected a non-empty square matrix, got shape {conf.shape}")
     tp = np.diag(conf)
     union = conf.sum(0) + conf.sum(1) - tp
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -134,6 +135,6 @@ def segmentation_scores(confusion: np.ndarray, top_k: int = 10) -> tuple[float, 
     iou = per_class_iou(conf)
     defined = np.sort(iou[np.isfinite(iou)])[::-1]
     if defined.size == 0 or conf.sum() == 0:
-        raise ValueError("confusion: no pixels")
+        raise InputError("confusion: no pixels")
     top_k = check_positive_int("top_k", top_k)
     return float(defined.mean()), float(defined[:top_k].mean()), float(np.trace(conf) / conf.sum())

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
+
 JSON = "json"
 """Field metadata key: ``field(metadata={JSON: False})`` keeps a field (e.g. a trained module) out of
 :meth:`ProbeResult.to_dict` and :meth:`ProbeResult.to_json`."""
@@ -48,7 +50,7 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     Floats are shown with 4 decimals; ``|`` is escaped; missing cells are left empty.
     """
     if not rows:
-        raise ValueError("rows: need at least one row")
+        raise InputError("rows: need at least one row")
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
@@ -93,7 +95,7 @@ class Report:
     def add(self, method: str, result: ProbeResult) -> Report:
         """Add a row; returns ``self`` so calls chain."""
         if method in self.results:
-            raise ValueError(f"method: {method!r} is already in the report")
+            raise InputError(f"method: {method!r} is already in the report")
         self.results[method] = result
         return self
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import InputError
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -98,7 +100,7 @@ def load_resnet18_weights(model: ResNet18, weights: str | Path) -> ResNet18:
     else:
         path = Path(weights)
         if not path.is_file():
-            raise ValueError(f"weights: {path} is not a file")
+            raise InputError(f"weights: {path} is not a file")
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
@@ -113,5 +115,5 @@ def load_resnet18_weights(model: ResNet18, weights: str | Path) -> ResNet18:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not (fc_mismatch and k.startswith("fc."))]
     if missing or unexpected:
-        raise ValueError(f"weights: keys do not match ResNet-18; missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise InputError(f"weights: keys do not match ResNet-18; missing {missing[:5]}, unexpected {unexpected[:5]}")
     return model

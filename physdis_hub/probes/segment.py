@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import InputError
 from ..vocab import to_network_range
 from ._checks import check_positive_int
 from ._train import fit
@@ -63,7 +64,7 @@ class SegmentationUNet(nn.Module):
     ) -> None:
         super().__init__()
         if isinstance(encoders, nn.Module) or len(encoders) == 0:
-            raise ValueError("encoders: expected a non-empty sequence of down paths")
+            raise InputError("encoders: expected a non-empty sequence of down paths")
         num_classes = check_positive_int("num_classes", num_classes, minimum=2)
         width = check_positive_int("width", width)
         self.encoders = nn.ModuleList(copy.deepcopy(e) for e in encoders)
@@ -75,7 +76,7 @@ class SegmentationUNet(nn.Module):
             probe = [down_path_stages(e.eval(), torch.zeros(1, 3, 64, 64)) for e in self.encoders]
         sizes = [tuple(s.shape[-1] for s in stages) for stages in probe]
         if any(sz != (32, 16, 8, 4, 1) for sz in sizes):
-            raise ValueError(f"encoders: expected stages at 32, 16, 8, 4 and 1 px, got {sizes}")
+            raise InputError(f"encoders: expected stages at 32, 16, 8, 4 and 1 px, got {sizes}")
         chans = [sum(stages[i].shape[1] for stages in probe) for i in range(5)]  # 32, 16, 8, 4, 1 px
         d = [8 * width, 4 * width, 2 * width, width, width]  # 4, 8, 16, 32, 64 px
         self.up_from_bottleneck = nn.ConvTranspose2d(chans[4], d[0], 4)  # 1 -> 4
@@ -103,9 +104,9 @@ class SegmentationUNet(nn.Module):
 def _check_masks(name: str, masks: torch.Tensor, images: torch.Tensor, num_classes: int) -> torch.Tensor:
     if not isinstance(masks, torch.Tensor) or masks.shape != (images.shape[0], *images.shape[2:]):
         shape = tuple(masks.shape) if isinstance(masks, torch.Tensor) else type(masks).__name__
-        raise ValueError(f"{name}: expected class maps of shape {(images.shape[0], *images.shape[2:])}, got {shape}")
+        raise InputError(f"{name}: expected class maps of shape {(images.shape[0], *images.shape[2:])}, got {shape}")
     if masks.is_floating_point() or masks.min() < 0 or masks.max() >= num_classes:
-        raise ValueError(f"{name}: expected integer class ids in [0, {num_classes})")
+        raise InputError(f"{name}: expected integer class ids in [0, {num_classes})")
     return masks.long()
 
 

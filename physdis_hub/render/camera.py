@@ -13,6 +13,7 @@ import math
 import torch
 
 from ..config import NORMAL_CONVENTIONS
+from ..errors import InputError
 
 
 class Camera:
@@ -129,7 +130,7 @@ def normals_from_depth(camera: Camera, depth: torch.Tensor, convention: str = "r
         ``(B, S, S, 3)``.
     """
     if convention not in NORMAL_CONVENTIONS:
-        raise ValueError(f"convention: expected one of {list(NORMAL_CONVENTIONS)}, got {convention!r}")
+        raise InputError(f"convention: expected one of {list(NORMAL_CONVENTIONS)}, got {convention!r}")
     pts = camera.unproject(depth)
     du = pts[:, 1:-1, 2:] - pts[:, 1:-1, :-2]
     dv = pts[:, 2:, 1:-1] - pts[:, :-2, 1:-1]

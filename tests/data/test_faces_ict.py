@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from physdis_hub.data import SyntheticDataset
-from physdis_hub.data.faces_ict import ALBEDO_FACTORS, EXPRESSION_CLASSES, NOSE_DEPTH
+from physdis_hub.data.faces import NOSE_DEPTH
+from physdis_hub.data.faces_ict import ALBEDO_FACTORS, EXPRESSION_CLASSES
 
 from .conftest import tiny_config
 

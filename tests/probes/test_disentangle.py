@@ -56,7 +56,7 @@ def test_hand_computed_pair():
 @pytest.mark.parametrize(
     "parts, match",
     [
-        ({"geom": np.ones((5, 2))}, "parts: expected a mapping of at least two"),
+        ({"geom": np.ones((5, 2))}, "parts: expected a mapping of at least 2 part"),
         ({"geom": np.ones((5, 2)), "alb": np.eye(5)}, r"parts\['geom'\]: every dimension is constant"),
         ({"geom": np.eye(5), "alb": np.eye(4)}, r"parts\['alb'\]: 4 samples"),
         ({"geom": np.eye(5), "alb": np.full((5, 5), np.nan)}, r"parts\['alb'\]: 5 row\(s\) contain NaN"),

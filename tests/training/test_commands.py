@@ -28,6 +28,11 @@ def test_command_line_quotes_as_a_shell_would() -> None:
     assert command_line("training.train", ["--out", "runs/a b"]) == "python -m training.train --out 'runs/a b'"
 
 
+def test_command_line_without_argv_is_this_process_arguments(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("sys.argv", ["relief_scan.py", "--split", "val x"])
+    assert command_line("training.analysis.relief_scan", None) == "python -m training.analysis.relief_scan --split 'val x'"
+
+
 def test_checkpoint_every_is_checked() -> None:
     assert TrainConfig(preset="x", checkpoint_every=0).checkpoint_every == 0
     with pytest.raises(ValueError, match=r"TrainConfig.checkpoint_every: expected an int >= 0, got -1"):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from physdis_hub.errors import InputError
 from physdis_hub.model import PhysDisModel
 from physdis_hub.probes import factor_report
 from training.factor_eval import FACES_OWN_GROUPS, synthetic_factors
@@ -30,5 +31,5 @@ def test_synthetic_factors_are_what_each_image_records(tiny_splits) -> None:  # 
         PhysDisModel(build_preset("tiny").model), images, factors, classes, own_groups=FACES_OWN_GROUPS
     )
     assert report.results["model"].groups == ["light", "view", *classes]
-    with pytest.raises(ValueError, match="items"):
+    with pytest.raises(InputError, match="items: expected at least one"):
         synthetic_factors([])

@@ -268,13 +268,20 @@ def test_rerendering_differs_only_through_the_perturbed_parameter(model, images)
         assert not torch.allclose(posed.image, base.image)
 
 
+def _perturbation_of_kind(cfg: LooccConfig, n: int, kind: str) -> Perturbation:
+    """The first perturbation of ``kind`` drawn from a generator seeded 0."""
+    g = torch.Generator().manual_seed(0)
+    p = sample_perturbation(cfg, n, g)
+    while p is not None and p.kind != kind:
+        p = sample_perturbation(cfg, n, g)
+    assert p is not None
+    return p
+
+
 @pytest.mark.parametrize("kind", ["light", "view"])
 def test_loss_is_nt_xent_over_the_three_unchanged_parts(model, images, kind) -> None:  # type: ignore[no-untyped-def]
     cfg = LooccConfig(variant="LV")
-    g = torch.Generator().manual_seed(0)
-    p = sample_perturbation(cfg, images.shape[0], g)
-    while p.kind != kind:
-        p = sample_perturbation(cfg, images.shape[0], g)
+    p = _perturbation_of_kind(cfg, images.shape[0], kind)
     with torch.no_grad():
         out = model(images)
         result = loocc_loss(model, out.scene, out.features, p, cfg)
@@ -288,10 +295,7 @@ def test_loss_is_nt_xent_over_the_three_unchanged_parts(model, images, kind) -> 
 @pytest.mark.parametrize("kind", ["light", "view"])
 def test_contrastive_gradients_reach_all_four_encoders(model, images, kind) -> None:  # type: ignore[no-untyped-def]
     cfg = LooccConfig(variant="LV")
-    g = torch.Generator().manual_seed(0)
-    p = sample_perturbation(cfg, images.shape[0], g)
-    while p.kind != kind:
-        p = sample_perturbation(cfg, images.shape[0], g)
+    p = _perturbation_of_kind(cfg, images.shape[0], kind)
     model.zero_grad(set_to_none=True)
     out = model(images)
     loocc_loss(model, out.scene, out.features, p, cfg).loss.backward()
@@ -315,15 +319,6 @@ def test_perturbation_rows_and_batch_checks(model, images) -> None:  # type: ign
 
 
 # -- the cycle term (an extension, off by default) -------------------------------------------------
-
-
-def _perturbation_of_kind(cfg: LooccConfig, n: int, kind: str) -> Perturbation:
-    g = torch.Generator().manual_seed(0)
-    p = sample_perturbation(cfg, n, g)
-    while p is not None and p.kind != kind:
-        p = sample_perturbation(cfg, n, g)
-    assert p is not None
-    return p
 
 
 def test_cycle_term_is_off_by_default(model, images) -> None:  # type: ignore[no-untyped-def]

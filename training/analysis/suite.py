@@ -33,7 +33,6 @@ import csv
 import json
 import math
 import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ImportError as err:
             real_note = f" Real-photo check skipped: {err}."
     rows = evaluate_models(models, config, epochs=args.epochs, real_photos=real)
-    command = command_line("training.analysis.suite", sys.argv[1:] if argv is None else argv)
+    command = command_line("training.analysis.suite", argv)
     table = f"{markdown_table(rows)}\n\nShape diagnostics (`training/analysis/shape_eval.py`):\n\n{markdown_table(rows, SHAPE_COLUMNS)}"
     data = config.data.options
     header = (

@@ -1,5 +1,3 @@
-import json
-
 import pytest
 import torch
 
@@ -9,6 +7,8 @@ from physdis_hub.scene import View
 from training.analysis.part_swap import PAIRINGS, main, part_swap, pick_better
 from training.analysis.suite import load_split
 from training.presets import build_preset
+
+from .conftest import report_inputs
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +49,7 @@ def test_the_true_parts_are_the_floor_and_a_refit_never_ends_worse(tiny) -> None
 def test_main_writes_the_report_block_and_csv_and_checks_arguments(tiny, tmp_path, capsys) -> None:
     config, model, _, _ = tiny
     ckpt = save_pretrained(model, tmp_path / "model")
-    cfg = tmp_path / "train_config.json"
-    cfg.write_text(json.dumps(config.to_dict()))
-    report = tmp_path / "2026-01-01-report.md"
-    report.write_text("<!-- results:part-swap:start -->\nold\n<!-- results:part-swap:end -->\n")
+    cfg, report = report_inputs(tmp_path, config, "part-swap")
     args = [f"local-dir:{ckpt}", "--config", str(cfg), "--images", "4", "--steps", "2"]
     assert main([*args, "--report", str(report)]) == 0
     text = report.read_text()

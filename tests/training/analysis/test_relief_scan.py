@@ -1,5 +1,3 @@
-import json
-
 import pytest
 import torch
 
@@ -8,6 +6,8 @@ from physdis_hub.scene import View
 from training.analysis.relief_scan import main, photometric_error, refit_light_view, relief_scan, scale_relief
 from training.analysis.suite import load_split
 from training.presets import build_preset
+
+from .conftest import report_inputs
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +69,7 @@ def test_relief_scan_is_exact_at_the_truth_and_a_deeper_face_costs_until_refit(t
 
 def test_main_writes_the_report_block_and_csv_and_checks_arguments(tiny, tmp_path, capsys) -> None:
     config, _, _ = tiny
-    cfg = tmp_path / "train_config.json"
-    cfg.write_text(json.dumps(config.to_dict()))
-    report = tmp_path / "2026-01-01-report.md"
-    report.write_text("<!-- results:relief-scan:start -->\nold\n<!-- results:relief-scan:end -->\n")
+    cfg, report = report_inputs(tmp_path, config, "relief-scan")
     args = ["--config", str(cfg), "--images", "4", "--steps", "2", "--factors", "1", "1.2"]
     assert main([*args, "--report", str(report)]) == 0
     text = report.read_text()

@@ -1,11 +1,11 @@
-import json
-
 import pytest
 
 from physdis_hub.hub import save_pretrained
 from physdis_hub.model import PhysDisModel
 from training.analysis.shape_table import main, shape_rows
 from training.presets import build_preset
+
+from .conftest import report_inputs
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +29,7 @@ def test_shape_rows_score_every_model_against_the_null_depth(tiny) -> None:
 def test_main_writes_the_report_block_and_csv_and_checks_arguments(tiny, tmp_path, capsys) -> None:
     config, model = tiny
     ckpt = save_pretrained(model, tmp_path / "model")
-    cfg = tmp_path / "train_config.json"
-    cfg.write_text(json.dumps(config.to_dict()))
-    report = tmp_path / "2026-01-01-report.md"
-    report.write_text("<!-- results:ablation:start -->\nold\n<!-- results:ablation:end -->\n")
+    cfg, report = report_inputs(tmp_path, config, "ablation")
     assert main([f"local-dir:{ckpt}", "--names", "tiny", "--config", str(cfg), "--report", str(report)]) == 0
     text = report.read_text()
     assert (tmp_path / "data" / "2026-01-01-report" / "ablation.csv").read_text().startswith("model,")
