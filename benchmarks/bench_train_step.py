@@ -7,10 +7,14 @@ side by side:
 
   * trees: ``current`` (this checkout) and, with ``--baseline REV``, the library as it was at git
     revision ``REV`` (``git archive`` into a temporary folder; the worker imports only from there);
-  * settings: ``eager`` (the step as the trainer runs it: forward, losses, backward, Adam),
-    ``channels_last`` (the networks and the batch in channels-last memory format) and ``compiled``
-    (every ``nn.Sequential`` of the networks compiled in place by ``torch.compile``, inductor; the
-    warm-up steps compile and are not timed).
+  * settings: ``eager`` (the step as the tree's trainer runs it at the preset's configuration:
+    forward, losses, backward, Adam; for trees before ``TrainConfig.precision`` existed, float32 and
+    torch's default Adam), ``channels_last`` (the networks and the batch in channels-last memory
+    format), ``compiled`` (every ``nn.Sequential`` of the networks compiled in place by
+    ``torch.compile``, inductor; the warm-up steps compile and are not timed), and the settings of
+    :data:`STEP_CONFIGS`, which set the precision and Adam implementation of the step (trees that
+    have ``TrainConfig.precision`` only): ``fp32`` (float32, torch's default Adam: today's step on
+    this tree), ``bf16``, ``fused-adam`` and ``bf16-fused-adam``; the baseline skips these.
 
 The workers step in turn (A, B, C, A, B, C, ...), so that load from other processes hits each alike;
 each figure is the median over the repeats, and the ratios are each variant's step time over the
@@ -18,7 +22,7 @@ first variant's. Every worker starts from the same seed, batch and perturbation 
 prints the loss of its first step: trees whose steps compute the same thing print the same loss.
 With ``--profile``, the top operators of one step of each variant (torch.profiler, self CPU time).
 
-Run: OMP_NUM_THREADS=1 python benchmarks/bench_train_step.py [--baseline REV] [--settings eager]
+Run: OMP_NUM_THREADS=1 python benchmarks/bench_train_step.py [--baseline REV] [--settings eager,fp32,bf16]
 [--batch 32] [--repeats 5] [--threads N] [--profile]
 """
 
@@ -35,7 +39,14 @@ from pathlib import Path
 
 import torch
 
-SETTINGS = ("eager", "channels_last", "compiled")
+STEP_CONFIGS: dict[str, dict[str, str]] = {
+    "fp32": {"precision": "fp32", "adam_impl": "auto"},
+    "bf16": {"precision": "bf16", "adam_impl": "auto"},
+    "fused-adam": {"precision": "fp32", "adam_impl": "fused"},
+    "bf16-fused-adam": {"precision": "bf16", "adam_impl": "fused"},
+}
+"""Setting -> the ``TrainConfig.precision`` and ``OptimConfig.adam_impl`` its step runs with."""
+SETTINGS = ("eager", "channels_last", "compiled", *STEP_CONFIGS)
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -47,6 +58,13 @@ def _build_step(setting: str, batch: torch.Tensor):  # type: ignore[no-untyped-d
     from training.presets import get_preset
 
     config = get_preset("faces-synthetic-cpu", "LV")
+    configurable = hasattr(config, "precision")  # trees from before TrainConfig.precision: fp32, plain Adam
+    if setting in STEP_CONFIGS:
+        if not configurable:
+            raise SystemExit(f"setting {setting!r}: this tree has no TrainConfig.precision")
+        step_config = STEP_CONFIGS[setting]
+        config = config.replace(precision=step_config["precision"],
+                                optim=config.optim.replace(adam_impl=step_config["adam_impl"]))  # fmt: skip
     torch.manual_seed(0)
     model = PhysDisModel(config.model)
     x = batch
@@ -58,7 +76,13 @@ def _build_step(setting: str, batch: torch.Tensor):  # type: ignore[no-untyped-d
             if isinstance(module, torch.nn.Sequential):
                 module.compile()
     objective = TrainingObjective(model, config.loocc)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=5e-4)
+    if configurable:
+        from physdis_hub.nets import set_precision
+
+        set_precision(model, config.precision)
+        optimizer = config.optim.adam(model.parameters())
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
     generator = torch.Generator().manual_seed(0)
 
     def step() -> float:
@@ -175,7 +199,8 @@ def main() -> None:
             trees.insert(0, (f"baseline {args.baseline}", _export(args.baseline, Path(tmp))))
         workers = []
         for name, tree in trees:  # started one at a time, so warm-up (and compilation) runs alone
-            for s in settings:
+            # the baseline runs only the settings every tree has (it may predate TrainConfig.precision)
+            for s in settings if tree == REPO else [s for s in settings if s not in STEP_CONFIGS]:
                 workers.append(_Worker(f"{name}, {s}", tree, s, batch_file, args.threads))
                 _, seconds, loss, package = workers[-1].read_line().split(" ", 3)
                 print(f"{workers[-1].name}: warm-up {seconds} s, first-step loss {loss}, library {package}", flush=True)
