@@ -17,8 +17,10 @@ side by side:
     this tree), ``bf16``, ``fused-adam`` and ``bf16-fused-adam``; the baseline skips these.
 
 The workers step in turn (A, B, C, A, B, C, ...), so that load from other processes hits each alike;
-each figure is the median over the repeats, and the ratios are each variant's step time over the
-first variant's. Every worker starts from the same seed, batch and perturbation generator, and
+each figure is the median over the repeats, and the ratios are the first variant's step time over
+each variant's (above 1: faster). Both clocks are reported: wall time, and the worker's CPU time
+(``time.process_time``), which load from other processes inflates less (a worker waiting for a core
+spends no CPU time). Every worker starts from the same seed, batch and perturbation generator, and
 prints the loss of its first step: trees whose steps compute the same thing print the same loss.
 With ``--profile``, the top operators of one step of each variant (torch.profiler, self CPU time).
 
@@ -97,7 +99,7 @@ def _build_step(setting: str, batch: torch.Tensor):  # type: ignore[no-untyped-d
 
 
 def _worker(setting: str, batch_file: str, threads: int) -> None:
-    """Serve steps on stdin: ``step`` -> seconds, ``profile`` -> operator table; EOF ends."""
+    """Serve steps on stdin: ``step`` -> wall and CPU seconds, ``profile`` -> operator table; EOF ends."""
     import time
 
     import physdis_hub
@@ -110,9 +112,9 @@ def _worker(setting: str, batch_file: str, threads: int) -> None:
     print(f"ready {time.perf_counter() - t0:.1f} {first!r} {Path(physdis_hub.__file__).parent}", flush=True)
     for line in sys.stdin:
         if line.strip() == "step":
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             step()
-            print(f"{time.perf_counter() - t0}", flush=True)
+            print(f"{time.perf_counter() - t0} {time.process_time() - c0}", flush=True)
         elif line.strip() == "profile":
             from torch.profiler import ProfilerActivity, profile
 
@@ -141,6 +143,7 @@ class _Worker:
             command, env=env, cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         self.times: list[float] = []
+        self.cpu_times: list[float] = []
 
     def read_line(self) -> str:
         assert self.proc.stdout is not None
@@ -206,12 +209,16 @@ def main() -> None:
                 print(f"{workers[-1].name}: warm-up {seconds} s, first-step loss {loss}, library {package}", flush=True)
         for _ in range(args.repeats):
             for w in workers:
-                w.times.append(float(w.ask("step")))
-        base = statistics.median(workers[0].times)
-        print(f"threads {args.threads}, batch {args.batch}, medians of {args.repeats} (interleaved):")
+                wall, cpu = w.ask("step").split()
+                w.times.append(float(wall))
+                w.cpu_times.append(float(cpu))
+        base, cpu_base = statistics.median(workers[0].times), statistics.median(workers[0].cpu_times)
+        print(f"threads {args.threads}, batch {args.batch}, medians of {args.repeats} (interleaved); "
+              f"speed-ups against {workers[0].name}:")  # fmt: skip
         for w in workers:
-            med = statistics.median(w.times)
-            print(f"  {w.name:40s} {med * 1000:8.0f} ms/step   speed-up vs {workers[0].name}: {base / med:.2f}x")
+            med, cpu = statistics.median(w.times), statistics.median(w.cpu_times)
+            print(f"  {w.name:40s} wall {med * 1000:6.0f} ms/step ({base / med:.2f}x)   "
+                  f"CPU {cpu * 1000:6.0f} ms/step ({cpu_base / cpu:.2f}x)")  # fmt: skip
         if args.profile:
             for w in workers:
                 assert w.proc.stdin is not None

@@ -1,0 +1,94 @@
+"""Does a preset train as well in bf16 as in float32? Two short runs from one seed, side by side.
+
+Both runs are the real :class:`training.trainer.Trainer` on the preset's data, capped at
+``--train-images`` training images (so an epoch is ``train_images / batch_size`` steps), from the
+same seed: the same initial weights, data order, augmentations and LOOCC draws. They differ only in
+``TrainConfig.precision`` and ``OptimConfig.adam_impl``: ``fp32`` (float32, torch's default Adam)
+against ``bf16`` (bfloat16 networks, fused Adam: the CPU presets' step). The two run at once, each in
+a worker process of its own, and write their run directories under ``--out``.
+
+Printed and written to ``--csv``: the mean training loss (``total``) of each run over windows of
+``--window`` steps, the relative difference of the bf16 run's from the fp32 run's, and each epoch's
+validation loss.
+
+Run: OMP_NUM_THREADS=1 python benchmarks/precision_check.py --out DIR [--preset faces-synthetic-cpu]
+[--variant LV] [--train-images 640] [--epochs 4] [--window 10] [--csv FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+RUNS = {"fp32": ("fp32", "auto"), "bf16": ("bf16", "fused")}
+"""Run name -> (``TrainConfig.precision``, ``OptimConfig.adam_impl``)."""
+
+
+def _train(args: argparse.Namespace, run: str) -> None:
+    """Train the ``run`` configuration into ``args.out / run`` (a worker process)."""
+    from training.presets import get_preset
+    from training.trainer import Trainer
+
+    precision, adam_impl = RUNS[run]
+    config = get_preset(args.preset, args.variant)
+    config = config.replace(
+        precision=precision, optim=config.optim.replace(adam_impl=adam_impl), max_epochs=args.epochs,
+        patience=args.epochs, data=config.data.replace(max_images=(args.train_images, 64, 32)),
+    )  # fmt: skip
+    Trainer(config, args.out / run, progress=False).fit()
+
+
+def _column(path: Path, name: str) -> list[float]:
+    with path.open() as f:
+        return [float(row[name]) for row in csv.DictReader(f)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="folder for the two run directories (new)")
+    parser.add_argument("--preset", default="faces-synthetic-cpu")
+    parser.add_argument("--variant", default="LV")
+    parser.add_argument("--train-images", type=int, default=640)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--window", type=int, default=10, help="steps per window of the loss comparison")
+    parser.add_argument("--csv", type=Path, help="also write the window table here")
+    parser.add_argument("--worker", choices=list(RUNS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        _train(args, args.worker)
+        return
+    if args.out.exists():
+        raise SystemExit(f"--out: {args.out} exists; give a new folder")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    workers = [subprocess.Popen([sys.executable, __file__, *sys.argv[1:], "--worker", run], env=env) for run in RUNS]
+    if any(w.wait() for w in workers):
+        raise SystemExit("a training run failed (its error is above)")
+    losses = {run: _column(args.out / run / "steps.csv", "total") for run in RUNS}
+    rows = []
+    for start in range(0, len(losses["fp32"]), args.window):
+        means = {
+            run: sum(v[start : start + args.window]) / len(v[start : start + args.window]) for run, v in losses.items()
+        }
+        rows.append({"steps": f"{start + 1}-{min(start + args.window, len(losses['fp32']))}",
+                     **{f"{run}_total": f"{m:.5f}" for run, m in means.items()},
+                     "rel_diff": f"{means['bf16'] / means['fp32'] - 1:+.4f}"})  # fmt: skip
+    val = {run: _column(args.out / run / "epochs.csv", "val_loss") for run in RUNS}
+    print(f"{args.preset} {args.variant}, {args.train_images} training images, {args.epochs} epochs")
+    for row in rows:
+        print("  ".join(f"{k} {v}" for k, v in row.items()))
+    for epoch, (a, b) in enumerate(zip(val["fp32"], val["bf16"]), 1):
+        print(f"epoch {epoch}: val_loss fp32 {a:.5f}  bf16 {b:.5f}  rel_diff {b / a - 1:+.4f}")
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        with args.csv.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
