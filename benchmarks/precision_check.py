@@ -1,8 +1,10 @@
 """Does a preset train as well in bf16 as in float32? Two short runs from one seed, side by side.
 
 Both runs are the real :class:`training.trainer.Trainer` on the preset's data, capped at
-``--train-images`` training images (so an epoch is ``train_images / batch_size`` steps), from the
-same seed: the same initial weights, data order, augmentations and LOOCC draws. They differ only in
+``--train-images`` training images (so an epoch is ``train_images / batch_size`` steps) and
+``--eval-images`` validation and test images, from the same seed: the same initial weights, data
+order, augmentations and LOOCC draws. The images are read once, before both runs, and held in
+memory (the synthetic sets render each image when it is read, about 0.7 s an image on one thread). They differ only in
 ``TrainConfig.precision`` and ``OptimConfig.adam_impl``: ``fp32`` (float32, torch's default Adam)
 against ``bf16`` (bfloat16 networks, fused Adam: the CPU presets' step). The two run at once, each in
 a worker process of its own, and write their run directories under ``--out``.
@@ -12,7 +14,7 @@ Printed and written to ``--csv``: the mean training loss (``total``) of each run
 validation loss.
 
 Run: OMP_NUM_THREADS=1 python benchmarks/precision_check.py --out DIR [--preset faces-synthetic-cpu]
-[--variant LV] [--train-images 640] [--epochs 4] [--window 10] [--csv FILE]
+[--variant LV] [--train-images 160] [--eval-images 32] [--epochs 16] [--window 10] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -28,18 +30,44 @@ RUNS = {"fp32": ("fp32", "auto"), "bf16": ("bf16", "fused")}
 """Run name -> (``TrainConfig.precision``, ``OptimConfig.adam_impl``)."""
 
 
-def _train(args: argparse.Namespace, run: str) -> None:
-    """Train the ``run`` configuration into ``args.out / run`` (a worker process)."""
+def _config(args: argparse.Namespace, run: str | None = None):  # type: ignore[no-untyped-def]
+    """The preset's configuration, capped and shortened; with ``run``, at that run's precision and Adam."""
     from training.presets import get_preset
-    from training.trainer import Trainer
 
-    precision, adam_impl = RUNS[run]
     config = get_preset(args.preset, args.variant)
     config = config.replace(
-        precision=precision, optim=config.optim.replace(adam_impl=adam_impl), max_epochs=args.epochs,
-        patience=args.epochs, data=config.data.replace(max_images=(args.train_images, 64, 32)),
+        max_epochs=args.epochs, patience=args.epochs, figure_every=0,
+        data=config.data.replace(max_images=(args.train_images, args.eval_images, args.eval_images)),
     )  # fmt: skip
-    Trainer(config, args.out / run, progress=False).fit()
+    if run is None:
+        return config
+    precision, adam_impl = RUNS[run]
+    return config.replace(precision=precision, optim=config.optim.replace(adam_impl=adam_impl))
+
+
+def _read_images(args: argparse.Namespace) -> Path:
+    """Read the three capped splits once into ``args.out / images.pt`` (``(N, 3, S, S)`` per split)."""
+    import torch
+
+    from training.data import SPLITS, build_splits, collate_images
+
+    splits = build_splits(_config(args).data)
+    images = {name: collate_images(list(getattr(splits, name))) for name in SPLITS}
+    path = args.out / "images.pt"
+    torch.save(images, path)
+    return path
+
+
+def _train(args: argparse.Namespace, run: str) -> None:
+    """Train the ``run`` configuration into ``args.out / run`` on the images read before (a worker process)."""
+    import torch
+
+    from training.data import SPLITS, Splits
+    from training.trainer import Trainer
+
+    images = torch.load(args.out / "images.pt", weights_only=True)
+    splits = Splits(*(list(images[name]) for name in SPLITS))
+    Trainer(_config(args, run), args.out / run, splits=splits, progress=False).fit()
 
 
 def _column(path: Path, name: str) -> list[float]:
@@ -52,8 +80,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the two run directories (new)")
     parser.add_argument("--preset", default="faces-synthetic-cpu")
     parser.add_argument("--variant", default="LV")
-    parser.add_argument("--train-images", type=int, default=640)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--train-images", type=int, default=160)
+    parser.add_argument("--eval-images", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--window", type=int, default=10, help="steps per window of the loss comparison")
     parser.add_argument("--csv", type=Path, help="also write the window table here")
     parser.add_argument("--worker", choices=list(RUNS), help=argparse.SUPPRESS)
@@ -63,6 +92,8 @@ def main() -> None:
         return
     if args.out.exists():
         raise SystemExit(f"--out: {args.out} exists; give a new folder")
+    args.out.mkdir(parents=True)
+    _read_images(args)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     workers = [subprocess.Popen([sys.executable, __file__, *sys.argv[1:], "--worker", run], env=env) for run in RUNS]
     if any(w.wait() for w in workers):
