@@ -3,18 +3,20 @@
 Both runs are the real :class:`training.trainer.Trainer` on the preset's data, capped at
 ``--train-images`` training images (so an epoch is ``train_images / batch_size`` steps) and
 ``--eval-images`` validation and test images, from the same seed: the same initial weights, data
-order, augmentations and LOOCC draws. The images are read once, before both runs, and held in
+order, augmentations and LOOCC draws (``--pair fp32,fp32-fused`` is the control: float32 both
+times, only Adam's implementation, so only rounding, differs). The images are read once, before both runs, and held in
 memory (the synthetic sets render each image when it is read, about 0.7 s an image on one thread). They differ only in
 ``TrainConfig.precision`` and ``OptimConfig.adam_impl``: ``fp32`` (float32, torch's default Adam)
 against ``bf16`` (bfloat16 networks, fused Adam: the CPU presets' step). The two run at once, each in
 a worker process of its own, and write their run directories under ``--out``.
 
 Printed and written to ``--csv``: the mean training loss (``total``) of each run over windows of
-``--window`` steps, the relative difference of the bf16 run's from the fp32 run's, and each epoch's
+``--window`` steps and their difference (second run minus first; the loss crosses 0, as the
+confidence terms are log-likelihoods, so differences rather than ratios), and each epoch's
 validation loss.
 
 Run: OMP_NUM_THREADS=1 python benchmarks/precision_check.py --out DIR [--preset faces-synthetic-cpu]
-[--variant LV] [--train-images 160] [--eval-images 32] [--epochs 16] [--window 10] [--csv FILE]
+[--variant LV] [--pair fp32,bf16] [--train-images 160] [--eval-images 32] [--epochs 16] [--window 10] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-RUNS = {"fp32": ("fp32", "auto"), "bf16": ("bf16", "fused")}
+RUNS = {"fp32": ("fp32", "auto"), "bf16": ("bf16", "fused"), "fp32-fused": ("fp32", "fused")}
 """Run name -> (``TrainConfig.precision``, ``OptimConfig.adam_impl``)."""
 
 
@@ -70,6 +72,15 @@ def _train(args: argparse.Namespace, run: str) -> None:
     Trainer(_config(args, run), args.out / run, splits=splits, progress=False).fit()
 
 
+def _pair(text: str) -> tuple[str, str]:
+    runs = tuple(text.split(","))
+    if len(runs) != 2 or not set(runs) <= set(RUNS) or runs[0] == runs[1]:
+        raise argparse.ArgumentTypeError(
+            f"expected two different names of {list(RUNS)} joined by a comma, got {text!r}"
+        )
+    return runs  # type: ignore[return-value]
+
+
 def _column(path: Path, name: str) -> list[float]:
     with path.open() as f:
         return [float(row[name]) for row in csv.DictReader(f)]
@@ -85,6 +96,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--window", type=int, default=10, help="steps per window of the loss comparison")
     parser.add_argument("--csv", type=Path, help="also write the window table here")
+    parser.add_argument("--pair", default="fp32,bf16", type=_pair, help=f"two of {list(RUNS)}")
     parser.add_argument("--worker", choices=list(RUNS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -95,24 +107,30 @@ def main() -> None:
     args.out.mkdir(parents=True)
     _read_images(args)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    workers = [subprocess.Popen([sys.executable, __file__, *sys.argv[1:], "--worker", run], env=env) for run in RUNS]
+    first, second = args.pair
+    workers = [
+        subprocess.Popen([sys.executable, __file__, *sys.argv[1:], "--worker", run], env=env) for run in args.pair
+    ]
     if any(w.wait() for w in workers):
         raise SystemExit("a training run failed (its error is above)")
-    losses = {run: _column(args.out / run / "steps.csv", "total") for run in RUNS}
+    losses = {run: _column(args.out / run / "steps.csv", "total") for run in args.pair}
+    steps = len(losses[first])
     rows = []
-    for start in range(0, len(losses["fp32"]), args.window):
+    for start in range(0, steps, args.window):
         means = {
             run: sum(v[start : start + args.window]) / len(v[start : start + args.window]) for run, v in losses.items()
         }
-        rows.append({"steps": f"{start + 1}-{min(start + args.window, len(losses['fp32']))}",
+        rows.append({"steps": f"{start + 1}-{min(start + args.window, steps)}",
                      **{f"{run}_total": f"{m:.5f}" for run, m in means.items()},
-                     "rel_diff": f"{means['bf16'] / means['fp32'] - 1:+.4f}"})  # fmt: skip
-    val = {run: _column(args.out / run / "epochs.csv", "val_loss") for run in RUNS}
-    print(f"{args.preset} {args.variant}, {args.train_images} training images, {args.epochs} epochs")
+                     "diff": f"{means[second] - means[first]:+.5f}"})  # fmt: skip
+    val = {run: _column(args.out / run / "epochs.csv", "val_loss") for run in args.pair}
+    print(
+        f"{args.preset} {args.variant}, {args.train_images} training images, {args.epochs} epochs, {second} - {first}:"
+    )
     for row in rows:
         print("  ".join(f"{k} {v}" for k, v in row.items()))
-    for epoch, (a, b) in enumerate(zip(val["fp32"], val["bf16"]), 1):
-        print(f"epoch {epoch}: val_loss fp32 {a:.5f}  bf16 {b:.5f}  rel_diff {b / a - 1:+.4f}")
+    for epoch, (a, b) in enumerate(zip(val[first], val[second]), 1):
+        print(f"epoch {epoch}: val_loss {first} {a:.5f}  {second} {b:.5f}  diff {b - a:+.5f}")
     if args.csv:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         with args.csv.open("w", newline="") as f:
