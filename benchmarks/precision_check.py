@@ -6,8 +6,8 @@ Both runs are the real :class:`training.trainer.Trainer` on the preset's data, c
 order, augmentations and LOOCC draws (``--pair fp32,fp32-fused`` is the control: float32 both
 times, only Adam's implementation, so only rounding, differs). The images are read once, before both runs, and held in
 memory (the synthetic sets render each image when it is read, about 0.7 s an image on one thread). They differ only in
-``TrainConfig.precision`` and ``OptimConfig.adam_impl``: ``fp32`` (float32, torch's default Adam)
-against ``bf16`` (bfloat16 networks, fused Adam: the CPU presets' step). The two run at once, each in
+``TrainConfig.precision`` and ``OptimConfig.adam_impl`` (:data:`RUNS`), by default ``fp32``
+(float32, torch's default Adam) against ``bf16-fused`` (bfloat16 networks, fused Adam). The two run at once, each in
 a worker process of its own, and write their run directories under ``--out``.
 
 Printed and written to ``--csv``: the mean training loss (``total``) of each run over windows of
@@ -16,7 +16,7 @@ confidence terms are log-likelihoods, so differences rather than ratios), and ea
 validation loss.
 
 Run: OMP_NUM_THREADS=1 python benchmarks/precision_check.py --out DIR [--preset faces-synthetic-cpu]
-[--variant LV] [--pair fp32,bf16] [--train-images 160] [--eval-images 32] [--epochs 16] [--window 10] [--csv FILE]
+[--variant LV] [--pair fp32,bf16-fused] [--train-images 160] [--eval-images 32] [--epochs 16] [--window 10] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -28,7 +28,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-RUNS = {"fp32": ("fp32", "auto"), "bf16": ("bf16", "fused"), "fp32-fused": ("fp32", "fused")}
+RUNS = {
+    "fp32": ("fp32", "auto"),
+    "bf16": ("bf16", "auto"),
+    "bf16-fused": ("bf16", "fused"),
+    "fp32-fused": ("fp32", "fused"),
+}
 """Run name -> (``TrainConfig.precision``, ``OptimConfig.adam_impl``)."""
 
 
@@ -96,7 +101,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=16)
     parser.add_argument("--window", type=int, default=10, help="steps per window of the loss comparison")
     parser.add_argument("--csv", type=Path, help="also write the window table here")
-    parser.add_argument("--pair", default="fp32,bf16", type=_pair, help=f"two of {list(RUNS)}")
+    parser.add_argument("--pair", default="fp32,bf16-fused", type=_pair, help=f"two of {list(RUNS)}")
     parser.add_argument("--worker", choices=list(RUNS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

@@ -101,12 +101,11 @@ PERCEPTUAL_CPU_COST = "3.9-4.7x"
 """Measured cost of the perceptual term on a CPU step of the faces-synthetic-cpu model (README, Benchmarks)."""
 CPU_LR = 5e-4
 """CPU presets train for a few epochs only, so they use a larger step than the paper."""
-CPU_OPTIM = OptimConfig(lr=CPU_LR, adam_impl="fused")
-"""Adam of the CPU-scale presets: ``CPU_LR``, one fused update over all parameters."""
 CPU_PRECISION = "bf16"
-"""The CPU-scale presets' networks compute in bfloat16 (:attr:`TrainConfig.precision`): with fused
-Adam, the faces-synthetic-cpu step measured 1.5-1.6x faster than in float32 on an AVX512-BF16 CPU
-(``results/2026-12-06-train-step-speed.md``). ``--precision fp32`` restores float32."""
+"""The CPU-scale presets' networks compute in bfloat16 (:attr:`TrainConfig.precision`): the
+faces-synthetic-cpu step measured 1.25-1.35x faster (wall), 1.35-1.39x (CPU time) than in float32 on
+an AVX512-BF16 CPU, one thread (``results/2026-12-06-train-step-speed.md``; fused Adam added nothing
+measurable there, so they keep torch's Adam). ``--precision fp32`` restores float32."""
 CPU_IMAGES = (1600, 200, 200)
 """Train / val / test images used by the CPU-scale real-data presets."""
 CONVEX_START: dict[str, ShapeInitConfig] = {
@@ -234,7 +233,7 @@ def _real_cpu(category: str) -> Callable[[PresetOptions], TrainConfig]:
                          profile.data_license),
             data=_real_data(category, opts, cpu=True),
             loocc=LooccConfig(variant=opts.variant),
-            optim=CPU_OPTIM,
+            optim=OptimConfig(lr=CPU_LR),
             precision=CPU_PRECISION,
             batch_size=32,
             max_epochs=6,
@@ -266,7 +265,7 @@ def _synthetic(category: str, cpu: bool) -> Callable[[PresetOptions], TrainConfi
             identities, epochs = SYNTHETIC_CPU_SCALE[category]
             widths: Widths = "cpu"
             data = _synthetic_data(category, opts, identities, 20)
-            schedule: dict[str, Any] = {"optim": CPU_OPTIM, "precision": CPU_PRECISION, "batch_size": 32,
+            schedule: dict[str, Any] = {"optim": OptimConfig(lr=CPU_LR), "precision": CPU_PRECISION, "batch_size": 32,
                                         "max_epochs": epochs, "patience": 3}  # fmt: skip
             scale = (f"CPU scale: nf 16 networks (128-d features), {identities[0]} training identities x 20 images, "
                      f"{epochs} epochs, lr {CPU_LR:g}.")  # fmt: skip

@@ -60,7 +60,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=list(PRECISIONS),
                         help="what the networks compute in while training (CPU presets: bf16)")
     parser.add_argument("--adam-impl", choices=list(ADAM_IMPLS),
-                        help="Adam's implementation (speed only; CPU presets: fused)")
+                        help="Adam's implementation (speed only; presets: auto, torch's choice)")
     parser.add_argument("--device", choices=DEVICES, help="override the device")
     parser.add_argument("--loss", action="append", default=[], metavar="NAME=VALUE",
                         help="override a loss weight of the model config, e.g. --loss lam_normal_smooth=0 "

@@ -168,15 +168,15 @@ def test_loocc_style_code_is_the_authors_training() -> None:
         get_preset("tiny", loocc_style="paper")
 
 
-def test_cpu_scale_presets_train_in_bf16_with_fused_adam() -> None:
+def test_cpu_scale_presets_train_in_bf16() -> None:
     for name in ("faces-cpu", "cars-cpu", "faces-synthetic-cpu", "cars-synthetic-cpu"):
         cfg = build(name)
-        assert (cfg.precision, cfg.optim.adam_impl, cfg.optim.lr) == ("bf16", "fused", presets_module.CPU_LR), name
-    for name in ("faces-synthetic", "tiny"):  # paper scale and the test preset: float32, torch's Adam
+        assert (cfg.precision, cfg.optim.adam_impl, cfg.optim.lr) == ("bf16", "auto", presets_module.CPU_LR), name
+    for name in ("faces-synthetic", "tiny"):  # paper scale and the test preset: float32
         cfg = build(name)
         assert (cfg.precision, cfg.optim.adam_impl) == ("fp32", "auto"), name
     saved = build("faces-synthetic-cpu").to_dict()
-    assert saved["precision"] == "bf16" and saved["optim"]["adam_impl"] == "fused"  # in train_config.json
+    assert saved["precision"] == "bf16" and saved["optim"]["adam_impl"] == "auto"  # in train_config.json
 
 
 @pytest.mark.parametrize("impl", list(config_module.ADAM_IMPLS))

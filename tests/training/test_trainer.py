@@ -116,7 +116,7 @@ def test_cpu_scale_preset_learns(tmp_path) -> None:  # type: ignore[no-untyped-d
 
 
 def test_bf16_fused_adam_steps_lower_the_loss(tiny_splits, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The CPU presets' step (networks in bfloat16, fused Adam) as the trainer builds it learns a batch."""
+    """Networks in bfloat16 (the CPU presets' precision) with fused Adam, as the trainer builds them, learn a batch."""
     config = get_preset("tiny", "LV").replace(precision="bf16")
     config = config.replace(optim=config.optim.replace(adam_impl="fused"))
     trainer = Trainer(config, tmp_path / "run", splits=tiny_splits, progress=False)
