@@ -102,7 +102,7 @@ class TrainConfig(ConfigBase):
     """What the networks compute in during training steps: ``"fp32"``, or ``"bf16"`` (their layers
     under ``torch.autocast`` in bfloat16; weights, gradients, Adam, the renderer and the losses stay
     float32; :func:`physdis_hub.nets.set_precision`). ``"bf16"`` changes the numbers a little (the
-    first loss of the faces-synthetic-cpu step moves by 4e-4 relative) and pays off only where the
+    first loss of the faces-synthetic-cpu step moves by 3e-4 relative) and pays off only where the
     hardware has bfloat16 arithmetic (AVX512-BF16 or AMX CPUs, recent GPUs). It holds for everything
     the :class:`~training.trainer.Trainer` runs (steps, validation, figures); the exported model,
     evaluation and every later use of the weights run in float32."""
