@@ -30,9 +30,10 @@ ADAM_IMPLS: dict[str, dict[str, bool]] = {
     "fused": {"fused": True},
 }
 """Adam implementation name -> the ``torch.optim.Adam`` keywords that select it. ``"auto"`` is
-torch's own choice (the per-tensor for-loop on CPU, ``foreach`` on CUDA). All compute the same update;
-``"fused"`` does it in one kernel over all parameters (on a CPU step of the faces-synthetic-cpu model,
-see ``results/2026-12-06-train-step-speed.md``)."""
+torch's own choice (the per-tensor for-loop on CPU, ``foreach`` on CUDA); ``"fused"`` updates all
+parameters in one kernel. All compute the same update up to float32 rounding, though rounding alone
+can steer a run elsewhere; on the faces-synthetic-cpu CPU step none was measurably faster
+(``results/2026-12-06-train-step-speed.md``)."""
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,10 @@ class TrainConfig(ConfigBase):
     under ``torch.autocast`` in bfloat16; weights, gradients, Adam, the renderer and the losses stay
     float32; :func:`physdis_hub.nets.set_precision`). ``"bf16"`` changes the numbers a little (the
     first loss of the faces-synthetic-cpu step moves by 3e-4 relative) and pays off only where the
-    hardware has bfloat16 arithmetic (AVX512-BF16 or AMX CPUs, recent GPUs). It holds for everything
-    the :class:`~training.trainer.Trainer` runs (steps, validation, figures); the exported model,
-    evaluation and every later use of the weights run in float32."""
+    hardware has bfloat16 arithmetic (AVX512-BF16 or AMX CPUs, recent GPUs; measured on an
+    AVX512-BF16 CPU only). It holds for everything the :class:`~training.trainer.Trainer` runs
+    (steps, validation, figures); the exported model, evaluation and every later use of the weights
+    run in float32."""
     notes: str = ""
     """Free text shown at start and in model cards (e.g. where the preset departs from the paper)."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
