@@ -103,7 +103,7 @@ CPU_LR = 5e-4
 """CPU presets train for a few epochs only, so they use a larger step than the paper."""
 CPU_PRECISION = "bf16"
 """The CPU-scale presets' networks compute in bfloat16 (:attr:`TrainConfig.precision`): the
-faces-synthetic-cpu step measured 1.25-1.35x faster (wall), 1.35-1.39x (CPU time) than in float32 on
+faces-synthetic-cpu step measured 1.25-1.35x faster (wall), 1.28-1.39x (CPU time) than in float32 on
 an AVX512-BF16 CPU, one thread (``results/2026-12-06-train-step-speed.md``; fused Adam added nothing
 measurable there, so they keep torch's Adam). ``--precision fp32`` restores float32."""
 CPU_IMAGES = (1600, 200, 200)
