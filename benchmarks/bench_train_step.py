@@ -7,18 +7,24 @@ side by side:
 
   * trees: ``current`` (this checkout) and, with ``--baseline REV``, the library as it was at git
     revision ``REV`` (``git archive`` into a temporary folder; the worker imports only from there);
-  * settings: ``eager`` (the step as the trainer runs it: forward, losses, backward, Adam),
-    ``channels_last`` (the networks and the batch in channels-last memory format) and ``compiled``
-    (every ``nn.Sequential`` of the networks compiled in place by ``torch.compile``, inductor; the
-    warm-up steps compile and are not timed).
+  * settings: ``eager`` (the step as the tree's trainer runs it at the preset's configuration:
+    forward, losses, backward, Adam; for trees before ``TrainConfig.precision`` existed, float32 and
+    torch's default Adam), ``channels_last`` (the networks and the batch in channels-last memory
+    format), ``compiled`` (every ``nn.Sequential`` of the networks compiled in place by
+    ``torch.compile``, inductor; the warm-up steps compile and are not timed), and the settings of
+    :data:`STEP_CONFIGS`, which set the precision and Adam implementation of the step (trees that
+    have ``TrainConfig.precision`` only): ``fp32`` (float32, torch's default Adam: today's step on
+    this tree), ``bf16``, ``fused-adam`` and ``bf16-fused-adam``; the baseline skips these.
 
 The workers step in turn (A, B, C, A, B, C, ...), so that load from other processes hits each alike;
-each figure is the median over the repeats, and the ratios are each variant's step time over the
-first variant's. Every worker starts from the same seed, batch and perturbation generator, and
+each figure is the median over the repeats, and the ratios are the first variant's step time over
+each variant's (above 1: faster). Both clocks are reported: wall time, and the worker's CPU time
+(``time.process_time``), which load from other processes inflates less (a worker waiting for a core
+spends no CPU time). Every worker starts from the same seed, batch and perturbation generator, and
 prints the loss of its first step: trees whose steps compute the same thing print the same loss.
 With ``--profile``, the top operators of one step of each variant (torch.profiler, self CPU time).
 
-Run: OMP_NUM_THREADS=1 python benchmarks/bench_train_step.py [--baseline REV] [--settings eager]
+Run: OMP_NUM_THREADS=1 python benchmarks/bench_train_step.py [--baseline REV] [--settings eager,fp32,bf16]
 [--batch 32] [--repeats 5] [--threads N] [--profile]
 """
 
@@ -35,7 +41,14 @@ from pathlib import Path
 
 import torch
 
-SETTINGS = ("eager", "channels_last", "compiled")
+STEP_CONFIGS: dict[str, dict[str, str]] = {
+    "fp32": {"precision": "fp32", "adam_impl": "auto"},
+    "bf16": {"precision": "bf16", "adam_impl": "auto"},
+    "fused-adam": {"precision": "fp32", "adam_impl": "fused"},
+    "bf16-fused-adam": {"precision": "bf16", "adam_impl": "fused"},
+}
+"""Setting -> the ``TrainConfig.precision`` and ``OptimConfig.adam_impl`` its step runs with."""
+SETTINGS = ("eager", "channels_last", "compiled", *STEP_CONFIGS)
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -48,6 +61,13 @@ def _build_step(setting: str, batch: torch.Tensor):  # type: ignore[no-untyped-d
 
     # A --baseline commit may predate the registries' rename (get_preset built the TrainConfig then).
     config = getattr(presets, "build_preset", presets.get_preset)("faces-synthetic-cpu", "LV")
+    configurable = hasattr(config, "precision")  # trees from before TrainConfig.precision: fp32, plain Adam
+    if setting in STEP_CONFIGS:
+        if not configurable:
+            raise SystemExit(f"setting {setting!r}: this tree has no TrainConfig.precision")
+        step_config = STEP_CONFIGS[setting]
+        config = config.replace(precision=step_config["precision"],
+                                optim=config.optim.replace(adam_impl=step_config["adam_impl"]))  # fmt: skip
     torch.manual_seed(0)
     model = PhysDisModel(config.model)
     x = batch
@@ -59,7 +79,13 @@ def _build_step(setting: str, batch: torch.Tensor):  # type: ignore[no-untyped-d
             if isinstance(module, torch.nn.Sequential):
                 module.compile()
     objective = TrainingObjective(model, config.loocc)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, weight_decay=5e-4)
+    if configurable:
+        from physdis_hub.nets import set_precision
+
+        set_precision(model, config.precision)
+        optimizer = config.optim.adam(model.parameters())
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay)
     generator = torch.Generator().manual_seed(0)
 
     def step() -> float:
@@ -74,7 +100,7 @@ def _build_step(setting: str, batch: torch.Tensor):  # type: ignore[no-untyped-d
 
 
 def _worker(setting: str, batch_file: str, threads: int) -> None:
-    """Serve steps on stdin: ``step`` -> seconds, ``profile`` -> operator table; EOF ends."""
+    """Serve steps on stdin: ``step`` -> wall and CPU seconds, ``profile`` -> operator table; EOF ends."""
     import time
 
     import physdis_hub
@@ -87,9 +113,9 @@ def _worker(setting: str, batch_file: str, threads: int) -> None:
     print(f"ready {time.perf_counter() - t0:.1f} {first!r} {Path(physdis_hub.__file__).parent}", flush=True)
     for line in sys.stdin:
         if line.strip() == "step":
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             step()
-            print(f"{time.perf_counter() - t0}", flush=True)
+            print(f"{time.perf_counter() - t0} {time.process_time() - c0}", flush=True)
         elif line.strip() == "profile":
             from torch.profiler import ProfilerActivity, profile
 
@@ -118,6 +144,7 @@ class _Worker:
             command, env=env, cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         self.times: list[float] = []
+        self.cpu_times: list[float] = []
 
     def read_line(self) -> str:
         assert self.proc.stdout is not None
@@ -176,18 +203,23 @@ def main() -> None:
             trees.insert(0, (f"baseline {args.baseline}", _export(args.baseline, Path(tmp))))
         workers = []
         for name, tree in trees:  # started one at a time, so warm-up (and compilation) runs alone
-            for s in settings:
+            # the baseline runs only the settings every tree has (it may predate TrainConfig.precision)
+            for s in settings if tree == REPO else [s for s in settings if s not in STEP_CONFIGS]:
                 workers.append(_Worker(f"{name}, {s}", tree, s, batch_file, args.threads))
                 _, seconds, loss, package = workers[-1].read_line().split(" ", 3)
                 print(f"{workers[-1].name}: warm-up {seconds} s, first-step loss {loss}, library {package}", flush=True)
         for _ in range(args.repeats):
             for w in workers:
-                w.times.append(float(w.ask("step")))
-        base = statistics.median(workers[0].times)
-        print(f"threads {args.threads}, batch {args.batch}, medians of {args.repeats} (interleaved):")
+                wall, cpu = w.ask("step").split()
+                w.times.append(float(wall))
+                w.cpu_times.append(float(cpu))
+        base, cpu_base = statistics.median(workers[0].times), statistics.median(workers[0].cpu_times)
+        print(f"threads {args.threads}, batch {args.batch}, medians of {args.repeats} (interleaved); "
+              f"speed-ups against {workers[0].name}:")  # fmt: skip
         for w in workers:
-            med = statistics.median(w.times)
-            print(f"  {w.name:40s} {med * 1000:8.0f} ms/step   speed-up vs {workers[0].name}: {base / med:.2f}x")
+            med, cpu = statistics.median(w.times), statistics.median(w.cpu_times)
+            print(f"  {w.name:40s} wall {med * 1000:6.0f} ms/step ({base / med:.2f}x)   "
+                  f"CPU {cpu * 1000:6.0f} ms/step ({cpu_base / cpu:.2f}x)")  # fmt: skip
         if args.profile:
             for w in workers:
                 assert w.proc.stdin is not None

@@ -117,8 +117,9 @@ def presets_table() -> str:
 
     head = (
         "| preset | what it is for | data | widths (depth nf, feature dim) | batch | lr | epochs "
-        "| patience | perceptual | normal prior | augment | convex start (steps) | cycle term (LV) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| patience | perceptual | normal prior | augment | convex start (steps) | cycle term (LV) "
+        "| precision, Adam |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = [head]
     for name, preset in PRESETS.items():
@@ -128,7 +129,8 @@ def presets_table() -> str:
         rows.append(
             f"| `{name}` | {preset.description} | {data} | {nets.depth_nf}, {nets.zdim} | {cfg.batch_size} "
             f"| {cfg.optim.lr:g} | {cfg.max_epochs} | {cfg.patience} | {loss.lam_perc:g} | {loss.lam_normal_smooth:g} "
-            f"| {_yes_no(cfg.augment.enabled)} | {cfg.shape_init.steps} | {cfg.loocc.cycle_weight:g} |"
+            f"| {_yes_no(cfg.augment.enabled)} | {cfg.shape_init.steps} | {cfg.loocc.cycle_weight:g} "
+            f"| {cfg.precision}, {cfg.optim.adam_impl} |"
         )
     return "\n".join(rows) + "\n"
 

@@ -5,6 +5,11 @@ valid convolution, 64x64 -> 1x1); its output is the part's representation. Shape
 inputs. All convolutions are bias-free, as in Unsup3d, so that parameter counts match the paper.
 The layer lists keep one stage (conv, norm, activation) per line, as Unsup3d writes them, under
 ``# fmt: skip``: the formatter would put each layer on a line of its own.
+
+Mixed precision is a property of the networks alone (:func:`set_precision`): in
+``"bf16"`` a network runs its layers under ``torch.autocast`` (convolutions in
+bfloat16, accumulation in float32) and returns float32 tensors, so that everything downstream (the
+depth decoding, normals, the renderer's camera transforms and z-buffer, the losses) stays in float32.
 """
 
 from __future__ import annotations
@@ -19,6 +24,38 @@ def _conv(cin: int, cout: int, k: int, stride: int = 1, pad: int = 0) -> nn.Conv
 
 def _up(cin: int, cout: int, k: int = 4, stride: int = 2, pad: int = 1) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(cin, cout, k, stride, pad, bias=False)
+
+
+PRECISIONS: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16}
+"""Precision name -> the dtype a network's layers compute in (:func:`set_precision`)."""
+
+
+class _Network(nn.Module):
+    """A network with a compute dtype: float32 (plain), or bfloat16 under autocast with float32 outputs."""
+
+    compute_dtype: torch.dtype = torch.float32
+    """Not part of the state dict: a training setting, set with :func:`set_precision`."""
+
+    def _run(self, layers: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """``layers(x)`` computed in ``compute_dtype``; the result has the dtype of ``x``."""
+        if self.compute_dtype == torch.float32:
+            return layers(x)
+        with torch.autocast(x.device.type, dtype=self.compute_dtype):
+            return layers(x).to(x.dtype)
+
+
+def set_precision(module: nn.Module, precision: str) -> None:
+    """Make every network inside ``module`` compute in ``precision`` (a key of :data:`PRECISIONS`).
+
+    ``"bf16"`` runs the networks' layers under ``torch.autocast`` (on the inputs' device type):
+    convolutions in bfloat16 with float32 accumulation. Parameters, gradients and the networks'
+    outputs stay float32. Changes no weights; ``"fp32"`` restores the plain float32 networks.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {list(PRECISIONS)}, got {precision!r}")
+    for net in module.modules():
+        if isinstance(net, _Network):
+            net.compute_dtype = PRECISIONS[precision]
 
 
 class DownPath(nn.Sequential):
@@ -67,7 +104,7 @@ def _up_block(cin: int, cout: int, groups: int) -> list[nn.Module]:
     ]  # fmt: skip
 
 
-class EncoderDecoder(nn.Module):
+class EncoderDecoder(_Network):
     """Depth or albedo network: down path to a ``zdim`` bottleneck, then back up to 64x64.
 
     Args:
@@ -96,18 +133,18 @@ class EncoderDecoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, cin, 64, 64)`` -> bottleneck feature ``(B, zdim)``."""
-        return self.encoder(x).flatten(1)
+        return self._run(self.encoder, x).flatten(1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Bottleneck ``(B, zdim)`` -> map ``(B, cout, 64, 64)`` (in [-1, 1] with ``final_tanh``)."""
-        return self.decoder(z[:, :, None, None])
+        return self._run(self.decoder, z[:, :, None, None])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, cin, 64, 64)`` -> ``(B, cout, 64, 64)`` (in [-1, 1] with ``final_tanh``)."""
-        return self.decoder(self.encoder(x))
+        return self.decode(self.encode(x))
 
 
-class Encoder(nn.Module):
+class Encoder(_Network):
     """Light or view network: plain down path to ``8 * nf`` features, then a 1x1 conv head.
 
     Args:
@@ -130,18 +167,18 @@ class Encoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, cin, 64, 64)`` -> feature ``(B, 8 * nf)``."""
-        return self.encoder(x).flatten(1)
+        return self._run(self.encoder, x).flatten(1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Feature ``(B, 8 * nf)`` -> outputs ``(B, cout)`` (in [-1, 1] with the ``"conv-tanh"`` head)."""
-        return self.head(z[:, :, None, None]).flatten(1)
+        return self._run(self.head, z[:, :, None, None]).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, cin, 64, 64)`` -> ``(B, cout)`` (in [-1, 1] with the ``"conv-tanh"`` head)."""
         return self.decode(self.encode(x))
 
 
-class ConfidenceNet(nn.Module):
+class ConfidenceNet(_Network):
     """Confidence maps (sigma > 0) for the photometric and perceptual losses.
 
     Returns two tensors: ``(B, 2, 64, 64)`` for the photometric loss and ``(B, 2, 16, 16)`` for the
@@ -165,5 +202,5 @@ class ConfidenceNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, cin, 64, 64)`` -> (``(B, 2, 64, 64)``, ``(B, 2, 16, 16)``), both positive."""
-        h = self.trunk(self.encoder(x))
-        return self.full_res(h), self.low_res(h)
+        h = self._run(self.trunk, self._run(self.encoder, x))
+        return self._run(self.full_res, h), self._run(self.low_res, h)

@@ -44,6 +44,9 @@ def test_the_presets_table_has_one_row_per_preset_read_from_its_config(hooks) ->
     row = next(r for r in table if r.startswith("| `tiny` |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[3:7] == ["16, 32", "8", "0.001", "3"]  # widths, batch, lr, epochs of the tiny preset
+    assert cells[-1] == "fp32, auto"  # precision, Adam implementation
+    cpu = next(r for r in table if r.startswith("| `faces-synthetic-cpu` |"))
+    assert cpu.endswith("| bf16, auto |")
 
 
 def test_render_fills_markers_and_refuses_unknown_ones(hooks, tmp_path) -> None:

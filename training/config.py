@@ -7,16 +7,33 @@ in every checkpoint, so a run resumes with exactly the settings it started with.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+import torch
 
 from physdis_hub.config import ModelConfig
 from physdis_hub.configbase import ConfigBase
+from physdis_hub.nets import PRECISIONS
 from physdis_hub.vocab import DEVICES, Device, Variant
 
 from .augment import AugmentConfig
 from .data import DataConfig
 from .loocc import LooccConfig
 from .shape_init import ShapeInitConfig
+
+ADAM_IMPLS: dict[str, dict[str, bool]] = {
+    "auto": {},
+    "for-loop": {"foreach": False},
+    "foreach": {"foreach": True},
+    "fused": {"fused": True},
+}
+"""Adam implementation name -> the ``torch.optim.Adam`` keywords that select it. ``"auto"`` is
+torch's own choice (the per-tensor for-loop on CPU, ``foreach`` on CUDA); ``"fused"`` updates all
+parameters in one kernel. All compute the same update up to float32 rounding, though rounding alone
+can steer a run elsewhere; on the faces-synthetic-cpu CPU step none was measurably faster
+(``results/2026-12-06-train-step-speed.md``)."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,14 @@ class OptimConfig(ConfigBase):
     """Adam's moment decay rates."""
     weight_decay: float = 5e-4
     """L2 penalty added to the gradients (Unsup3d's and the paper code's Adam: 5e-4)."""
+    adam_impl: str = "auto"
+    """Which implementation of Adam runs the update: a key of :data:`ADAM_IMPLS` (``"auto"``,
+    ``"for-loop"``, ``"foreach"``, ``"fused"``). Speed only: the update is the same up to rounding."""
+
+    def adam(self, params: Iterable[Any]) -> torch.optim.Adam:
+        """The configured Adam over ``params`` (an iterable of tensors or parameter groups)."""
+        return torch.optim.Adam(params, lr=self.lr, betas=self.betas, weight_decay=self.weight_decay,
+                                **ADAM_IMPLS[self.adam_impl])  # fmt: skip
 
     def __post_init__(self) -> None:
         if not self.lr > 0:
@@ -37,6 +62,8 @@ class OptimConfig(ConfigBase):
             raise ValueError(f"OptimConfig.betas: expected two values in [0, 1), got {self.betas}")
         if self.weight_decay < 0:
             raise ValueError(f"OptimConfig.weight_decay: expected >= 0, got {self.weight_decay}")
+        if self.adam_impl not in ADAM_IMPLS:
+            raise ValueError(f"OptimConfig.adam_impl: expected one of {list(ADAM_IMPLS)}, got {self.adam_impl!r}")
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,15 @@ class TrainConfig(ConfigBase):
     """Number of validation images in each figure."""
     device: Device = "auto"
     """``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``."""
+    precision: str = "fp32"
+    """What the networks compute in during training steps: ``"fp32"``, or ``"bf16"`` (their layers
+    under ``torch.autocast`` in bfloat16; weights, gradients, Adam, the renderer and the losses stay
+    float32; :func:`physdis_hub.nets.set_precision`). ``"bf16"`` changes the numbers a little (the
+    first loss of the faces-synthetic-cpu step moves by 3e-4 relative) and pays off only where the
+    hardware has bfloat16 arithmetic (AVX512-BF16 or AMX CPUs, recent GPUs; measured on an
+    AVX512-BF16 CPU only). It holds for everything the :class:`~training.trainer.Trainer` runs
+    (steps, validation, figures); the exported model, evaluation and every later use of the weights
+    run in float32."""
     notes: str = ""
     """Free text shown at start and in model cards (e.g. where the preset departs from the paper)."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -110,6 +146,8 @@ class TrainConfig(ConfigBase):
                 f"TrainConfig.perceptual_weights: model.loss.lam_perc is {self.model.loss.lam_perc}, so VGG16 "
                 "weights are needed (a local .safetensors file, 'hf-hub:REPO' or 'timm'); got none"
             )
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"TrainConfig.precision: expected one of {list(PRECISIONS)}, got {self.precision!r}")
         if self.device not in DEVICES:
             raise ValueError(f"TrainConfig.device: expected one of {list(DEVICES)}, got {self.device!r}")
 

@@ -158,6 +158,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         data=DataConfig(dataset="utkface", options={"split_seed": 0}, max_images=(1600, 200, 200)),
         loocc=LooccConfig(variant="LV"),
         optim=OptimConfig(lr=5e-4),
+        precision="bf16",  # networks in bfloat16: 1.25-1.39x per CPU step (results/2026-12-06-train-step-speed.md)
         batch_size=32, max_epochs=6, patience=3,
         notes="CPU scale: nf 16 networks (128-d features), 1600 training images, 6 epochs, lr 0.0005.",
     )),
@@ -168,6 +169,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         data=DataConfig(dataset="syncar", max_images=(1600, 200, 200)),
         loocc=LooccConfig(variant="LV"),
         optim=OptimConfig(lr=5e-4),
+        precision="bf16",  # networks in bfloat16: 1.25-1.39x per CPU step (results/2026-12-06-train-step-speed.md)
         batch_size=32, max_epochs=6, patience=3,
         notes="CPU scale: nf 16 networks (128-d features), 1600 training images, 6 epochs, lr 0.0005.",
     )),
@@ -216,6 +218,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
         # to 0.86 (results/); unmeasured on cars and at paper scale, so off there
         loocc=LooccConfig(variant="LV", cycle_weight=1.0),
         optim=OptimConfig(lr=5e-4),
+        precision="bf16",  # networks in bfloat16: 1.25-1.39x per CPU step (results/2026-12-06-train-step-speed.md)
         batch_size=32, max_epochs=20, patience=3,
         notes="CPU scale: nf 16 networks (128-d features), 400 training identities x 20 images, 20 epochs, lr 0.0005.",
     )),
@@ -230,6 +233,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
             "train_identities": 200, "val_identities": 10, "test_identities": 60, "images_per_identity": 20}),
         loocc=LooccConfig(variant="LV"),
         optim=OptimConfig(lr=5e-4),
+        precision="bf16",  # networks in bfloat16: 1.25-1.39x per CPU step (results/2026-12-06-train-step-speed.md)
         batch_size=32, max_epochs=5, patience=3,
         notes="CPU scale: nf 16 networks (128-d features), 200 training identities x 20 images, 5 epochs, lr 0.0005.",
     )),

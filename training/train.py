@@ -27,10 +27,11 @@ from collections.abc import Sequence
 from physdis_hub._threads import DEFAULT_MAX_THREADS, limit_threads
 from physdis_hub.config import LossConfig, SceneConfig
 from physdis_hub.data.registry import get_dataset
+from physdis_hub.nets import PRECISIONS
 from physdis_hub.vocab import DEVICES, VARIANTS
 
 from .commands import USER_ERRORS, command_line, report_interrupt
-from .config import TrainConfig
+from .config import ADAM_IMPLS, TrainConfig
 from .distributed import distributed_session
 from .init import init_config
 from .loocc import STYLES, LooccConfig
@@ -52,6 +53,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, help="override the learning rate (paper text: 1e-3, public configs: 1e-4)")
     parser.add_argument("--weight-decay", type=float, help="override Adam's L2 weight decay (Unsup3d: 5e-4)")
     parser.add_argument("--seed", type=int, help="override the seed")
+    parser.add_argument("--precision", choices=list(PRECISIONS),
+                        help="what the networks compute in while training (CPU presets: bf16)")
+    parser.add_argument("--adam-impl", choices=list(ADAM_IMPLS),
+                        help="Adam's implementation (speed only; presets: auto, torch's choice)")
     parser.add_argument("--device", choices=DEVICES, help="override the device")
     parser.add_argument("--loss", action="append", default=[], metavar="NAME=VALUE",
                         help="override a loss weight of the model config, e.g. --loss lam_normal_smooth=0 "
@@ -86,6 +91,8 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
         changes["checkpoint_every"] = args.checkpoint_every
     if args.device is not None:
         changes["device"] = args.device
+    if args.precision is not None:
+        changes["precision"] = args.precision
     if args.dataset is not None:
         synthetic = {name: not get_dataset(name).layout for name in (config.data.dataset, args.dataset)}
         if not all(synthetic.values()):
@@ -94,7 +101,8 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
                 f"(the preset trains on {config.data.dataset!r}; synthetic: {synthetic})"
             )
         changes["data"] = dataclasses.replace(config.data, dataset=args.dataset)
-    optim = {k: v for k, v in (("lr", args.lr), ("weight_decay", args.weight_decay)) if v is not None}
+    optim = {k: v for k, v in (("lr", args.lr), ("weight_decay", args.weight_decay), ("adam_impl", args.adam_impl))
+             if v is not None}
     weights = _scalar_fields(args.loss, LossConfig, "--loss")
     scene = _scalar_fields(args.scene, SceneConfig, "--scene")
     loocc = _scalar_fields(args.loocc, LooccConfig, "--loocc")

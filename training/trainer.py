@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from physdis_hub.errors import PhysdisError
 from physdis_hub.model import PhysDisModel
+from physdis_hub.nets import set_precision
 from physdis_hub.vocab import to_network_range
 
 from .augment import augment
@@ -244,10 +245,8 @@ class Trainer:
         self.model.to(self.ctx.device)
         self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights,
                                            config.shape_init).to(self.ctx.device)
-        self.optimizer = torch.optim.Adam(
-            self.model.parameters(), lr=config.optim.lr, betas=config.optim.betas,
-            weight_decay=config.optim.weight_decay,
-        )
+        set_precision(self.model, config.precision)
+        self.optimizer = config.optim.adam(self.model.parameters())
         self.loocc_generator = torch.Generator().manual_seed(config.seed + LOOCC_SEED_OFFSET)
         # each rank augments its own images, so each draws its own stream
         self.augment_generator = torch.Generator().manual_seed(config.seed + AUGMENT_SEED_OFFSET + self.ctx.rank)

@@ -7,7 +7,7 @@ import torch
 from physdis_hub.render.camera import Camera, normals_from_depth
 
 
-def test_normals_equal_the_cross_of_the_strided_differences_exactly() -> None:
+def test_normals_equal_the_cross_of_the_strided_differences_to_rounding() -> None:
     camera = Camera(16, 10.0)
     depth = (1 + 0.1 * torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(0))).requires_grad_()
     grad = torch.randn(3, 16, 16, 3, generator=torch.Generator().manual_seed(1))
@@ -20,5 +20,7 @@ def test_normals_equal_the_cross_of_the_strided_differences_exactly() -> None:
 
     normals = normals_from_depth(camera, depth)
     (got_grad,) = torch.autograd.grad(normals, depth, grad)
-    assert torch.equal(normals, reference) and torch.equal(got_grad, ref_grad)
+    # components by hand against torch.cross: float32 rounding apart (fused multiply-adds)
+    assert torch.allclose(normals, reference, rtol=0, atol=1e-6)
+    assert torch.allclose(got_grad, ref_grad, rtol=1e-5, atol=1e-5 * ref_grad.abs().max().item())
     assert torch.allclose(normals.norm(dim=-1), torch.ones(3, 16, 16))

@@ -104,11 +104,13 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
     args = train._parser().parse_args(["--preset", "tiny", "--variant", "LV", "--out", "x",
                                        "--loss", "lam_normal_smooth=0.5", "--loocc", "cycle_weight=2",
                                        "--scene", "border_depth=1.05", "--scene", "fov_deg=12", "--weight-decay", "0",
-                                       "--shape-init", "bulge=0.45", "--shape-init", "steps=7"])
+                                       "--shape-init", "bulge=0.45", "--shape-init", "steps=7",
+                                       "--precision", "bf16", "--adam-impl", "fused"])
     config = train.apply_overrides(base, args)
+    assert (config.precision, base.precision) == ("bf16", "fp32")
     assert config.model.loss.lam_normal_smooth == 0.5 and config.loocc.cycle_weight == 2.0
     assert config.model.scene == base.model.scene.replace(border_depth=1.05, fov_deg=12.0)
-    assert config.optim == base.optim.replace(weight_decay=0.0)
+    assert config.optim == base.optim.replace(weight_decay=0.0, adam_impl="fused")
     assert config.shape_init.bulge == 0.45 and config.shape_init.steps == 7 and isinstance(config.shape_init.steps, int)
     assert config.model.loss.replace(lam_normal_smooth=base.model.loss.lam_normal_smooth) == base.model.loss
     assert config.loocc.replace(cycle_weight=0.0) == base.loocc

@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 
 import pytest
+import torch
 
 from training import augment as augment_module
 from training import config as config_module
@@ -173,3 +174,35 @@ def test_loocc_style_code_is_the_authors_training() -> None:
     assert code.replace(loocc=text.loocc, model=text.model, augment=text.augment) == text
     with pytest.raises(PresetError, match="loocc_style"):
         build_preset("tiny", loocc_style="paper")
+
+
+def test_cpu_scale_presets_train_in_bf16() -> None:
+    for name in ("faces-cpu", "cars-cpu", "faces-synthetic-cpu", "cars-synthetic-cpu"):
+        cfg = build(name)
+        assert (cfg.precision, cfg.optim.adam_impl, cfg.optim.lr) == ("bf16", "auto", 5e-4), name
+    for name in ("faces-synthetic", "tiny"):  # paper scale and the test preset: float32
+        cfg = build(name)
+        assert (cfg.precision, cfg.optim.adam_impl) == ("fp32", "auto"), name
+    saved = build("faces-synthetic-cpu").to_dict()
+    assert saved["precision"] == "bf16" and saved["optim"]["adam_impl"] == "auto"  # in train_config.json
+
+
+@pytest.mark.parametrize("impl", list(config_module.ADAM_IMPLS))
+def test_optim_config_builds_the_named_adam(impl: str) -> None:
+    params = [torch.nn.Parameter(torch.ones(3))]
+    adam = OptimConfig(lr=1e-3, betas=(0.5, 0.9), weight_decay=0.1, adam_impl=impl).adam(params)
+    assert (adam.defaults["lr"], adam.defaults["betas"], adam.defaults["weight_decay"]) == (1e-3, (0.5, 0.9), 0.1)
+    assert (adam.defaults["foreach"], adam.defaults["fused"]) == {
+        "auto": (None, None), "for-loop": (False, None), "foreach": (True, None), "fused": (None, True)
+    }[impl]
+
+
+def test_precision_and_adam_impl_checks() -> None:
+    cfg = build_preset("tiny")
+    with pytest.raises(ValueError, match=r"TrainConfig.precision: expected one of \['fp32', 'bf16'\], got 'fp16'"):
+        cfg.replace(precision="fp16")
+    with pytest.raises(ValueError, match=r"OptimConfig.adam_impl: expected one of .*'fused'\], got 'lbfgs'"):
+        OptimConfig(adam_impl="lbfgs")
+    old = cfg.to_dict()
+    del old["precision"], old["optim"]["adam_impl"]  # a config saved before these fields existed
+    assert TrainConfig.from_dict(old) == cfg.replace(precision="fp32", optim=cfg.optim.replace(adam_impl="auto"))

@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 from PIL import Image
 from torch.utils.data import Subset
 
-from training.data import Splits
+from physdis_hub.vocab import to_network_range
+from training.data import Splits, collate_images
 from training.distributed import DistContext
 from training.logs import read_csv
+from training.loocc import sample_perturbation
 from training.objective import TrainingObjective
 from training.presets import build_preset
 from training.trainer import BEST_CHECKPOINT, LAST_CHECKPOINT, EarlyStopping, ResumeError, Trainer, load_best_model
@@ -110,3 +113,24 @@ def test_cpu_scale_preset_learns(tmp_path) -> None:  # type: ignore[no-untyped-d
     assert float(epochs[1]["train_recon"]) < float(epochs[0]["train_recon"])
     assert float(epochs[1]["val_loss"]) < float(epochs[0]["val_loss"])
     assert result.best_epoch == 2
+
+
+def test_bf16_fused_adam_steps_lower_the_loss(tiny_splits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Networks in bfloat16 (the CPU presets' precision) with fused Adam, as the trainer builds them, learn a batch."""
+    config = build_preset("tiny", "LV").replace(precision="bf16")
+    config = config.replace(optim=config.optim.replace(adam_impl="fused"))
+    trainer = Trainer(config, tmp_path / "run", splits=tiny_splits, progress=False)
+    assert trainer.model.depth_net.compute_dtype == torch.bfloat16
+    assert trainer.optimizer.defaults["fused"] is True
+    x = to_network_range(collate_images([tiny_splits.train[i] for i in range(8)]))
+    perturbation = sample_perturbation(config.loocc, 8, torch.Generator().manual_seed(0))
+    losses = []
+    for _ in range(12):
+        terms = trainer.objective(x, perturbation)
+        assert terms["total"].dtype == torch.float32
+        trainer.optimizer.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        trainer.optimizer.step()
+        losses.append(float(terms["total"].detach()))
+    assert all(math.isfinite(v) for v in losses)
+    assert sum(losses[-3:]) / 3 < 0.9 * sum(losses[:3]) / 3
