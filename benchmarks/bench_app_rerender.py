@@ -40,8 +40,16 @@ def main() -> None:
     rows = []
     for name, model in (("faces-loocc-lv (embedded)", load_model(DEFAULT_MODEL)), ("paper widths (untrained)", paper)):
         crop = session.crops.to(next(model.parameters()).device)
-        own = Session(model, name, session.labels, session.crops, model.decompose(crop, align=False),
-                      session.folder, session.meshes, session.features)
+        own = Session(
+            model,
+            name,
+            session.labels,
+            session.crops,
+            model.decompose(crop, align=False),
+            session.folder,
+            session.meshes,
+            session.features,
+        )
         moves = iter(edits * (args.repeats + 1))
         slider = timed(lambda: rerender_face(own, 0, next(moves)), args.repeats)  # noqa: B023
         decompose = timed(lambda: model.decompose(crop, align=False, progress=False), args.repeats)  # noqa: B023

@@ -45,13 +45,29 @@ def _child(args: argparse.Namespace) -> None:
     from physdis_hub.cli import main
 
     start = time.perf_counter()
-    code = main(["extract", args.list, "-o", args.out, "--no-align", "--workers", str(args.workers), "--batch-size",
-                 str(args.batch_size), "--shard-size", str(args.shard_size), "--no-progress"])
+    code = main(
+        [
+            "extract",
+            args.list,
+            "-o",
+            args.out,
+            "--no-align",
+            "--workers",
+            str(args.workers),
+            "--batch-size",
+            str(args.batch_size),
+            "--shard-size",
+            str(args.shard_size),
+            "--no-progress",
+        ]
+    )
     seconds = time.perf_counter() - start
     status = Path("/proc/self/status").read_text()
     peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
     workers_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"code": code, "seconds": seconds, "peak_mb": peak_kb / 1024, "worker_peak_mb": workers_kb / 1024}))
+    print(
+        json.dumps({"code": code, "seconds": seconds, "peak_mb": peak_kb / 1024, "worker_peak_mb": workers_kb / 1024})
+    )
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, float]]:
@@ -74,9 +90,21 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
         for n in args.sizes:
             listing = Path(tmp) / f"list{n}.txt"
             listing.write_text("".join(f"{pool[i % len(pool)].name}\n" for i in range(n)))
-            command = [sys.executable, __file__, "--child", "--list", str(listing), "--out", str(Path(tmp) / f"out{n}"),
-                       "--workers", str(args.workers), "--batch-size", str(args.batch_size),
-                       "--shard-size", str(args.shard_size)]
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                "--list",
+                str(listing),
+                "--out",
+                str(Path(tmp) / f"out{n}"),
+                "--workers",
+                str(args.workers),
+                "--batch-size",
+                str(args.batch_size),
+                "--shard-size",
+                str(args.shard_size),
+            ]
             run = subprocess.run(command, capture_output=True, text=True, check=True)
             result = json.loads(run.stdout.strip().splitlines()[-1])
             if result["code"] != 0:
@@ -88,8 +116,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, float]]:
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
         shards = -(-r["images"] // args.shard_size)
-        print(f"| {r['images']:,} | {shards} | {r['seconds']:.1f} | {r['images_per_s']:.0f} | "
-              f"{r['peak_mb']:.0f} MB | {r['worker_peak_mb']:.0f} MB |")
+        print(
+            f"| {r['images']:,} | {shards} | {r['seconds']:.1f} | {r['images_per_s']:.0f} | "
+            f"{r['peak_mb']:.0f} MB | {r['worker_peak_mb']:.0f} MB |"
+        )
     return rows
 
 

@@ -36,8 +36,15 @@ from training.objective import TrainingObjective
 def synthetic_batch(batch: int) -> torch.Tensor:
     """``batch`` synthetic face images in [-1, 1]."""
     ids = -(-batch // 8)
-    data = load_dataset("synthetic-faces", split="train", train_identities=ids, val_identities=1, test_identities=1,
-                       images_per_identity=8, progress=False)
+    data = load_dataset(
+        "synthetic-faces",
+        split="train",
+        train_identities=ids,
+        val_identities=1,
+        test_identities=1,
+        images_per_identity=8,
+        progress=False,
+    )
     return collate_images([data[i] for i in range(batch)]) * 2 - 1
 
 

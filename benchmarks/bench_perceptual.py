@@ -39,12 +39,18 @@ def main() -> None:
     without = config.model.replace(loss=dataclasses.replace(config.model.loss, lam_perc=0.0))
     x = synthetic_batch(config.batch_size)
     steps = {}
-    for name, model_config, weights in (("without perceptual", without, None),
-                                        ("with perceptual", config.model, config.perceptual_weights)):
+    for name, model_config, weights in (
+        ("without perceptual", without, None),
+        ("with perceptual", config.model, config.perceptual_weights),
+    ):
         torch.manual_seed(0)
         objective = TrainingObjective(PhysDisModel(model_config), config.loocc, weights)
-        optimizer = torch.optim.Adam(objective.model.parameters(), lr=config.optim.lr, betas=config.optim.betas,
-                                     weight_decay=config.optim.weight_decay)
+        optimizer = torch.optim.Adam(
+            objective.model.parameters(),
+            lr=config.optim.lr,
+            betas=config.optim.betas,
+            weight_decay=config.optim.weight_decay,
+        )
 
         def step(objective: TrainingObjective = objective, optimizer: torch.optim.Optimizer = optimizer) -> None:
             loss = objective(x)["total"]
@@ -62,15 +68,21 @@ def main() -> None:
             step()
             times[name].append(time.perf_counter() - start)
     with torch.no_grad():
-        terms = TrainingObjective(PhysDisModel(config.model), config.loocc, config.perceptual_weights)(x)  # a fresh model: the first step's terms
+        terms = TrainingObjective(PhysDisModel(config.model), config.loocc, config.perceptual_weights)(
+            x
+        )  # a fresh model: the first step's terms
     median = {name: statistics.median(t) for name, t in times.items()}
-    print(f"faces-synthetic-cpu step, batch {config.batch_size}, {config.model.image_size}x{config.model.image_size}, "
-          f"threads={torch.get_num_threads()}, median of {args.repeats}:")
+    print(
+        f"faces-synthetic-cpu step, batch {config.batch_size}, {config.model.image_size}x{config.model.image_size}, "
+        f"threads={torch.get_num_threads()}, median of {args.repeats}:"
+    )
     for name, value in median.items():
         print(f"  {name:20s}: {value * 1000:8.1f} ms   (all: {', '.join(f'{t * 1000:.0f}' for t in times[name])})")
     print(f"  ratio with / without: {median['with perceptual'] / median['without perceptual']:.2f}x")
-    print("loss terms of an untrained model (lam_perc 1): "
-          + ", ".join(f"{k} {v.item():.3g}" for k, v in terms.items() if k in ("l1", "l1_flip", "perc", "perc_flip")))
+    print(
+        "loss terms of an untrained model (lam_perc 1): "
+        + ", ".join(f"{k} {v.item():.3g}" for k, v in terms.items() if k in ("l1", "l1_flip", "perc", "perc_flip"))
+    )
 
 
 if __name__ == "__main__":

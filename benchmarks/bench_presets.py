@@ -79,13 +79,19 @@ def main() -> None:
         train_images = config.data.options["train_identities"] * config.data.options["images_per_identity"]
         timing = PresetTiming(
             seconds_per_step=round(step_seconds(name, args.repeats), 3),
-            steps_per_epoch=train_images // config.batch_size, max_epochs=config.max_epochs, threads=1,
-            machine=args.machine, command=f"OMP_NUM_THREADS=1 python benchmarks/bench_presets.py --presets {name} "
+            steps_per_epoch=train_images // config.batch_size,
+            max_epochs=config.max_epochs,
+            threads=1,
+            machine=args.machine,
+            command=f"OMP_NUM_THREADS=1 python benchmarks/bench_presets.py --presets {name} "
             f"--repeats {args.repeats} --write",
         )
         results[name] = dataclasses.asdict(timing)
-        print(f"{name:22s} {timing.seconds_per_step:7.3f} s/step  {timing.steps_per_epoch:4d} steps/epoch  "
-              f"{timing.max_epochs:3d} epochs  {timing.hours_per_run:6.2f} h/run", flush=True)
+        print(
+            f"{name:22s} {timing.seconds_per_step:7.3f} s/step  {timing.steps_per_epoch:4d} steps/epoch  "
+            f"{timing.max_epochs:3d} epochs  {timing.hours_per_run:6.2f} h/run",
+            flush=True,
+        )
     if args.write:
         TIMINGS_FILE.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 

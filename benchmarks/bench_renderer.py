@@ -45,7 +45,9 @@ def face_like(batch: int, gen: torch.Generator) -> SceneParams:
     depth = 1.06 - 0.12 * (1 - (xx**2 / 0.6 + yy**2 / 0.8)).clamp(min=0).sqrt()
     depth = depth + 0.005 * torch.randn(batch, 64, 64, generator=gen)
     rot = (torch.rand(batch, 3, generator=gen) * 2 - 1) * torch.tensor([15.0, 30.0, 5.0]).mul(math.pi / 180)
-    light = Light.from_angles(torch.full((batch,), 0.5), torch.full((batch,), 0.5), torch.zeros(batch), torch.zeros(batch))
+    light = Light.from_angles(
+        torch.full((batch,), 0.5), torch.full((batch,), 0.5), torch.zeros(batch), torch.zeros(batch)
+    )
     return SceneParams(depth, torch.zeros(batch, 3, 64, 64), light, View(rot, torch.zeros(batch, 3)))
 
 

@@ -66,7 +66,9 @@ def main() -> None:
     for category in args.categories:
         images_per_identity = 20
         identities = -(-args.n // images_per_identity)
-        cfg = SyntheticConfig.for_category(category, train_identities=identities, images_per_identity=images_per_identity)
+        cfg = SyntheticConfig.for_category(
+            category, train_identities=identities, images_per_identity=images_per_identity
+        )
         gen = SyntheticGenerator(cfg)
         gen.render("train", range(8))  # warm-up (mesh asset, allocator)
         start, cpu = time.perf_counter(), time.process_time()
@@ -83,7 +85,9 @@ def main() -> None:
                 start = time.perf_counter()
                 folder = write_cache(cfg, "train", tmp, args.batch_size, progress=True)
                 size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
-                print(f"{category}: cached {cfg.split_size('train')} samples in {time.perf_counter() - start:.1f} s, {size:.0f} MiB")
+                print(
+                    f"{category}: cached {cfg.split_size('train')} samples in {time.perf_counter() - start:.1f} s, {size:.0f} MiB"
+                )
         if args.sheets:
             out = Path("docs/figures") / f"synthetic_{category.replace('-', '_')}.png"
             contact_sheet(category, out)

@@ -66,8 +66,9 @@ def _build_step(setting: str, batch: torch.Tensor):  # type: ignore[no-untyped-d
         if not configurable:
             raise SystemExit(f"setting {setting!r}: this tree has no TrainConfig.precision")
         step_config = STEP_CONFIGS[setting]
-        config = config.replace(precision=step_config["precision"],
-                                optim=config.optim.replace(adam_impl=step_config["adam_impl"]))  # fmt: skip
+        config = config.replace(
+            precision=step_config["precision"], optim=config.optim.replace(adam_impl=step_config["adam_impl"])
+        )
     torch.manual_seed(0)
     model = PhysDisModel(config.model)
     x = batch
@@ -138,8 +139,16 @@ class _Worker:
     def __init__(self, name: str, tree: Path, setting: str, batch_file: Path, threads: int) -> None:
         self.name = name
         env = {**os.environ, "PYTHONPATH": str(tree)}
-        command = [sys.executable, __file__, "--worker", setting, "--batch-file", str(batch_file),
-                   "--threads", str(threads)]
+        command = [
+            sys.executable,
+            __file__,
+            "--worker",
+            setting,
+            "--batch-file",
+            str(batch_file),
+            "--threads",
+            str(threads),
+        ]
         self.proc = subprocess.Popen(
             command, env=env, cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
@@ -214,12 +223,16 @@ def main() -> None:
                 w.times.append(float(wall))
                 w.cpu_times.append(float(cpu))
         base, cpu_base = statistics.median(workers[0].times), statistics.median(workers[0].cpu_times)
-        print(f"threads {args.threads}, batch {args.batch}, medians of {args.repeats} (interleaved); "
-              f"speed-ups against {workers[0].name}:")  # fmt: skip
+        print(
+            f"threads {args.threads}, batch {args.batch}, medians of {args.repeats} (interleaved); "
+            f"speed-ups against {workers[0].name}:"
+        )
         for w in workers:
             med, cpu = statistics.median(w.times), statistics.median(w.cpu_times)
-            print(f"  {w.name:40s} wall {med * 1000:6.0f} ms/step ({base / med:.2f}x)   "
-                  f"CPU {cpu * 1000:6.0f} ms/step ({cpu_base / cpu:.2f}x)")  # fmt: skip
+            print(
+                f"  {w.name:40s} wall {med * 1000:6.0f} ms/step ({base / med:.2f}x)   "
+                f"CPU {cpu * 1000:6.0f} ms/step ({cpu_base / cpu:.2f}x)"
+            )
         if args.profile:
             for w in workers:
                 assert w.proc.stdin is not None

@@ -106,8 +106,10 @@ def main() -> None:
         all_errors += errors
         inside_errors += [e for e, box in zip(errors, reference) if inside(box, photo)]
         shown = " ".join(f"{e:.2e}" for e in errors)
-        print(f"{name:40s} {photo.shape[1]}x{photo.shape[0]} facenet {len(reference)} ours {len(ours)} "
-              f"unmatched {unmatched} | {shown}")
+        print(
+            f"{name:40s} {photo.shape[1]}x{photo.shape[0]} facenet {len(reference)} ours {len(ours)} "
+            f"unmatched {unmatched} | {shown}"
+        )
         if "/" not in name:  # the photos of parity_images.py, which any checkout can rebuild
             recorded[name] = reference.round(4).tolist()
     for label, errors in (("all faces", all_errors), ("faces inside the photo", inside_errors)):
@@ -115,8 +117,10 @@ def main() -> None:
         print(f"{label}: {len(e)} faces, median {np.median(e):.2e}, max {e.max():.2e} of the box side")
     print(f"photos {len(photos)}, faces found by one detector only: {missing}")
     c = np.array(crop_errors)
-    print(f"64x64 crop of the largest face vs the official demo's: {len(c)} photos, median {np.median(c):.2e}, "
-          f"max {c.max():.2e} (pixel values in [0, 1])")
+    print(
+        f"64x64 crop of the largest face vs the official demo's: {len(c)} photos, median {np.median(c):.2e}, "
+        f"max {c.max():.2e} (pixel values in [0, 1])"
+    )
     if args.record:
         import facenet_pytorch
 

@@ -43,9 +43,11 @@ def _config(args: argparse.Namespace, run: str | None = None):  # type: ignore[n
 
     config = build_preset(args.preset, args.variant)
     config = config.replace(
-        max_epochs=args.epochs, patience=args.epochs, figure_every=0,
+        max_epochs=args.epochs,
+        patience=args.epochs,
+        figure_every=0,
         data=config.data.replace(max_images=(args.train_images, args.eval_images, args.eval_images)),
-    )  # fmt: skip
+    )
     if run is None:
         return config
     precision, adam_impl = RUNS[run]
@@ -125,9 +127,13 @@ def main() -> None:
         means = {
             run: sum(v[start : start + args.window]) / len(v[start : start + args.window]) for run, v in losses.items()
         }
-        rows.append({"steps": f"{start + 1}-{min(start + args.window, steps)}",
-                     **{f"{run}_total": f"{m:.5f}" for run, m in means.items()},
-                     "diff": f"{means[second] - means[first]:+.5f}"})  # fmt: skip
+        rows.append(
+            {
+                "steps": f"{start + 1}-{min(start + args.window, steps)}",
+                **{f"{run}_total": f"{m:.5f}" for run, m in means.items()},
+                "diff": f"{means[second] - means[first]:+.5f}",
+            }
+        )
     val = {run: _column(args.out / run / "epochs.csv", "val_loss") for run in args.pair}
     print(
         f"{args.preset} {args.variant}, {args.train_images} training images, {args.epochs} epochs, {second} - {first}:"

@@ -313,8 +313,9 @@ def build_demo(model_name: str = DEFAULT_MODEL, workdir: str | os.PathLike[str] 
         with gr.Row():
             files = gr.File(label="photos", file_count="multiple", elem_id="photos")
             with gr.Column():
-                model = gr.Dropdown(model_choices(), value=model_name, label="model", elem_id="model",
-                                    allow_custom_value=True)
+                model = gr.Dropdown(
+                    model_choices(), value=model_name, label="model", elem_id="model", allow_custom_value=True
+                )
                 local = gr.Textbox(label="or a checkpoint folder (local-dir:PATH)", elem_id="local-dir")
                 with gr.Row():
                     run = gr.Button("Decompose", variant="primary", elem_id="run")

@@ -78,22 +78,39 @@ CATEGORIES: dict[str, CategoryProfile] = {
     p.name: p
     for p in (
         CategoryProfile(
-            name="faces", scene=SceneConfig(), use_conf=True, loss=_FACES_LOSS, batch_size=64,
-            dataset="utkface", dataset_options=(("split_seed", 0),),
+            name="faces",
+            scene=SceneConfig(),
+            use_conf=True,
+            loss=_FACES_LOSS,
+            batch_size=64,
+            dataset="utkface",
+            dataset_options=(("split_seed", 0),),
             training_data="UTKFace (aligned & cropped faces)",
-            data_source=("download UTKFace (the 'Aligned&Cropped Faces' archive, https://susanqq.github.io/UTKFace/; "
-                         "non-commercial research use), unpack it"),
+            data_source=(
+                "download UTKFace (the 'Aligned&Cropped Faces' archive, https://susanqq.github.io/UTKFace/; "
+                "non-commercial research use), unpack it"
+            ),
             align_faces=True,
         ),
         CategoryProfile(
-            name="cars", scene=SceneConfig(border_depth=1.08, diff_range=(0.5, 1.0)), use_conf=False,
-            loss=LossConfig(lam_flip=1.0, lam_perc=0.01, lam_depth_smooth=0.1), batch_size=256,
-            dataset="syncar", training_data="ShapeNet cars rendered by unsup3d (syncar)",
-            data_source=("download ShapeNet syncar with unsup3d's script (https://github.com/elliottwu/unsup3d: "
-                         "`sh data/download_syncar.sh`; ShapeNet terms apply)"),
+            name="cars",
+            scene=SceneConfig(border_depth=1.08, diff_range=(0.5, 1.0)),
+            use_conf=False,
+            loss=LossConfig(lam_flip=1.0, lam_perc=0.01, lam_depth_smooth=0.1),
+            batch_size=256,
+            dataset="syncar",
+            training_data="ShapeNet cars rendered by unsup3d (syncar)",
+            data_source=(
+                "download ShapeNet syncar with unsup3d's script (https://github.com/elliottwu/unsup3d: "
+                "`sh data/download_syncar.sh`; ShapeNet terms apply)"
+            ),
         ),
         CategoryProfile(
-            name="cat", scene=SceneConfig(z_translation_range=0.1), use_conf=True, loss=_FACES_LOSS, batch_size=64,
+            name="cat",
+            scene=SceneConfig(z_translation_range=0.1),
+            use_conf=True,
+            loss=_FACES_LOSS,
+            batch_size=64,
             training_data="Cat Head Dataset + Oxford-IIIT Pet (Unsup3d's cat_combined)",
         ),
     )

@@ -97,9 +97,12 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
         "--batch-size", type=int, default=BATCH_SIZE, help=f"images per forward pass (default: {BATCH_SIZE})"
     )
     p.add_argument("--local-files-only", action="store_true", help="use the Hub cache only, no network")
-    p.add_argument("--sha256", metavar="HEX",
-                   help="an official model's archive digest (unsup3d-*): pin it before the first download, or "
-                        "accept an archive that differs from the one recorded")
+    p.add_argument(
+        "--sha256",
+        metavar="HEX",
+        help="an official model's archive digest (unsup3d-*): pin it before the first download, or "
+        "accept an archive that differs from the one recorded",
+    )
     p.add_argument("--force-download", action="store_true", help="download the model again even when it is cached")
 
 
@@ -107,27 +110,39 @@ def _load(args: argparse.Namespace) -> PhysDisModel:
     from .hub import load_pretrained
 
     return load_pretrained(
-        args.model, revision=args.revision, device=args.device, local_files_only=args.local_files_only,
-        sha256=args.sha256, force_download=args.force_download,
+        args.model,
+        revision=args.revision,
+        device=args.device,
+        local_files_only=args.local_files_only,
+        sha256=args.sha256,
+        force_download=args.force_download,
     )
 
 
 # -- face alignment (extract and decompose) -----------------------------------------------------------
 def _add_align_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--no-align", dest="align", action="store_false",
+        "--no-align",
+        dest="align",
+        action="store_false",
         help="use each image as it is (centre square, resized) instead of detecting and cropping the face; "
         "by default face models align photographs larger than the model's input (physdis_hub.align)",
     )
     p.add_argument(
-        "--faces", choices=("largest", "all"), default="largest",  # physdis_hub.align.FACES, without torch
+        "--faces",
+        choices=("largest", "all"),
+        default="largest",  # physdis_hub.align.FACES, without torch
         help="faces of an aligned photo to use: the largest (default) or all (figures/rows NAME-faceK, NAME#K)",
     )
 
 
 def _add_on_error_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--on-error", choices=("raise", "skip"), default="raise",  # physdis_hub.stream.ON_ERROR, without torch
-                   help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)")
+    p.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",  # physdis_hub.stream.ON_ERROR, without torch
+        help="an undecodable image: stop naming it (raise, default) or skip it and list it (skip)",
+    )
 
 
 def _crop_hook(model: PhysDisModel, args: argparse.Namespace) -> Preprocess:
@@ -172,7 +187,9 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
     add_parts_argument(p, "parts to extract, in order", default=("geom", "alb"))
     p.add_argument("-o", "--output", required=True, type=Path, help="output .npz or .parquet file, or a shard folder")
     p.add_argument("--workers", type=int, default=2, help="DataLoader processes decoding images (default: 2; 0: none)")
-    p.add_argument("--shard-size", type=int, default=10_000, help="images per shard of a folder output (default: 10000)")
+    p.add_argument(
+        "--shard-size", type=int, default=10_000, help="images per shard of a folder output (default: 10000)"
+    )
     p.add_argument("--shard-format", choices=SHARD_FORMATS, default="npz", help="shard files (default: npz)")
     _add_on_error_argument(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -197,15 +214,22 @@ def _run_extract(args: argparse.Namespace) -> None:
         raise InputError(f"--workers: expected an int >= 0, got {args.workers}")
     rank = Rank.from_env()
     if rank.world_size > 1 and single:
-        raise InputError(f"--output: under torchrun (WORLD_SIZE={rank.world_size}) write a shard folder, not {args.output}")
+        raise InputError(
+            f"--output: under torchrun (WORLD_SIZE={rank.world_size}) write a shard folder, not {args.output}"
+        )
     if rank.world_size > 1 and torch.device(args.device).type == "cuda":
         args.device = f"cuda:{rank.local_rank}"
     source = make_source(args.inputs)
     model = _load(args)
     source.preprocess = _crop_hook(model, args)
     model_id = args.model + (f"@{args.revision}" if args.revision else "")
-    options = StreamOptions(tuple(args.parts), args.batch_size, args.workers, args.on_error,
-                            progress=False if args.no_progress or rank.rank else None)
+    options = StreamOptions(
+        tuple(args.parts),
+        args.batch_size,
+        args.workers,
+        args.on_error,
+        progress=False if args.no_progress or rank.rank else None,
+    )
     if single:
         rows, skipped = extract_to_file(model, source, args.output, model_id=model_id, options=options)
         _report_skipped(skipped)
@@ -218,8 +242,16 @@ def _run_extract(args: argparse.Namespace) -> None:
     if rank.world_size > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("nccl" if torch.device(args.device).type == "cuda" else "gloo")
     try:
-        index = extract_to_folder(model, source, args.output, model_id=model_id, options=options,
-                                  shard_size=args.shard_size, fmt=args.shard_format, rank=rank)
+        index = extract_to_folder(
+            model,
+            source,
+            args.output,
+            model_id=model_id,
+            options=options,
+            shard_size=args.shard_size,
+            fmt=args.shard_format,
+            rank=rank,
+        )
     finally:
         if rank.world_size > 1:
             torch.distributed.destroy_process_group()
@@ -228,8 +260,10 @@ def _run_extract(args: argparse.Namespace) -> None:
 
         _report_skipped([(s["name"], s["error"]) for s in index["skipped"]])
         dim = sum(index["dims"].values())
-        print(f"wrote {index['num_rows']} x {dim} features ({' '.join(args.parts)}) in {len(index['shards'])} "
-              f"shards to {args.output}/{INDEX_NAME}")
+        print(
+            f"wrote {index['num_rows']} x {dim} features ({' '.join(args.parts)}) in {len(index['shards'])} "
+            f"shards to {args.output}/{INDEX_NAME}"
+        )
 
 
 def _report_skipped(skipped: list[tuple[str, str]]) -> None:
@@ -237,8 +271,10 @@ def _report_skipped(skipped: list[tuple[str, str]]) -> None:
     from .stream import NO_FACE
 
     for name, why in skipped:
-        print(f"physdis: {why} in {name}; skipped" if why == NO_FACE else f"physdis: skipped {name} ({why})",
-              file=sys.stderr)
+        print(
+            f"physdis: {why} in {name}; skipped" if why == NO_FACE else f"physdis: skipped {name} ({why})",
+            file=sys.stderr,
+        )
 
 
 # -- decompose ---------------------------------------------------------------------------------------
@@ -248,12 +284,22 @@ def _add_decompose(sub: argparse._SubParsersAction) -> None:
     _add_align_arguments(p)
     p.add_argument("-o", "--output", required=True, type=Path, help="output folder for the PNG figures")
     p.add_argument("--scale", type=int, default=2, help="upscaling of each panel (default: 2)")
-    p.add_argument("--mesh", action="store_true",
-                   help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh")
-    p.add_argument("--animate", action="store_true",
-                   help="also write NAME.gif: the face rotating (yaw, then pitch) and relit by a circling light")
-    p.add_argument("--animation-format", choices=("gif", "mp4"), default="gif",  # physdis_hub.animate.ANIMATION_FORMATS, without torch
-                   help="file format of --animate: gif (default) or mp4 (needs imageio-ffmpeg)")
+    p.add_argument(
+        "--mesh",
+        action="store_true",
+        help="also write NAME.obj (+ .mtl, _albedo.png) and NAME.glb: the canonical depth as a textured mesh",
+    )
+    p.add_argument(
+        "--animate",
+        action="store_true",
+        help="also write NAME.gif: the face rotating (yaw, then pitch) and relit by a circling light",
+    )
+    p.add_argument(
+        "--animation-format",
+        choices=("gif", "mp4"),
+        default="gif",  # physdis_hub.animate.ANIMATION_FORMATS, without torch
+        help="file format of --animate: gif (default) or mp4 (needs imageio-ffmpeg)",
+    )
     _add_on_error_argument(p)
     p.set_defaults(func=_run_decompose)
 
@@ -302,7 +348,11 @@ def _run_decompose(args: argparse.Namespace) -> None:
         if created and args.output.is_dir() and not any(args.output.iterdir()):
             args.output.rmdir()
         raise
-    extras = [what for flag, what in ((args.mesh, "OBJ + GLB meshes"), (args.animate, f"{args.animation_format} animations")) if flag]
+    extras = [
+        what
+        for flag, what in ((args.mesh, "OBJ + GLB meshes"), (args.animate, f"{args.animation_format} animations"))
+        if flag
+    ]
     print(f"wrote {written} figures{''.join(' and ' + e for e in extras)} to {args.output}")
 
 
@@ -367,32 +417,67 @@ def _run_push(args: argparse.Namespace) -> None:
 # -- demo ------------------------------------------------------------------------------------------
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="decompose and extract the bundled sample faces (no network needed)")
-    p.add_argument("-o", "--output", type=Path, default=Path("physdis-demo"), help="output folder (default: physdis-demo)")
+    p.add_argument(
+        "-o", "--output", type=Path, default=Path("physdis-demo"), help="output folder (default: physdis-demo)"
+    )
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model to run (default: {DEFAULT_MODEL}, embedded)")
     p.set_defaults(func=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> None:
-    common = {"inputs": [str(SAMPLES)], "model": args.model, "revision": None, "device": "cpu", "batch_size": BATCH_SIZE,
-              "local_files_only": False, "sha256": None, "force_download": False,
-              "align": True, "faces": "largest"}
-    _run_decompose(argparse.Namespace(**common, output=args.output / "figures", scale=2, mesh=False, animate=False,
-                                      animation_format="gif", on_error="raise"))
-    _run_extract(argparse.Namespace(**common, output=args.output / "features.npz", parts=["geom", "alb"], workers=0,
-                                    shard_size=10_000, shard_format="npz", on_error="raise", no_progress=False))
+    common = {
+        "inputs": [str(SAMPLES)],
+        "model": args.model,
+        "revision": None,
+        "device": "cpu",
+        "batch_size": BATCH_SIZE,
+        "local_files_only": False,
+        "sha256": None,
+        "force_download": False,
+        "align": True,
+        "faces": "largest",
+    }
+    _run_decompose(
+        argparse.Namespace(
+            **common,
+            output=args.output / "figures",
+            scale=2,
+            mesh=False,
+            animate=False,
+            animation_format="gif",
+            on_error="raise",
+        )
+    )
+    _run_extract(
+        argparse.Namespace(
+            **common,
+            output=args.output / "features.npz",
+            parts=["geom", "alb"],
+            workers=0,
+            shard_size=10_000,
+            shard_format="npz",
+            on_error="raise",
+            no_progress=False,
+        )
+    )
 
 
 # -- app ---------------------------------------------------------------------------------------------
 def _add_app(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "app", help="the browser demo: upload faces, relight and rotate them live, see the mesh (needs the app extra)",
+        "app",
+        help="the browser demo: upload faces, relight and rotate them live, see the mesh (needs the app extra)",
         description="Serves the demo page (physdis_hub.app, Gradio: pip install 'physdis-hub[app]') until Ctrl-C. "
         "It binds 127.0.0.1, this machine only, unless --host says otherwise.",
     )
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"the model the page starts with (default: {DEFAULT_MODEL}, embedded)")
+    p.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"the model the page starts with (default: {DEFAULT_MODEL}, embedded)"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1; 0.0.0.0: every interface)")
     p.add_argument("--port", type=int, help="port (default: 7860, or the next free one)")
-    p.add_argument("--share", action="store_true", help="also open a temporary public *.gradio.live link (Gradio's relay)")
+    p.add_argument(
+        "--share", action="store_true", help="also open a temporary public *.gradio.live link (Gradio's relay)"
+    )
     p.set_defaults(func=_run_app)
 
 
@@ -418,8 +503,12 @@ def _add_convert(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--category", required=True, choices=sorted(categories), help="what the model was trained on")
         q.add_argument("--force", action="store_true", help="replace a non-empty output folder")
         if name == "pdr":
-            q.add_argument("--variant", default="LV", choices=VARIANTS,
-                           help="LOOCC variant of the training (default: LV, as published)")
+            q.add_argument(
+                "--variant",
+                default="LV",
+                choices=VARIANTS,
+                help="LOOCC variant of the training (default: LV, as published)",
+            )
             q.add_argument("--license", help="licence id of the weights (default: unknown)")
     p.set_defaults(func=_run_convert)
 
@@ -431,8 +520,14 @@ def _run_convert(args: argparse.Namespace) -> None:
     if args.source == "unsup3d":
         out = convert_unsup3d(args.checkpoint, args.output, category=args.category, force=args.force)
     else:
-        out = convert_pdr(args.checkpoint, args.output, category=args.category, variant=args.variant,
-                          license=args.license, force=args.force)
+        out = convert_pdr(
+            args.checkpoint,
+            args.output,
+            category=args.category,
+            variant=args.variant,
+            license=args.license,
+            force=args.force,
+        )
     print(f"converted {args.checkpoint} ({args.source}, {args.category}) to {out}")
     print(f"load it with: {LOCAL_DIR_PREFIX}{out}")
 
@@ -459,7 +554,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="physdis", description="Physically disentangled image representations.")
     parser.add_argument("--version", action="version", version=f"physdis-hub {__version__}")
     parser.add_argument(
-        "--threads", type=int, metavar="N",
+        "--threads",
+        type=int,
+        metavar="N",
         help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -122,11 +122,10 @@ class SceneConfig(ConfigBase):
     """Depth of the point on the optical axis that views rotate about."""
     fov_deg: float = 10.0
     """Horizontal and vertical field of view of the perspective camera, in degrees."""
+
     def __post_init__(self) -> None:
         if not 0 < self.min_depth < self.max_depth:
-            raise ValueError(
-                f"SceneConfig: expected 0 < min_depth < max_depth, got {self.min_depth}, {self.max_depth}"
-            )
+            raise ValueError(f"SceneConfig: expected 0 < min_depth < max_depth, got {self.min_depth}, {self.max_depth}")
         for name in ("amb_range", "diff_range"):
             lo, hi = getattr(self, name)
             if lo > hi:
@@ -193,6 +192,7 @@ class LossConfig(ConfigBase):
     """Weight of the normal-smoothness prior (mean ``1 - cos`` between neighbouring canonical
     normals), scaled by the confidence map's mean photometric gain so that its pull on the depth
     keeps its size however confident the model becomes (see :func:`physdis_hub.losses.normal_smoothness`)."""
+
     def __post_init__(self) -> None:
         for name in ("lam_flip", "lam_perc", "lam_depth_smooth", "lam_normal_smooth"):
             if getattr(self, name) < 0:

@@ -112,12 +112,18 @@ def write_features(
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         if path.suffix == ".parquet":
-            _write_parquet(tmp, {"features": features, **arrays}, list(names), list(parts), model, skipped, skipped_errors)
+            _write_parquet(
+                tmp, {"features": features, **arrays}, list(names), list(parts), model, skipped, skipped_errors
+            )
         else:
             payload: dict[str, np.ndarray] = {
-                "names": np.array(list(names), dtype=str), "parts": np.array(list(parts)), "features": features,
-                "skipped": np.array(list(skipped), dtype=str), "skipped_errors": np.array(list(skipped_errors), dtype=str),
-                "model": np.array(model or ""), **arrays,
+                "names": np.array(list(names), dtype=str),
+                "parts": np.array(list(parts)),
+                "features": features,
+                "skipped": np.array(list(skipped), dtype=str),
+                "skipped_errors": np.array(list(skipped_errors), dtype=str),
+                "model": np.array(model or ""),
+                **arrays,
             }
             with open(tmp, "wb") as f:
                 np.savez(f, **payload)  # type: ignore[arg-type]  # (the stubs read **payload as allow_pickle)
@@ -128,8 +134,13 @@ def write_features(
 
 
 def _write_parquet(
-    tmp: Path, arrays: dict[str, np.ndarray], names: list[str], parts: list[str], model: str | None,
-    skipped: Sequence[str], skipped_errors: Sequence[str],
+    tmp: Path,
+    arrays: dict[str, np.ndarray],
+    names: list[str],
+    parts: list[str],
+    model: str | None,
+    skipped: Sequence[str],
+    skipped_errors: Sequence[str],
 ) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -139,8 +150,9 @@ def _write_parquet(
         for k, v in arrays.items()
     }
     meta = {"parts": parts, "model": model, "skipped": list(skipped), "skipped_errors": list(skipped_errors)}
-    table = pa.table({"name": pa.array(names, type=pa.string()), **columns},
-                     metadata={k: json.dumps(v) for k, v in meta.items()})
+    table = pa.table(
+        {"name": pa.array(names, type=pa.string()), **columns}, metadata={k: json.dumps(v) for k, v in meta.items()}
+    )
     pq.write_table(table, tmp)
 
 
@@ -164,7 +176,9 @@ def read_features(path: str | Path) -> FeatureSet:
     with np.load(path, allow_pickle=False) as data:
         keys = set(data.files)
         if "parts" not in keys or "names" not in keys:
-            raise InputError(f"features: {path} lacks the 'names'/'parts' arrays of a physdis feature file (keys: {sorted(keys)})")
+            raise InputError(
+                f"features: {path} lacks the 'names'/'parts' arrays of a physdis feature file (keys: {sorted(keys)})"
+            )
         parts = [str(p) for p in data["parts"]]
         return FeatureSet(
             names=[str(n) for n in data["names"]],
@@ -188,8 +202,11 @@ def _read_parquet(path: Path) -> FeatureSet:
         dim = column.type.list_size
         parts[p] = column.flatten().to_numpy(zero_copy_only=False).astype(np.float32).reshape(-1, dim)
     return FeatureSet(
-        names=[str(n) for n in table.column("name").to_pylist()], parts=parts, model=meta.get("model"),
-        skipped=meta.get("skipped", []), skipped_errors=meta.get("skipped_errors", []),
+        names=[str(n) for n in table.column("name").to_pylist()],
+        parts=parts,
+        model=meta.get("model"),
+        skipped=meta.get("skipped", []),
+        skipped_errors=meta.get("skipped_errors", []),
     )
 
 
@@ -286,6 +303,9 @@ def _read_folder(folder: Path) -> FeatureSet:
         for p in index["parts"]
     }
     return FeatureSet(
-        names=[n for fs in sets for n in fs.names], parts=parts, model=index.get("model"),
-        skipped=[s["name"] for s in index["skipped"]], skipped_errors=[s["error"] for s in index["skipped"]],
+        names=[n for fs in sets for n in fs.names],
+        parts=parts,
+        model=index.get("model"),
+        skipped=[s["name"] for s in index["skipped"]],
+        skipped_errors=[s["error"] for s in index["skipped"]],
     )

@@ -18,8 +18,15 @@ from .model import Decomposition, PhysDisModel
 from .scene import depth_interior
 
 FIGURE_LABELS: tuple[str, ...] = (
-    "input", "albedo", "depth", "shading", "reconstruction",
-    "light yaw -45", "light yaw +45", "view yaw -30", "view yaw +30",
+    "input",
+    "albedo",
+    "depth",
+    "shading",
+    "reconstruction",
+    "light yaw -45",
+    "light yaw +45",
+    "view yaw -30",
+    "view yaw +30",
 )
 """Panels of a decomposition figure, in order."""
 LABEL_HEIGHT = 14
@@ -27,7 +34,9 @@ LABEL_HEIGHT = 14
 
 
 @torch.no_grad()
-def decomposition_panels(model: PhysDisModel, images: torch.Tensor, dec: Decomposition | None = None) -> list[torch.Tensor]:
+def decomposition_panels(
+    model: PhysDisModel, images: torch.Tensor, dec: Decomposition | None = None
+) -> list[torch.Tensor]:
     """The panels of ``images (B, 3, S, S)`` in [0, 1]: one ``(B, 3, S, S)`` tensor in [0, 1] on the
     CPU per :data:`FIGURE_LABELS` entry.
 

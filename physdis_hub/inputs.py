@@ -190,7 +190,9 @@ def _to_bchw(images: Any, name: str) -> torch.Tensor:
     if isinstance(images, np.ndarray):
         arr = images
         if arr.ndim == 4:  # (B, H, W, C)
-            return torch.cat([_to_chw(a, f"{name}[{i}]")[None] for i, a in enumerate(arr)]) if len(arr) else _empty(name)
+            return (
+                torch.cat([_to_chw(a, f"{name}[{i}]")[None] for i, a in enumerate(arr)]) if len(arr) else _empty(name)
+            )
         return _to_chw(arr, name)[None]
     if isinstance(images, torch.Tensor):
         if images.ndim == 4:
@@ -214,9 +216,7 @@ def _to_chw(img: Any, name: str) -> torch.Tensor:
     if isinstance(img, np.ndarray):
         img = _array_to_chw(img, name)
     if not isinstance(img, torch.Tensor):
-        raise InputError(
-            f"{name}: expected a tensor, numpy array, PIL image or file path, got {type(img).__name__}"
-        )
+        raise InputError(f"{name}: expected a tensor, numpy array, PIL image or file path, got {type(img).__name__}")
     if img.ndim != 3:
         raise InputError(f"{name}: expected a (C, H, W) tensor with C = 1, 3 or 4, got shape {tuple(img.shape)}")
     return _to_rgb(img[None], name)[0]
@@ -287,8 +287,7 @@ def warn_tiny(sides: dict[str, Sequence[int]], size: int) -> None:
     else:
         names = list(tiny)
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        what = (f"{len(tiny)} images ({shown}) are under half the model's {size}x{size} input; they are "
-                "upsampled up to")
+        what = f"{len(tiny)} images ({shown}) are under half the model's {size}x{size} input; they are upsampled up to"
         tail = "so their features describe blurred images"
     warnings.warn(f"{what} {factor:.1f}x, {tail}", stacklevel=4)
 

@@ -232,7 +232,11 @@ class PerceptualLoss(nn.Module):
         self.feature_scale = 1.0 / input_gain(self.vgg.input_convention)
 
     def forward(
-        self, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None, sigma: torch.Tensor | None = None
+        self,
+        pred: torch.Tensor,
+        target: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        sigma: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The loss of each of ``K`` predictions of one target; the target's features are computed once.
 

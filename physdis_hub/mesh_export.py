@@ -85,7 +85,9 @@ def depth_mesh(camera: Camera, depth: torch.Tensor, albedo: torch.Tensor, normal
     r, c = np.meshgrid(np.arange(s), np.arange(s), indexing="ij")
     uvs = np.stack([(c + 0.5) / s, (r + 0.5) / s], -1).reshape(-1, 2).astype(np.float32)
     texture = to_uint8(albedo)
-    return Mesh(points.numpy().astype(np.float32), vertex_normals.numpy().astype(np.float32), uvs, grid_triangles(s), texture)
+    return Mesh(
+        points.numpy().astype(np.float32), vertex_normals.numpy().astype(np.float32), uvs, grid_triangles(s), texture
+    )
 
 
 def write_obj(mesh: Mesh, path: str | Path) -> list[Path]:
@@ -98,8 +100,11 @@ def write_obj(mesh: Mesh, path: str | Path) -> list[Path]:
     mtl, png = path.with_suffix(".mtl"), path.with_name(f"{path.stem}_albedo.png")
     Image.fromarray(mesh.texture).save(png)
     mtl.write_text(f"newmtl albedo\nKa 0 0 0\nKd 1 1 1\nKs 0 0 0\nillum 1\nmap_Kd {png.name}\n")
-    lines = [f"# physdis-hub depth mesh: {len(mesh.vertices)} vertices, {len(mesh.faces)} triangles",
-             f"mtllib {mtl.name}", "usemtl albedo"]
+    lines = [
+        f"# physdis-hub depth mesh: {len(mesh.vertices)} vertices, {len(mesh.faces)} triangles",
+        f"mtllib {mtl.name}",
+        "usemtl albedo",
+    ]
     lines += [f"v {x:.9g} {y:.9g} {z:.9g}" for x, y, z in mesh.vertices.tolist()]
     lines += [f"vt {u:.9g} {1 - v:.9g}" for u, v in mesh.uvs.tolist()]
     lines += [f"vn {x:.9g} {y:.9g} {z:.9g}" for x, y, z in mesh.normals.tolist()]
@@ -136,8 +141,14 @@ def write_glb(mesh: Mesh, path: str | Path) -> Path:
     binary += b"\0" * (-len(binary) % 4)
     n = len(mesh.vertices)
     accessors = [
-        {"bufferView": 0, "componentType": _FLOAT, "count": n, "type": "VEC3",
-         "min": mesh.vertices.min(0).tolist(), "max": mesh.vertices.max(0).tolist()},
+        {
+            "bufferView": 0,
+            "componentType": _FLOAT,
+            "count": n,
+            "type": "VEC3",
+            "min": mesh.vertices.min(0).tolist(),
+            "max": mesh.vertices.max(0).tolist(),
+        },
         {"bufferView": 1, "componentType": _FLOAT, "count": n, "type": "VEC3"},
         {"bufferView": 2, "componentType": _FLOAT, "count": n, "type": "VEC2"},
         {"bufferView": 3, "componentType": _UINT, "count": mesh.faces.size, "type": "SCALAR"},
@@ -147,10 +158,21 @@ def write_glb(mesh: Mesh, path: str | Path) -> Path:
         "scene": 0,
         "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0, "matrix": [1, 0, 0, 0, 0, -1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1]}],
-        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 1, "TEXCOORD_0": 2},
-                                    "indices": 3, "material": 0, "mode": 4}]}],
-        "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}, "metallicFactor": 0.0,
-                                                "roughnessFactor": 1.0}}],
+        "meshes": [
+            {
+                "primitives": [
+                    {
+                        "attributes": {"POSITION": 0, "NORMAL": 1, "TEXCOORD_0": 2},
+                        "indices": 3,
+                        "material": 0,
+                        "mode": 4,
+                    }
+                ]
+            }
+        ],
+        "materials": [
+            {"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}, "metallicFactor": 0.0, "roughnessFactor": 1.0}}
+        ],
         "textures": [{"sampler": 0, "source": 0}],
         "samplers": [{"magFilter": _LINEAR, "minFilter": _LINEAR, "wrapS": _CLAMP, "wrapT": _CLAMP}],
         "images": [{"bufferView": 4, "mimeType": "image/png"}],

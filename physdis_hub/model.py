@@ -133,8 +133,14 @@ class PhysDisModel(nn.Module):
         from .hub.download import load_pretrained
 
         return load_pretrained(
-            name_or_path, revision=revision, device=device, cache_dir=cache_dir,
-            local_files_only=local_files_only, token=token, force_download=force_download, sha256=sha256,
+            name_or_path,
+            revision=revision,
+            device=device,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+            force_download=force_download,
+            sha256=sha256,
         )
 
     def save_pretrained(self, directory: str | os.PathLike[str], **kwargs: Any) -> Path:
@@ -245,9 +251,7 @@ class PhysDisModel(nn.Module):
             )
         return to_network_range(found.images.to(next(self.parameters()).device)), found.source
 
-    def _batches(
-        self, x: torch.Tensor, batch_size: int, progress: bool | None, desc: str
-    ) -> Iterable[torch.Tensor]:
+    def _batches(self, x: torch.Tensor, batch_size: int, progress: bool | None, desc: str) -> Iterable[torch.Tensor]:
         """``x`` in chunks of ``batch_size`` rows; with a progress bar (``progress``, or by default
         over more than 4 chunks) that advances as the caller consumes each chunk."""
         if batch_size <= 0:
@@ -357,7 +361,9 @@ class PhysDisModel(nn.Module):
         spread = {p: float(f.double().std(0).mean()) for p, f in feats.items()}
         flat = [p for p, v in spread.items() if not v > 0]
         if flat:
-            raise InputError(f"images: the features of {flat} do not vary over the {n} images; calibrate on varied images")
+            raise InputError(
+                f"images: the features of {flat} do not vary over the {n} images; calibrate on varied images"
+            )
         self.config = self.config.replace(part_scales=tuple(spread[p] for p in PARTS))
         return self
 

@@ -166,8 +166,12 @@ class SceneParams:
         def joined(part: str, cls: type) -> Any:
             return cls(*(torch.cat([getattr(getattr(s, part), f.name) for s in scenes]) for f in fields(cls)))
 
-        return SceneParams(torch.cat([s.depth for s in scenes]), torch.cat([s.albedo for s in scenes]),
-                           joined("light", Light), joined("view", View))
+        return SceneParams(
+            torch.cat([s.depth for s in scenes]),
+            torch.cat([s.albedo for s in scenes]),
+            joined("light", Light),
+            joined("view", View),
+        )
 
     def to(self, *args, **kwargs) -> SceneParams:  # type: ignore[no-untyped-def]
         return self.map(lambda t: t.to(*args, **kwargs))
@@ -297,7 +301,9 @@ def encode_light(light: Light, cfg: SceneConfig) -> torch.Tensor:
     degrees off the axis in x or y) are clamped to [-1, 1], the nearest output it can give.
     Directions must face the camera side (``z > 0``).
     """
-    intensities = torch.stack([_unscale(light.ambient, *cfg.amb_range), _unscale(light.diffuse, *cfg.diff_range)], dim=1)
+    intensities = torch.stack(
+        [_unscale(light.ambient, *cfg.amb_range), _unscale(light.diffuse, *cfg.diff_range)], dim=1
+    )
     return torch.cat([intensities, light.tilt()], dim=1).clamp(-1, 1)
 
 

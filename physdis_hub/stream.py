@@ -375,16 +375,22 @@ class _ShardBuffer:
             self.errors.append(why)
         self.names += [row_name(it, j) for it, j in batch.rows]
         if batch.rows:
-            feats = cast(dict[str, torch.Tensor], model.extract(  # as_dict=True: a dict
-                batch.crops, parts=self.parts, as_dict=True, batch_size=options.batch_size, progress=False, align=False
-            ))
+            feats = cast(
+                dict[str, torch.Tensor],
+                model.extract(  # as_dict=True: a dict
+                    batch.crops,
+                    parts=self.parts,
+                    as_dict=True,
+                    batch_size=options.batch_size,
+                    progress=False,
+                    align=False,
+                ),
+            )
             for p in self.parts:
                 self.chunks[p].append(feats[p].cpu().numpy())
 
     def finish(self, dims: dict[str, int]) -> Shard:
-        parts = {
-            p: np.concatenate(c) if c else np.zeros((0, dims[p]), np.float32) for p, c in self.chunks.items()
-        }
+        parts = {p: np.concatenate(c) if c else np.zeros((0, dims[p]), np.float32) for p, c in self.chunks.items()}
         return Shard(self.k, self.names, parts, self.skipped, self.errors)
 
 
@@ -434,8 +440,12 @@ def extract_to_folder(
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--output: {folder} exists and is not a folder")
     manifest = {
-        "model": model_id, "parts": list(options.parts), "shard_size": shard_size, "format": fmt,
-        "num_inputs": len(source), "inputs_sha256": source.fingerprint,
+        "model": model_id,
+        "parts": list(options.parts),
+        "shard_size": shard_size,
+        "format": fmt,
+        "num_inputs": len(source),
+        "inputs_sha256": source.fingerprint,
     }
     _check_manifest(folder, manifest)
     n_shards = math.ceil(len(source) / shard_size)
@@ -445,8 +455,14 @@ def extract_to_folder(
     try:
         for shard in iter_shards(model, source, mine, shard_size, options):
             _write_manifest(folder, manifest)
-            write_features(folder / files[shard.k], shard.parts, shard.names, model=model_id,
-                           skipped=shard.skipped, skipped_errors=shard.errors)
+            write_features(
+                folder / files[shard.k],
+                shard.parts,
+                shard.names,
+                model=model_id,
+                skipped=shard.skipped,
+                skipped_errors=shard.errors,
+            )
     except BaseException:
         if created and folder.is_dir() and not any(folder.glob("shard-*")):
             shutil.rmtree(folder)
@@ -460,8 +476,14 @@ def extract_to_folder(
     if missing:
         raise InputError(f"--output: shards {missing[:3]} are missing in {folder} after every rank finished")
     dims = model.config.nets.feature_dims
-    meta = {"model": model_id, "parts": list(options.parts), "dims": {p: dims[p] for p in options.parts},
-            "image_size": model.config.image_size, "num_inputs": len(source), "shard_size": shard_size}
+    meta = {
+        "model": model_id,
+        "parts": list(options.parts),
+        "dims": {p: dims[p] for p in options.parts},
+        "image_size": model.config.image_size,
+        "num_inputs": len(source),
+        "shard_size": shard_size,
+    }
     return write_index(folder, files, meta)
 
 
@@ -475,7 +497,9 @@ def _check_manifest(folder: Path, manifest: dict[str, Any]) -> None:
     path = folder / MANIFEST_NAME
     if not path.is_file():
         if folder.is_dir() and any(folder.iterdir()):
-            raise InputError(f"--output: {folder} is a non-empty folder that no `physdis extract` wrote; choose another")
+            raise InputError(
+                f"--output: {folder} is a non-empty folder that no `physdis extract` wrote; choose another"
+            )
         return
     old = json.loads(path.read_text())
     changed = [k for k in manifest if old.get(k) != manifest[k]]

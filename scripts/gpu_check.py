@@ -65,8 +65,15 @@ def timed(fn: Callable[[], Any], device: torch.device, warmup: int, repeats: int
 
 def face_batch(n: int) -> torch.Tensor:
     """``(n, 3, 64, 64)`` synthetic face images in [0, 1], rendered on the CPU."""
-    data = load_dataset("synthetic-faces", split="train", train_identities=-(-n // 8), val_identities=1,
-                       test_identities=1, images_per_identity=8, progress=False)
+    data = load_dataset(
+        "synthetic-faces",
+        split="train",
+        train_identities=-(-n // 8),
+        val_identities=1,
+        test_identities=1,
+        images_per_identity=8,
+        progress=False,
+    )
     return collate_images([data[i] for i in range(n)])
 
 
@@ -92,14 +99,24 @@ def check_renderer(device: torch.device, batch: int) -> dict[str, Any]:
         x = images.clone().to(dev).requires_grad_(True)
         out = model(x)
         (out.reconstruction * weights.to(dev)).sum().backward()
-        results[name] = {"reconstruction": out.reconstruction.detach().cpu(), "mask": out.mask.detach().cpu(),
-                         "image_grad": x.grad.cpu(),
-                         "param_grads": {k: p.grad.cpu() for k, p in model.named_parameters() if p.grad is not None}}
+        results[name] = {
+            "reconstruction": out.reconstruction.detach().cpu(),
+            "mask": out.mask.detach().cpu(),
+            "image_grad": x.grad.cpu(),
+            "param_grads": {k: p.grad.cpu() for k, p in model.named_parameters() if p.grad is not None},
+        }
     cpu, dev = results["cpu"], results["device"]
     pixel = (cpu["reconstruction"] - dev["reconstruction"]).abs()
     worst_param = max(
-        ((k, differences(cpu["param_grads"][k], dev["param_grads"][k])["max"] / (cpu["param_grads"][k].abs().max().item() + 1e-12))
-         for k in cpu["param_grads"]), key=lambda kv: kv[1],
+        (
+            (
+                k,
+                differences(cpu["param_grads"][k], dev["param_grads"][k])["max"]
+                / (cpu["param_grads"][k].abs().max().item() + 1e-12),
+            )
+            for k in cpu["param_grads"]
+        ),
+        key=lambda kv: kv[1],
     )
     return {
         "reconstruction": differences(cpu["reconstruction"], dev["reconstruction"]),
@@ -183,25 +200,37 @@ def main() -> int:
     }
     t0 = time.perf_counter()
     report["renderer"] = check_renderer(device, batch=2 if dry else 16)
-    report["train_step"] = time_training_step(device, batch=4 if dry else 64, warmup=1 if dry else 3,
-                                              repeats=1 if dry else 10)
+    report["train_step"] = time_training_step(
+        device, batch=4 if dry else 64, warmup=1 if dry else 3, repeats=1 if dry else 10
+    )
     report["extract"] = time_extract(device, batch=8 if dry else 256, repeats=1 if dry else 10)
     report["seconds"] = time.perf_counter() - t0
     r, s, e = report["renderer"], report["train_step"], report["extract"]
     rows = [
         ("device", report["device"]),
-        ("renderer: reconstruction max / p99.9 diff", f"{r['reconstruction']['max']:.2e} / {r['reconstruction']['p99.9']:.2e}"),
-        ("renderer: pixels over 1e-3, mask pixels differing",
-         f"{r['share_of_pixels_over_tolerance']:.2e}, {r['mask_pixels_that_differ']}"),
+        (
+            "renderer: reconstruction max / p99.9 diff",
+            f"{r['reconstruction']['max']:.2e} / {r['reconstruction']['p99.9']:.2e}",
+        ),
+        (
+            "renderer: pixels over 1e-3, mask pixels differing",
+            f"{r['share_of_pixels_over_tolerance']:.2e}, {r['mask_pixels_that_differ']}",
+        ),
         ("renderer: image grad max diff (grad scale)", f"{r['image_grad']['max']:.2e} ({r['image_grad_scale']:.2e})"),
-        ("renderer: worst param grad (diff / max)",
-         f"{r['worst_parameter_grad']['name']}: {r['worst_parameter_grad']['max_diff_over_max_abs']:.2e}"),
+        (
+            "renderer: worst param grad (diff / max)",
+            f"{r['worst_parameter_grad']['name']}: {r['worst_parameter_grad']['max_diff_over_max_abs']:.2e}",
+        ),
     ]
     for mode in ("float32", "bf16-autocast"):
         m = s[mode]
         memory = "" if m.get("peak_memory_gib") is None else f", {m['peak_memory_gib']:.2f} GiB"
-        rows.append((f"train step B{s['batch']} LOOCC-LV {mode}",
-                     m["error"] if "error" in m else f"{m['seconds_per_step']:.3f} s{memory}, loss {m['last_loss']:.4f}"))
+        rows.append(
+            (
+                f"train step B{s['batch']} LOOCC-LV {mode}",
+                m["error"] if "error" in m else f"{m['seconds_per_step']:.3f} s{memory}, loss {m['last_loss']:.4f}",
+            )
+        )
     rows.append((f"extract B{e['batch']}", f"{e['images_per_second']:.0f} images/s"))
     rows.append(("total", f"{report['seconds']:.0f} s"))
     width = max(len(k) for k, _ in rows)

@@ -68,8 +68,10 @@ def test_the_views_and_the_rerender_come_from_the_cached_decomposition(session: 
     assert all(v.shape == (192, 192, 3) and v.dtype == np.uint8 for v in views.values())
     assert np.array_equal(views["reconstruction"], to_display(session.decomposition.reconstruction[1]))
     calls: list[str] = []
-    hooks = [net.register_forward_pre_hook(lambda *_, n=name: calls.append(n))
-             for name, net in session.model.part_networks().items()]
+    hooks = [
+        net.register_forward_pre_hook(lambda *_, n=name: calls.append(n))
+        for name, net in session.model.part_networks().items()
+    ]
     try:
         same = rerender_face(session, 1, SceneEdit())
         relit = rerender_face(session, 1, SceneEdit(light_yaw=50.0, light_pitch=0.0))
@@ -202,8 +204,15 @@ def test_the_api_decomposes_relights_and_animates(server: str, tmp_path: Path) -
 def test_the_page_in_chromium(server: str, tmp_path: Path) -> None:
     from playwright import sync_api  # in the dev extra: only a missing browser skips this test
 
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--enable-unsafe-swiftshader"]  # WebGL in software: the mesh viewer
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--enable-unsafe-swiftshader",
+    ]  # WebGL in software: the mesh viewer
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
         try:
@@ -220,7 +229,8 @@ def test_the_page_in_chromium(server: str, tmp_path: Path) -> None:
             page.locator("#light-yaw input[type=range]").fill("45")
             page.wait_for_function(
                 "src => { const i = document.querySelector('#rerendered img'); return i && i.src !== src; }",
-                arg=before, timeout=30_000,
+                arg=before,
+                timeout=30_000,
             )
             page.locator("#mesh canvas").wait_for(timeout=30_000)
             page.locator("#animate").click()

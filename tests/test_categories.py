@@ -31,7 +31,9 @@ def test_model_config_of_a_profile() -> None:
 
 
 def test_a_new_category_is_one_entry() -> None:
-    birds = CategoryProfile(name="birds", scene=SceneConfig(fov_deg=12.0), use_conf=False, loss=LossConfig(), batch_size=32)
+    birds = CategoryProfile(
+        name="birds", scene=SceneConfig(fov_deg=12.0), use_conf=False, loss=LossConfig(), batch_size=32
+    )
     config = birds.model_config("cpu")
     assert config.category == "birds" and config.scene.fov_deg == 12.0 and not config.nets.use_conf
     with pytest.raises(ValueError, match="batch_size"):
@@ -40,7 +42,9 @@ def test_a_new_category_is_one_entry() -> None:
 
 def test_get_category_names_the_known_ones() -> None:
     assert get_category("cars") is CATEGORIES["cars"]
-    with pytest.raises(UnknownNameError, match=r"unknown category 'face'; did you mean 'faces'\?; known: cars, cat, faces"):
+    with pytest.raises(
+        UnknownNameError, match=r"unknown category 'face'; did you mean 'faces'\?; known: cars, cat, faces"
+    ):
         get_category("face")
 
 

@@ -50,8 +50,16 @@ def test_list_without_registered_checkpoints(capsys):
 
 def test_list_shows_registered_checkpoints(capsys):
     entry = PretrainedEntry(
-        name="zz-cli-test", kind="hub", repo_id="org/faces", revision="e" * 40, sha256="1" * 64,
-        config_sha256="2" * 64, summary="faces, LOOCC LV", license="mit", paper="-", description="-",
+        name="zz-cli-test",
+        kind="hub",
+        repo_id="org/faces",
+        revision="e" * 40,
+        sha256="1" * 64,
+        config_sha256="2" * 64,
+        summary="faces, LOOCC LV",
+        license="mit",
+        paper="-",
+        description="-",
     )
     register_pretrained(entry)
     try:
@@ -142,7 +150,10 @@ def test_decompose_names_figures_of_inputs_that_share_a_stem(checkpoint, photos,
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["extract", "missing.png", "--model", "local-dir:x", "-o", "f.npz"], "inputs: no such file or folder: missing.png"),
+        (
+            ["extract", "missing.png", "--model", "local-dir:x", "-o", "f.npz"],
+            "inputs: no such file or folder: missing.png",
+        ),
         (["extract", "{photos}", "--model", "faces-lv", "-o", "f.npz"], "no pretrained model named 'faces-lv'"),
         (
             ["extract", "{photos}", "--model", "local-dir:{ckpt}", "-o", "f.csv"],

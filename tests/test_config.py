@@ -45,7 +45,12 @@ def test_loss_weights_must_be_non_negative() -> None:
 FORMAT_1 = Path(__file__).parent / "fixtures" / "config_format1.json"
 """config.json of an early faces default, written before format versions existed (format 1)."""
 
-REMOVED_SETTINGS = {"nets": "depth_final_tanh", "scene": "center_depth", "render": "backend", "loss": "lam_light_albedo"}
+REMOVED_SETTINGS = {
+    "nets": "depth_final_tanh",
+    "scene": "center_depth",
+    "render": "backend",
+    "loss": "lam_light_albedo",
+}
 """A setting of each section that format 6 dropped (experiments that were not adopted)."""
 
 
@@ -109,7 +114,9 @@ def test_border_edges_and_normals_round_trip_and_are_checked() -> None:
     data = cfg.to_dict()
     assert data["scene"]["border_edges"] == "left-right" and data["render"]["normals"] == "unsup3d"
     assert ModelConfig.from_dict(data) == cfg
-    with pytest.raises(ValueError, match=r"SceneConfig.border_edges: expected one of \['all', 'left-right'\], got 'top'"):
+    with pytest.raises(
+        ValueError, match=r"SceneConfig.border_edges: expected one of \['all', 'left-right'\], got 'top'"
+    ):
         SceneConfig(border_edges="top")
     with pytest.raises(ValueError, match=r"RenderConfig.normals: expected one of \['replicate', 'unsup3d'\], got 'x'"):
         RenderConfig(normals="x")

@@ -23,11 +23,21 @@ from training.shape_init import ShapeInitConfig
 FIXTURES = Path(__file__).parent / "fixtures"
 
 EXAMPLES = [
-    NetConfig(depth_nf=32), SceneConfig(amb_range=(0.1, 0.9)), RenderConfig(pixel_convention="center"),
-    LossConfig(lam_perc=0.5), ModelConfig(variant="L", category="cars"), OptimConfig(betas=(0.5, 0.9)),
-    DataConfig(options={"split_seed": 3}, max_images=(4, 2, 2)), LooccConfig(variant="LV"), PHOTO_LIKE,
-    AugmentConfig(), SyntheticConfig.for_category("cars", seed=3), build_preset("tiny", "LV"),
-    SyntheticConfig().light_in, SyntheticConfig().view_ood, DetectorConfig(thresholds=(0.5, 0.6, 0.7)),
+    NetConfig(depth_nf=32),
+    SceneConfig(amb_range=(0.1, 0.9)),
+    RenderConfig(pixel_convention="center"),
+    LossConfig(lam_perc=0.5),
+    ModelConfig(variant="L", category="cars"),
+    OptimConfig(betas=(0.5, 0.9)),
+    DataConfig(options={"split_seed": 3}, max_images=(4, 2, 2)),
+    LooccConfig(variant="LV"),
+    PHOTO_LIKE,
+    AugmentConfig(),
+    SyntheticConfig.for_category("cars", seed=3),
+    build_preset("tiny", "LV"),
+    SyntheticConfig().light_in,
+    SyntheticConfig().view_ood,
+    DetectorConfig(thresholds=(0.5, 0.6, 0.7)),
     ShapeInitConfig(steps=5, semi_axes=(0.5, 0.8)),
 ]
 

@@ -29,13 +29,23 @@ from training.trainer import ResumeError
 def test_one_hierarchy_exported_from_the_package() -> None:
     assert physdis_hub.PhysdisError is PhysdisError and physdis_hub.CheckpointError is CheckpointError
     assert training.CheckpointError is CheckpointError
-    assert physdis_hub.errors.ConversionError is ConversionError  # one class for every converter  # the training checkpoint's error is the same class
+    assert (
+        physdis_hub.errors.ConversionError is ConversionError
+    )  # one class for every converter  # the training checkpoint's error is the same class
     assert physdis_hub.hub.CheckpointError is CheckpointError
-    for error, builtin in ((CheckpointError, RuntimeError), (ChecksumMismatchError, CheckpointError),
-                           (ConversionError, CheckpointError), (UnknownNameError, LookupError),
-                           (InputError, ValueError), (ConfigFormatError, ValueError),
-                           (UnknownPretrainedError, UnknownNameError), (UnknownDatasetError, KeyError),
-                           (DataLayoutError, ValueError), (PresetError, ValueError), (ResumeError, ValueError)):
+    for error, builtin in (
+        (CheckpointError, RuntimeError),
+        (ChecksumMismatchError, CheckpointError),
+        (ConversionError, CheckpointError),
+        (UnknownNameError, LookupError),
+        (InputError, ValueError),
+        (ConfigFormatError, ValueError),
+        (UnknownPretrainedError, UnknownNameError),
+        (UnknownDatasetError, KeyError),
+        (DataLayoutError, ValueError),
+        (PresetError, ValueError),
+        (ResumeError, ValueError),
+    ):
         assert issubclass(error, PhysdisError) and issubclass(error, builtin), error
         assert issubclass(error, USER_ERRORS), error  # the training commands report them as one message
 
@@ -43,7 +53,9 @@ def test_one_hierarchy_exported_from_the_package() -> None:
 def test_lookup_suggests_close_matches() -> None:
     table = {"faces": 1, "cars": 2}
     assert lookup(table, "cars", what="category") == 2
-    with pytest.raises(UnknownNameError, match=r"^unknown category 'face'; did you mean 'faces'\?; known: cars, faces$"):
+    with pytest.raises(
+        UnknownNameError, match=r"^unknown category 'face'; did you mean 'faces'\?; known: cars, faces$"
+    ):
         lookup(table, "face", what="category")
     with pytest.raises(ValueError, match=r"^no such thing: 'x'; known: cars, faces; try harder$"):
         lookup(table, "x", what="thing", error=ValueError, hints=["try harder"], lead="no such thing: 'x'")

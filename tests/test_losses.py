@@ -84,7 +84,9 @@ def test_vgg_applies_the_preprocessing_its_weights_declare(tmp_path) -> None:
     image = torch.rand(2, 3, 16, 16) * 2 - 1
     rgb01 = (image + 1) / 2
     caffe_in = rgb01[:, [2, 1, 0]] * 255 - torch.tensor([103.939, 116.779, 123.68]).view(1, 3, 1, 1)
-    tv_in = (rgb01 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    tv_in = (rgb01 - torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(
+        1, 3, 1, 1
+    )
     caffe = VGG16Features.load(_save_vgg(tmp_path / "caffe.safetensors", net, {"input": "caffe-bgr-255"}))
     plain = VGG16Features.load(_save_vgg(tmp_path / "plain.safetensors", net))  # no "input" key: torchvision
     assert (caffe.input_convention, plain.input_convention) == ("caffe-bgr-255", "torchvision")
@@ -100,7 +102,9 @@ def test_vgg_load_errors_name_the_argument(tmp_path) -> None:
     state = {k: v.contiguous() for k, v in net.state_dict().items()}
     state["features.14.weight"] = torch.zeros(256, 256, 1, 1)
     save_file(state, str(tmp_path / "shape.safetensors"))
-    with pytest.raises(ValueError, match=r"wrong shapes.*features\.14\.weight \(file \(256, 256, 1, 1\), VGG16 \(256, 256, 3, 3\)\)"):
+    with pytest.raises(
+        ValueError, match=r"wrong shapes.*features\.14\.weight \(file \(256, 256, 1, 1\), VGG16 \(256, 256, 3, 3\)\)"
+    ):
         VGG16Features.load(str(tmp_path / "shape.safetensors"))
     del state["features.14.weight"]
     save_file(state, str(tmp_path / "short.safetensors"))

@@ -80,7 +80,21 @@ def test_decompose_mesh_writes_the_models_points_faces_and_albedo(tmp_path):
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (80, 72, 3), dtype=np.uint8)).save(tmp_path / "face.png")
     out = tmp_path / "figures"
-    assert main(["decompose", str(tmp_path / "face.png"), "--model", f"local-dir:{ckpt}", "-o", str(out), "--mesh", "--no-align"]) == 0
+    assert (
+        main(
+            [
+                "decompose",
+                str(tmp_path / "face.png"),
+                "--model",
+                f"local-dir:{ckpt}",
+                "-o",
+                str(out),
+                "--mesh",
+                "--no-align",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["face.glb", "face.mtl", "face.obj", "face.png", "face_albedo.png"]
 
     dec = model.decompose(as_batch(str(tmp_path / "face.png"), 64))
@@ -110,8 +124,11 @@ def test_decompose_mesh_writes_the_models_points_faces_and_albedo(tmp_path):
     np.testing.assert_array_equal(accessor(gltf, binary, prim["indices"]).reshape(-1, 3), grid_triangles(s))
     np.testing.assert_allclose(accessor(gltf, binary, prim["attributes"]["TEXCOORD_0"]), uv, atol=1e-7)
     np.testing.assert_array_equal(accessor(gltf, binary, prim["attributes"]["NORMAL"]), obj["vn"].astype(np.float32))
-    image = gltf["images"][gltf["textures"][gltf["materials"][prim["material"]]["pbrMetallicRoughness"]
-                                            ["baseColorTexture"]["index"]]["source"]]
+    image = gltf["images"][
+        gltf["textures"][gltf["materials"][prim["material"]]["pbrMetallicRoughness"]["baseColorTexture"]["index"]][
+            "source"
+        ]
+    ]
     view = gltf["bufferViews"][image["bufferView"]]
     png = binary[view["byteOffset"] : view["byteOffset"] + view["byteLength"]]
     assert image["mimeType"] == "image/png" and png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -67,7 +67,9 @@ def test_sixteen_bit_pngs_are_scaled_not_clipped(tmp_path):
 
 def test_tiny_images_warn_and_model_sized_ones_do_not(tmp_path):
     _png(tmp_path / "tiny.png", size=20)
-    with pytest.warns(UserWarning, match=r"tiny\.png.*20x20 px, under half the model's 64x64 input; it is upsampled 3\.2x"):
+    with pytest.warns(
+        UserWarning, match=r"tiny\.png.*20x20 px, under half the model's 64x64 input; it is upsampled 3\.2x"
+    ):
         as_batch(str(tmp_path / "tiny.png"), 64, name=str(tmp_path / "tiny.png"))
     for side in (32, 50, 64):  # at most 2x upsampling: no warning
         _png(tmp_path / f"ok{side}.png", size=side)
@@ -123,9 +125,12 @@ def test_numpy_channels_first_and_rgba_arrays_match_their_torch_and_file_forms(t
     torch.testing.assert_close(as_batch(rgba.transpose(2, 0, 1), 16), from_file, rtol=0, atol=1e-6)
     rgba_chw = torch.from_numpy(np.ascontiguousarray(rgba.transpose(2, 0, 1)))
     torch.testing.assert_close(as_batch(rgba_chw, 16), from_file, rtol=0, atol=1e-6)
-    torch.testing.assert_close(as_batch(torch.stack([rgba_chw] * 2).float() / 255, 16), from_file.expand(2, -1, -1, -1),
-                               rtol=0, atol=1e-6)
-    with pytest.raises(ValueError, match=r"images: expected 1, 3 or 4 channels \(B, C, H, W\), got shape \(1, 5, 4, 4\)"):
+    torch.testing.assert_close(
+        as_batch(torch.stack([rgba_chw] * 2).float() / 255, 16), from_file.expand(2, -1, -1, -1), rtol=0, atol=1e-6
+    )
+    with pytest.raises(
+        ValueError, match=r"images: expected 1, 3 or 4 channels \(B, C, H, W\), got shape \(1, 5, 4, 4\)"
+    ):
         as_batch(torch.zeros(1, 5, 4, 4), 16)
     with pytest.raises(ValueError, match=r"images: expected a numpy array .*C = 1, 3 or 4, got shape \(20, 30, 5\)"):
         as_batch(np.zeros((20, 30, 5), np.uint8), 16)

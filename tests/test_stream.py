@@ -65,7 +65,9 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 def _extract(ckpt: Path, inputs: list[str], out: Path, *extra: str) -> int:
     # the test photos are noise, not faces: alignment (physdis_hub.align, tested there) is turned off
-    return main(["extract", *inputs, "--model", f"local-dir:{ckpt}", "-o", str(out), "--no-progress", "--no-align", *extra])
+    return main(
+        ["extract", *inputs, "--model", f"local-dir:{ckpt}", "-o", str(out), "--no-progress", "--no-align", *extra]
+    )
 
 
 def test_shard_folder_equals_one_file_and_the_model(checkpoint, photos, tmp_path):
@@ -153,19 +155,42 @@ def test_probe_reads_shard_folders_with_csv_labels(checkpoint, photos, tmp_path,
     out = tmp_path / "shards"
     assert _extract(ckpt, [str(photos[0].parent)], out, "--shard-size", "10", "--parts", "geom", "alb", "view") == 0
     csv = tmp_path / "labels.csv"
-    csv.write_text("file,kind,colour\n" + "".join(f"{p.name},{i % 2},{'red' if i % 3 else 'blue'}\n"
-                                                   for i, p in enumerate(photos)))
-    assert main(["probe", "cluster", "--features", str(out), "--labels", str(csv), "--json", str(tmp_path / "c.json")]) == 0
+    csv.write_text(
+        "file,kind,colour\n" + "".join(f"{p.name},{i % 2},{'red' if i % 3 else 'blue'}\n" for i, p in enumerate(photos))
+    )
+    assert (
+        main(["probe", "cluster", "--features", str(out), "--labels", str(csv), "--json", str(tmp_path / "c.json")])
+        == 0
+    )
     result = json.loads((tmp_path / "c.json").read_text())
     assert result and "geom-alb" not in capsys.readouterr().out
-    assert main(["probe", "linear", "--features", str(out), "--labels", str(csv), "--label-column", "colour",
-                 "--budgets", "10", "--epochs", "2"]) == 0
+    assert (
+        main(
+            [
+                "probe",
+                "linear",
+                "--features",
+                str(out),
+                "--labels",
+                str(csv),
+                "--label-column",
+                "colour",
+                "--budgets",
+                "10",
+                "--epochs",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert main(["probe", "pcc", "--features", str(out)]) == 0
     assert "geom-alb" in capsys.readouterr().out
     csv.write_text("file,kind\n" + "".join(f"{p.name},1\n" for p in photos[2:]))
     with pytest.raises(SystemExit, match=r"2 of 23 feature rows have no label in .*labels.csv: .*im0000.png"):
         main(["probe", "cluster", "--features", str(out), "--labels", str(csv)])
-    with pytest.raises(SystemExit, match=r"--label-column: 'age' is not a column of .* \(columns: \['file', 'kind'\]\)"):
+    with pytest.raises(
+        SystemExit, match=r"--label-column: 'age' is not a column of .* \(columns: \['file', 'kind'\]\)"
+    ):
         main(["probe", "cluster", "--features", str(out), "--labels", str(csv), "--label-column", "age"])
 
 
@@ -175,10 +200,33 @@ def test_two_torchrun_processes_write_one_index(checkpoint, photos, tmp_path):
     folder = str(photos[0].parent)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     run = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-         "physdis_hub.cli", "extract", folder, "--model", f"local-dir:{ckpt}", "--no-align", "-o", str(tmp_path / "two"),
-         "--shard-size", "4", "--workers", "0", "--no-progress"],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "physdis_hub.cli",
+            "extract",
+            folder,
+            "--model",
+            f"local-dir:{ckpt}",
+            "--no-align",
+            "-o",
+            str(tmp_path / "two"),
+            "--shard-size",
+            "4",
+            "--workers",
+            "0",
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("wrote 23 x 512 features") == 1  # rank 0 alone reports
@@ -186,8 +234,9 @@ def test_two_torchrun_processes_write_one_index(checkpoint, photos, tmp_path):
     index = extract_to_folder(model, source, tmp_path / "one", model_id=f"local-dir:{ckpt}", shard_size=4)
     assert index["shards"] == [{"file": f"shard-{k:06d}.npz", "rows": 4 if k < 5 else 3} for k in range(6)]
     assert read_index(tmp_path / "two")["shards"] == read_index(tmp_path / "one")["shards"]
-    np.testing.assert_allclose(read_features(tmp_path / "two").features, read_features(tmp_path / "one").features,
-                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        read_features(tmp_path / "two").features, read_features(tmp_path / "one").features, rtol=0, atol=1e-5
+    )
 
 
 @pytest.mark.slow
@@ -196,8 +245,23 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(checkpoint, tmp_path):
     folder = tmp_path / "many"
     write_images(folder, 300, size=32)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "physdis_hub.cli", "extract", str(folder), "--model", f"local-dir:{ckpt}", "--no-align",
-               "--shard-size", "20", "--batch-size", "10", "--workers", "1", "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "physdis_hub.cli",
+        "extract",
+        str(folder),
+        "--model",
+        f"local-dir:{ckpt}",
+        "--no-align",
+        "--shard-size",
+        "20",
+        "--batch-size",
+        "10",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     out = tmp_path / "killed"
     proc = subprocess.Popen([*command, "-o", str(out)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
@@ -212,7 +276,10 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(checkpoint, tmp_path):
     kept = {name: (out / name).stat().st_mtime_ns for name in done}
     assert subprocess.run([*command, "-o", str(out)], env=env, capture_output=True, timeout=600).returncode == 0
     assert {name: (out / name).stat().st_mtime_ns for name in done} == kept
-    assert subprocess.run([*command, "-o", str(tmp_path / "whole")], env=env, capture_output=True, timeout=600).returncode == 0
+    assert (
+        subprocess.run([*command, "-o", str(tmp_path / "whole")], env=env, capture_output=True, timeout=600).returncode
+        == 0
+    )
     resumed, whole = read_features(out), read_features(tmp_path / "whole")
     assert resumed.names == whole.names and len(whole.names) == 300
     np.testing.assert_array_equal(resumed.features, whole.features)

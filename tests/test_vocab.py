@@ -57,7 +57,12 @@ def test_the_run_states_its_variant_once() -> None:
 def test_check_parts() -> None:
     assert check_parts("geom") == ["geom"]
     assert check_parts(("alb", "view")) == ["alb", "view"]
-    for bad, message in (([], "non-empty"), (["shape"], "non-empty subset"), (["geom", "geom"], "repeated"), (3, "sequence")):
+    for bad, message in (
+        ([], "non-empty"),
+        (["shape"], "non-empty subset"),
+        (["geom", "geom"], "repeated"),
+        (3, "sequence"),
+    ):
         with pytest.raises(ValueError, match=message):
             check_parts(bad)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="^cluster_parts:"):

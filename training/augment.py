@@ -67,7 +67,9 @@ class AugmentConfig(ConfigBase):
     @property
     def enabled(self) -> bool:
         """Whether any augmentation can happen."""
-        return any(p > 0 for p in (self.p_color_cast, self.p_gray, self.p_blur, self.p_noise, self.p_jpeg, self.p_hflip))
+        return any(
+            p > 0 for p in (self.p_color_cast, self.p_gray, self.p_blur, self.p_noise, self.p_jpeg, self.p_hflip)
+        )
 
 
 PHOTO_LIKE = AugmentConfig(p_color_cast=0.5, p_gray=0.2, p_blur=0.3, p_noise=0.3, p_jpeg=0.3)

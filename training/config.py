@@ -52,8 +52,9 @@ class OptimConfig(ConfigBase):
 
     def adam(self, params: Iterable[Any]) -> torch.optim.Adam:
         """The configured Adam over ``params`` (an iterable of tensors or parameter groups)."""
-        return torch.optim.Adam(params, lr=self.lr, betas=self.betas, weight_decay=self.weight_decay,
-                                **ADAM_IMPLS[self.adam_impl])  # fmt: skip
+        return torch.optim.Adam(
+            params, lr=self.lr, betas=self.betas, weight_decay=self.weight_decay, **ADAM_IMPLS[self.adam_impl]
+        )
 
     def __post_init__(self) -> None:
         if not self.lr > 0:

@@ -102,6 +102,7 @@ def evaluate(
     stacked = np.concatenate([parts[p] for p in cluster_parts], axis=1)
     for name, labels in _discrete_labels(label_rows, max_classes).items():
         scores = cluster_probe(stacked, labels)
-        results.update({f"cluster_{name}_acc": scores.accuracy, f"cluster_{name}_f1": scores.f1,
-                        f"cluster_{name}_nmi": scores.nmi})
+        results.update(
+            {f"cluster_{name}_acc": scores.accuracy, f"cluster_{name}_f1": scores.f1, f"cluster_{name}_nmi": scores.nmi}
+        )
     return results

@@ -92,14 +92,22 @@ def export_run(
     splits = splits or build_splits(config.data)
     batch_size = batch_size or config.eval_batch_size
     model.calibrate(calibration_images(splits.val), batch_size=batch_size, align=False)
-    metrics = {"best_epoch": float(info["epoch"]), "val_loss": float(info["val_loss"]),
-               **evaluate(model, splits.test, batch_size=batch_size)}
+    metrics = {
+        "best_epoch": float(info["epoch"]),
+        "val_loss": float(info["val_loss"]),
+        **evaluate(model, splits.test, batch_size=batch_size),
+    }
     (run_dir / EVAL_FILE).write_text(json.dumps({"metrics": metrics, "command": command}, indent=2) + "\n")
     directory = save_pretrained(
-        model.cpu(), run_dir / EXPORT_DIR, eval_results={"metrics": metrics, "command": command}, repo_id=push_to,
+        model.cpu(),
+        run_dir / EXPORT_DIR,
+        eval_results={"metrics": metrics, "command": command},
+        repo_id=push_to,
         overwrite=True,
     )
-    commit = push_directory(directory, push_to, commit_message=f"physdis-hub training run: {command}") if push_to else None
+    commit = (
+        push_directory(directory, push_to, commit_message=f"physdis-hub training run: {command}") if push_to else None
+    )
     return ExportResult(directory, metrics, int(info["epoch"]), push_to if commit else None, commit)
 
 
@@ -111,8 +119,10 @@ def calibration_images(dataset: Dataset, limit: int = CALIBRATION_IMAGES) -> tor
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m training.export RUN``; returns the exit status (2 for a missing or damaged checkpoint)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="python -m training.export",
-                                     description="Evaluate the best epoch of a training run so far and export it to RUN/model.")
+    parser = argparse.ArgumentParser(
+        prog="python -m training.export",
+        description="Evaluate the best epoch of a training run so far and export it to RUN/model.",
+    )
     parser.add_argument("run", type=Path, help=f"run directory holding {BEST_CHECKPOINT}")
     parser.add_argument("--push-to-hub", metavar="ORG/NAME", help="also push the exported model to this Hub repository")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads")

@@ -145,9 +145,14 @@ def mirror_map(points: np.ndarray) -> tuple[np.ndarray, float]:
     return index, float(dist.max())
 
 
-def convert(source: Path, commit: str, identity_modes: int = IDENTITY_MODES,
-            expressions: tuple[str, ...] = EXPRESSIONS, face_vertices: int = FACE_VERTICES,
-            face_polygons: int = FACE_POLYGONS) -> dict[str, np.ndarray]:
+def convert(
+    source: Path,
+    commit: str,
+    identity_modes: int = IDENTITY_MODES,
+    expressions: tuple[str, ...] = EXPRESSIONS,
+    face_vertices: int = FACE_VERTICES,
+    face_polygons: int = FACE_POLYGONS,
+) -> dict[str, np.ndarray]:
     """The arrays of the face-area file (:data:`physdis_hub.data.ict.KEYS`, in that order) from an ICT-FaceKit folder.
 
     Args:
@@ -229,9 +234,13 @@ def convert(source: Path, commit: str, identity_modes: int = IDENTITY_MODES,
         )
     id_modes = np.stack(id_modes)
     ex_modes = np.stack([symmetric(delta(name)) for name in expressions])
-    faces = np.concatenate([triangles(polygons)] + [
-        np.stack([loop, np.roll(loop, -1), np.full(len(loop), face_vertices + i)], -1) for i, loop in enumerate(loops)
-    ])
+    faces = np.concatenate(
+        [triangles(polygons)]
+        + [
+            np.stack([loop, np.roll(loop, -1), np.full(len(loop), face_vertices + i)], -1)
+            for i, loop in enumerate(loops)
+        ]
+    )
     index_path = model / "vertex_indices.json"
     if not index_path.is_file():
         raise ICTConversionError(f"{index_path}: missing")

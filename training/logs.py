@@ -38,7 +38,11 @@ class MetricsLogger:
     """
 
     def __init__(
-        self, directory: str | Path, *, enabled: bool = True, resume_step: int | None = None,
+        self,
+        directory: str | Path,
+        *,
+        enabled: bool = True,
+        resume_step: int | None = None,
         resume_epoch: int | None = None,
     ) -> None:
         self.directory = Path(directory)

@@ -130,8 +130,15 @@ class LooccConfig(ConfigBase):
             raise ValueError(f"LooccConfig.weight: expected >= 0, got {self.weight}")
         if self.temperature <= 0:
             raise ValueError(f"LooccConfig.temperature: expected > 0, got {self.temperature}")
-        for name in ("ambient_delta", "diffuse_delta", "light_angle_deg", "light_vector_delta",
-                     "view_pitch_deg", "view_yaw_deg", "cycle_weight"):
+        for name in (
+            "ambient_delta",
+            "diffuse_delta",
+            "light_angle_deg",
+            "light_vector_delta",
+            "view_pitch_deg",
+            "view_yaw_deg",
+            "cycle_weight",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"LooccConfig.{name}: expected >= 0, got {getattr(self, name)}")
         if not 0 < self.light_angle_limit_deg < 90:
@@ -242,9 +249,7 @@ def apply_perturbation(
         :class:`SceneParams` sharing ``depth``, ``albedo`` and the unperturbed part with ``scene``.
     """
     if perturbation.batch_size != scene.batch_size:
-        raise ValueError(
-            f"perturbation: has {perturbation.batch_size} rows, the scene has {scene.batch_size} images"
-        )
+        raise ValueError(f"perturbation: has {perturbation.batch_size} rows, the scene has {scene.batch_size} images")
     d = perturbation.deltas
     if perturbation.kind == "view":
         offset = torch.stack([d["pitch"], d["yaw"], torch.zeros_like(d["yaw"])], dim=1)

@@ -71,8 +71,14 @@ def repo_name(org: str, preset: str, variant: str) -> str:
 def results_markdown(preset: str, rows: dict[str, dict[str, float]], command: str) -> str:
     """A table of the variants' metrics (one row per variant)."""
     names = sorted({k for metrics in rows.values() for k in metrics})
-    lines = [f"# physdis-hub reproduction: preset `{preset}`", "", f"Command: `{command}`", "",
-             "| variant | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines = [
+        f"# physdis-hub reproduction: preset `{preset}`",
+        "",
+        f"Command: `{command}`",
+        "",
+        "| variant | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
     for variant, metrics in rows.items():
         cells = [f"{metrics[n]:.4g}" if n in metrics else "" for n in names]
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
@@ -89,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         preset = resolve_preset(args.category, args.preset, args.data_dir)
         configs = {
-            v: apply_overrides(build_preset(preset, v, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights), args)
+            v: apply_overrides(
+                build_preset(preset, v, data_dir=args.data_dir, perceptual_weights=args.perceptual_weights), args
+            )
             for v in variants
         }
         out = Path(args.out or f"runs/reproduce-{preset}")

@@ -43,39 +43,77 @@ from .trainer import Trainer, TrainingInterrupted
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``train`` and ``reproduce`` that override preset fields."""
     parser.add_argument("--data-dir", help="directory of the real data set (UTKFace, syncar)")
-    parser.add_argument("--perceptual-weights", metavar="FILE",
-                        help="local VGG16 .safetensors; enables the perceptual loss at the paper's weight")
-    parser.add_argument("--dataset", metavar="NAME",
-                        help="train on another synthetic data set with the preset's data options "
-                             "(e.g. synthetic-faces-ict with a faces synthetic preset)")
+    parser.add_argument(
+        "--perceptual-weights",
+        metavar="FILE",
+        help="local VGG16 .safetensors; enables the perceptual loss at the paper's weight",
+    )
+    parser.add_argument(
+        "--dataset",
+        metavar="NAME",
+        help="train on another synthetic data set with the preset's data options "
+        "(e.g. synthetic-faces-ict with a faces synthetic preset)",
+    )
     parser.add_argument("--epochs", type=int, help="override max_epochs")
     parser.add_argument("--batch-size", type=int, help="override the global batch size")
     parser.add_argument("--lr", type=float, help="override the learning rate (paper text: 1e-3, public configs: 1e-4)")
     parser.add_argument("--weight-decay", type=float, help="override Adam's L2 weight decay (Unsup3d: 5e-4)")
     parser.add_argument("--seed", type=int, help="override the seed")
-    parser.add_argument("--precision", choices=list(PRECISIONS),
-                        help="what the networks compute in while training (CPU presets: bf16)")
-    parser.add_argument("--adam-impl", choices=list(ADAM_IMPLS),
-                        help="Adam's implementation (speed only; presets: auto, torch's choice)")
+    parser.add_argument(
+        "--precision", choices=list(PRECISIONS), help="what the networks compute in while training (CPU presets: bf16)"
+    )
+    parser.add_argument(
+        "--adam-impl",
+        choices=list(ADAM_IMPLS),
+        help="Adam's implementation (speed only; presets: auto, torch's choice)",
+    )
     parser.add_argument("--device", choices=DEVICES, help="override the device")
-    parser.add_argument("--loss", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a loss weight of the model config, e.g. --loss lam_normal_smooth=0 "
-                             "(repeatable; names: the fields of physdis_hub.config.LossConfig)")
-    parser.add_argument("--loocc", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a number of the LOOCC config, e.g. --loocc cycle_weight=1")
-    parser.add_argument("--scene", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a scene setting of the model config, e.g. --scene border_depth=1.05 "
-                             "(repeatable; names: the number fields of physdis_hub.config.SceneConfig)")
-    parser.add_argument("--shape-init", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a number of the convex start (training.shape_init.ShapeInitConfig), "
-                             "e.g. --shape-init bulge=0.4 or --shape-init steps=0 (off)")
+    parser.add_argument(
+        "--loss",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a loss weight of the model config, e.g. --loss lam_normal_smooth=0 "
+        "(repeatable; names: the fields of physdis_hub.config.LossConfig)",
+    )
+    parser.add_argument(
+        "--loocc",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a number of the LOOCC config, e.g. --loocc cycle_weight=1",
+    )
+    parser.add_argument(
+        "--scene",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a scene setting of the model config, e.g. --scene border_depth=1.05 "
+        "(repeatable; names: the number fields of physdis_hub.config.SceneConfig)",
+    )
+    parser.add_argument(
+        "--shape-init",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a number of the convex start (training.shape_init.ShapeInitConfig), "
+        "e.g. --shape-init bulge=0.4 or --shape-init steps=0 (off)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--checkpoint-every", type=int, metavar="STEPS",
-                        help="write OUT/last.ckpt every STEPS steps within an epoch too (0: at epoch ends only; "
-                             "it is always written on Ctrl-C / SIGTERM)")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="STEPS",
+        help="write OUT/last.ckpt every STEPS steps within an epoch too (0: at epoch ends only; "
+        "it is always written on Ctrl-C / SIGTERM)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt (from the last saved step)")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help=f"CPU threads (default: OMP_NUM_THREADS if set, else at most {DEFAULT_MAX_THREADS})",
+    )
 
 
 def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfig:
@@ -101,8 +139,11 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
                 f"(the preset trains on {config.data.dataset!r}; synthetic: {synthetic})"
             )
         changes["data"] = dataclasses.replace(config.data, dataset=args.dataset)
-    optim = {k: v for k, v in (("lr", args.lr), ("weight_decay", args.weight_decay), ("adam_impl", args.adam_impl))
-             if v is not None}
+    optim = {
+        k: v
+        for k, v in (("lr", args.lr), ("weight_decay", args.weight_decay), ("adam_impl", args.adam_impl))
+        if v is not None
+    }
     weights = _scalar_fields(args.loss, LossConfig, "--loss")
     scene = _scalar_fields(args.scene, SceneConfig, "--scene")
     loocc = _scalar_fields(args.loocc, LooccConfig, "--loocc")
@@ -112,8 +153,9 @@ def apply_overrides(config: TrainConfig, args: argparse.Namespace) -> TrainConfi
             changes["optim"] = dataclasses.replace(config.optim, **optim)
         if weights or scene:
             model = config.model
-            changes["model"] = model.replace(loss=dataclasses.replace(model.loss, **weights),
-                                             scene=dataclasses.replace(model.scene, **scene))
+            changes["model"] = model.replace(
+                loss=dataclasses.replace(model.loss, **weights), scene=dataclasses.replace(model.scene, **scene)
+            )
         if loocc:
             changes["loocc"] = dataclasses.replace(config.loocc, **loocc)
         if shape_init:
@@ -168,17 +210,30 @@ def _parser() -> argparse.ArgumentParser:
         epilog="presets: " + "; ".join(_describe(p) for p in PRESETS.values()),
     )
     parser.add_argument("--preset", choices=[p.name for p in list_presets()], help="training recipe (or --init)")
-    parser.add_argument("--init", metavar="MODEL",
-                        help="start from this pretrained model (e.g. unsup3d-celeba) instead of a preset: its "
-                             "networks and settings, the paper's schedule; needs --data")
-    parser.add_argument("--data", metavar="DATASET", help="with --init: the registered data set to train on (e.g. celeba)")
-    parser.add_argument("--variant", choices=VARIANTS,
-                        help="LOOCC variant (default: the preset's, LV except for tiny; LV with --init)")
-    parser.add_argument("--loocc-style", default="text", choices=STYLES,
-                        help="LOOCC as the paper's text (default) or as the authors' code (docs/loocc.md)")
+    parser.add_argument(
+        "--init",
+        metavar="MODEL",
+        help="start from this pretrained model (e.g. unsup3d-celeba) instead of a preset: its "
+        "networks and settings, the paper's schedule; needs --data",
+    )
+    parser.add_argument(
+        "--data", metavar="DATASET", help="with --init: the registered data set to train on (e.g. celeba)"
+    )
+    parser.add_argument(
+        "--variant", choices=VARIANTS, help="LOOCC variant (default: the preset's, LV except for tiny; LV with --init)"
+    )
+    parser.add_argument(
+        "--loocc-style",
+        default="text",
+        choices=STYLES,
+        help="LOOCC as the paper's text (default) or as the authors' code (docs/loocc.md)",
+    )
     parser.add_argument("--out", help="run directory (checkpoints, logs, figures, export); required to train")
-    parser.add_argument("--print-config", action="store_true",
-                        help="print the resolved configuration (preset, variant and overrides) as JSON and exit")
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved configuration (preset, variant and overrides) as JSON and exit",
+    )
     add_config_arguments(parser)
     parser.add_argument("--no-export", action="store_true", help="skip evaluation and export of the best epoch")
     parser.add_argument("--push-to-hub", metavar="ORG/NAME", help="push the exported model to this Hub repository")
@@ -200,21 +255,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: give either --preset NAME or --init MODEL", file=sys.stderr)
         return 2
     if (args.data is None) != (args.preset is not None):
-        why = "--init needs --data DATASET (the registered data set to train on, e.g. celeba)" if args.init else (
-            "--data is for --init runs (a preset names its own data set)")
+        why = (
+            "--init needs --data DATASET (the registered data set to train on, e.g. celeba)"
+            if args.init
+            else ("--data is for --init runs (a preset names its own data set)")
+        )
         print(f"error: {why}", file=sys.stderr)
         return 2
     if args.init and args.loocc_style != "text":
-        print("error: --loocc-style code changes the light and view encoders' heads, which --init's pretrained "
-              "networks fix; use it with --preset", file=sys.stderr)
+        print(
+            "error: --loocc-style code changes the light and view encoders' heads, which --init's pretrained "
+            "networks fix; use it with --preset",
+            file=sys.stderr,
+        )
         return 2
     try:
         if args.init:
-            base = init_config(args.init, args.variant or "LV", data=args.data, data_dir=args.data_dir,
-                               perceptual_weights=args.perceptual_weights)
+            base = init_config(
+                args.init,
+                args.variant or "LV",
+                data=args.data,
+                data_dir=args.data_dir,
+                perceptual_weights=args.perceptual_weights,
+            )
         else:
-            base = build_preset(args.preset, args.variant, data_dir=args.data_dir,
-                                perceptual_weights=args.perceptual_weights, loocc_style=args.loocc_style)
+            base = build_preset(
+                args.preset,
+                args.variant,
+                data_dir=args.data_dir,
+                perceptual_weights=args.perceptual_weights,
+                loocc_style=args.loocc_style,
+            )
         config = apply_overrides(base, args)
         if args.print_config:
             print(config_json(config), end="")
@@ -225,8 +296,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             if ctx.is_main and not args.no_export:
                 from .export import export_run
 
-                exported = export_run(args.out, trainer.splits, command=command_line("training.train", argv),
-                                      push_to=args.push_to_hub, device=ctx.device)
+                exported = export_run(
+                    args.out,
+                    trainer.splits,
+                    command=command_line("training.train", argv),
+                    push_to=args.push_to_hub,
+                    device=ctx.device,
+                )
                 print(exported.report(), file=sys.stderr)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)

@@ -176,7 +176,11 @@ class EarlyStopping:
         return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best, self.best_epoch, self.bad_epochs = float(state["best"]), int(state["best_epoch"]), int(state["bad_epochs"])
+        self.best, self.best_epoch, self.bad_epochs = (
+            float(state["best"]),
+            int(state["best_epoch"]),
+            int(state["bad_epochs"]),
+        )
 
 
 @dataclass
@@ -243,8 +247,9 @@ class Trainer:
         if config.init is not None:
             load_initial_weights(self.model, config.init)
         self.model.to(self.ctx.device)
-        self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights,
-                                           config.shape_init).to(self.ctx.device)
+        self.objective = TrainingObjective(self.model, config.loocc, config.perceptual_weights, config.shape_init).to(
+            self.ctx.device
+        )
         set_precision(self.model, config.precision)
         self.optimizer = config.optim.adam(self.model.parameters())
         self.loocc_generator = torch.Generator().manual_seed(config.seed + LOOCC_SEED_OFFSET)
@@ -283,7 +288,9 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / CONFIG_FILE).write_text(_json(cfg.to_dict()))
         logger = MetricsLogger(
-            self.run_dir, enabled=ctx.is_main, resume_step=self.step if resume else None,
+            self.run_dir,
+            enabled=ctx.is_main,
+            resume_step=self.step if resume else None,
             resume_epoch=self.epoch if resume else None,
         )
         self._say(self._banner(resumed_from))
@@ -301,11 +308,17 @@ class Trainer:
                 augment_states = self._augment_states()
                 if ctx.is_main:  # logs first: last.ckpt commits the epoch, so nothing after it is lost
                     self._figure(logger)
-                    logger.log_epoch(self.epoch, self.step, {
-                        **{f"train_{k}": v for k, v in train_means.items()}, "val_loss": val,
-                        "best_val_loss": self.early_stopping.best, "lr": cfg.optim.lr,
-                        "seconds": round(time.perf_counter() - t0, 3),
-                    })
+                    logger.log_epoch(
+                        self.epoch,
+                        self.step,
+                        {
+                            **{f"train_{k}": v for k, v in train_means.items()},
+                            "val_loss": val,
+                            "best_val_loss": self.early_stopping.best,
+                            "lr": cfg.optim.lr,
+                            "seconds": round(time.perf_counter() - t0, 3),
+                        },
+                    )
                     if improved:
                         save_checkpoint(self._best_state(val), self.run_dir / BEST_CHECKPOINT)
                     save_checkpoint(self._state(augment_states), last)
@@ -325,8 +338,13 @@ class Trainer:
         if stopped:
             self._say(f"early stopping: no improvement for {cfg.patience} epochs")
         return FitResult(
-            self.run_dir, self.epoch, self.step, self.early_stopping.best_epoch, self.early_stopping.best,
-            stopped, resumed_from,
+            self.run_dir,
+            self.epoch,
+            self.step,
+            self.early_stopping.best_epoch,
+            self.early_stopping.best,
+            stopped,
+            resumed_from,
         )
 
     # -- one epoch -------------------------------------------------------------------------------
@@ -342,16 +360,24 @@ class Trainer:
         if self._resume_rng is not None:  # a mid-epoch checkpoint holds the generators after that draw
             restore_rng_state(self._resume_rng)
             self._resume_rng = None
-        bar = tqdm(batches, desc=f"epoch {self.epoch}/{cfg.max_epochs}", leave=False, dynamic_ncols=True,
-                   total=total, initial=progress.batches, disable=not (self.progress and ctx.is_main),
-                   file=sys.stderr)
+        bar = tqdm(
+            batches,
+            desc=f"epoch {self.epoch}/{cfg.max_epochs}",
+            leave=False,
+            dynamic_ncols=True,
+            total=total,
+            initial=progress.batches,
+            disable=not (self.progress and ctx.is_main),
+            file=sys.stderr,
+        )
         for images in bar:
             if cfg.augment.enabled:
                 images = augment(images, cfg.augment, self.augment_generator)
             x = to_network_range(images.to(ctx.device, non_blocking=True))
             perturbation = sample_perturbation(cfg.loocc, cfg.batch_size, self.loocc_generator)
-            terms = wrapped(x, None if perturbation is None else perturbation.rows(rows),
-                            cfg.shape_init.weight_at(self.step + 1))
+            terms = wrapped(
+                x, None if perturbation is None else perturbation.rows(rows), cfg.shape_init.weight_at(self.step + 1)
+            )
             if not torch.isfinite(terms["total"]):
                 values = {k: float(v.detach()) for k, v in terms.items()}
                 raise FloatingPointError(
@@ -369,7 +395,9 @@ class Trainer:
             logger.log_step(self.step, self.epoch, {**means, "aug": perturbation.kind if perturbation else ""})
             bar.set_postfix(loss=f"{means['total']:.4f}")
             interrupted = self._interrupted()
-            if interrupted or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and progress.batches < total):
+            if interrupted or (
+                cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and progress.batches < total
+            ):
                 self._save_mid_epoch(progress)
             if interrupted:
                 bar.close()
@@ -433,9 +461,16 @@ class Trainer:
         return float(total[0] / total[1])
 
     def _eval_batches(self, dataset: Any) -> Iterator[torch.Tensor]:
-        return iter(DataLoader(dataset, batch_size=self.config.eval_batch_size, shuffle=False,
-                               collate_fn=collate_images, num_workers=self.config.data.num_workers,
-                               worker_init_fn=ignore_interrupts))
+        return iter(
+            DataLoader(
+                dataset,
+                batch_size=self.config.eval_batch_size,
+                shuffle=False,
+                collate_fn=collate_images,
+                num_workers=self.config.data.num_workers,
+                worker_init_fn=ignore_interrupts,
+            )
+        )
 
     def _figure(self, logger: MetricsLogger) -> None:
         cfg = self.config
@@ -452,12 +487,24 @@ class Trainer:
     # -- set-up ----------------------------------------------------------------------------------
     def _train_loader(self) -> DataLoader:
         cfg, ctx = self.config, self.ctx
-        sampler = SkippingSampler(DistributedSampler(
-            self.splits.train, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True
-        ))
+        sampler = SkippingSampler(
+            DistributedSampler(
+                self.splits.train,
+                num_replicas=ctx.world_size,
+                rank=ctx.rank,
+                shuffle=True,
+                seed=cfg.seed,
+                drop_last=True,
+            )
+        )
         loader: DataLoader = DataLoader(
-            self.splits.train, batch_size=cfg.batch_size // ctx.world_size, sampler=sampler, drop_last=True,
-            collate_fn=collate_images, num_workers=cfg.data.num_workers, pin_memory=ctx.device.type == "cuda",
+            self.splits.train,
+            batch_size=cfg.batch_size // ctx.world_size,
+            sampler=sampler,
+            drop_last=True,
+            collate_fn=collate_images,
+            num_workers=cfg.data.num_workers,
+            pin_memory=ctx.device.type == "cuda",
             worker_init_fn=ignore_interrupts,
         )
         if len(loader) == 0:
@@ -527,8 +574,12 @@ class Trainer:
         except (ValueError, TypeError) as err:
             raise ResumeError(f"resume: {path} holds a configuration this version cannot read ({err})") from err
         # checkpoint_every only says how often the state is saved.
-        saved = {**saved, "max_epochs": self.config.max_epochs, "notes": self.config.notes,
-                 "checkpoint_every": self.config.checkpoint_every}
+        saved = {
+            **saved,
+            "max_epochs": self.config.max_epochs,
+            "notes": self.config.notes,
+            "checkpoint_every": self.config.checkpoint_every,
+        }
         diff = config_diff(saved, self.config.to_dict())
         if diff:
             raise ResumeError(
@@ -564,8 +615,9 @@ class Trainer:
             f"{size(self.splits.test)} test images; global batch {cfg.batch_size}, lr {cfg.optim.lr:g}",
         ]
         if resumed_from is not None and self._resume_progress.batches:
-            lines.append(f"resuming epoch {resumed_from + 1} after its batch {self._resume_progress.batches} "
-                         f"(step {self.step})")
+            lines.append(
+                f"resuming epoch {resumed_from + 1} after its batch {self._resume_progress.batches} (step {self.step})"
+            )
         elif resumed_from is not None:
             lines.append(f"resuming after epoch {resumed_from} (step {self.step})")
         if cfg.notes:
@@ -593,7 +645,9 @@ def _json(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def load_best_model(run_dir: str | Path, map_location: str | torch.device = "cpu") -> tuple[PhysDisModel, dict[str, Any]]:
+def load_best_model(
+    run_dir: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[PhysDisModel, dict[str, Any]]:
     """The model of the best epoch of a run, in eval mode, with ``{"epoch", "val_loss", "config"}``.
 
     Raises:

@@ -27,8 +27,18 @@ from .crop import crop_square, demo_crop
 from .mtcnn import DetectorConfig, Face, detect
 
 __all__ = [
-    "FACES", "SAMPLE_PHOTO", "AlignCrops", "AlignedFace", "Alignment", "DetectorConfig", "Face",
-    "align_faces", "align_images", "crop_square", "demo_crop", "detect_faces",
+    "FACES",
+    "SAMPLE_PHOTO",
+    "AlignCrops",
+    "AlignedFace",
+    "Alignment",
+    "DetectorConfig",
+    "Face",
+    "align_faces",
+    "align_images",
+    "crop_square",
+    "demo_crop",
+    "detect_faces",
 ]
 
 FACES = ("largest", "all")

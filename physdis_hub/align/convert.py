@@ -28,13 +28,43 @@ from ..hub.checkpoint import sha256_file
 from .mtcnn import MTCNN, WEIGHTS
 
 KEY_MAP = {
-    "pnet": {"conv1": "body.0", "prelu1": "body.1", "conv2": "body.3", "prelu2": "body.4", "conv3": "body.5",
-             "prelu3": "body.6", "conv4_1": "score", "conv4_2": "offset"},
-    "rnet": {"conv1": "body.0", "prelu1": "body.1", "conv2": "body.3", "prelu2": "body.4", "conv3": "body.6",
-             "prelu3": "body.7", "dense4": "body.9", "prelu4": "body.10", "dense5_1": "score", "dense5_2": "offset"},
-    "onet": {"conv1": "body.0", "prelu1": "body.1", "conv2": "body.3", "prelu2": "body.4", "conv3": "body.6",
-             "prelu3": "body.7", "conv4": "body.9", "prelu4": "body.10", "dense5": "body.12", "prelu5": "body.13",
-             "dense6_1": "score", "dense6_2": "offset", "dense6_3": "landmarks"},
+    "pnet": {
+        "conv1": "body.0",
+        "prelu1": "body.1",
+        "conv2": "body.3",
+        "prelu2": "body.4",
+        "conv3": "body.5",
+        "prelu3": "body.6",
+        "conv4_1": "score",
+        "conv4_2": "offset",
+    },
+    "rnet": {
+        "conv1": "body.0",
+        "prelu1": "body.1",
+        "conv2": "body.3",
+        "prelu2": "body.4",
+        "conv3": "body.6",
+        "prelu3": "body.7",
+        "dense4": "body.9",
+        "prelu4": "body.10",
+        "dense5_1": "score",
+        "dense5_2": "offset",
+    },
+    "onet": {
+        "conv1": "body.0",
+        "prelu1": "body.1",
+        "conv2": "body.3",
+        "prelu2": "body.4",
+        "conv3": "body.6",
+        "prelu3": "body.7",
+        "conv4": "body.9",
+        "prelu4": "body.10",
+        "dense5": "body.12",
+        "prelu5": "body.13",
+        "dense6_1": "score",
+        "dense6_2": "offset",
+        "dense6_3": "landmarks",
+    },
 }
 """Source layer name -> this package's module path, per network."""
 
@@ -48,7 +78,9 @@ def convert_state(name: str, source: dict[str, torch.Tensor]) -> dict[str, torch
     for key, value in source.items():
         layer, param = key.rsplit(".", 1)
         if layer not in KEY_MAP[name]:
-            raise InputError(f"{name}: unexpected key {key!r} in the source weights; expected layers {list(KEY_MAP[name])}")
+            raise InputError(
+                f"{name}: unexpected key {key!r} in the source weights; expected layers {list(KEY_MAP[name])}"
+            )
         if name in FLATTENED and layer == FLATTENED[name][0] and param == "weight":
             _, c, s = FLATTENED[name]
             value = value.reshape(-1, s, s, c).permute(0, 3, 2, 1).reshape(value.shape[0], -1)

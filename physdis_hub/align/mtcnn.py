@@ -88,8 +88,14 @@ class RNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            *_conv(3, 28, 3), _pool(3), *_conv(28, 48, 3), _pool(3), *_conv(48, 64, 2),
-            nn.Flatten(), nn.Linear(64 * 3 * 3, 128), nn.PReLU(128),
+            *_conv(3, 28, 3),
+            _pool(3),
+            *_conv(28, 48, 3),
+            _pool(3),
+            *_conv(48, 64, 2),
+            nn.Flatten(),
+            nn.Linear(64 * 3 * 3, 128),
+            nn.PReLU(128),
         )
         self.score = nn.Linear(128, 2)
         self.offset = nn.Linear(128, 4)
@@ -107,8 +113,16 @@ class ONet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            *_conv(3, 32, 3), _pool(3), *_conv(32, 64, 3), _pool(3), *_conv(64, 64, 3), _pool(2),
-            *_conv(64, 128, 2), nn.Flatten(), nn.Linear(128 * 3 * 3, 256), nn.PReLU(256),
+            *_conv(3, 32, 3),
+            _pool(3),
+            *_conv(32, 64, 3),
+            _pool(3),
+            *_conv(64, 64, 3),
+            _pool(2),
+            *_conv(64, 128, 2),
+            nn.Flatten(),
+            nn.Linear(128 * 3 * 3, 256),
+            nn.PReLU(256),
         )
         self.score = nn.Linear(256, 2)
         self.offset = nn.Linear(256, 4)
@@ -334,7 +348,9 @@ def detect(image: torch.Tensor, config: DetectorConfig | None = None) -> list[Fa
         h, w = round(image.shape[1] / shrink), round(image.shape[2] / shrink)
         scale = np.array([image.shape[2] / w, image.shape[1] / h])
         small = detect(F.interpolate(image[None], size=(h, w), mode="area")[0], config)
-        return [Face(tuple((np.array(f.box) * np.tile(scale, 2)).tolist()), f.score, f.landmarks * scale) for f in small]
+        return [
+            Face(tuple((np.array(f.box) * np.tile(scale, 2)).tolist()), f.score, f.landmarks * scale) for f in small
+        ]
     with torch.inference_mode():
         cand = _stage_propose(net, image, config)
         crops, kept = crop_windows(image, cand[:, :4], RNet.size)

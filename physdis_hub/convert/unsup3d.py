@@ -290,8 +290,13 @@ def convert_pdr(
     (``cyclic: true``, light or view changed at random), ``"L"`` for light only, ``"none"`` without.
     """
     return convert_checkpoint(
-        checkpoint, output, layout=PDR, category=_category(PDR_CATEGORIES, category), variant=variant,
-        license=license, force=force,
+        checkpoint,
+        output,
+        layout=PDR,
+        category=_category(PDR_CATEGORIES, category),
+        variant=variant,
+        license=license,
+        force=force,
     )
 
 

@@ -137,7 +137,11 @@ class SyntheticCars(ObjectCategory):
             "dims": dims * rng.uniform([0.95, 0.95, 0.9, 0.93], [1.05, 1.05, 1.1, 1.07], (n, 4)),
             "belt": belt,
             "roof": roof,
-            "paint": np.clip(np.array(list(COLOURS.values()))[colour] * rng.uniform(0.9, 1.1, (n, 1)) + rng.normal(0, 0.02, (n, 3)), 0, 1),
+            "paint": np.clip(
+                np.array(list(COLOURS.values()))[colour] * rng.uniform(0.9, 1.1, (n, 1)) + rng.normal(0, 0.02, (n, 3)),
+                0,
+                1,
+            ),
         }
 
     def sample_image_factors(self, rng: np.random.Generator, n: int) -> Params:
@@ -206,7 +210,9 @@ class SyntheticCars(ObjectCategory):
                 outer = side * (width / 2 + 0.05)
                 ring_y = radius[:, None] * (1 + a.sin())
                 ring_f = fc[:, None] + radius[:, None] * a.cos()
-                xs = torch.cat([inner[:, None].expand(-1, N_WHEEL), outer[:, None].expand(-1, N_WHEEL), outer[:, None]], 1)
+                xs = torch.cat(
+                    [inner[:, None].expand(-1, N_WHEEL), outer[:, None].expand(-1, N_WHEEL), outer[:, None]], 1
+                )
                 ys = torch.cat([ring_y, ring_y, radius[:, None]], 1)
                 fs = torch.cat([ring_f, ring_f, fc[:, None]], 1)
                 pts.append(torch.stack([xs, ys, fs], -1))
@@ -223,7 +229,11 @@ class SyntheticCars(ObjectCategory):
         pts = torch.cat([body, front, wheels], 1)
         n_wheel = wheels.shape[1]
         part = torch.cat(
-            [torch.full((self.n_body,), _PART_BODY), torch.full((1,), _PART_FASCIA), torch.full((n_wheel,), _PART_WHEEL)]
+            [
+                torch.full((self.n_body,), _PART_BODY),
+                torch.full((1,), _PART_FASCIA),
+                torch.full((n_wheel,), _PART_WHEEL),
+            ]
         )
         onehot = torch.nn.functional.one_hot(part, 3).float().expand(batch, -1, -1)
         # fascia triangles share the last ring with the body; mark the fascia by its centre only and
@@ -266,7 +276,9 @@ class SyntheticCars(ObjectCategory):
         out = torch.where(y < sill + 0.08, dark * 2, out)  # sills and lower bumper
         out = torch.where(glass, torch.tensor([0.10, 0.13, 0.18]).view(1, 3, 1, 1) + 0.06 * (y - 1.0).clamp(0, 1), out)
         # fascia: headlights near the outer top corners, grille in the middle, dark bumper strip
-        lamp = fascia & (x > width / 2 * 0.55) & (x < width / 2 * 0.92) & (y > belt_front - 0.22) & (y < belt_front - 0.06)
+        lamp = (
+            fascia & (x > width / 2 * 0.55) & (x < width / 2 * 0.92) & (y > belt_front - 0.22) & (y < belt_front - 0.06)
+        )
         grille = fascia & (x < width / 2 * 0.45) & (y > sill + 0.18) & (y < belt_front - 0.1)
         out = torch.where(grille, dark * 1.5, out)
         out = torch.where(lamp, torch.tensor([0.95, 0.93, 0.82]).view(1, 3, 1, 1), out)

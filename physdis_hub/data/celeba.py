@@ -37,8 +37,25 @@ MASK_LAYOUT = """\
 """
 
 MASK_CLASSES = (
-    "background", "skin", "nose", "eye_g", "l_eye", "r_eye", "l_brow", "r_brow", "l_ear", "r_ear",
-    "mouth", "u_lip", "l_lip", "hair", "hat", "ear_r", "neck_l", "neck", "cloth",
+    "background",
+    "skin",
+    "nose",
+    "eye_g",
+    "l_eye",
+    "r_eye",
+    "l_brow",
+    "r_brow",
+    "l_ear",
+    "r_ear",
+    "mouth",
+    "u_lip",
+    "l_lip",
+    "hair",
+    "hat",
+    "ear_r",
+    "neck_l",
+    "neck",
+    "cloth",
 )
 """The 19 CelebAMask-HQ classes in the standard order (label = index; later parts overwrite earlier)."""
 
@@ -66,7 +83,9 @@ def parse_attributes(path: Path) -> tuple[list[str], list[str], np.ndarray]:
     try:
         count = int(lines[0].strip())
     except ValueError:
-        raise DataLayoutError("celeba", f"{path.name}:1: expected the image count, got {lines[0]!r}", CELEBA_LAYOUT) from None
+        raise DataLayoutError(
+            "celeba", f"{path.name}:1: expected the image count, got {lines[0]!r}", CELEBA_LAYOUT
+        ) from None
     names = lines[1].split()
     if len(names) != 40:
         raise DataLayoutError("celeba", f"{path.name}:2: expected 40 attribute names, got {len(names)}", CELEBA_LAYOUT)
@@ -77,12 +96,16 @@ def parse_attributes(path: Path) -> tuple[list[str], list[str], np.ndarray]:
             continue
         if len(fields) != 41 or any(v not in ("-1", "1") for v in fields[1:]):
             raise DataLayoutError(
-                "celeba", f"{path.name}:{number}: expected a file name and 40 values in {{-1, 1}}, got {line!r}", CELEBA_LAYOUT
+                "celeba",
+                f"{path.name}:{number}: expected a file name and 40 values in {{-1, 1}}, got {line!r}",
+                CELEBA_LAYOUT,
             )
         files.append(fields[0])
         values.append([v == "1" for v in fields[1:]])
     if len(files) != count:
-        raise DataLayoutError("celeba", f"{path.name}: line 1 says {count} images, the file lists {len(files)}", CELEBA_LAYOUT)
+        raise DataLayoutError(
+            "celeba", f"{path.name}: line 1 says {count} images, the file lists {len(files)}", CELEBA_LAYOUT
+        )
     return names, files, np.array(values, dtype=np.int64).reshape(-1, 40)
 
 
@@ -94,7 +117,9 @@ def parse_partition(path: Path) -> dict[str, int]:
         if not fields:
             continue
         if len(fields) != 2 or fields[1] not in ("0", "1", "2"):
-            raise DataLayoutError("celeba", f"{path.name}:{number}: expected '<file> 0|1|2', got {line!r}", CELEBA_LAYOUT)
+            raise DataLayoutError(
+                "celeba", f"{path.name}:{number}: expected '<file> 0|1|2', got {line!r}", CELEBA_LAYOUT
+            )
         out[fields[0]] = int(fields[1])
     return out
 
@@ -127,13 +152,17 @@ class CelebA(ImageListDataset):
             partition = parse_partition(root / "list_eval_partition.txt")
             unknown = [f for f in files if f not in partition]
             if unknown:
-                raise DataLayoutError("celeba", f"images missing from list_eval_partition.txt: {listing(unknown)}", CELEBA_LAYOUT)
+                raise DataLayoutError(
+                    "celeba", f"images missing from list_eval_partition.txt: {listing(unknown)}", CELEBA_LAYOUT
+                )
             keep = [i for i, f in enumerate(files) if partition[f] == CELEBA_SPLITS[split]]
             files, values = [files[i] for i in keep], values[keep]
         present = {p.name for p in image_dir.iterdir()}
         missing = [f for f in files if f not in present]
         if missing:
-            raise DataLayoutError("celeba", f"{len(missing)} listed images missing from {image_dir}: {listing(missing)}", CELEBA_LAYOUT)
+            raise DataLayoutError(
+                "celeba", f"{len(missing)} listed images missing from {image_dir}: {listing(missing)}", CELEBA_LAYOUT
+            )
         super().__init__([image_dir / f for f in files], {"attributes": values}, size, crop_size)
 
 
@@ -211,7 +240,9 @@ class CelebAMaskHQ(ImageListDataset):
             if label is None:
                 label = np.zeros(on.shape, dtype=np.uint8)
             if on.shape != label.shape:
-                raise DataLayoutError("celebamask-hq", f"{path}: size {on.shape} differs from the other parts' {label.shape}", MASK_LAYOUT)
+                raise DataLayoutError(
+                    "celebamask-hq", f"{path}: size {on.shape} differs from the other parts' {label.shape}", MASK_LAYOUT
+                )
             label[on] = cls
         assert label is not None  # every id kept has at least one part
         small = Image.fromarray(label).resize((self.size, self.size), Image.Resampling.NEAREST)

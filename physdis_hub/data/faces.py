@@ -100,7 +100,9 @@ def _smoothstep(x: torch.Tensor) -> torch.Tensor:
     return x * x * (3 - 2 * x)
 
 
-def _ellipse(x: torch.Tensor, y: torch.Tensor, cx: float, cy: float, ax: float, ay: float, soft: float = 0.12) -> torch.Tensor:
+def _ellipse(
+    x: torch.Tensor, y: torch.Tensor, cx: float, cy: float, ax: float, ay: float, soft: float = 0.12
+) -> torch.Tensor:
     """Soft indicator (0..1) of the ellipse centred at ``(cx, cy)`` with half-axes ``(ax, ay)``;
     the edge is ``soft`` mesh units wide."""
     r = torch.sqrt(((x - cx) / ax) ** 2 + ((y - cy) / ay) ** 2)
@@ -138,7 +140,9 @@ def _paint_hair_and_neck(
     """
     on_face_hair = torch.sigmoid((y - (hairline - curve * x**2)) / soft)
     head_hair = torch.sigmoid((y - hair_length) / 0.3)
-    weight = torch.where(part == _PART_FACE, on_face_hair, torch.where(part == _PART_HEAD, head_hair, torch.zeros_like(y)))
+    weight = torch.where(
+        part == _PART_FACE, on_face_hair, torch.where(part == _PART_HEAD, head_hair, torch.zeros_like(y))
+    )
     out = _paint(out, hair, weight)
     out = torch.where(part == _PART_NECK, out * 0.86, out)
     return out.clamp(0, 1)
@@ -167,7 +171,9 @@ class SyntheticFaces(ObjectCategory):
         for a face mesh of ``n_face`` vertices and triangles ``face_faces (F, 3)``."""
         n_head, n_neck = len(self.head_unit), len(self.neck_unit)
         self.faces = torch.cat([face_faces, self._head_faces + n_face, self._neck_faces + n_face + n_head])
-        part = torch.cat([torch.full((n_face,), _PART_FACE), torch.full((n_head,), _PART_HEAD), torch.full((n_neck,), _PART_NECK)])
+        part = torch.cat(
+            [torch.full((n_face,), _PART_FACE), torch.full((n_head,), _PART_HEAD), torch.full((n_neck,), _PART_NECK)]
+        )
         self.part_onehot = torch.nn.functional.one_hot(part, 3).float()
 
     # -- sampling ------------------------------------------------------------------------------
@@ -186,8 +192,10 @@ class SyntheticFaces(ObjectCategory):
             "bump_center": rng.uniform([0.0, -8.5], [7.0, 7.5], (n, N_BUMPS, 2)),
             "bump_sigma": rng.uniform(1.5, 3.2, (n, N_BUMPS)),
             "bump_amp": rng.normal(0, 0.3, (n, N_BUMPS)),
-            "skin_rgb": np.array(list(SKIN_TONES.values()))[skin] * rng.uniform(0.93, 1.07, (n, 1)) + rng.normal(0, 0.02, (n, 3)),
-            "hair_rgb": np.array(list(HAIR_COLOURS.values()))[hair] * rng.uniform(0.85, 1.15, (n, 1)) + rng.normal(0, 0.015, (n, 3)),
+            "skin_rgb": np.array(list(SKIN_TONES.values()))[skin] * rng.uniform(0.93, 1.07, (n, 1))
+            + rng.normal(0, 0.02, (n, 3)),
+            "hair_rgb": np.array(list(HAIR_COLOURS.values()))[hair] * rng.uniform(0.85, 1.15, (n, 1))
+            + rng.normal(0, 0.015, (n, 3)),
             "eye_rgb": EYE_COLOURS[rng.integers(0, len(EYE_COLOURS), n)],
             "lip_tint": rng.uniform(0.0, 1.0, n),
             "blush": rng.uniform(0.0, 1.0, n),
@@ -299,27 +307,45 @@ class SyntheticFaces(ObjectCategory):
         out = skin.expand(-1, -1, *x.shape[-2:]).clone()
         # cheeks and lips
         blush = identity["blush"][:, None, None, None] * 0.18
-        out = _paint(out, skin * torch.tensor([1.0, 0.78, 0.78]).view(1, 3, 1, 1), blush * _gauss(x, y, 3.6, -1.9, 1.3, 1.1))
+        out = _paint(
+            out, skin * torch.tensor([1.0, 0.78, 0.78]).view(1, 3, 1, 1), blush * _gauss(x, y, 3.6, -1.9, 1.3, 1.1)
+        )
         lips = skin * torch.tensor([0.82, 0.52, 0.52]).view(1, 3, 1, 1)
         lips = lips * (1 - 0.15 * identity["lip_tint"][:, None, None, None])
         lip_region = torch.where(y > -4.35, _ellipse(x, y, 0.0, -4.35, 2.5, 1.0), _ellipse(x, y, 0.0, -4.35, 2.5, 1.05))
         out = _paint(out, lips, lip_region)
         smiling = (image["expression"] == _SMILE)[:, None, None, None]
-        interior = torch.where(smiling, torch.tensor([0.88, 0.85, 0.78]).view(1, 3, 1, 1), torch.tensor([0.22, 0.06, 0.07]).view(1, 3, 1, 1))
+        interior = torch.where(
+            smiling,
+            torch.tensor([0.88, 0.85, 0.78]).view(1, 3, 1, 1),
+            torch.tensor([0.22, 0.06, 0.07]).view(1, 3, 1, 1),
+        )
         out = _paint(out, interior, _ellipse(x, y, 0.0, -4.265, 2.2, 0.28, soft=0.05))
         # nose: nostrils
         out = _paint(out, skin * 0.35, _ellipse(x, y, 0.72, -1.86, 0.36, 0.17, soft=0.06))
         # eyes: socket shade, lash line, sclera, iris, pupil
         out = _paint(out, skin * 0.82, 0.6 * _gauss(x, y, 3.1, 2.9, 1.5, 0.8))
-        out = _paint(out, torch.tensor([0.12, 0.08, 0.07]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.66, 1.42, 0.46, soft=0.06))
-        out = _paint(out, torch.tensor([0.9, 0.88, 0.86]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.6, 1.26, 0.32, soft=0.05))
+        out = _paint(
+            out, torch.tensor([0.12, 0.08, 0.07]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.66, 1.42, 0.46, soft=0.06)
+        )
+        out = _paint(
+            out, torch.tensor([0.9, 0.88, 0.86]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.6, 1.26, 0.32, soft=0.05)
+        )
         iris = _ellipse(x, y, 3.15, 2.62, 0.42, 0.42, soft=0.05) * _ellipse(x, y, 3.15, 2.6, 1.26, 0.34, soft=0.05)
         out = _paint(out, _rgb(identity, "eye_rgb"), iris)
-        out = _paint(out, torch.tensor([0.03, 0.03, 0.03]).view(1, 3, 1, 1), _ellipse(x, y, 3.15, 2.62, 0.18, 0.18, soft=0.04) * iris)
+        out = _paint(
+            out,
+            torch.tensor([0.03, 0.03, 0.03]).view(1, 3, 1, 1),
+            _ellipse(x, y, 3.15, 2.62, 0.18, 0.18, soft=0.04) * iris,
+        )
         # brows: a band around a quadratic centre line through the asset's brow landmarks
         centre = 4.2 + 0.55 * (x - 1.2) - 0.135 * (x - 1.2) ** 2
         half = identity["brow_thickness"][:, None, None, None] / 2 * (1.15 - 0.1 * x)
-        brow = torch.sigmoid((half - (y - centre).abs()) / 0.07) * torch.sigmoid((x - 1.2) / 0.15) * torch.sigmoid((5.9 - x) / 0.25)
+        brow = (
+            torch.sigmoid((half - (y - centre).abs()) / 0.07)
+            * torch.sigmoid((x - 1.2) / 0.15)
+            * torch.sigmoid((5.9 - x) / 0.25)
+        )
         out = _paint(out, hair * 0.8 + 0.02, brow)
         # hair above the hairline on the face; the head is hair above ear level, skin below
         hairline, hair_length = identity["hairline"][:, None, None, None], identity["hair_length"][:, None, None, None]

@@ -157,9 +157,25 @@ class SyntheticFacesICT(SyntheticFaces):
         """Continuous factors of each image (float32, first axis ``B``; columns :attr:`factor_names`):
         ``shape`` ``(B, 33)``, ``expression`` ``(B, 21)``, ``albedo`` ``(B, 19)``."""
         albedo = np.concatenate(
-            [np.asarray(identity[key], dtype=np.float64).reshape(len(identity["skin_tone"]), -1)
-             for key in ("skin_rgb", "skin_tone", "blush", "lip_tint", "brow_thickness", "brow_darkness", "iris_rgb",
-                         "hair_rgb", "hairline", "hair_length", "stubble", "beard", "freckles")], 1
+            [
+                np.asarray(identity[key], dtype=np.float64).reshape(len(identity["skin_tone"]), -1)
+                for key in (
+                    "skin_rgb",
+                    "skin_tone",
+                    "blush",
+                    "lip_tint",
+                    "brow_thickness",
+                    "brow_darkness",
+                    "iris_rgb",
+                    "hair_rgb",
+                    "hairline",
+                    "hair_length",
+                    "stubble",
+                    "beard",
+                    "freckles",
+                )
+            ],
+            1,
         )
         return {
             "shape": np.concatenate([identity["shape_coefficients"], identity["head_size"]], 1).astype(np.float32),

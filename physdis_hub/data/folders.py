@@ -107,4 +107,6 @@ class FaceTracks(ImageListDataset):
             raise DataLayoutError("tracks", f"no <identity>/<track_id>/<frame> image under {root}", TRACKS_LAYOUT)
         self.track_identity = np.array([self.identities.index(p) for p, _ in self.tracks], dtype=np.int64)
         """``(n_tracks,)`` identity of each track."""
-        super().__init__(paths, {"identity": np.array(identity, dtype=np.int64), "track": np.array(track, dtype=np.int64)}, size)
+        super().__init__(
+            paths, {"identity": np.array(identity, dtype=np.int64), "track": np.array(track, dtype=np.int64)}, size
+        )

@@ -57,7 +57,9 @@ def load_image(path: str | Path, size: int = 64, crop_size: int | None = None) -
     return as_batch(np.array(img), size, "center-crop", name=str(path))[0]
 
 
-def seeded_split(n: int, split: str, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> np.ndarray:
+def seeded_split(
+    n: int, split: str, seed: int = 0, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+) -> np.ndarray:
     """Indices of ``split`` (``"train"``, ``"val"``, ``"test"`` or ``"all"``) in a seeded random
     80/10/10 partition of ``range(n)`` (the paper's UTKFace protocol). Sorted."""
     if split == "all":
@@ -117,4 +119,8 @@ class ImageListDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         path = self.paths[index]
-        return {"image": load_image(path, self.size, self.crop_size), "labels": self.item_labels(index), "path": str(path)}
+        return {
+            "image": load_image(path, self.size, self.crop_size),
+            "labels": self.item_labels(index),
+            "path": str(path),
+        }

@@ -94,4 +94,3 @@ def mirror_left_half(maps: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"maps: expected an even width, got {width}")
     left = maps[..., : width // 2]
     return torch.cat([left, left.flip(-1)], dim=-1)
-

@@ -67,7 +67,9 @@ class RAFDB(ImageListDataset):
         present = {p.name for p in image_dir.iterdir()}
         missing = [p.name for p in paths if p.name not in present]
         if missing:
-            raise DataLayoutError("rafdb", f"{len(missing)} labelled images missing from {image_dir}: {listing(missing)}", LAYOUT)
+            raise DataLayoutError(
+                "rafdb", f"{len(missing)} labelled images missing from {image_dir}: {listing(missing)}", LAYOUT
+            )
         if not paths:
             raise DataLayoutError("rafdb", f"no image of split {split!r} is labelled", LAYOUT)
         super().__init__(paths, {"emotion": np.array([r[2] for r in rows], dtype=np.int64)}, size)

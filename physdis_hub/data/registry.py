@@ -59,7 +59,9 @@ def _synthetic(category: str) -> Callable[..., SyntheticDataset]:
         if config is None:
             config = SyntheticConfig.for_category(category, **changes)
         elif config.category != category:
-            raise InputError(f"config.category: expected {category!r} for synthetic-{category}, got {config.category!r}")
+            raise InputError(
+                f"config.category: expected {category!r} for synthetic-{category}, got {config.category!r}"
+            )
         return SyntheticDataset(config, split, root, **kw)
 
     return build
@@ -105,7 +107,9 @@ def get_dataset(name: str) -> DatasetInfo:
     return lookup(_REGISTRY, name, what="data set", error=UnknownDatasetError)
 
 
-def load_dataset(name: str, root: str | Path | None = None, split: str = "train", **kw: Any) -> torch.utils.data.Dataset:
+def load_dataset(
+    name: str, root: str | Path | None = None, split: str = "train", **kw: Any
+) -> torch.utils.data.Dataset:
     """Build a data set by name.
 
     Args:

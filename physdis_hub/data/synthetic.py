@@ -40,7 +40,11 @@ from .category import ObjectCategory, Params
 from .faces import SyntheticFaces
 from .faces_ict import SyntheticFacesICT
 
-CATEGORIES: dict[str, type[ObjectCategory]] = {"faces": SyntheticFaces, "faces-ict": SyntheticFacesICT, "cars": SyntheticCars}
+CATEGORIES: dict[str, type[ObjectCategory]] = {
+    "faces": SyntheticFaces,
+    "faces-ict": SyntheticFacesICT,
+    "cars": SyntheticCars,
+}
 """Synthetic categories by name."""
 
 SPLITS: dict[str, tuple[str, str, str]] = {
@@ -149,11 +153,15 @@ class SyntheticConfig(ConfigBase):
     light_ood: LightRange = field(default_factory=lambda: _face_light((38.0, 45.0)))
     """Light ranges of the OOD-light splits: 38 to 45 degrees off the axis, never seen in training."""
     view_in: ViewRange = field(
-        default_factory=lambda: ViewRange(abs_yaw_deg=(0.0, 25.0), pitch_deg=(-10.0, 10.0), roll_deg=(-5.0, 5.0), translation_xy=0.01)
+        default_factory=lambda: ViewRange(
+            abs_yaw_deg=(0.0, 25.0), pitch_deg=(-10.0, 10.0), roll_deg=(-5.0, 5.0), translation_xy=0.01
+        )
     )
     """View ranges of train, val and test: ``|yaw| <= 25``."""
     view_ood: ViewRange = field(
-        default_factory=lambda: ViewRange(abs_yaw_deg=(30.0, 45.0), pitch_deg=(-10.0, 10.0), roll_deg=(-5.0, 5.0), translation_xy=0.01)
+        default_factory=lambda: ViewRange(
+            abs_yaw_deg=(30.0, 45.0), pitch_deg=(-10.0, 10.0), roll_deg=(-5.0, 5.0), translation_xy=0.01
+        )
     )
     """View ranges of the OOD-view splits: ``|yaw|`` in [30, 45], never seen in training."""
     background: tuple[float, float] = (0.15, 0.85)
@@ -188,7 +196,9 @@ class SyntheticConfig(ConfigBase):
                 f"(out of distribution), got {self.view_ood.abs_yaw_deg} vs {self.view_in.abs_yaw_deg}"
             )
         if not 0 <= self.background_texture <= 1:
-            raise ValueError(f"SyntheticConfig.background_texture: expected a value in [0, 1], got {self.background_texture}")
+            raise ValueError(
+                f"SyntheticConfig.background_texture: expected a value in [0, 1], got {self.background_texture}"
+            )
         lo, hi = self.background
         if not 0 <= lo <= hi <= 1:
             raise ValueError(f"SyntheticConfig.background: expected 0 <= low <= high <= 1, got {self.background}")
@@ -465,7 +475,9 @@ class SyntheticGenerator:
         factors = {k: v[idx] for k, v in plan.image.items()}
         canon = self.category.canonical(_tensors(identity), _tensors(factors), self.renderer.camera)
         background = torch.from_numpy(plan.background[idx]).float()[:, :, None, None]
-        backdrop = (background * backdrop_texture(torch.from_numpy(plan.texture[idx]).float(), canon.albedo.shape[-1])).clamp(0, 1)
+        backdrop = (
+            background * backdrop_texture(torch.from_numpy(plan.texture[idx]).float(), canon.albedo.shape[-1])
+        ).clamp(0, 1)
         albedo = to_network_range(torch.where(canon.object_mask[:, None], canon.albedo, backdrop))
         light = Light(*(torch.from_numpy(a[idx]).float() for a in (plan.ambient, plan.diffuse, plan.direction)))
         view = View(torch.from_numpy(plan.rotation[idx]).float(), torch.from_numpy(plan.translation[idx]).float())

@@ -84,8 +84,11 @@ def write_cache(
     folder.parent.mkdir(parents=True, exist_ok=True)
     n = config.split_size(split)
     if progress:
-        tqdm.write(f"rendering synthetic {config.category} '{split}' ({n:,} images) into {folder}; "
-                   "later runs with the same data settings reuse it", file=sys.stderr)
+        tqdm.write(
+            f"rendering synthetic {config.category} '{split}' ({n:,} images) into {folder}; "
+            "later runs with the same data settings reuse it",
+            file=sys.stderr,
+        )
     tmp = Path(tempfile.mkdtemp(prefix=f".{split}.", suffix=".tmp", dir=folder.parent))
     try:
         arrays: dict[str, np.memmap] = {}
@@ -94,7 +97,9 @@ def write_cache(
             flat = _flatten(batch)
             if not arrays:
                 arrays = {
-                    key: np.lib.format.open_memmap(tmp / f"{key.replace('/', '.')}.npy", mode="w+", dtype=a.dtype, shape=(n, *a.shape[1:]))
+                    key: np.lib.format.open_memmap(
+                        tmp / f"{key.replace('/', '.')}.npy", mode="w+", dtype=a.dtype, shape=(n, *a.shape[1:])
+                    )
                     for key, a in flat.items()
                 }
             for key, a in flat.items():
@@ -102,8 +107,14 @@ def write_cache(
             start += len(batch.image)
         for a in arrays.values():
             a.flush()
-        meta = {"format": CACHE_FORMAT, "split": split, "size": n, "fields": sorted(arrays), "config": config.to_dict(),
-                "factor_names": {k: list(v) for k, v in generator.factor_names().items()}}
+        meta = {
+            "format": CACHE_FORMAT,
+            "split": split,
+            "size": n,
+            "fields": sorted(arrays),
+            "config": config.to_dict(),
+            "factor_names": {k: list(v) for k, v in generator.factor_names().items()},
+        }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         if folder.exists() and read_cache(config, split, root) is None:
             shutil.rmtree(folder, ignore_errors=True)  # incomplete or stale: replaced

@@ -137,7 +137,10 @@ def _evaluation(eval_results: EvalResults | None) -> str:
     data = _read_eval_results(eval_results)
     baselines = data.get("baselines", {})
     escape = lambda text: text.replace("|", "\\|")  # a '|' would end the table cell
-    lines = ["| " + " | ".join(["metric", "value", *map(escape, baselines)]) + " |", "|---" * (2 + len(baselines)) + "|"]
+    lines = [
+        "| " + " | ".join(["metric", "value", *map(escape, baselines)]) + " |",
+        "|---" * (2 + len(baselines)) + "|",
+    ]
     for name, value in data["metrics"].items():
         others = [f"{row[name]:.4g}" if name in row else "-" for row in baselines.values()]
         lines.append("| " + " | ".join([escape(name), f"{value:.4g}", *others]) + " |")
@@ -153,7 +156,11 @@ def _read_eval_results(eval_results: EvalResults) -> Mapping[str, Any]:
             raise ValueError(f"eval_results: cannot read JSON from {eval_results}: {err}") from err
     else:
         data = eval_results
-    if not isinstance(data, Mapping) or not {"metrics", "command"} <= set(data) <= {"metrics", "command", *_OPTIONAL_KEYS}:
+    if not isinstance(data, Mapping) or not {"metrics", "command"} <= set(data) <= {
+        "metrics",
+        "command",
+        *_OPTIONAL_KEYS,
+    }:
         keys = sorted(data) if isinstance(data, Mapping) else type(data).__name__
         raise ValueError(
             f"eval_results: expected the keys 'metrics' and 'command' (optional: {sorted(_OPTIONAL_KEYS)}), got {keys}"
@@ -178,4 +185,6 @@ def _check_metrics(what: str, metrics: Any) -> None:
     for name, value in metrics.items():
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not isinstance(name, str) or not name or not ok:
-            raise ValueError(f"eval_results: {what}: metric {name!r} must be a name with a finite number, got {value!r}")
+            raise ValueError(
+                f"eval_results: {what}: metric {name!r} must be a name with a finite number, got {value!r}"
+            )

@@ -143,8 +143,13 @@ def load_pretrained(
         raise InputError(f"revision: expected a branch, tag or commit string, got {revision!r}")
     if force_download and local_files_only:
         raise InputError("force_download: cannot download again with local_files_only=True")
-    hub = _HubOptions(Path(cache_dir) if cache_dir is not None else None, local_files_only, token, force_download,
-                      official.check_sha256(sha256))
+    hub = _HubOptions(
+        Path(cache_dir) if cache_dir is not None else None,
+        local_files_only,
+        token,
+        force_download,
+        official.check_sha256(sha256),
+    )
     with _checkpoint_files(source, revision, hub) as (config_path, weights_path):
         model = build_model(config_path, weights_path, source=_label(source))
     return model.to(target_device)
@@ -156,7 +161,9 @@ def _check_device_available(device: torch.device) -> None:
         if not torch.cuda.is_available():
             raise InputError(f"device: {str(device)!r} requested, but CUDA is not available here (use 'cpu')")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise InputError(f"device: {str(device)!r} requested, but only {torch.cuda.device_count()} CUDA devices exist")
+            raise InputError(
+                f"device: {str(device)!r} requested, but only {torch.cuda.device_count()} CUDA devices exist"
+            )
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise InputError(f"device: {str(device)!r} requested, but MPS is not available here (use 'cpu')")
 

@@ -237,8 +237,16 @@ def _download(url: str, part: Path, label: str) -> Path:
 
     got = start
     with response, open(part, "ab" if start else "wb") as out:
-        bar = tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-                   desc=part.name.removesuffix(".part"), disable=None, leave=False)
+        bar = tqdm(
+            total=total,
+            initial=start,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=part.name.removesuffix(".part"),
+            disable=None,
+            leave=False,
+        )
         try:
             got = _copy(response, out, bar, got)
         except OSError as err:  # a reset connection, a timeout, a short read

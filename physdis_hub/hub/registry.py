@@ -106,12 +106,16 @@ class PretrainedEntry:
                 )
         elif self.kind in ("embedded", "official"):
             if self.repo_id is not None or self.revision is not None:
-                raise InputError(f"repo_id, revision: must be None for an {self.kind} entry (only hub entries have them)")
+                raise InputError(
+                    f"repo_id, revision: must be None for an {self.kind} entry (only hub entries have them)"
+                )
         else:
             raise InputError(f"kind: expected one of {', '.join(KINDS)}, got {self.kind!r}")
         if (self.kind == "official") != (self.release is not None):
-            raise InputError(f"release: an official entry names its release and only it, got {self.release!r} "
-                             f"for a {self.kind} entry")
+            raise InputError(
+                f"release: an official entry names its release and only it, got {self.release!r} "
+                f"for a {self.kind} entry"
+            )
         if self.kind == "official":
             lookup(UNSUP3D_CATEGORIES, self.release, what="Unsup3d release", error=ValueError)  # type: ignore[arg-type]
             if self.config_sha256 is not None:
@@ -234,7 +238,15 @@ def get_pretrained(name: str) -> PretrainedEntry:
         UnknownPretrainedError: with close-match suggestions and the other ways to name a checkpoint.
     """
     hints = [f"to load a Hub repository, use 'hf-hub:{name}'"] if REPO_ID.fullmatch(name) else []
-    hints.append("see physdis_hub.list_pretrained(); other checkpoints load as 'hf-hub:org/repo[@revision]' "
-                 "or 'local-dir:/path/to/folder'")
-    return lookup(_REGISTRY, name, what="pretrained model", error=UnknownPretrainedError, hints=hints,
-                  lead=f"no pretrained model named {name!r}")
+    hints.append(
+        "see physdis_hub.list_pretrained(); other checkpoints load as 'hf-hub:org/repo[@revision]' "
+        "or 'local-dir:/path/to/folder'"
+    )
+    return lookup(
+        _REGISTRY,
+        name,
+        what="pretrained model",
+        error=UnknownPretrainedError,
+        hints=hints,
+        lead=f"no pretrained model named {name!r}",
+    )

@@ -59,14 +59,17 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
     sub = probe.add_subparsers(dest="probe", required=True, metavar="{cluster,linear,pcc,factors}")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--features", required=True, type=Path,
-                       help=".npz / .parquet feature file or shard folder (what `physdis extract` writes)")
+        p.add_argument(
+            "--features",
+            required=True,
+            type=Path,
+            help=".npz / .parquet feature file or shard folder (what `physdis extract` writes)",
+        )
         p.add_argument("--json", type=Path, help="also write the result as JSON to this file")
 
     def labels(p: argparse.ArgumentParser) -> None:
         p.add_argument("--labels", type=Path, help="CSV of labels keyed by file name (header row), instead of 'labels'")
         p.add_argument("--label-column", help="the CSV column holding the label (default: the second column)")
-
 
     c = sub.add_parser("cluster", help="Ward (or FINCH) clustering: cluster accuracy, weighted F1, NMI")
     common(c)
@@ -103,8 +106,11 @@ def add_probe_subcommands(subparsers: Any) -> argparse.ArgumentParser:
     fac.add_argument("--classes", nargs="+", help="groups of --factors that are class labels (default: identity)")
     fac.add_argument("--test-fraction", type=float, default=0.25, help="held-out share of the images (default 0.25)")
     fac.add_argument("--seed", type=int, default=0, help="seed of the fixed split (default 0)")
-    fac.add_argument("--alpha", type=float,
-                     help="fixed ridge penalty on standardised features (default: chosen per cell by 5-fold CV)")
+    fac.add_argument(
+        "--alpha",
+        type=float,
+        help="fixed ridge penalty on standardised features (default: chosen per cell by 5-fold CV)",
+    )
     probe.set_defaults(func=run)
     return probe
 
@@ -144,7 +150,9 @@ def read_label_csv(path: Path, column: str | None = None) -> dict[str, str]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) <= col or not row[0].strip() or not row[col].strip():
-            raise InputError(f"--labels: {path} line {line}: expected a file name and a {header[col]!r} label, got {row}")
+            raise InputError(
+                f"--labels: {path} line {line}: expected a file name and a {header[col]!r} label, got {row}"
+            )
         key = row[0].strip()
         if key in table:
             raise InputError(f"--labels: {path} line {line}: {key!r} is listed twice")
@@ -177,7 +185,9 @@ def _labels(data: dict[str, np.ndarray], args: argparse.Namespace, path: Path) -
         hint = "pass --labels LABELS.csv (file name, label per row) for features written by physdis extract"
         labels = _get(data, "labels", path, hint=hint)
     else:
-        labels = join_labels(_get(data, "names", path).tolist(), read_label_csv(args.labels, args.label_column), args.labels)
+        labels = join_labels(
+            _get(data, "names", path).tolist(), read_label_csv(args.labels, args.label_column), args.labels
+        )
     warning = degenerate_labels(labels)
     if warning:
         print(f"physdis probe: warning: {path}: {warning}", file=sys.stderr)
@@ -246,8 +256,10 @@ def _linear(args: argparse.Namespace) -> Report:
         print(f"physdis probe linear: budgets {args.budgets} ({len(y)} labelled samples)", file=sys.stderr)
     too_large = [n for n in args.budgets if n > len(y)]
     if too_large:  # before any head is trained
-        raise SystemExit(f"--budgets: {too_large[0]} exceeds the {len(y)} labelled samples in {args.features}; "
-                         "pass smaller --budgets")
+        raise SystemExit(
+            f"--budgets: {too_large[0]} exceeds the {len(y)} labelled samples in {args.features}; "
+            "pass smaller --budgets"
+        )
     for n in args.budgets:
         if args.test is None:  # the budget comes from the file, the rest is the test set
             budget, rest = budget_split(y, n, seed=args.seed)
@@ -257,8 +269,17 @@ def _linear(args: argparse.Namespace) -> Report:
         else:
             split = (x, y, test_x, test_y, n)
         train_x, train_y, eval_x, eval_y, n_train = split
-        result = linear_probe(train_x, train_y, eval_x, eval_y, n_train=n_train, head=args.head,
-                              epochs=args.epochs, lr=args.lr, seed=args.seed)
+        result = linear_probe(
+            train_x,
+            train_y,
+            eval_x,
+            eval_y,
+            n_train=n_train,
+            head=args.head,
+            epochs=args.epochs,
+            lr=args.lr,
+            seed=args.seed,
+        )
         report.add(f"n={n}", result)
     return report
 
@@ -292,7 +313,9 @@ def _factors(args: argparse.Namespace) -> Any:
         {p: _get(data, p, args.features) for p in parts},
         {k: v for k, v in groups.items() if k not in class_names},
         {k: groups[k] for k in class_names},
-        test_fraction=args.test_fraction, seed=args.seed, alpha=args.alpha,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+        alpha=args.alpha,
     )
 
 

@@ -117,8 +117,13 @@ class ClusterResult(ProbeResult):
 
     def summary(self) -> dict[str, Any]:
         return {
-            "cluster acc": self.accuracy, "F1": self.f1, "NMI": self.nmi,
-            "N": self.n_samples, "classes": self.n_classes, "clusters": self.n_clusters, "algorithm": self.method,
+            "cluster acc": self.accuracy,
+            "F1": self.f1,
+            "NMI": self.nmi,
+            "N": self.n_samples,
+            "classes": self.n_classes,
+            "clusters": self.n_clusters,
+            "algorithm": self.method,
         }
 
 
@@ -190,8 +195,12 @@ class AttributeClusterResult(ProbeResult):
 
     def summary(self) -> dict[str, Any]:
         return {
-            "mean cluster acc": self.accuracy, "mean F1": self.f1, "mean NMI": self.nmi,
-            "N": self.n_samples, "attributes": len(self.per_attribute), "algorithm": self.method,
+            "mean cluster acc": self.accuracy,
+            "mean F1": self.f1,
+            "mean NMI": self.nmi,
+            "N": self.n_samples,
+            "attributes": len(self.per_attribute),
+            "algorithm": self.method,
         }
 
     def attribute_table(self) -> str:

@@ -174,13 +174,20 @@ class FactorResult(ProbeResult):
         return self.matrix[self.parts.index(part)][self.groups.index(group)]
 
     def summary(self) -> dict[str, Any]:
-        return {"informativeness": _or_nan(self.informativeness), "leakage": _or_nan(self.leakage),
-                "mean abs PCC": _or_nan(self.mean_abs_pcc), "N train": self.n_train, "N test": self.n_test}
+        return {
+            "informativeness": _or_nan(self.informativeness),
+            "leakage": _or_nan(self.leakage),
+            "mean abs PCC": _or_nan(self.mean_abs_pcc),
+            "N train": self.n_train,
+            "N test": self.n_test,
+        }
 
     def to_markdown(self) -> str:
         """The matrix (one row per part; R^2 or accuracy per column) and the summary row."""
-        rows = [{"part": p, **{f"{g} ({self.kinds[g]})": v for g, v in zip(self.groups, row)}}
-                for p, row in zip(self.parts, self.matrix)]
+        rows = [
+            {"part": p, **{f"{g} ({self.kinds[g]})": v for g, v in zip(self.groups, row)}}
+            for p, row in zip(self.parts, self.matrix)
+        ]
         return markdown_table(rows) + "\n\n" + markdown_table([self.summary()])
 
 
@@ -275,9 +282,17 @@ def factor_probe(
     informativeness = float(np.mean([np.mean(cells) for cells in own.values()])) if own else None
     pcc = part_correlation(features).mean_abs_pcc if len(features) >= 2 else None
     return FactorResult(
-        parts=list(features), groups=groups, kinds=kinds, matrix=matrix, chance=chance,
-        informativeness=informativeness, leakage=float(np.mean(off)) if off else None,
-        mean_abs_pcc=pcc, n_train=len(train), n_test=len(test), alphas=alphas,
+        parts=list(features),
+        groups=groups,
+        kinds=kinds,
+        matrix=matrix,
+        chance=chance,
+        informativeness=informativeness,
+        leakage=float(np.mean(off)) if off else None,
+        mean_abs_pcc=pcc,
+        n_train=len(train),
+        n_test=len(test),
+        alphas=alphas,
     )
 
 

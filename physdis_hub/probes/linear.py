@@ -145,8 +145,12 @@ class LinearProbeResult(ProbeResult):
 
     def summary(self) -> dict[str, Any]:
         return {
-            "accuracy": self.accuracy, "# train": self.n_train, "mode": self.mode, "head": self.head,
-            "task": self.task, "epochs": self.epochs,
+            "accuracy": self.accuracy,
+            "# train": self.n_train,
+            "mode": self.mode,
+            "head": self.head,
+            "task": self.task,
+            "epochs": self.epochs,
         }
 
 
@@ -241,11 +245,30 @@ def linear_probe(
     torch.manual_seed(seed)
     mean, std = _standardiser(inputs)
     model = ProbeHead(x.shape[1], targets.out_dim, head, mean=mean, std=std)
-    loss = fit(model, inputs, targets.train[budget], targets.loss(),
-               epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed)[-1]
+    loss = fit(
+        model,
+        inputs,
+        targets.train[budget],
+        targets.loss(),
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        weight_decay=weight_decay,
+        seed=seed,
+    )[-1]
     predicted = targets.decide(_predict(model, torch.from_numpy(xt).float(), 1024))
-    return _result(targets, predicted, mode="frozen", head=head, n_train=len(budget), n_test=len(xt),
-                   epochs=epochs, seed=seed, final_loss=loss, trained=model)
+    return _result(
+        targets,
+        predicted,
+        mode="frozen",
+        head=head,
+        n_train=len(budget),
+        n_test=len(xt),
+        epochs=epochs,
+        seed=seed,
+        final_loss=loss,
+        trained=model,
+    )
 
 
 def finetune_probe(
@@ -293,11 +316,30 @@ def finetune_probe(
     model = nn.Sequential(copy.deepcopy(extractor), probe_head).to(device)
     for p in model.parameters():
         p.requires_grad_(True)
-    loss = fit(model, inputs, targets.train[budget], targets.loss(),
-               epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, seed=seed)[-1]
+    loss = fit(
+        model,
+        inputs,
+        targets.train[budget],
+        targets.loss(),
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        weight_decay=weight_decay,
+        seed=seed,
+    )[-1]
     predicted = targets.decide(_predict(model, test, batch_size))
-    return _result(targets, predicted, mode="finetune", head=head, n_train=len(budget), n_test=len(test),
-                   epochs=epochs, seed=seed, final_loss=loss, trained=model)
+    return _result(
+        targets,
+        predicted,
+        mode="finetune",
+        head=head,
+        n_train=len(budget),
+        n_test=len(test),
+        epochs=epochs,
+        seed=seed,
+        final_loss=loss,
+        trained=model,
+    )
 
 
 def supervised_resnet18_probe(

@@ -21,6 +21,7 @@ JSON = "json"
 """Field metadata key: ``field(metadata={JSON: False})`` keeps a field (e.g. a trained module) out of
 :meth:`ProbeResult.to_dict` and :meth:`ProbeResult.to_json`."""
 
+
 def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = [f for f in dataclasses.fields(value) if f.metadata.get(JSON, True)]

@@ -35,8 +35,12 @@ CELEBAMASK_CLASSES = 19
 
 def _conv_block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cin, cout, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -161,8 +165,11 @@ class SegmentationResult(ProbeResult):
 
     def summary(self) -> dict[str, Any]:
         return {
-            "mIoU": self.miou, "top-10 mIoU": self.top10_miou, "pixel acc": self.pixel_accuracy,
-            "frozen": self.frozen, "epochs": self.epochs,
+            "mIoU": self.miou,
+            "top-10 mIoU": self.top10_miou,
+            "pixel acc": self.pixel_accuracy,
+            "frozen": self.frozen,
+            "epochs": self.epochs,
         }
 
 

@@ -100,7 +100,9 @@ def face_index_map(
         per_chunk = max(1, _CHUNK // (win_w * win_h))
         for first in range(offset, offset + count, per_chunk):
             last = min(first + per_chunk, offset + count)
-            _scatter_window(zbuf, tri[first:last], lo[first:last], order[first:last], win_w, win_h, nfaces, pad_h, pad_w)
+            _scatter_window(
+                zbuf, tri[first:last], lo[first:last], order[first:last], win_w, win_h, nfaces, pad_h, pad_w
+            )
         offset += count
 
     zbuf = zbuf.view(batch, pad_h, pad_w)[:, :height, :width]
@@ -143,8 +145,16 @@ def _scatter_window(
         ],
         1,
     )  # (n, 2, 3): value at origin, d/dx, d/dy
-    w0c = torch.stack([1 - coef[:, 0, 0] - coef[:, 1, 0], -coef[:, 0, 1] - coef[:, 1, 1], -coef[:, 0, 2] - coef[:, 1, 2]], 1)
-    zc = torch.stack([iz[:, 0] + coef[:, 0, 0] * dz1 + coef[:, 1, 0] * dz2, *(coef[:, 0, k] * dz1 + coef[:, 1, k] * dz2 for k in (1, 2))], 1)
+    w0c = torch.stack(
+        [1 - coef[:, 0, 0] - coef[:, 1, 0], -coef[:, 0, 1] - coef[:, 1, 1], -coef[:, 0, 2] - coef[:, 1, 2]], 1
+    )
+    zc = torch.stack(
+        [
+            iz[:, 0] + coef[:, 0, 0] * dz1 + coef[:, 1, 0] * dz2,
+            *(coef[:, 0, k] * dz1 + coef[:, 1, k] * dz2 for k in (1, 2)),
+        ],
+        1,
+    )
     ox = torch.arange(win_w, device=tri.device, dtype=tri.dtype).repeat(win_h)
     oy = torch.arange(win_h, device=tri.device, dtype=tri.dtype).repeat_interleave(win_w)
 

@@ -141,9 +141,7 @@ class Renderer(torch.nn.Module):
         if view is not None:
             scene = scene.with_view(view)
         if scene.depth.shape[-1] != self.size or scene.depth.shape[-2] != self.size:
-            raise ValueError(
-                f"scene.depth: expected (B, {self.size}, {self.size}), got {tuple(scene.depth.shape)}"
-            )
+            raise ValueError(f"scene.depth: expected (B, {self.size}, {self.size}), got {tuple(scene.depth.shape)}")
         scene.validate()
         canonical, shade_map, normal = self.canonical(scene)
         image, mask, vdepth = self.warp(canonical, scene.depth, scene.view)

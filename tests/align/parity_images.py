@@ -37,8 +37,9 @@ def lfw_photos() -> dict[str, np.ndarray]:
     faces = lfw_subset()[:100]
     out = {}
     for i in range(0, 100, LFW_EVERY):
-        big = torch.nn.functional.interpolate(torch.from_numpy(faces[i]).float()[None, None], scale_factor=4,
-                                              mode="bilinear")[0, 0].clamp(0, 1)
+        big = torch.nn.functional.interpolate(
+            torch.from_numpy(faces[i]).float()[None, None], scale_factor=4, mode="bilinear"
+        )[0, 0].clamp(0, 1)
         out[f"lfw-{i}"] = np.repeat((big.numpy() * 255).round().astype(np.uint8)[..., None], 3, axis=2)
     return out
 

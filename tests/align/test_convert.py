@@ -22,7 +22,9 @@ def test_dense_columns_go_from_width_height_channel_to_channel_height_width() ->
     out = convert_state("rnet", {"dense4.weight": weight})["rnet.body.9.weight"]
     assert out.shape == (128, 576)
     assert out[7, c * 9 + h * 3 + w] == 1.0 and out.sum() == 1.0  # torch.flatten order of (64, 3, 3)
-    assert torch.equal(convert_state("pnet", {"conv1.bias": torch.arange(10.0)})["pnet.body.0.bias"], torch.arange(10.0))
+    assert torch.equal(
+        convert_state("pnet", {"conv1.bias": torch.arange(10.0)})["pnet.body.0.bias"], torch.arange(10.0)
+    )
 
 
 def test_unknown_source_keys_are_named() -> None:
@@ -38,7 +40,9 @@ def test_convert_rejects_a_wheel_without_the_networks(tmp_path: Path) -> None:
         convert_wheel(wheel, tmp_path / "out.safetensors")
 
 
-@pytest.mark.skipif(not WHEEL.is_file(), reason=f"{WHEEL} not downloaded (pip download --no-deps facenet-pytorch==2.6.0)")
+@pytest.mark.skipif(
+    not WHEEL.is_file(), reason=f"{WHEEL} not downloaded (pip download --no-deps facenet-pytorch==2.6.0)"
+)
 def test_reconverting_the_wheel_gives_the_shipped_weights(tmp_path: Path) -> None:
     out = tmp_path / "mtcnn.safetensors"
     assert convert_wheel(WHEEL, out) == "ecb82b27beb226d106f2219efe8f829b01b87a8595badd01545679bdb9f19cca"

@@ -56,9 +56,13 @@ def test_large_photos_are_searched_reduced_and_mapped_back(tmp_path: Path) -> No
 def test_lfw_face_crops_are_detected_and_non_faces_are_not() -> None:
     skimage_data = pytest.importorskip("skimage.data")
     lfw = skimage_data.lfw_subset()  # 100 faces, then 100 non-face patches, 25 x 25 grayscale
-    enlarge = lambda x: torch.nn.functional.interpolate(  # noqa: E731
-        torch.from_numpy(x).float()[None, None], scale_factor=4, mode="bilinear"
-    )[0].expand(3, -1, -1).clamp(0, 1)
+    enlarge = lambda x: (
+        torch.nn.functional.interpolate(  # noqa: E731
+            torch.from_numpy(x).float()[None, None], scale_factor=4, mode="bilinear"
+        )[0]
+        .expand(3, -1, -1)
+        .clamp(0, 1)
+    )
     hits = sum(len(detect_faces(enlarge(lfw[i]))) > 0 for i in range(0, 100, 4))
     false = sum(len(detect_faces(enlarge(lfw[i]))) > 0 for i in range(100, 200, 4))
     assert hits >= 22 and false == 0  # measured: 96 of the 100 faces, none of the 100 non-faces
@@ -90,9 +94,13 @@ def test_pyramid_covers_faces_from_min_face_to_the_image_side() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("min_face", 5, "min_face: expected a face side >= 12"), ("scale_step", 1.0, "scale_step"),
-     ("thresholds", (0.6, 0.7), "thresholds: expected 3"), ("nms", (0.5, 2, 0.7, 0.7), "nms"),
-     ("max_side", 8, "max_side")],
+    [
+        ("min_face", 5, "min_face: expected a face side >= 12"),
+        ("scale_step", 1.0, "scale_step"),
+        ("thresholds", (0.6, 0.7), "thresholds: expected 3"),
+        ("nms", (0.5, 2, 0.7, 0.7), "nms"),
+        ("max_side", 8, "max_side"),
+    ],
 )
 def test_detector_config_names_bad_settings(field: str, value: object, message: str) -> None:
     with pytest.raises(ValueError, match=f"DetectorConfig.{message}"):

@@ -110,6 +110,13 @@ def test_cli_decompose_writes_a_figure_per_face(checkpoint, photos, tmp_path, ca
 
 
 def test_cli_without_any_face_exits_1(checkpoint, photos, tmp_path, capsys):
-    argv = ["extract", str(photos / "c_texture.png"), "--model", f"local-dir:{checkpoint}", "-o", str(tmp_path / "f.npz")]
+    argv = [
+        "extract",
+        str(photos / "c_texture.png"),
+        "--model",
+        f"local-dir:{checkpoint}",
+        "-o",
+        str(tmp_path / "f.npz"),
+    ]
     assert main(argv) == 1
     assert "inputs: no face found in any of the 1 images; --no-align takes them as they are" in capsys.readouterr().err

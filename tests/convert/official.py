@@ -117,9 +117,14 @@ class ConfNet(nn.Module):
         trunk += [_deconv(4 * nf, 2 * nf, 4, 2, 1), nn.GroupNorm(32, 2 * nf), nn.ReLU()]
         self.network = nn.Sequential(*_normalized_down(zdim, nf), *trunk)
         self.out_net1 = nn.Sequential(
-            _deconv(2 * nf, nf, 4, 2, 1), nn.GroupNorm(16, nf), nn.ReLU(),
-            _deconv(nf, nf, 4, 2, 1), nn.GroupNorm(16, nf), nn.ReLU(),
-            _conv(nf, 2, 5, 1, 2), nn.Softplus(),
+            _deconv(2 * nf, nf, 4, 2, 1),
+            nn.GroupNorm(16, nf),
+            nn.ReLU(),
+            _deconv(nf, nf, 4, 2, 1),
+            nn.GroupNorm(16, nf),
+            nn.ReLU(),
+            _conv(nf, 2, 5, 1, 2),
+            nn.Softplus(),
         )
         self.out_net2 = nn.Sequential(_conv(2 * nf, 2, 3, 1, 1), nn.Softplus())
 
@@ -222,11 +227,14 @@ def official_forward(nets: dict[str, nn.Module], x: torch.Tensor, scene: dict[st
     normal = official_normals(depth, scene["fov"])
     diffuse_shading = (normal * direction.view(-1, 1, 1, 3)).sum(3).clamp(min=0).unsqueeze(1)
     shading = ambient.view(-1, 1, 1, 1) + diffuse.view(-1, 1, 1, 1) * diffuse_shading
-    view = torch.cat([
-        view[:, :3] * math.pi / 180 * scene["xyz_rotation_range"],
-        view[:, 3:5] * scene["xy_translation_range"],
-        view[:, 5:] * scene["z_translation_range"],
-    ], 1)
+    view = torch.cat(
+        [
+            view[:, :3] * math.pi / 180 * scene["xyz_rotation_range"],
+            view[:, 3:5] * scene["xy_translation_range"],
+            view[:, 5:] * scene["z_translation_range"],
+        ],
+        1,
+    )
     return {
         "depth": depth,
         "albedo": albedo,

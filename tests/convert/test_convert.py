@@ -31,13 +31,32 @@ from ..hub.conftest import hub  # noqa: F401  (the Hub-protocol server fixture)
 from .official import official_forward, official_networks, write_official_checkpoint
 
 FACES = {
-    "min_depth": 0.9, "max_depth": 1.1, "border_depth": 0.7 * 1.1 + 0.3 * 0.9,
-    "min_amb_light": 0.0, "max_amb_light": 1.0, "min_diff_light": 0.0, "max_diff_light": 1.0,
-    "xyz_rotation_range": 60, "xy_translation_range": 0.1, "z_translation_range": 0,
-    "rot_center_depth": 1.0, "fov": 10, "use_conf_map": True, "lam_perc": 1, "lam_flip": 0.5, "lam_depth_sm": 0,
+    "min_depth": 0.9,
+    "max_depth": 1.1,
+    "border_depth": 0.7 * 1.1 + 0.3 * 0.9,
+    "min_amb_light": 0.0,
+    "max_amb_light": 1.0,
+    "min_diff_light": 0.0,
+    "max_diff_light": 1.0,
+    "xyz_rotation_range": 60,
+    "xy_translation_range": 0.1,
+    "z_translation_range": 0,
+    "rot_center_depth": 1.0,
+    "fov": 10,
+    "use_conf_map": True,
+    "lam_perc": 1,
+    "lam_flip": 0.5,
+    "lam_depth_sm": 0,
 }
-CARS = {**FACES, "border_depth": 1.08, "min_diff_light": 0.5, "use_conf_map": False,
-        "lam_perc": 0.01, "lam_flip": 1, "lam_depth_sm": 0.1}
+CARS = {
+    **FACES,
+    "border_depth": 1.08,
+    "min_diff_light": 0.5,
+    "use_conf_map": False,
+    "lam_perc": 0.01,
+    "lam_flip": 1,
+    "lam_depth_sm": 0.1,
+}
 TRAINING = {
     ("unsup3d", "celeba"): FACES,
     ("unsup3d", "synface"): FACES,
@@ -104,9 +123,16 @@ def computed(model: PhysDisModel, images: torch.Tensor) -> dict[str, torch.Tenso
     with torch.inference_mode():
         rendering = model.renderer.render(scene)
     return {
-        "depth": scene.depth, "albedo": scene.albedo, "ambient": scene.light.ambient, "diffuse": scene.light.diffuse,
-        "direction": scene.light.direction, "rotation": scene.view.rotation, "translation": scene.view.translation,
-        "normal": rendering.normal, "shading": rendering.shading, "canonical": rendering.canonical,
+        "depth": scene.depth,
+        "albedo": scene.albedo,
+        "ambient": scene.light.ambient,
+        "diffuse": scene.light.diffuse,
+        "direction": scene.light.direction,
+        "rotation": scene.view.rotation,
+        "translation": scene.view.translation,
+        "normal": rendering.normal,
+        "shading": rendering.shading,
+        "canonical": rendering.canonical,
         **model.extract(images, parts=PARTS, as_dict=True),
     }
 
@@ -158,16 +184,25 @@ def test_config_holds_the_official_settings(converted) -> None:
     assert config.scene.border_edges == "left-right" and config.render.normals == "unsup3d"
     scene, nets, loss = config.scene, config.nets, config.loss
     assert (scene.min_depth, scene.max_depth, scene.border_depth) == (
-        expected["min_depth"], expected["max_depth"], expected["border_depth"])
+        expected["min_depth"],
+        expected["max_depth"],
+        expected["border_depth"],
+    )
     assert scene.amb_range == (expected["min_amb_light"], expected["max_amb_light"])
     assert scene.diff_range == (expected["min_diff_light"], expected["max_diff_light"])
     assert (scene.rot_range_deg, scene.xy_translation_range, scene.z_translation_range) == (
-        expected["xyz_rotation_range"], expected["xy_translation_range"], expected["z_translation_range"])
+        expected["xyz_rotation_range"],
+        expected["xy_translation_range"],
+        expected["z_translation_range"],
+    )
     assert (scene.rot_center_depth, scene.fov_deg) == (expected["rot_center_depth"], expected["fov"])
     assert nets.use_conf == expected["use_conf_map"]
     assert nets.encoder_head == ("conv-tanh" if code == "unsup3d" else "tanh-conv")
     assert (loss.lam_perc, loss.lam_flip, loss.lam_depth_smooth) == (
-        expected["lam_perc"], expected["lam_flip"], expected["lam_depth_sm"])
+        expected["lam_perc"],
+        expected["lam_flip"],
+        expected["lam_depth_sm"],
+    )
     assert config.render.pixel_convention == "center" and config.resize == "stretch"
     assert config.variant == ("none" if code == "unsup3d" else "LV")
     assert config.license == ("mit" if code == "unsup3d" else "unknown")
@@ -311,8 +346,10 @@ def test_refuses_checkpoints_that_do_not_match(converted, tmp_path, capsys) -> N
     out = tmp_path / "out"
     other = "pdr" if code == "unsup3d" else "unsup3d"
     wrong_category = {"unsup3d": ("syncar", r"unexpected \['netC'\]"), "pdr": ("faces", r"missing \['netC'\]")}[code]
-    wrong_code = {"unsup3d": ("faces", "netD: unexpected parameter 'network.0.weight'"),
-                  "pdr": ("syncar", "netD: unexpected parameter 'network_down.0.weight'")}[code]
+    wrong_code = {
+        "unsup3d": ("faces", "netD: unexpected parameter 'network.0.weight'"),
+        "pdr": ("syncar", "netD: unexpected parameter 'network_down.0.weight'"),
+    }[code]
     with pytest.raises(ConversionError, match=wrong_category[1]):
         convert(code, checkpoint, out, wrong_category[0])
     with pytest.raises(ConversionError, match=wrong_code[1]):

@@ -10,7 +10,10 @@ from physdis_hub.render import Camera
 
 
 def _canonical(cat: SyntheticCars, ident: dict) -> object:  # type: ignore[type-arg]
-    tensors = {k: torch.as_tensor(v).float() if np.asarray(v).dtype.kind == "f" else torch.as_tensor(v) for k, v in ident.items()}
+    tensors = {
+        k: torch.as_tensor(v).float() if np.asarray(v).dtype.kind == "f" else torch.as_tensor(v)
+        for k, v in ident.items()
+    }
     return cat.canonical(tensors, {}, Camera(64, 10.0))
 
 

@@ -83,7 +83,9 @@ def test_malformed_mask_files_and_unannotated_images(mask_root) -> None:
     with pytest.warns(UserWarning, match="skipped 3 malformed"):
         ds = CelebAMaskHQ(mask_root, split="all")
     reasons = dict(ds.malformed)
-    assert reasons["0/00001_beard.png"] == "unknown part 'beard'" and "belongs in folder 1" in reasons["0/02001_nose.png"]
+    assert (
+        reasons["0/00001_beard.png"] == "unknown part 'beard'" and "belongs in folder 1" in reasons["0/02001_nose.png"]
+    )
     with pytest.raises(DataLayoutError, match="unknown part"):
         CelebAMaskHQ(mask_root, split="all", on_malformed="raise")
     write_image(mask_root / "CelebA-HQ-img" / "5.jpg")

@@ -41,7 +41,9 @@ def test_shapes_are_checked() -> None:
     with pytest.raises(ValueError, match="vertices"):
         rasterize_mesh(torch.zeros(3, 3), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, 1), Camera(8, 10), 2.0)
     with pytest.raises(ValueError, match="attributes"):
-        rasterize_mesh(torch.ones(1, 3, 3), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 4, 1), Camera(8, 10), 2.0)
+        rasterize_mesh(
+            torch.ones(1, 3, 3), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 4, 1), Camera(8, 10), 2.0
+        )
 
 
 def test_mirror_left_half_is_exactly_symmetric() -> None:

@@ -19,7 +19,17 @@ from .conftest import write_image
 
 
 def test_every_named_set_is_listed() -> None:
-    names = ["synthetic-faces", "synthetic-faces-ict", "synthetic-cars", "utkface", "celeba", "celebamask-hq", "rafdb", "syncar", "tracks"]
+    names = [
+        "synthetic-faces",
+        "synthetic-faces-ict",
+        "synthetic-cars",
+        "utkface",
+        "celeba",
+        "celebamask-hq",
+        "rafdb",
+        "syncar",
+        "tracks",
+    ]
     assert [info.name for info in list_datasets()] == names
     assert all(isinstance(info, DatasetInfo) for info in list_datasets())  # list_*: entries, as list_pretrained
     assert get_dataset("celeba") is list_datasets()[4] and "img_align_celeba" in get_dataset("celeba").layout

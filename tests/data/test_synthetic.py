@@ -69,7 +69,9 @@ def test_backdrop_is_the_lit_background_colour(generators, category: str) -> Non
     expected = torch.from_numpy(plan.background[:12]).float() * plane[:, None]
     for i in range(12):
         if off[i].any():
-            assert torch.allclose(batch.image[i][:, off[i]], expected[i][:, None].expand(3, int(off[i].sum())), atol=1e-6)
+            assert torch.allclose(
+                batch.image[i][:, off[i]], expected[i][:, None].expand(3, int(off[i].sum())), atol=1e-6
+            )
     assert batch.image.min() >= 0 and batch.image.max() <= 1
 
 

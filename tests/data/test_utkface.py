@@ -10,9 +10,23 @@ from physdis_hub.data.utkface import parse_name
 
 from .conftest import write_image
 
-GOOD = [f"{age}_{g}_{r}_2017011617452{k}125.jpg.chip.jpg" for k, (age, g, r) in enumerate(
-    [(25, 0, 2), (1, 1, 0), (80, 0, 4), (33, 1, 3), (47, 0, 1), (9, 1, 2), (60, 1, 0), (18, 0, 3), (71, 1, 1), (3, 0, 0)]
-)]
+GOOD = [
+    f"{age}_{g}_{r}_2017011617452{k}125.jpg.chip.jpg"
+    for k, (age, g, r) in enumerate(
+        [
+            (25, 0, 2),
+            (1, 1, 0),
+            (80, 0, 4),
+            (33, 1, 3),
+            (47, 0, 1),
+            (9, 1, 2),
+            (60, 1, 0),
+            (18, 0, 3),
+            (71, 1, 1),
+            (3, 0, 0),
+        ]
+    )
+]
 
 
 @pytest.fixture
@@ -43,7 +57,10 @@ def test_malformed_names_are_reported_or_raised(utk_root) -> None:
     write_image(utk_root / "UTKFace" / "39_7_1_20170116174525125.jpg")  # gender 7
     with pytest.warns(UserWarning, match="skipped 2 malformed"):
         ds = UTKFace(utk_root, split="all")
-    assert len(ds) == 10 and {m[0] for m in ds.malformed} == {"61_1_20170109142408075.jpg.chip.jpg", "39_7_1_20170116174525125.jpg"}
+    assert len(ds) == 10 and {m[0] for m in ds.malformed} == {
+        "61_1_20170109142408075.jpg.chip.jpg",
+        "39_7_1_20170116174525125.jpg",
+    }
     with pytest.raises(DataLayoutError, match="gender 7 not 0 or 1"):
         UTKFace(utk_root, split="all", on_malformed="raise")
 

@@ -254,8 +254,17 @@ def test_command_line_downloads_once_then_works_offline(served, small, tmp_path,
     assert np.load(out)["features"].shape == (1, 512)
     server.stop()
     figures = tmp_path / "figures"
-    argv = ["decompose", str(photo), "--model", "unsup3d-celeba", "--no-align", "--local-files-only", "--mesh",
-            "-o", str(figures)]
+    argv = [
+        "decompose",
+        str(photo),
+        "--model",
+        "unsup3d-celeba",
+        "--no-align",
+        "--local-files-only",
+        "--mesh",
+        "-o",
+        str(figures),
+    ]
     assert main(argv) == 0
     assert all((figures / f"face.{suffix}").is_file() for suffix in ("png", "obj", "glb"))
     capsys.readouterr()

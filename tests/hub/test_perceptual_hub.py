@@ -34,7 +34,9 @@ def test_loads_timm_vgg16_from_the_hub(hub) -> None:
     state = timm_like_vgg16(0)
     api = HfApi()
     api.create_repo("timm/vgg16.tv_in1k")
-    api.upload_file(path_or_fileobj=io.BytesIO(save(state)), path_in_repo="model.safetensors", repo_id="timm/vgg16.tv_in1k")
+    api.upload_file(
+        path_or_fileobj=io.BytesIO(save(state)), path_in_repo="model.safetensors", repo_id="timm/vgg16.tv_in1k"
+    )
 
     net = VGG16Features.load("hf-hub:timm/vgg16.tv_in1k")
     assert net.input_convention == "torchvision"  # timm's files carry no "input" metadata
@@ -44,7 +46,9 @@ def test_loads_timm_vgg16_from_the_hub(hub) -> None:
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     assert loss(x, x).item() == 0 and loss(x, x.flip(-1)).item() > 0
 
-    with pytest.raises(FileNotFoundError, match=r"perceptual_weights: could not get model.safetensors of Hub repository 'timm/vgg99'"):
+    with pytest.raises(
+        FileNotFoundError, match=r"perceptual_weights: could not get model.safetensors of Hub repository 'timm/vgg99'"
+    ):
         VGG16Features.load("hf-hub:timm/vgg99")
     with pytest.raises(ValueError, match=r"perceptual_weights: name: expected 'hf-hub:org/repo'"):
         VGG16Features.load("hf-hub:vgg16")

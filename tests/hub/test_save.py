@@ -84,7 +84,10 @@ def test_card_input_section_says_that_face_models_detect_and_crop_faces():
     assert "is searched for faces (MTCNN) and each face is aligned and cropped to 64x64" in faces
     assert "`align=False` turns this off" in faces and "other sizes" not in faces
     cars = render_model_card(tiny_model(category="cars", resize="stretch"))
-    assert "Input: RGB images in [0, 1] (or uint8), brought to 64x64 by stretch." in cars and "faces" not in cars.split("## Architecture")[1].split("## Training")[0]
+    assert (
+        "Input: RGB images in [0, 1] (or uint8), brought to 64x64 by stretch." in cars
+        and "faces" not in cars.split("## Architecture")[1].split("## Training")[0]
+    )
 
 
 def test_card_shows_baselines_beside_the_model_and_the_notes_above():

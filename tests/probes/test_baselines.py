@@ -61,8 +61,15 @@ def test_resnet18_has_timm_names_and_size():
     keys = model.state_dict().keys()
     assert sum(p.numel() for p in model.parameters()) == 11_689_512
     assert len(keys) == 122
-    for key in ("conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer3.0.downsample.1.weight",
-                "layer4.1.bn2.num_batches_tracked", "fc.weight", "fc.bias"):
+    for key in (
+        "conv1.weight",
+        "bn1.running_var",
+        "layer1.0.conv1.weight",
+        "layer3.0.downsample.1.weight",
+        "layer4.1.bn2.num_batches_tracked",
+        "fc.weight",
+        "fc.bias",
+    ):
         assert key in keys
 
 

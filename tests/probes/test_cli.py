@@ -16,8 +16,15 @@ def npz(tmp_path, blobs):
     x, y = blobs(40, 3, 8)
     rng = np.random.default_rng(0)
     path = tmp_path / "feats.npz"
-    np.savez(path, features=x, labels=y, tracks=np.arange(len(y)) // 4, geom=x[:, :4], alb=x[:, 4:],
-             light=rng.normal(size=(len(y), 5)))
+    np.savez(
+        path,
+        features=x,
+        labels=y,
+        tracks=np.arange(len(y)) // 4,
+        geom=x[:, :4],
+        alb=x[:, 4:],
+        light=rng.normal(size=(len(y), 5)),
+    )
     return path
 
 
@@ -33,8 +40,13 @@ def test_cluster_on_selected_parts_and_attributes(tmp_path, capsys):
     rng = np.random.default_rng(0)
     attrs = rng.integers(0, 2, size=(30, 2))
     path = tmp_path / "attrs.npz"
-    np.savez(path, geom=rng.normal(size=(30, 3)), alb=rng.normal(size=(30, 3)), labels=attrs,
-             attribute_names=np.array(["Smiling", "Bald"]))
+    np.savez(
+        path,
+        geom=rng.normal(size=(30, 3)),
+        alb=rng.normal(size=(30, 3)),
+        labels=attrs,
+        attribute_names=np.array(["Smiling", "Bald"]),
+    )
     main(["probe", "cluster", "--features", str(path), "--parts", "geom,alb"])
     assert "| mean cluster acc |" in capsys.readouterr().out
 

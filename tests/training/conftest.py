@@ -51,10 +51,18 @@ def short_run(tiny_splits: Splits, tmp_path_factory: pytest.TempPathFactory) -> 
     return config, run_dir, Trainer(config, run_dir, splits=tiny_splits, progress=False).fit()
 
 
-def run_module(args: list[str], cwd: Path, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_module(
+    args: list[str], cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run ``python <args>`` with the repository importable; capture output."""
     return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=subprocess_env(env), capture_output=True, text=True, timeout=timeout, check=False
+        [sys.executable, *args],
+        cwd=cwd,
+        env=subprocess_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

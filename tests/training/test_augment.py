@@ -72,6 +72,7 @@ def test_horizontal_flip_and_draws_of_settings_without_it() -> None:
     is_flipped = (some == x.flip(3)).flatten(1).all(1)
     assert torch.equal(is_flipped | (some == x).flatten(1).all(1), torch.ones(200, dtype=torch.bool))
     assert 0.35 < float(is_flipped.float().mean()) < 0.65
+
     # a setting without flips draws exactly the numbers it drew before the flip existed
     def replay(generator: torch.Generator, flips: bool) -> torch.Tensor:
         b = x.shape[0]  # cast, gains, gray, blur, sigma, noisy, noise sd, noise, jpeg, quality (, flip)

@@ -15,8 +15,13 @@ from training.rng import capture_rng_state, restore_rng_state, seed_everything
 
 
 def _state() -> dict:
-    return {"epoch": 3, "model": {"w": torch.arange(1000.0)}, "best": math.inf, "betas": (0.9, 0.999),
-            "rng": capture_rng_state()}
+    return {
+        "epoch": 3,
+        "model": {"w": torch.arange(1000.0)},
+        "best": math.inf,
+        "betas": (0.9, 0.999),
+        "rng": capture_rng_state(),
+    }
 
 
 def test_roundtrip_and_no_temporary_files_left(tmp_path) -> None:

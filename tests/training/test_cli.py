@@ -64,8 +64,20 @@ def test_reproduce_trains_evaluates_exports_and_pushes(tmp_path: Path, monkeypat
     with HubServer() as server:
         point_huggingface_hub_at(monkeypatch, server.url, tmp_path / "hf-home")
         try:
-            argv = ["faces", "--preset", "tiny", "--variant", "LV", "--epochs", "1", "--no-progress", "--out", str(out),
-                    "--push-to-hub", "lab"]
+            argv = [
+                "faces",
+                "--preset",
+                "tiny",
+                "--variant",
+                "LV",
+                "--epochs",
+                "1",
+                "--no-progress",
+                "--out",
+                str(out),
+                "--push-to-hub",
+                "lab",
+            ]
             assert reproduce.main(argv) == 0
             pushed = load_pretrained("hf-hub:lab/physdis-tiny-loocc-lv")
         finally:
@@ -93,7 +105,10 @@ def test_reproduce_all_variants(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("org", "preset", "variant", "expected"),
-    [("lab", "faces", "none", "lab/physdis-faces-no-loocc"), ("x", "cars-synthetic-cpu", "LV", "x/physdis-cars-synthetic-cpu-loocc-lv")],
+    [
+        ("lab", "faces", "none", "lab/physdis-faces-no-loocc"),
+        ("x", "cars-synthetic-cpu", "LV", "x/physdis-cars-synthetic-cpu-loocc-lv"),
+    ],
 )
 def test_repo_names(org: str, preset: str, variant: str, expected: str) -> None:
     assert reproduce.repo_name(org, preset, variant) == expected
@@ -101,11 +116,34 @@ def test_repo_names(org: str, preset: str, variant: str, expected: str) -> None:
 
 def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values() -> None:
     base = presets_module.build_preset("tiny", "LV")
-    args = train._parser().parse_args(["--preset", "tiny", "--variant", "LV", "--out", "x",
-                                       "--loss", "lam_normal_smooth=0.5", "--loocc", "cycle_weight=2",
-                                       "--scene", "border_depth=1.05", "--scene", "fov_deg=12", "--weight-decay", "0",
-                                       "--shape-init", "bulge=0.45", "--shape-init", "steps=7",
-                                       "--precision", "bf16", "--adam-impl", "fused"])
+    args = train._parser().parse_args(
+        [
+            "--preset",
+            "tiny",
+            "--variant",
+            "LV",
+            "--out",
+            "x",
+            "--loss",
+            "lam_normal_smooth=0.5",
+            "--loocc",
+            "cycle_weight=2",
+            "--scene",
+            "border_depth=1.05",
+            "--scene",
+            "fov_deg=12",
+            "--weight-decay",
+            "0",
+            "--shape-init",
+            "bulge=0.45",
+            "--shape-init",
+            "steps=7",
+            "--precision",
+            "bf16",
+            "--adam-impl",
+            "fused",
+        ]
+    )
     config = train.apply_overrides(base, args)
     assert (config.precision, base.precision) == ("bf16", "fp32")
     assert config.model.loss.lam_normal_smooth == 0.5 and config.loocc.cycle_weight == 2.0
@@ -115,13 +153,19 @@ def test_loss_scene_loocc_and_shape_init_overrides_change_only_the_named_values(
     assert config.model.loss.replace(lam_normal_smooth=base.model.loss.lam_normal_smooth) == base.model.loss
     assert config.loocc.replace(cycle_weight=0.0) == base.loocc
     assert config.shape_init.replace(bulge=base.shape_init.bulge, steps=base.shape_init.steps) == base.shape_init
-    for flag, item, message in [("--loocc", "variant=1", "NAME one of"), ("--loocc", "cycle_weight", "NAME=VALUE"),
-                                ("--loss", "lam_flip=x", "expected a number"), ("--loocc", "cycle_weight=-1", "cycle_weight"),
-                                ("--shape-init", "steps=1.5", "expected a whole number"),
-                                ("--shape-init", "semi_axes=1", "NAME one of"), ("--shape-init", "bulge=2", "bulge"),
-                                ("--loocc", "gather=maybe", "expected true or false"),
-                                ("--scene", "fov_deg=200", "fov_deg"), ("--weight-decay", "-1", "weight_decay"),
-                                ("--lr", "0", "OptimConfig.lr")]:
+    for flag, item, message in [
+        ("--loocc", "variant=1", "NAME one of"),
+        ("--loocc", "cycle_weight", "NAME=VALUE"),
+        ("--loss", "lam_flip=x", "expected a number"),
+        ("--loocc", "cycle_weight=-1", "cycle_weight"),
+        ("--shape-init", "steps=1.5", "expected a whole number"),
+        ("--shape-init", "semi_axes=1", "NAME one of"),
+        ("--shape-init", "bulge=2", "bulge"),
+        ("--loocc", "gather=maybe", "expected true or false"),
+        ("--scene", "fov_deg=200", "fov_deg"),
+        ("--weight-decay", "-1", "weight_decay"),
+        ("--lr", "0", "OptimConfig.lr"),
+    ]:
         args = train._parser().parse_args(["--preset", "tiny", "--out", "x", flag, item])
         with pytest.raises(presets_module.PresetError, match=message):
             train.apply_overrides(base, args)
@@ -144,8 +188,20 @@ def test_dataset_override_swaps_one_synthetic_set_for_another() -> None:
 @pytest.mark.slow  # a real one-epoch run: about 20 s on a loaded core
 def test_loocc_style_code_trains_as_the_authors_code(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    argv = ["--preset", "tiny", "--variant", "LV", "--loocc-style", "code", "--epochs", "1", "--no-progress",
-            "--no-export", "--out", str(out)]
+    argv = [
+        "--preset",
+        "tiny",
+        "--variant",
+        "LV",
+        "--loocc-style",
+        "code",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--no-export",
+        "--out",
+        str(out),
+    ]
     assert train.main(argv) == 0
     stored = json.loads((out / "train_config.json").read_text())
     assert stored["loocc"]["style"] == "code" and stored["loocc"]["light_mode"] == "vector"

@@ -30,7 +30,9 @@ def test_command_line_quotes_as_a_shell_would() -> None:
 
 def test_command_line_without_argv_is_this_process_arguments(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("sys.argv", ["relief_scan.py", "--split", "val x"])
-    assert command_line("training.analysis.relief_scan", None) == "python -m training.analysis.relief_scan --split 'val x'"
+    assert (
+        command_line("training.analysis.relief_scan", None) == "python -m training.analysis.relief_scan --split 'val x'"
+    )
 
 
 def test_checkpoint_every_is_checked() -> None:

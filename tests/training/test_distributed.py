@@ -31,8 +31,19 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
     one = run_module(["-m", "training.train", *ARGS, "--out", "one"], tmp_path)
     assert one.returncode == 0, one.stderr
     two = run_module(
-        ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "training.train", *ARGS,
-         "--out", "two"], tmp_path,
+        [
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "training.train",
+            *ARGS,
+            "--out",
+            "two",
+        ],
+        tmp_path,
     )
     assert two.returncode == 0, two.stderr
     assert "world size 2" in two.stderr and two.stderr.count("preset 'tiny'") == 1  # only rank 0 speaks

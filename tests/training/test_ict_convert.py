@@ -27,7 +27,9 @@ def _grid() -> tuple[np.ndarray, list[list[int]]]:
     points = np.stack([x.ravel(), y.ravel(), 5 - 0.3 * x.ravel() ** 2], -1)
     quads = [
         [r * COLS + c, r * COLS + c + 1, (r + 1) * COLS + c + 1, (r + 1) * COLS + c]
-        for r in range(ROWS - 1) for c in range(COLS - 1) if not (r == 1 and c in (1, 2))
+        for r in range(ROWS - 1)
+        for c in range(COLS - 1)
+        if not (r == 1 and c in (1, 2))
     ]
     extra = np.array([[10.0, 0, 0], [11, 0, 0], [11, 1, 0], [10, 1, 0]])
     return np.concatenate([points, extra]), [*quads, [25, 26, 27, 28]]

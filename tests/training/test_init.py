@@ -44,8 +44,13 @@ def official(archive: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
 
 
 def test_step_zero_computes_the_official_model(official, tmp_path) -> None:
-    config = init_config("unsup3d-celeba", "LV", data="celeba", data_dir=str(write_celeba_tree(tmp_path / "celeba",
-                         [0, 0, 0, 1, 2, 2])), batch_size=2)
+    config = init_config(
+        "unsup3d-celeba",
+        "LV",
+        data="celeba",
+        data_dir=str(write_celeba_tree(tmp_path / "celeba", [0, 0, 0, 1, 2, 2])),
+        batch_size=2,
+    )
     pretrained = load_pretrained("unsup3d-celeba")
     assert config.preset == INIT_PRESET and config.init == "unsup3d-celeba" and config.variant == "LV"
     assert config.model.nets == pretrained.config.nets and config.model.scene == pretrained.config.scene
@@ -62,8 +67,26 @@ def test_step_zero_computes_the_official_model(official, tmp_path) -> None:
 def test_train_and_resume_from_unsup3d_celeba(official, tmp_path, capsys) -> None:
     data = write_celeba_tree(tmp_path / "celeba", [0, 0, 0, 0, 1, 2])
     run = tmp_path / "run"
-    argv = ["--init", "unsup3d-celeba", "--variant", "L", "--data", "celeba", "--data-dir", str(data), "--out",
-            str(run), "--batch-size", "2", "--no-export", "--no-progress", "--device", "cpu", "--threads", "1"]
+    argv = [
+        "--init",
+        "unsup3d-celeba",
+        "--variant",
+        "L",
+        "--data",
+        "celeba",
+        "--data-dir",
+        str(data),
+        "--out",
+        str(run),
+        "--batch-size",
+        "2",
+        "--no-export",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+    ]
     assert main([*argv, "--epochs", "1"]) == 0, capsys.readouterr().err
     official.stop()  # the converted model is cached: resuming needs no network
     assert main([*argv, "--epochs", "2", "--resume"]) == 0, capsys.readouterr().err

@@ -59,7 +59,9 @@ def test_nt_xent_three_vectors_any_temperature() -> None:
     z1 = [[0.3, -1.2, 2.0], [1.5, 0.1, -0.4], [-0.7, 0.9, 0.2]]
     z2 = [[0.1, -1.0, 2.2], [1.0, 0.5, -0.1], [0.4, 0.4, 0.4]]
     for tau in (0.5, 0.1, 2.0):
-        assert nt_xent(torch.tensor(z1), torch.tensor(z2), tau).item() == pytest.approx(hand_nt_xent(z1, z2, tau), rel=1e-5)
+        assert nt_xent(torch.tensor(z1), torch.tensor(z2), tau).item() == pytest.approx(
+            hand_nt_xent(z1, z2, tau), rel=1e-5
+        )
 
 
 # -- sampling ----------------------------------------------------------------------------------
@@ -131,8 +133,15 @@ def test_light_perturbation_changes_only_light(model, images) -> None:  # type: 
     with torch.no_grad():
         scene = model.decode_scene(model._encode(images))
     n = scene.batch_size
-    p = Perturbation("light", {"ambient": torch.full((n,), 0.1), "diffuse": torch.full((n,), -0.05),
-                               "pitch": torch.full((n,), 0.2), "yaw": torch.full((n,), -0.3)})
+    p = Perturbation(
+        "light",
+        {
+            "ambient": torch.full((n,), 0.1),
+            "diffuse": torch.full((n,), -0.05),
+            "pitch": torch.full((n,), 0.2),
+            "yaw": torch.full((n,), -0.3),
+        },
+    )
     cfg = LooccConfig(variant="L")
     out = apply_perturbation(scene, p, model.config.scene, cfg)
     assert out.depth is scene.depth and out.albedo is scene.albedo and out.view is scene.view
@@ -151,8 +160,15 @@ def test_light_perturbation_clamps_to_the_model_ranges(model, images) -> None:  
     with torch.no_grad():
         scene = model.decode_scene(model._encode(images))
     n = scene.batch_size
-    p = Perturbation("light", {"ambient": torch.full((n,), 5.0), "diffuse": torch.full((n,), -5.0),
-                               "pitch": torch.full((n,), 3.0), "yaw": torch.full((n,), -3.0)})
+    p = Perturbation(
+        "light",
+        {
+            "ambient": torch.full((n,), 5.0),
+            "diffuse": torch.full((n,), -5.0),
+            "pitch": torch.full((n,), 3.0),
+            "yaw": torch.full((n,), -3.0),
+        },
+    )
     out = apply_perturbation(scene, p, model.config.scene, LooccConfig(variant="L"))
     assert torch.all(out.light.ambient == model.config.scene.amb_range[1])
     assert torch.all(out.light.diffuse == model.config.scene.diff_range[0])
@@ -171,14 +187,20 @@ def test_light_vector_mode_of_the_public_code(model, images) -> None:  # type: i
     assert p.deltas["direction"].abs().max() <= math.pi / 8
     # the public code adds U(+-0.5) to both intensities and U(+-pi/8) to each direction component,
     # and neither renormalises the vector nor clamps the intensities to the decoder's ranges
-    wide = {**p.deltas, "ambient": torch.full((scene.batch_size,), 0.5), "diffuse": torch.full((scene.batch_size,), -0.5)}
+    wide = {
+        **p.deltas,
+        "ambient": torch.full((scene.batch_size,), 0.5),
+        "diffuse": torch.full((scene.batch_size,), -0.5),
+    }
     out = apply_perturbation(scene, Perturbation("light", wide), model.config.scene, cfg)
     assert torch.equal(out.light.direction, scene.light.direction + p.deltas["direction"])
     assert torch.equal(out.light.ambient, scene.light.ambient + 0.5)
     assert torch.equal(out.light.diffuse, scene.light.diffuse - 0.5)
     assert (out.light.direction.norm(dim=1) - 1).abs().max() > 0.01  # not unit any more
     # the text style clamps the same intensities to the ranges
-    text = apply_perturbation(scene, Perturbation("light", wide), model.config.scene, LooccConfig(variant="L", light_mode="vector"))
+    text = apply_perturbation(
+        scene, Perturbation("light", wide), model.config.scene, LooccConfig(variant="L", light_mode="vector")
+    )
     assert torch.all(text.light.ambient <= model.config.scene.amb_range[1])
     assert torch.all(text.light.diffuse >= model.config.scene.diff_range[0])
 
@@ -237,8 +259,10 @@ def test_zero_perturbation_rerenders_the_reconstruction_exactly(model, images) -
         out = model(images)
         n = images.shape[0]
         zeros = torch.zeros(n)
-        for p in (Perturbation("view", {"pitch": zeros, "yaw": zeros}),
-                  Perturbation("light", {"ambient": zeros, "diffuse": zeros, "pitch": zeros, "yaw": zeros})):
+        for p in (
+            Perturbation("view", {"pitch": zeros, "yaw": zeros}),
+            Perturbation("light", {"ambient": zeros, "diffuse": zeros, "pitch": zeros, "yaw": zeros}),
+        ):
             result = loocc_loss(model, out.scene, out.features, p, LooccConfig(variant="LV"))
             assert torch.allclose(result.augmented, out.rendering.image[:n], atol=1e-6)
             # the reconstruction the model is trained on is this image under the joint (flip) mask
@@ -254,8 +278,15 @@ def test_rerendering_differs_only_through_the_perturbed_parameter(model, images)
         scene = model.decode_scene(model._encode(images))
         base = model.renderer.render(scene)
         n = scene.batch_size
-        light = Perturbation("light", {"ambient": torch.full((n,), 0.2), "diffuse": torch.full((n,), 0.3),
-                                       "pitch": torch.full((n,), 0.5), "yaw": torch.full((n,), 0.5)})
+        light = Perturbation(
+            "light",
+            {
+                "ambient": torch.full((n,), 0.2),
+                "diffuse": torch.full((n,), 0.3),
+                "pitch": torch.full((n,), 0.5),
+                "yaw": torch.full((n,), 0.5),
+            },
+        )
         relit = model.renderer.render(apply_perturbation(scene, light, model.config.scene, LooccConfig(variant="L")))
         # new light: same geometry seen from the same view (depth, mask, normals), new shading
         assert torch.equal(relit.depth, base.depth) and torch.equal(relit.mask, base.mask)
@@ -315,7 +346,9 @@ def test_perturbation_rows_and_batch_checks(model, images) -> None:  # type: ign
     with pytest.raises(ValueError, match="perturbation"):
         apply_perturbation(scene, p, model.config.scene, LooccConfig(variant="L"))
     with pytest.raises(ValueError, match="perturbation.kind"):
-        apply_perturbation(scene, dataclasses.replace(p.rows(slice(0, 6)), kind="albedo"), model.config.scene, LooccConfig())
+        apply_perturbation(
+            scene, dataclasses.replace(p.rows(slice(0, 6)), kind="albedo"), model.config.scene, LooccConfig()
+        )
 
 
 # -- the cycle term (an extension, off by default) -------------------------------------------------
@@ -340,8 +373,11 @@ def test_cycle_term_reads_the_perturbation_back(model, images, kind) -> None:  #
         result = loocc_loss(model, out.scene, out.features, p, cfg)
         net = model.part_networks()[kind]
         scene_cfg = model.config.scene
-        target = (encode_light(result.scene.light, scene_cfg) if kind == "light"
-                  else encode_view(result.scene.view, scene_cfg))
+        target = (
+            encode_light(result.scene.light, scene_cfg)
+            if kind == "light"
+            else encode_view(result.scene.view, scene_cfg)
+        )
         expected = (net(result.augmented) - target).abs().mean()
     assert result.cycle is not None
     torch.testing.assert_close(result.cycle, expected)

@@ -26,7 +26,9 @@ WEIGHTS = "vgg16.safetensors"
 
 
 def build(name: str, variant: str = "none") -> TrainConfig:
-    return build_preset(name, variant, data_dir="/data", perceptual_weights=WEIGHTS if name in ("faces", "cars") else None)
+    return build_preset(
+        name, variant, data_dir="/data", perceptual_weights=WEIGHTS if name in ("faces", "cars") else None
+    )
 
 
 @pytest.mark.parametrize("name", [p.name for p in list_presets()])
@@ -139,15 +141,25 @@ def test_config_checks() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    [augment_module, config_module, data_module, distributed_module, export_module, loocc_module, presets_module,
-     shape_init_module, trainer_module],
+    [
+        augment_module,
+        config_module,
+        data_module,
+        distributed_module,
+        export_module,
+        loocc_module,
+        presets_module,
+        shape_init_module,
+        trainer_module,
+    ],
 )
 def test_every_config_field_has_a_docstring(module) -> None:  # type: ignore[no-untyped-def]
     tree = ast.parse(inspect.getsource(module))
     checked = 0
     for node in tree.body:
         if not isinstance(node, ast.ClassDef) or not any(
-            (isinstance(d, ast.Call) and getattr(d.func, "id", "") == "dataclass") or getattr(d, "id", "") == "dataclass"
+            (isinstance(d, ast.Call) and getattr(d.func, "id", "") == "dataclass")
+            or getattr(d, "id", "") == "dataclass"
             for d in node.decorator_list
         ):
             continue
@@ -155,8 +167,12 @@ def test_every_config_field_has_a_docstring(module) -> None:  # type: ignore[no-
         for i, stmt in enumerate(body):
             if isinstance(stmt, ast.AnnAssign):
                 following = body[i + 1] if i + 1 < len(body) else None
-                documented = isinstance(following, ast.Expr) and isinstance(getattr(following, "value", None), ast.Constant)
-                documented = documented or (ast.get_docstring(node) or "").find(f"{stmt.target.id}:") >= 0  # Attributes:
+                documented = isinstance(following, ast.Expr) and isinstance(
+                    getattr(following, "value", None), ast.Constant
+                )
+                documented = (
+                    documented or (ast.get_docstring(node) or "").find(f"{stmt.target.id}:") >= 0
+                )  # Attributes:
                 assert documented, f"{module.__name__}.{node.name}.{stmt.target.id} has no docstring"
                 checked += 1
     assert checked > 0
@@ -193,7 +209,10 @@ def test_optim_config_builds_the_named_adam(impl: str) -> None:
     adam = OptimConfig(lr=1e-3, betas=(0.5, 0.9), weight_decay=0.1, adam_impl=impl).adam(params)
     assert (adam.defaults["lr"], adam.defaults["betas"], adam.defaults["weight_decay"]) == (1e-3, (0.5, 0.9), 0.1)
     assert (adam.defaults["foreach"], adam.defaults["fused"]) == {
-        "auto": (None, None), "for-loop": (False, None), "foreach": (True, None), "fused": (None, True)
+        "auto": (None, None),
+        "for-loop": (False, None),
+        "foreach": (True, None),
+        "fused": (None, True),
     }[impl]
 
 

@@ -26,8 +26,18 @@ from .conftest import run_module, subprocess_env
 
 EPOCHS = 3
 STEPS_PER_EPOCH = 4  # the tiny preset: 32 training images, batch 8
-TRAIN = ["-m", "training.train", "--preset", "tiny", "--variant", "LV", "--epochs", str(EPOCHS), "--no-export",
-         "--no-progress"]
+TRAIN = [
+    "-m",
+    "training.train",
+    "--preset",
+    "tiny",
+    "--variant",
+    "LV",
+    "--epochs",
+    str(EPOCHS),
+    "--no-export",
+    "--no-progress",
+]
 
 
 def assert_same_tensors(a: object, b: object, where: str) -> None:
@@ -56,8 +66,14 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def start_run(out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, *TRAIN, "--out", out.name, *extra], cwd=out.parent, env=subprocess_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, *TRAIN, "--out", out.name, *extra],
+        cwd=out.parent,
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for_steps(proc: subprocess.Popen, out: Path, steps: int) -> None:
@@ -77,8 +93,9 @@ def assert_same_run(full: Path, resumed: Path) -> None:
     assert a["epoch"] == b["epoch"] == EPOCHS
     for key in ("model", "optimizer", "rng", "loocc_generator", "augment_generators", "early_stopping", "step"):
         assert_same_tensors(a[key], b[key], key)
-    assert_same_tensors(load_checkpoint(full / "best.ckpt")["model"], load_checkpoint(resumed / "best.ckpt")["model"],
-                        "best")
+    assert_same_tensors(
+        load_checkpoint(full / "best.ckpt")["model"], load_checkpoint(resumed / "best.ckpt")["model"], "best"
+    )
     # the logs read as one run: rows the stopped process wrote after its checkpoint were dropped
     assert read_csv(full / "steps.csv") == read_csv(resumed / "steps.csv")
     timeless = [{k: v for k, v in row.items() if k != "seconds"} for row in read_csv(full / "epochs.csv")]
@@ -134,15 +151,18 @@ def test_damaged_checkpoint_is_reported_on_resume(short_run, tmp_path: Path, dam
     else:
         data[len(data) // 2] ^= 0x10
     path.write_bytes(bytes(data))
-    status = main(["--preset", "tiny", "--variant", "LV", "--epochs", "4", "--no-progress", "--out", str(run_dir),
-                   "--resume"])
+    status = main(
+        ["--preset", "tiny", "--variant", "LV", "--epochs", "4", "--no-progress", "--out", str(run_dir), "--resume"]
+    )
     assert status == 2
     expected = "truncated" if damage == "truncate" else "corrupt: SHA-256"
     assert f"error: checkpoint {path}: {expected}" in capsys.readouterr().err
     assert path.read_bytes() == bytes(data)  # left as found, for inspection
 
 
-def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_refused(short_run, tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_resume_with_more_epochs_extends_the_run_and_other_changes_are_refused(
+    short_run, tmp_path: Path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     run_dir = tmp_path / "run"
     shutil.copytree(short_run[1], run_dir)
     common = ["--preset", "tiny", "--variant", "LV", "--no-progress", "--no-export", "--out", str(run_dir), "--resume"]
@@ -189,7 +209,9 @@ def test_a_signal_during_validation_stops_after_the_epoch_is_saved(tiny_splits, 
 
     monkeypatch.setattr(Trainer, "_validate", validate_then_signal)
     before = signal.getsignal(signal.SIGTERM)
-    trainer = Trainer(build_preset("tiny", "LV").replace(max_epochs=3), tmp_path / "run", splits=tiny_splits, progress=False)
+    trainer = Trainer(
+        build_preset("tiny", "LV").replace(max_epochs=3), tmp_path / "run", splits=tiny_splits, progress=False
+    )
     with pytest.raises(TrainingInterrupted, match=r"SIGTERM: stopped at epoch 1, step 4; saved .*last.ckpt"):
         trainer.fit()
     assert signal.getsignal(signal.SIGTERM) is before  # the handlers are given back

@@ -56,7 +56,9 @@ def _thumbnail(photo: Image.Image, boxes: list[tuple[float, ...]], current: int)
         width = 2 if k == current else 1
         draw.rectangle([v * scale for v in box], outline=(255, 0, 0), width=width)
         left, top, side = crop_square(box)
-        draw.rectangle([left * scale, top * scale, (left + side) * scale, (top + side) * scale], outline=(0, 200, 0), width=width)
+        draw.rectangle(
+            [left * scale, top * scale, (left + side) * scale, (top + side) * scale], outline=(0, 200, 0), width=width
+        )
     return thumb
 
 
@@ -95,7 +97,9 @@ def lfw_figure(model_name: str = DEFAULT_MODEL, count: int = 8) -> Image.Image:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m training.analysis.alignment_figure", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m training.analysis.alignment_figure", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("-o", "--output", type=Path, default=Path("docs/figures/alignment_demo.png"), help="PNG file")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default: {DEFAULT_MODEL}, embedded)")
     p.add_argument("--lfw", type=Path, help="also write the LFW crops' decomposition figure to this PNG file")

@@ -43,7 +43,9 @@ def first_of_each_identity(data: SuiteData, count: int) -> torch.Tensor:
     return torch.from_numpy(np.sort(first)[:count])
 
 
-def attribution_figure(model: PhysDisModel, test: SuiteData, ood: SuiteData, out: Path, *, rows: int = 6, epochs: int = 100) -> dict[str, object]:
+def attribution_figure(
+    model: PhysDisModel, test: SuiteData, ood: SuiteData, out: Path, *, rows: int = 6, epochs: int = 100
+) -> dict[str, object]:
     """Fit the head on ``test``, explain it on ``ood``, write the Grad-CAM figure to ``out``.
 
     Returns:
@@ -64,7 +66,9 @@ def attribution_figure(model: PhysDisModel, test: SuiteData, ood: SuiteData, out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training.analysis.attribution", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m training.analysis.attribution", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--model", default="faces-loocc-lv", help="registry name, hf-hub:..., or local-dir:...")
     parser.add_argument("--preset", default="faces-synthetic-cpu", help="synthetic preset whose test identities to use")
     parser.add_argument("--data-dir", help="synthetic data cache (as given to training.reproduce)")

@@ -42,7 +42,9 @@ def lfw_faces() -> torch.Tensor:
     return torch.from_numpy(faces)[:, None]
 
 
-def jittered_copies(photos: torch.Tensor, copies: int, *, size: int = 64, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+def jittered_copies(
+    photos: torch.Tensor, copies: int, *, size: int = 64, seed: int = 0
+) -> tuple[torch.Tensor, np.ndarray]:
     """``copies`` randomly jittered RGB copies of each photo, and the index of the photo of each copy.
 
     Per copy: horizontal flip (p = 0.5), rotation U(-8, 8) deg, scale U(0.9, 1.1), shift U(-0.06,
@@ -76,7 +78,9 @@ def jittered_copies(photos: torch.Tensor, copies: int, *, size: int = 64, seed: 
     angle, scale = torch.deg2rad(u(-8, 8)), u(0.9, 1.1)
     shift = torch.stack([u(-0.12, 0.12), u(-0.12, 0.12)], 1)  # 0.06 of the width in [-1, 1] units
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos * flip, -sin, shift[:, 0]], 1), torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1)
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, shift[:, 0]], 1), torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1
+    )
     grid = F.affine_grid(theta, [m, 3, size, size], align_corners=False)
     out = F.grid_sample(rgb, grid, mode="bilinear", padding_mode="border", align_corners=False)
     direction = u(0, 2 * math.pi)
@@ -98,7 +102,9 @@ def jittered_draws(photos: torch.Tensor, copies: int, seeds: Sequence[int], *, s
     return [jittered_copies(photos, copies, size=size, seed=seed) for seed in seeds]
 
 
-def real_photo_scores(extract: Callable[[torch.Tensor], np.ndarray], draws: Sequence[RealPhotoDraw]) -> dict[str, float]:
+def real_photo_scores(
+    extract: Callable[[torch.Tensor], np.ndarray], draws: Sequence[RealPhotoDraw]
+) -> dict[str, float]:
     """Cluster ``extract(images)`` of each draw (Ward, one cluster per photo) against its photo indices.
 
     Returns the mean accuracy and NMI over the draws and the standard deviation of the accuracy

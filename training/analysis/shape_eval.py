@@ -96,7 +96,9 @@ def remove_best_plane(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) 
     """
     n, h, w = pred.shape
     m = (mask.reshape(n, h, w) > 0.5).double()
-    ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, dtype=torch.float64), torch.linspace(-1, 1, w, dtype=torch.float64), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.linspace(-1, 1, h, dtype=torch.float64), torch.linspace(-1, 1, w, dtype=torch.float64), indexing="ij"
+    )
     basis = torch.stack([xs, ys, torch.ones_like(xs)], -1).reshape(1, h * w, 3)  # (1, HW, 3)
     diff = (pred.double().clamp_min(1e-6).log() - gt.double().clamp_min(1e-6).log()).reshape(n, h * w, 1)
     wts = m.reshape(n, h * w, 1)
@@ -195,7 +197,9 @@ def predict_scenes(model: PhysDisModel, images: torch.Tensor, batch_size: int = 
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    scenes = [model.decode_scene(model._encode(to_network_range(c.to(device)))).to("cpu") for c in images.split(batch_size)]
+    scenes = [
+        model.decode_scene(model._encode(to_network_range(c.to(device)))).to("cpu") for c in images.split(batch_size)
+    ]
     model.train(was_training)
     return SceneParams.cat(scenes)
 
@@ -239,7 +243,9 @@ def shape_scores(
     pred_brightness, true_brightness = (region_luminance(s.albedo.double(), obj) for s in (pred, true))
     _, out["albedo_brightness_slope"] = corr_slope(pred_brightness, true_brightness)
     if identity is not None:
-        out["light_x_id_share"], out["light_y_id_share"] = (identity_share(t, identity) for t in pred.light.tilt().unbind(1))
+        out["light_x_id_share"], out["light_y_id_share"] = (
+            identity_share(t, identity) for t in pred.light.tilt().unbind(1)
+        )
     return out
 
 

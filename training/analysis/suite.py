@@ -81,7 +81,9 @@ def load_split(config: TrainConfig, split: str) -> SuiteData:
     """The ``split`` (``"test"``, ``"test-ood"``, ...) of the synthetic set ``config`` trained on."""
     data = config.data
     if not data.dataset.startswith("synthetic-"):
-        raise ValueError(f"config.data.dataset: the suite needs a synthetic set with ground truth, got {data.dataset!r}")
+        raise ValueError(
+            f"config.data.dataset: the suite needs a synthetic set with ground truth, got {data.dataset!r}"
+        )
     ds = load_dataset(data.dataset, root=data.root, split=split, **data.options)
     items = [ds[i] for i in range(len(ds))]
     return SuiteData(
@@ -89,7 +91,9 @@ def load_split(config: TrainConfig, split: str) -> SuiteData:
         identity=np.asarray([int(it["labels"]["identity"]) for it in items]),
         view_depth=torch.stack([it["gt"]["view_depth"] for it in items]).float(),
         view_mask=torch.stack([it["gt"]["view_object_mask"] for it in items]).float(),
-        scene=scene_from_ground_truth({k: torch.stack([it["gt"][k] for it in items]).float() for k in GROUND_TRUTH_KEYS}),
+        scene=scene_from_ground_truth(
+            {k: torch.stack([it["gt"][k] for it in items]).float() for k in GROUND_TRUTH_KEYS}
+        ),
         dataset=ds,
     )
 
@@ -105,11 +109,15 @@ def identity_scores(
         out.update({f"cluster_{tag}_acc": res.accuracy, f"cluster_{tag}_f1": res.f1, f"cluster_{tag}_nmi": res.nmi})
     for n in n_labels:
         if n <= len(f_id):
-            out[f"lin_ood@{n}"] = linear_probe(f_id, test.identity, f_ood, ood.identity, n_train=n, epochs=epochs).accuracy
+            out[f"lin_ood@{n}"] = linear_probe(
+                f_id, test.identity, f_ood, ood.identity, n_train=n, epochs=epochs
+            ).accuracy
     return out
 
 
-def model_extractor(model: PhysDisModel, parts: Sequence[str] = ("geom", "alb")) -> Callable[[torch.Tensor], np.ndarray]:
+def model_extractor(
+    model: PhysDisModel, parts: Sequence[str] = ("geom", "alb")
+) -> Callable[[torch.Tensor], np.ndarray]:
     return lambda images: model.extract(images, parts=list(parts)).cpu().numpy()
 
 
@@ -145,7 +153,9 @@ def evaluate_models(
     if reference.config.part_scales is not None:
         random_model.calibrate(calibration_images(build_splits(config.data).val), align=False)
 
-    def scores(extract: Callable[[torch.Tensor], np.ndarray], real_extract: Callable[[torch.Tensor], np.ndarray] | None = None) -> dict[str, float]:
+    def scores(
+        extract: Callable[[torch.Tensor], np.ndarray], real_extract: Callable[[torch.Tensor], np.ndarray] | None = None
+    ) -> dict[str, float]:
         row = identity_scores(extract, test, ood, n_labels, epochs)
         if real_photos is not None:
             row.update(real_photo_scores(real_extract or extract, real_photos))
@@ -274,11 +284,15 @@ def markdown_cells(markdown: str) -> list[list[list[str]]]:
 def add_report_arguments(parser: argparse.ArgumentParser, block: str | None, block_default: str) -> None:
     """Add ``--report`` and ``--block``: where a table tool also writes its tables (see :func:`publish`)."""
     parser.add_argument(
-        "--report", type=Path, metavar="results/DATE-SLUG.md",
+        "--report",
+        type=Path,
+        metavar="results/DATE-SLUG.md",
         help="also write the table(s) into this experiment report's results block (a new file is created) and each "
-             "table as CSV under <report folder>/data/<report name>/",
+        "table as CSV under <report folder>/data/<report name>/",
     )
-    parser.add_argument("--block", default=block, help=f"that block's name: <!-- results:NAME:start --> (default: {block_default})")
+    parser.add_argument(
+        "--block", default=block, help=f"that block's name: <!-- results:NAME:start --> (default: {block_default})"
+    )
 
 
 def require_block(parser: argparse.ArgumentParser, report: Path | None, name: str) -> None:
@@ -333,10 +347,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.category == "faces":
         try:
             real = jittered_draws(lfw_faces(), REAL_PHOTO_COPIES, REAL_PHOTO_SEEDS)
-            real_note = (f" Real photo = the 100 LFW face crops of scikit-image, {REAL_PHOTO_COPIES} jittered copies each "
-                         "(shading ramp, gain, gamma, flip, small rotation/scale/shift), clustered into one cluster "
-                         f"per photo (`training/analysis/real_photos.py`); mean over {len(REAL_PHOTO_SEEDS)} jitter draws, "
-                         "(sd) = their standard deviation.")
+            real_note = (
+                f" Real photo = the 100 LFW face crops of scikit-image, {REAL_PHOTO_COPIES} jittered copies each "
+                "(shading ramp, gain, gamma, flip, small rotation/scale/shift), clustered into one cluster "
+                f"per photo (`training/analysis/real_photos.py`); mean over {len(REAL_PHOTO_SEEDS)} jitter draws, "
+                "(sd) = their standard deviation."
+            )
         except ImportError as err:
             real_note = f" Real-photo check skipped: {err}."
     rows = evaluate_models(models, config, epochs=args.epochs, real_photos=real)

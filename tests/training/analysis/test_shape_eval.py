@@ -29,7 +29,9 @@ def _bump(n: int = 3) -> torch.Tensor:
 
 def test_depth_errors_are_zero_for_the_truth_and_scale_invariant() -> None:
     gt, mask = _bump(), torch.ones(3, 1, 64, 64)
-    assert depth_errors(gt, gt, mask, CAMERA) == pytest.approx({"side": 0.0, "mad_deg": 0.0}, abs=0.02)  # acos in float32
+    assert depth_errors(gt, gt, mask, CAMERA) == pytest.approx(
+        {"side": 0.0, "mad_deg": 0.0}, abs=0.02
+    )  # acos in float32
     # SIDE ignores a global scale; MAD does not see it either (normals of a scaled map are the same up to fov)
     assert depth_errors(gt * 1.3, gt, mask, CAMERA)["side"] == pytest.approx(0.0, abs=1e-7)
     flat = depth_errors(torch.full_like(gt, 1.0), gt, mask, CAMERA)
@@ -111,7 +113,10 @@ def test_yaw_shift_corr_sees_a_turn_traded_for_a_sideways_shift() -> None:
     light = Light(torch.full((n,), 0.3), torch.full((n,), 0.6), torch.tensor([0.0, 0.0, 1.0]).expand(n, 3))
 
     def scene(yaw_scale: float, shift: torch.Tensor) -> SceneParams:
-        view = View(torch.stack([torch.zeros(n), yaw_scale * yaw, torch.zeros(n)], 1), torch.stack([shift, torch.zeros(n), torch.zeros(n)], 1))
+        view = View(
+            torch.stack([torch.zeros(n), yaw_scale * yaw, torch.zeros(n)], 1),
+            torch.stack([shift, torch.zeros(n), torch.zeros(n)], 1),
+        )
         return SceneParams(torch.ones(n, 64, 64), torch.zeros(n, 3, 64, 64), light, view)
 
     true = scene(1.0, 0.01 * noise[:, 0])

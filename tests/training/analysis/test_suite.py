@@ -56,12 +56,25 @@ def test_evaluate_models_scores_every_row_and_the_real_photo_check() -> None:
     config = build_preset("tiny", "LV")
     photos = torch.rand(4, 1, 25, 25, generator=torch.Generator().manual_seed(0))
     real = jittered_draws(photos, 2, (0, 1))
-    rows = evaluate_models({"ours": PhysDisModel(config.model).eval()}, config, n_labels=(8, 10_000), epochs=2,
-                           pca_dims=8, real_photos=real)
+    rows = evaluate_models(
+        {"ours": PhysDisModel(config.model).eval()},
+        config,
+        n_labels=(8, 10_000),
+        epochs=2,
+        pca_dims=8,
+        real_photos=real,
+    )
     assert list(rows) == ["ours", "random-init", "pixels+PCA", "ResNet-18 (random init)", "null depth"]
     for name in ("ours", "random-init", "pixels+PCA", "ResNet-18 (random init)"):
         row = rows[name]
-        assert {"cluster_id_acc", "cluster_ood_nmi", "lin_ood@8", "real_photo_acc", "real_photo_acc_sd", "real_photo_nmi"} <= set(row)
+        assert {
+            "cluster_id_acc",
+            "cluster_ood_nmi",
+            "lin_ood@8",
+            "real_photo_acc",
+            "real_photo_acc_sd",
+            "real_photo_nmi",
+        } <= set(row)
         assert "lin_ood@10000" not in row  # a budget larger than the test split is left out, not faked
         assert all(0 <= row[k] <= 1 for k in ("cluster_ood_acc", "lin_ood@8", "real_photo_acc"))
     assert {"side", "mad_deg", "side_vs_null", "recon_l1", "part_pcc"} <= set(rows["ours"])

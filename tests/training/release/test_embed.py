@@ -46,11 +46,20 @@ def test_training_budget_names_the_recipe_from_the_run_config(tmp_path) -> None:
     config = config.replace(loocc=dataclasses.replace(config.loocc, cycle_weight=0.5))
     config.to_json(tmp_path / "train_config.json")
     (tmp_path / "epochs.csv").write_text("epoch,step,seconds\n1,250,600\n2,500,660\n")
-    (tmp_path / "eval.json").write_text(json.dumps({"command": "python -m training.train X", "metrics": {"best_epoch": 2}}))
+    (tmp_path / "eval.json").write_text(
+        json.dumps({"command": "python -m training.train X", "metrics": {"best_epoch": 2}})
+    )
     budget = training_budget(tmp_path)
-    for part in ("no perceptual loss", "normal-smoothness depth prior 1", "photometric augmentation",
-                 "textured backdrops 0.6", "convex start over 200 steps", "LOOCC cycle term 0.5",
-                 "ran 2 epochs (500 steps) in 21 min", "exported epoch 2"):
+    for part in (
+        "no perceptual loss",
+        "normal-smoothness depth prior 1",
+        "photometric augmentation",
+        "textured backdrops 0.6",
+        "convex start over 200 steps",
+        "LOOCC cycle term 0.5",
+        "ran 2 epochs (500 steps) in 21 min",
+        "exported epoch 2",
+    ):
         assert part in budget, part
     plain = build_preset("tiny", "LV")
     plain.to_json(tmp_path / "train_config.json")

@@ -39,14 +39,21 @@ def vgg_graph(path: Path, *, convs=CONVS, nhwc: bool = True, hwio: bool = False,
             continue
         cin, cout = item
         w = rng.normal(0, np.sqrt(2 / (9 * cin)), (cout, cin, 3, 3)).astype(np.float32)
-        inits += [numpy_helper.from_array(w.transpose(2, 3, 1, 0) if hwio else w, f"w{i}"),
-                  numpy_helper.from_array(rng.normal(0, 0.1, cout).astype(np.float32), f"b{i}")]
-        nodes += [helper.make_node("Conv", [current, f"w{i}", f"b{i}"], [f"conv{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-                  helper.make_node("Relu", [f"conv{i}"], [f"relu{i}"])]
+        inits += [
+            numpy_helper.from_array(w.transpose(2, 3, 1, 0) if hwio else w, f"w{i}"),
+            numpy_helper.from_array(rng.normal(0, 0.1, cout).astype(np.float32), f"b{i}"),
+        ]
+        nodes += [
+            helper.make_node("Conv", [current, f"w{i}", f"b{i}"], [f"conv{i}"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", [f"conv{i}"], [f"relu{i}"]),
+        ]
         current = f"relu{i}"
     graph = helper.make_graph(
-        nodes, "vgg", [helper.make_tensor_value_info("image", TensorProto.FLOAT, shape)],
-        [helper.make_tensor_value_info(current, TensorProto.FLOAT, None)], inits,
+        nodes,
+        "vgg",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info(current, TensorProto.FLOAT, None)],
+        inits,
     )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
     return path
@@ -76,7 +83,9 @@ def test_converts_a_keras_layout_graph_and_matches_onnxruntime(tmp_path: Path) -
     np.testing.assert_allclose(ours, reference, rtol=1e-4, atol=1e-4 * np.abs(reference).max())
     with safe_open(str(out), framework="pt") as f:
         meta = f.metadata()
-        assert sorted(f.keys()) == sorted(f"features.{i}.{p}" for i in (0, 2, 5, 7, 10, 12, 14) for p in ("weight", "bias"))
+        assert sorted(f.keys()) == sorted(
+            f"features.{i}.{p}" for i in (0, 2, 5, 7, 10, 12, 14) for p in ("weight", "bias")
+        )
     assert meta["input"] == "caffe-bgr-255" and meta["license"] == "CC-BY-4.0" and meta["source"] == "vgg.onnx"
     assert len(meta["sha256_of_source"]) == 64
 
@@ -100,9 +109,14 @@ def test_reads_the_onnx_inside_a_wheel_and_an_nchw_graph(tmp_path: Path, capsys:
 
 def test_refuses_other_layouts_naming_what_it_found(tmp_path: Path) -> None:
     narrow = [(3, 64), (64, 32)] + CONVS[2:]
-    with pytest.raises(ConversionError, match=r"layer 1 \(conv 64->64\): expected weight \(64, 64, 3, 3\).*found \(32, 64, 3, 3\)"):
+    with pytest.raises(
+        ConversionError, match=r"layer 1 \(conv 64->64\): expected weight \(64, 64, 3, 3\).*found \(32, 64, 3, 3\)"
+    ):
         convert(vgg_graph(tmp_path / "narrow.onnx", convs=narrow), tmp_path / "x.safetensors")
-    with pytest.raises(ConversionError, match=r"layer 0 \(conv 3->64\): expected weight \(64, 3, 3, 3\) \(OIHW\).*found \(3, 3, 3, 64\)"):
+    with pytest.raises(
+        ConversionError,
+        match=r"layer 0 \(conv 3->64\): expected weight \(64, 3, 3, 3\) \(OIHW\).*found \(3, 3, 3, 64\)",
+    ):
         convert(vgg_graph(tmp_path / "hwio.onnx", hwio=True), tmp_path / "x.safetensors")
     no_pool = CONVS[:2] + CONVS[3:]
     with pytest.raises(ConversionError, match=r"layer 2 \(2x2 max pool\): expected MaxPool, found Conv"):
