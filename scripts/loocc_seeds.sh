@@ -11,11 +11,12 @@
 #   scripts/loocc_seeds.sh [ROOT]          # ROOT: runs/h31exp (default)
 #
 # Environment: PY (python; default: python), IMAGES (3200), CONVEX_STEPS (20), SEEDS ("1 2 3"), WORKERS (2),
-# DATA (where the rendered data cache lives; default ROOT/data; render it once before, e.g. by a
-# first run, so that the runs do not each render it), OUT (CSV folder of the aggregate; default
+# DATA (where the rendered data cache lives; default ROOT/data; render it once before, as
+# results/2026-12-06-loocc-claim-over-seeds.md shows, so that the runs do not each render it), OUT (CSV folder of the aggregate; default
 # ROOT/tables).
 #
-# Re-runnable: a run with result.json is skipped; a run with last.ckpt but no best result is
+# Re-runnable: a run with result.json is skipped (a set -e does not reach into a function run under
+# "||", so each step returns on failure itself); a run with last.ckpt but no best result is
 # resumed (--resume). Logs: ROOT/<arm>-s<seed>.train.log and ROOT/<arm>-s<seed>/eval.log.
 set -euo pipefail
 ROOT=${1:-runs/h31exp}
@@ -46,10 +47,10 @@ one_run() {  # one_run ARM SEED: train (or resume), then evaluate
     "$PY" scripts/loocc_seeds_train.py --max-train-images "$IMAGES" --preset faces-synthetic-cpu \
       --dataset synthetic-faces-ict --data-dir "$DATA" --variant "$variant" --loocc-style "$style" \
       --loocc cycle_weight=0 --shape-init steps="$CONVEX_STEPS" --seed "$seed" --epochs 1 --threads 1 \
-      --no-progress --out "$dir" "${resume[@]}" >>"$dir.train.log" 2>&1
+      --no-progress --out "$dir" "${resume[@]}" >>"$dir.train.log" 2>&1 || return 1
     touch "$dir/trained"
   fi
-  "$PY" scripts/loocc_seeds_eval.py run "$dir" --json "$dir/result.json.tmp" >"$dir/eval.log" 2>&1
+  "$PY" scripts/loocc_seeds_eval.py run "$dir" --json "$dir/result.json.tmp" >"$dir/eval.log" 2>&1 || return 1
   mv "$dir/result.json.tmp" "$dir/result.json"
 }
 
