@@ -20,6 +20,8 @@
 # resumed (--resume). Logs: ROOT/<arm>-s<seed>.train.log and ROOT/<arm>-s<seed>/eval.log.
 set -euo pipefail
 ROOT=${1:-runs/h31exp}
+# the reported runs computed in float32 (before the CPU presets adopted bf16 networks)
+PRECISION=${PRECISION:-fp32}
 PY=${PY:-python}
 IMAGES=${IMAGES:-3200}
 CONVEX_STEPS=${CONVEX_STEPS:-20}
@@ -47,6 +49,7 @@ one_run() {  # one_run ARM SEED: train (or resume), then evaluate
     "$PY" scripts/loocc_seeds_train.py --max-train-images "$IMAGES" --preset faces-synthetic-cpu \
       --dataset synthetic-faces-ict --data-dir "$DATA" --variant "$variant" --loocc-style "$style" \
       --loocc cycle_weight=0 --shape-init steps="$CONVEX_STEPS" --seed "$seed" --epochs 1 --threads 1 \
+      --precision "$PRECISION" \
       --no-progress --out "$dir" "${resume[@]}" >>"$dir.train.log" 2>&1 || return 1
     touch "$dir/trained"
   fi

@@ -18,7 +18,7 @@ Two steps::
 0) and raw pixels: the 4 x 6 part-by-factor matrix (held-out R^2, identity accuracy), the
 informativeness, leakage and mean |PCC| summaries (``physdis_hub.probes.factor_report``, split seed
 0), and depth SIDE / MAD of the predicted depth against the truth beside the null depth's
-(``training.shape_table.shape_rows``).
+(``training.analysis.shape_table.shape_rows``).
 
 ``aggregate`` tests each LOOCC variant against ``none`` per style with Welch's unequal-variance
 t-test (two-sided, ``scipy.stats.ttest_ind(equal_var=False)``) over the seeds.
@@ -38,10 +38,10 @@ import numpy as np
 import torch
 from scipy import stats
 
-from physdis_hub.data import get_dataset
+from physdis_hub.data import load_dataset
 from physdis_hub.probes import factor_report
-from training.shape_table import shape_rows
-from training.suite import add_report_arguments, replace_block, report_data_dir, require_block
+from training.analysis.shape_table import shape_rows
+from training.analysis.suite import add_report_arguments, replace_block, report_data_dir, require_block
 from training.trainer import load_best_model
 
 GROUPS = ("shape", "expression", "albedo", "light", "view")
@@ -65,7 +65,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     data = config.data
     if data.dataset != "synthetic-faces-ict":
         raise ValueError(f"run_dir: expected a run trained on synthetic-faces-ict, got {data.dataset!r} in {run_dir}")
-    test = get_dataset(data.dataset, root=data.root, split="test", **data.options)
+    test = load_dataset(data.dataset, root=data.root, split="test", **data.options)
     items = [test[i] for i in range(len(test))]
     images = torch.stack([it["image"] for it in items]).float()
     factors = {g: np.stack([np.asarray(it["factors"][g]) for it in items]) for g in GROUPS}

@@ -23,7 +23,7 @@ from physdis_hub._threads import limit_threads
 from physdis_hub.vocab import VARIANTS
 from training.distributed import distributed_session
 from training.loocc import STYLES
-from training.presets import get_preset, list_presets
+from training.presets import PRESETS, build_preset
 from training.train import USER_ERRORS, add_config_arguments, apply_overrides
 from training.trainer import Trainer
 
@@ -31,7 +31,7 @@ from training.trainer import Trainer
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python scripts/loocc_seeds_train.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-train-images", type=int, required=True, help="train on this many images (seeded subset)")
-    parser.add_argument("--preset", required=True, choices=list_presets(), help="training recipe")
+    parser.add_argument("--preset", required=True, choices=list(PRESETS), help="training recipe")
     parser.add_argument("--variant", default="none", choices=VARIANTS, help="LOOCC variant (default: none)")
     parser.add_argument("--loocc-style", default="text", choices=STYLES, help="LOOCC style (docs/loocc.md)")
     parser.add_argument("--out", required=True, help="run directory (checkpoints, logs)")
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--max-train-images: expected a positive number of images, got {args.max_train_images}")
     limit_threads(args.threads)
     try:
-        base = get_preset(args.preset, args.variant, data_dir=args.data_dir,
+        base = build_preset(args.preset, args.variant, data_dir=args.data_dir,
                           perceptual_weights=args.perceptual_weights, loocc_style=args.loocc_style)  # fmt: skip
         config = apply_overrides(base, args)
         sizes = config.data.max_images or (args.max_train_images, 10**9, 10**9)
