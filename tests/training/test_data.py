@@ -26,32 +26,12 @@ def test_item_forms() -> None:
 
 def test_splits_and_caps(tiny_splits) -> None:  # type: ignore[no-untyped-def]
     assert (len(tiny_splits.train), len(tiny_splits.val), len(tiny_splits.test)) == (32, 8, 16)
-    capped = build_splits(
-        DataConfig(
-            options={
-                "train_identities": 4,
-                "val_identities": 1,
-                "test_identities": 2,
-                "images_per_identity": 8,
-                "progress": False,
-            },
-            max_images=(10, 3, 16),
-        )
-    )
+    options = {"train_identities": 4, "val_identities": 1, "test_identities": 2, "images_per_identity": 8}
+    config = DataConfig(options={**options, "progress": False}, max_images=(10, 3, 16))
+    capped = build_splits(config)
     assert (len(capped.train), len(capped.val), len(capped.test)) == (10, 3, 16)
-    again = build_splits(
-        DataConfig(
-            options={
-                "train_identities": 4,
-                "val_identities": 1,
-                "test_identities": 2,
-                "images_per_identity": 8,
-                "progress": False,
-            },
-            max_images=(10, 3, 16),
-        )
-    )
-    assert capped.train.indices == again.train.indices  # seeded subsets
+    again = build_splits(config)  # built again from the same settings: the same seeded subsets
+    assert capped.train.indices == again.train.indices
     with pytest.raises(ValueError, match="splits.val: empty"):
         Splits(tiny_splits.train, [], tiny_splits.test)
     with pytest.raises(ValueError, match="max_images"):
