@@ -68,6 +68,7 @@ from physdis_hub.config import SceneConfig
 from physdis_hub.configbase import ConfigBase
 from physdis_hub.losses import nt_xent
 from physdis_hub.model import PhysDisModel
+from physdis_hub.render import Rendering
 from physdis_hub.scene import Light, SceneParams, View, encode_light, encode_view
 from physdis_hub.vocab import PARTS, VARIANTS, Variant
 
@@ -332,6 +333,7 @@ def loocc_loss(
     perturbation: Perturbation,
     config: LooccConfig,
     gather: Callable[[torch.Tensor], torch.Tensor] = gather_rows,
+    rendering: Rendering | None = None,
 ) -> LooccOutput:
     """The LOOCC contrastive term for one batch.
 
@@ -342,6 +344,10 @@ def loocc_loss(
         perturbation: offsets for the ``N`` images (:func:`sample_perturbation`).
         config: :class:`LooccConfig`.
         gather: how rows are collected across ranks (identity when ``config.gather`` is False).
+        rendering: the rendering of ``scene`` in its first ``N`` rows (``model.forward``'s, whose
+            flipped twin follows them). When given, a light perturbation keeps its geometry
+            (:meth:`~physdis_hub.render.Renderer.relight`) instead of rasterizing the unchanged
+            depth and view again: the same re-rendering, without the rasterizer's cost.
 
     Returns:
         :class:`LooccOutput`.
@@ -350,7 +356,11 @@ def loocc_loss(
     if missing:
         raise ValueError(f"features: missing parts {missing}; expected all of {list(PARTS)}")
     perturbed = apply_perturbation(scene, perturbation, model.config.scene, config)
-    augmented = model.renderer.render(perturbed).image
+    if perturbation.kind == "light" and rendering is not None:
+        unchanged = rendering.rows(slice(0, scene.batch_size))
+        augmented = model.renderer.relight(unchanged, perturbed.albedo, perturbed.light).image
+    else:
+        augmented = model.renderer.render(perturbed).image
     keep = perturbation.unchanged_parts
     aug_features = model._encode(augmented, keep)
     z = torch.cat([features[p] for p in keep], dim=1)

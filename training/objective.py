@@ -76,7 +76,9 @@ class TrainingObjective(nn.Module):
             terms["shape_init"] = template_l1(out.scene.depth, self.template)
             terms["total"] = terms["total"] + shape_init_weight * terms["shape_init"]
         if perturbation is not None:
-            contrastive = loocc_loss(self.model, out.scene, out.features, perturbation.to(x.device), self.loocc)
+            contrastive = loocc_loss(
+                self.model, out.scene, out.features, perturbation.to(x.device), self.loocc, rendering=out.rendering
+            )
             terms["loocc"] = contrastive.loss
             terms["total"] = terms["total"] + self.loocc.weight * contrastive.loss
             if contrastive.cycle is not None:

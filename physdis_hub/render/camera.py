@@ -137,12 +137,18 @@ def normals_from_depth(camera: Camera, depth: torch.Tensor, convention: str = "r
     # the cross product by components: forward + backward twice as fast as torch.linalg.cross here
     # (23 against 44 ms on a (64, 62, 62, 3) pair, one thread); equal to it to float32 rounding
     (ux, uy, uz), (vx, vy, vz) = du.unbind(-1), dv.unbind(-1)
-    n = torch.stack([uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx], dim=1)
+    nx, ny, nz = uy * vz - uz * vy, uz * vx - ux * vz, ux * vy - uy * vx
+    # The length by components as well: forward + backward 6 against 31-40 ms for a norm over the
+    # 3-vector axis of (64, 3, 62, 62) normals, one thread. Clamped before the root, so that a
+    # zero normal gets a zero gradient instead of NaN.
+    length = (nx * nx + ny * ny + nz * nz).clamp_min(1e-24).sqrt()
     if convention == "replicate":
-        n = torch.nn.functional.pad(n, (1, 1, 1, 1), mode="replicate").permute(0, 2, 3, 1)
-        return n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        n = torch.stack([nx / length, ny / length, nz / length], dim=1)
+        return torch.nn.functional.pad(n, (1, 1, 1, 1), mode="replicate").permute(0, 2, 3, 1)
+    length = length + UNSUP3D_NORMAL_EPS
+    n = torch.stack([nx / length, ny / length, nz / length], dim=1)
     n = torch.nn.functional.pad(n, (1, 1, 1, 1)).permute(0, 2, 3, 1)
     ring = torch.ones_like(depth, dtype=torch.bool)
     ring[:, 1:-1, 1:-1] = False
-    n = n + ring.unsqueeze(-1) * n.new_tensor([0.0, 0.0, 1.0])
-    return n / (n.norm(dim=-1, keepdim=True) + UNSUP3D_NORMAL_EPS)
+    # the ring's (0, 0, 1) divided by its length plus the epsilon, as every other normal
+    return n + ring.unsqueeze(-1) * n.new_tensor([0.0, 0.0, 1.0 / (1.0 + UNSUP3D_NORMAL_EPS)])

@@ -10,7 +10,7 @@ new light or view), so figures and LOOCC re-renders use exactly the training ren
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,8 @@ class Rendering:
         depth: ``(B, S, S)`` depth of the object seen from the view (background clamped to the far limit).
         image: ``(B, 3, S, S)`` the object seen from the view, in [-1, 1], zero where ``mask`` is 0.
         mask: ``(B, 1, S, S)`` 1 where the object covers the pixel, else 0 (no gradient).
+        grid: ``(B, S, S, 2)`` where each pixel of the view samples the canonical image
+            (``grid_sample`` coordinates, align_corners=True).
     """
 
     canonical: torch.Tensor
@@ -40,6 +42,11 @@ class Rendering:
     depth: torch.Tensor
     image: torch.Tensor
     mask: torch.Tensor
+    grid: torch.Tensor
+
+    def rows(self, index: slice | torch.Tensor) -> Rendering:
+        """The rendering of a subset of the images (every field indexed along the batch)."""
+        return Rendering(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
 class Renderer(torch.nn.Module):
@@ -118,12 +125,16 @@ class Renderer(torch.nn.Module):
         """See a canonical image ``(B, C, S, S)`` with canonical depth ``(B, S, S)`` from ``view``.
 
         Returns:
-            ``(image (B, C, S, S), mask (B, 1, S, S), view_depth (B, S, S))``; image is not masked.
+            ``(image (B, C, S, S), mask (B, 1, S, S), view_depth (B, S, S), grid (B, S, S, 2))``;
+            image is not masked.
         """
         vdepth = self.view_depth(depth, view)
         grid = self.sampling_grid(vdepth, view)
-        image = F.grid_sample(canonical, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-        return image, self.object_mask(vdepth), vdepth
+        return self._sample(canonical, grid), self.object_mask(vdepth), vdepth, grid
+
+    @staticmethod
+    def _sample(canonical: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        return F.grid_sample(canonical, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
     def render(self, scene: SceneParams, light: Light | None = None, view: View | None = None) -> Rendering:
         """Render ``scene``, optionally with another light and/or view (relighting, novel views).
@@ -144,5 +155,31 @@ class Renderer(torch.nn.Module):
             raise ValueError(f"scene.depth: expected (B, {self.size}, {self.size}), got {tuple(scene.depth.shape)}")
         scene.validate()
         canonical, shade_map, normal = self.canonical(scene)
-        image, mask, vdepth = self.warp(canonical, scene.depth, scene.view)
-        return Rendering(canonical, shade_map, normal, vdepth, image * mask, mask)
+        image, mask, vdepth, grid = self.warp(canonical, scene.depth, scene.view)
+        return Rendering(canonical, shade_map, normal, vdepth, image * mask, mask, grid)
+
+    def relight(self, rendering: Rendering, albedo: torch.Tensor, light: Light) -> Rendering:
+        """What :meth:`render` gives for the scene of ``rendering`` with another ``albedo`` and ``light``,
+        at the cost of a shading and a ``grid_sample``.
+
+        The geometry (normals, view depth, sampling grid, mask) depends only on the depth and the
+        view, so it is taken from ``rendering`` instead of being rasterized again; LOOCC's light
+        re-render uses this. ``rendering`` must come from :meth:`render` (or this method) for a
+        scene with the same depth and view; gradients flow into them through its tensors.
+
+        Args:
+            rendering: :class:`Rendering` of batch ``B``.
+            albedo: ``(B, 3, S, S)`` in [-1, 1].
+            light: :class:`Light` of batch ``B``.
+
+        Returns:
+            :class:`Rendering`.
+        """
+        if albedo.shape != rendering.canonical.shape:
+            raise ValueError(f"albedo: expected {tuple(rendering.canonical.shape)}, got {tuple(albedo.shape)}")
+        if light.ambient.shape[0] != albedo.shape[0]:
+            raise ValueError(f"light: has {light.ambient.shape[0]} rows, albedo has {albedo.shape[0]} images")
+        shade_map = shading(rendering.normal, light)
+        canonical = shade(albedo, shade_map)
+        image = self._sample(canonical, rendering.grid) * rendering.mask
+        return Rendering(canonical, shade_map, rendering.normal, rendering.depth, image, rendering.mask, rendering.grid)

@@ -41,6 +41,65 @@ def test_matches_raycast_reference(angles) -> None:
     np.testing.assert_allclose(ours[both], ref[both], atol=1e-6)
 
 
+def test_rough_surface_at_a_steep_yaw_matches_raycast_reference() -> None:
+    # an untrained network's noisy depth seen 45 degrees off: long slivers across many rows, the
+    # case the scanline spans are for
+    size = 16
+    cam = Camera(size, 10.0)
+    depth = bump(size) + 0.05 * torch.rand(
+        1, size, size, generator=torch.Generator().manual_seed(0), dtype=torch.float64
+    )
+    pts, xy = posed_mesh(depth, (10, 45, 0), cam)
+    faces = grid_faces(size, size)
+    ours = rasterize_depth(xy, pts[..., 2], faces, size, size, 99.0)[0].numpy()
+    ref, _, _ = raycast(pts[0].numpy(), faces.numpy(), size, cam.focal, cam.center, 99.0)
+    both = (ref < 99) & (ours < 99)
+    assert ((ref < 99) != (ours < 99)).sum() <= 2  # rays grazing silhouette edges may differ
+    np.testing.assert_allclose(ours[both], ref[both], atol=1e-6)
+
+
+def brute_force_face_map(xy: torch.Tensor, depth: torch.Tensor, faces: torch.Tensor, size: int, band: float):
+    """Per pixel and triangle, the barycentric inside test; triangles of constant ``depth (F,)``.
+
+    Returns ``(expected, decided)``: the nearest triangle whose barycentrics all exceed ``band``
+    (-1 if none), and whether no triangle within ``band`` of its edges is as near (undecided
+    pixels depend on rounding at an edge).
+    """
+    r = torch.arange(size, dtype=torch.float64)
+    p = torch.stack(torch.meshgrid(r, r, indexing="xy"), -1).reshape(-1, 1, 2)  # (pixels, 1, 2), (x, y)
+    a, b, c = (xy[faces[:, k]].double() for k in range(3))  # (F, 2)
+    area = (b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0]
+    w1 = ((p - a)[..., 0] * (c - a)[:, 1] - (p - a)[..., 1] * (c - a)[:, 0]) / area
+    w2 = ((b - a)[:, 0] * (p - a)[..., 1] - (b - a)[:, 1] * (p - a)[..., 0]) / area
+    low = torch.minimum(torch.minimum(w1, w2), 1 - w1 - w2)  # (pixels, F)
+    far = torch.full_like(low, math.inf)
+    inside = torch.where(low > band, depth.double(), far).min(1)
+    edge = torch.where(low.abs() <= band, depth.double(), far).min(1).values
+    expected = torch.where(inside.values < math.inf, inside.indices, -1)
+    return expected.reshape(size, size), (edge > inside.values).reshape(size, size) | (edge == math.inf).reshape(
+        size, size
+    )
+
+
+def test_face_map_matches_brute_force_on_random_triangles() -> None:
+    # slivers, huge and axis-aligned triangles (flat barycentric slopes), partly off screen
+    g = torch.Generator().manual_seed(3)
+    size, n = 24, 60
+    corners = torch.rand(n, 3, 2, generator=g) * 34 - 5
+    corners[:10, :, 1] = corners[:10, :1, 1] + torch.rand(10, 3, generator=g) * 0.8  # thin horizontal slivers
+    corners[10:20, 1, 0] = corners[10:20, 0, 0]  # an axis-aligned edge
+    corners[10:20, 2, 1] = corners[10:20, 0, 1]  # and a second one
+    depth = torch.randperm(n, generator=g).float() + 2.0  # distinct constant depths
+    xy = corners.reshape(1, -1, 2)
+    z = depth.repeat_interleave(3)[None]
+    faces = torch.arange(3 * n).reshape(n, 3)
+    ours = face_index_map(xy, z, faces, size, size)[0]
+    expected, decided = brute_force_face_map(xy[0], depth, faces, size, band=1e-4)
+    assert decided.float().mean() > 0.95
+    assert (ours >= 0).sum() > 100
+    assert torch.equal(ours[decided], expected[decided])
+
+
 def test_float32_agrees_with_float64() -> None:
     size = 32
     cam = Camera(size, 10.0)

@@ -351,6 +351,26 @@ def test_perturbation_rows_and_batch_checks(model, images) -> None:  # type: ign
         )
 
 
+@pytest.mark.parametrize("kind", ["light", "view"])
+def test_reusing_the_rendering_changes_nothing(model, images, kind) -> None:  # type: ignore[no-untyped-def]
+    # a light perturbation relights the forward pass's rendering instead of rasterizing again
+    cfg = LooccConfig(variant="LV")
+    p = _perturbation_of_kind(cfg, images.shape[0], kind)
+    results = []
+    for rendering in (False, True):
+        model.zero_grad(set_to_none=True)
+        out = model(images)
+        result = loocc_loss(model, out.scene, out.features, p, cfg, rendering=out.rendering if rendering else None)
+        result.loss.backward()
+        results.append((result, [q.grad.clone() for q in model.parameters() if q.grad is not None]))
+    (plain, plain_grads), (reused, reused_grads) = results
+    assert torch.equal(reused.augmented, plain.augmented)
+    torch.testing.assert_close(reused.loss, plain.loss, rtol=0, atol=0)
+    for got, want in zip(reused_grads, plain_grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-7)
+    model.zero_grad(set_to_none=True)
+
+
 # -- the cycle term (an extension, off by default) -------------------------------------------------
 
 
