@@ -1,9 +1,9 @@
 """Evaluate and aggregate the LOOCC-over-seeds runs of ``scripts/loocc_seeds.sh`` (issue 31, item 4).
 
-``training.factor_eval`` probes the labels of ``synthetic-faces`` (nose, skin, hair, expression);
-this script probes the continuous factors that ``synthetic-faces-ict`` records instead, with the
-probe's default owners (:data:`physdis_hub.probes.factors.OWN_GROUPS`: geom -> shape and
-expression, alb -> albedo, light -> light, view -> view) and identity as a class column.
+It probes the continuous factors that ``synthetic-faces-ict`` records (``training.factor_eval``'s
+:func:`~training.factor_eval.synthetic_factors`), with the probe's default owners
+(:data:`physdis_hub.probes.factors.OWN_GROUPS`: geom -> shape and expression, alb -> albedo,
+light -> light, view -> view) and identity as the one class column.
 
 Two steps::
 
@@ -42,6 +42,7 @@ from physdis_hub.data import load_dataset
 from physdis_hub.probes import factor_report
 from training.analysis.shape_table import shape_rows
 from training.analysis.suite import add_report_arguments, replace_block, report_data_dir, require_block
+from training.factor_eval import synthetic_factors
 from training.trainer import load_best_model
 
 GROUPS = ("shape", "expression", "albedo", "light", "view")
@@ -66,11 +67,10 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     if data.dataset != "synthetic-faces-ict":
         raise ValueError(f"run_dir: expected a run trained on synthetic-faces-ict, got {data.dataset!r} in {run_dir}")
     test = load_dataset(data.dataset, root=data.root, split="test", **data.options)
-    items = [test[i] for i in range(len(test))]
-    images = torch.stack([it["image"] for it in items]).float()
-    factors = {g: np.stack([np.asarray(it["factors"][g]) for it in items]) for g in GROUPS}
+    images, recorded, labels = synthetic_factors([test[i] for i in range(len(test))])
+    factors = {g: recorded[g] for g in GROUPS}
     factors[f"shape_top{TOP_MODES}"] = factors["shape"][:, :TOP_MODES]
-    classes = {"identity": np.array([int(it["labels"]["identity"]) for it in items])}
+    classes = {"identity": labels["identity"]}
     with torch.no_grad():
         report = factor_report(model, images, factors, classes, seed=0)
         depth = shape_rows({"model": model}, config)

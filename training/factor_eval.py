@@ -3,18 +3,23 @@
 Reads the factors each synthetic image records and hands them to
 :func:`physdis_hub.probes.factor_report` as plain arrays (:func:`synthetic_factors`):
 
-- continuous: ``light`` = ambient, diffuse and the direction's x and y ``(N, 4)``; ``view`` =
-  rotation and translation ``(N, 6)``;
+- continuous: every factor group the generator records (``item["factors"]``): ``light`` (ambient,
+  diffuse, direction ``(N, 5)``) and ``view`` (pitch, yaw, roll, translation x, y ``(N, 5)``) for
+  every synthetic set, and ``synthetic-faces-ict``'s ``shape`` and ``expression`` coefficients
+  and ``albedo`` parameters;
 - classes: ``identity`` and every attribute label the generator records (faces: ``nose``,
-  ``skin``, ``hair``, ``expression``).
+  ``skin``, ``hair``, ``expression``), except a label named like a continuous group (ICT's
+  expression class: its coefficients are probed instead).
 
-The parts' own groups for the faces' labels (:data:`FACES_OWN_GROUPS`): geom -> nose class and
-expression, alb -> skin tone and hair colour, light -> light, view -> view. A generator that records
-more factors (shape and expression coefficients, albedo parameters) adds groups here.
+Which groups each part should carry (:func:`own_groups`): the probe's defaults
+(:data:`physdis_hub.probes.factors.OWN_GROUPS`: geom -> shape and expression, alb -> albedo) where
+the generator records shape, expression and albedo factors; otherwise the handcrafted faces' labels
+(:data:`FACES_OWN_GROUPS`: geom -> nose class and expression, alb -> skin tone and hair colour).
 
 Run::
 
     python -m training.factor_eval --model faces-loocc-lv --preset faces-synthetic-cpu [--json out.json]
+    python -m training.factor_eval --model faces-loocc-lv --dataset synthetic-faces-ict
 """
 
 from __future__ import annotations
@@ -28,10 +33,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from physdis_hub.data.synthetic import scene_from_ground_truth
 from physdis_hub.errors import InputError
 from physdis_hub.hub import load_pretrained
 from physdis_hub.probes import factor_report
+from physdis_hub.probes.factors import OWN_GROUPS
 
 from .data import build_splits
 from .presets import build_preset
@@ -52,29 +57,40 @@ def synthetic_factors(
     if not items:
         raise InputError("items: expected at least one synthetic sample, got none")
     images = torch.stack([item["image"] for item in items])
-    gt = {k: torch.stack([item["gt"][k] for item in items]) for k in items[0]["gt"]}
-    scene = scene_from_ground_truth(gt)
-    light = scene.light
-    factors = {
-        "light": torch.cat([light.ambient[:, None], light.diffuse[:, None], light.direction[:, :2]], 1).numpy(),
-        "view": torch.cat([scene.view.rotation, scene.view.translation], 1).numpy(),
+    factors = {g: np.stack([np.asarray(item["factors"][g]) for item in items]) for g in items[0]["factors"]}
+    classes = {
+        name: np.array([int(item["labels"][name]) for item in items])
+        for name in items[0]["labels"]
+        if name not in factors
     }
-    classes = {name: np.array([int(item["labels"][name]) for item in items]) for name in items[0]["labels"]}
     return images, factors, classes
+
+
+def own_groups(factors: dict[str, np.ndarray]) -> dict[str, tuple[str, ...]]:
+    """Part -> the groups it should carry, for the factor groups a generator records (see the module)."""
+    if all(group in factors for owned in OWN_GROUPS.values() for group in owned):
+        return dict(OWN_GROUPS)
+    return FACES_OWN_GROUPS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.factor_eval", description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="registry name, hf-hub:..., or a model folder")
     parser.add_argument("--preset", default="faces-synthetic-cpu", help="whose test split to probe")
+    parser.add_argument(
+        "--dataset", help="another synthetic data set with the preset's options (e.g. synthetic-faces-ict)"
+    )
     parser.add_argument("--data-dir", help="cache folder of the synthetic set")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and of the untrained weights")
     parser.add_argument("--json", help="also write the report as JSON to this file")
     args = parser.parse_args(argv)
     model = load_pretrained(args.model).eval()
-    test = build_splits(build_preset(args.preset, data_dir=args.data_dir).data).test
+    data = build_preset(args.preset, data_dir=args.data_dir).data
+    if args.dataset:
+        data = data.replace(dataset=args.dataset)
+    test = build_splits(data).test
     images, factors, classes = synthetic_factors([test[i] for i in range(len(test))])
-    report = factor_report(model, images, factors, classes, seed=args.seed, own_groups=FACES_OWN_GROUPS)
+    report = factor_report(model, images, factors, classes, seed=args.seed, own_groups=own_groups(factors))
     print(report.to_markdown())
     for name, result in report.results.items():
         print(f"\n#### {name}\n\n{result.to_markdown()}")
