@@ -11,6 +11,8 @@
 #   scripts/loocc_seeds.sh [ROOT]          # ROOT: runs/h31exp (default)
 #
 # Environment: PY (python; default: python), IMAGES (3200), CONVEX_STEPS (20), SEEDS ("1 2 3"), WORKERS (2),
+# PRESET (faces-synthetic-cpu) and DATASET (synthetic-faces-ict; cars: cars-synthetic-cpu and
+# synthetic-cars, whose generator records body shape and paint), ARMS ("none L-text LV-text L-code LV-code"),
 # DATA (where the rendered data cache lives; default ROOT/data; render it once before, as
 # results/2026-12-06-loocc-claim-over-seeds.md shows, so that the runs do not each render it), OUT (CSV folder of the aggregate; default
 # ROOT/tables).
@@ -27,13 +29,16 @@ IMAGES=${IMAGES:-3200}
 CONVEX_STEPS=${CONVEX_STEPS:-20}
 SEEDS=${SEEDS:-"1 2 3"}
 WORKERS=${WORKERS:-2}
+PRESET=${PRESET:-faces-synthetic-cpu}
+DATASET=${DATASET:-synthetic-faces-ict}
+ARMS=${ARMS:-"none L-text LV-text L-code LV-code"}
 DATA=${DATA:-$ROOT/data}
 OUT=${OUT:-$ROOT/tables}
 export OMP_NUM_THREADS=1
 
 jobs_list=()
 for seed in $SEEDS; do
-  for arm in none L-text LV-text L-code LV-code; do jobs_list+=("$arm:$seed"); done
+  for arm in $ARMS; do jobs_list+=("$arm:$seed"); done
 done
 
 one_run() {  # one_run ARM SEED: train (or resume), then evaluate
@@ -46,8 +51,8 @@ one_run() {  # one_run ARM SEED: train (or resume), then evaluate
   local resume=()
   [[ -f $dir/last.ckpt ]] && resume=(--resume)
   if [[ ! -f $dir/trained ]]; then
-    "$PY" scripts/loocc_seeds_train.py --max-train-images "$IMAGES" --preset faces-synthetic-cpu \
-      --dataset synthetic-faces-ict --data-dir "$DATA" --variant "$variant" --loocc-style "$style" \
+    "$PY" scripts/loocc_seeds_train.py --max-train-images "$IMAGES" --preset "$PRESET" \
+      --dataset "$DATASET" --data-dir "$DATA" --variant "$variant" --loocc-style "$style" \
       --loocc cycle_weight=0 --shape-init steps="$CONVEX_STEPS" --seed "$seed" --epochs 1 --threads 1 \
       --precision "$PRECISION" \
       --no-progress --out "$dir" "${resume[@]}" >>"$dir.train.log" 2>&1 || return 1

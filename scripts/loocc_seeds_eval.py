@@ -42,13 +42,14 @@ from physdis_hub.data import load_dataset
 from physdis_hub.probes import factor_report
 from training.analysis.shape_table import shape_rows
 from training.analysis.suite import add_report_arguments, replace_block, report_data_dir, require_block
-from training.factor_eval import synthetic_factors
+from training.factor_eval import own_groups, synthetic_factors
 from training.trainer import load_best_model
 
 GROUPS = ("shape", "expression", "albedo", "light", "view")
-"""The continuous factor groups of ``synthetic-faces-ict`` probed (columns of the matrix, then identity)."""
+"""The continuous factor groups probed where recorded (columns of the matrix, then identity): all
+five for ``synthetic-faces-ict``, all but ``expression`` for ``synthetic-cars``."""
 TOP_MODES = 4
-"""``shape_top4``: an extra column, the first ICT identity modes alone. They move the surface most
+"""ICT faces only: ``shape_top4``, an extra column, the first ICT identity modes alone. They move the surface most
 (RMS 0.39 cm for the first, about 0.025 cm for the last of the 30; docs/synthetic-faces.md), so the
 mean R^2 over all 33 shape columns hides what geometry holds of the shape. No part owns the
 column: it enters neither summary."""
@@ -64,15 +65,16 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
     model, meta = load_best_model(run_dir)
     config = meta["config"]
     data = config.data
-    if data.dataset != "synthetic-faces-ict":
-        raise ValueError(f"run_dir: expected a run trained on synthetic-faces-ict, got {data.dataset!r} in {run_dir}")
     test = load_dataset(data.dataset, root=data.root, split="test", **data.options)
     images, recorded, labels = synthetic_factors([test[i] for i in range(len(test))])
-    factors = {g: recorded[g] for g in GROUPS}
-    factors[f"shape_top{TOP_MODES}"] = factors["shape"][:, :TOP_MODES]
+    if "shape" not in recorded or "albedo" not in recorded:
+        raise ValueError(f"run_dir: {data.dataset!r} records no shape and albedo factors ({run_dir})")
+    factors = {g: recorded[g] for g in GROUPS if g in recorded}
+    if data.dataset == "synthetic-faces-ict":
+        factors[f"shape_top{TOP_MODES}"] = factors["shape"][:, :TOP_MODES]
     classes = {"identity": labels["identity"]}
     with torch.no_grad():
-        report = factor_report(model, images, factors, classes, seed=0)
+        report = factor_report(model, images, factors, classes, seed=0, own_groups=own_groups(factors))
         depth = shape_rows({"model": model}, config)
     rows = {}
     for name, result in report.results.items():
@@ -83,7 +85,7 @@ def evaluate_run(run_dir: Path) -> dict[str, Any]:
             "n_train": result.n_train, "n_test": result.n_test,
         }  # fmt: skip
     return {
-        "run": str(run_dir), "variant": config.loocc.variant, "style": config.loocc.style,
+        "run": str(run_dir), "dataset": data.dataset, "variant": config.loocc.variant, "style": config.loocc.style,
         "cycle_weight": config.loocc.cycle_weight, "seed": config.seed, "epoch": meta["epoch"],
         "val_loss": meta["val_loss"], "probe": rows,
         "depth": {k: depth["model"][k] for k in ("side", "side_vs_null", "mad_deg", "mad_vs_null")},
@@ -176,7 +178,7 @@ def aggregate(json_dir: Path, out: Path) -> str:
                 matrix_rows.append({"arm": arm(r), "seed": r["seed"], "row": row, "part": part,
                                     **dict(zip(probe["groups"], values))})  # fmt: skip
     write_csv(out / "matrix_per_run.csv", matrix_rows)
-    groups = [*GROUPS, "identity", f"shape_top{TOP_MODES}"]
+    groups = records[0]["probe"]["model"]["groups"]
     md: list[str] = []
     summary = []
     for a in arms:

@@ -5,16 +5,17 @@ Reads the factors each synthetic image records and hands them to
 
 - continuous: every factor group the generator records (``item["factors"]``): ``light`` (ambient,
   diffuse, direction ``(N, 5)``) and ``view`` (pitch, yaw, roll, translation x, y ``(N, 5)``) for
-  every synthetic set, and ``synthetic-faces-ict``'s ``shape`` and ``expression`` coefficients
-  and ``albedo`` parameters;
+  every synthetic set; ``synthetic-faces-ict``'s ``shape`` and ``expression`` coefficients and
+  ``albedo`` parameters; the cars' ``shape`` (dimensions, belt line, roof) and ``albedo`` (paint);
 - classes: ``identity`` and every attribute label the generator records (faces: ``nose``,
   ``skin``, ``hair``, ``expression``), except a label named like a continuous group (ICT's
   expression class: its coefficients are probed instead).
 
 Which groups each part should carry (:func:`own_groups`): the probe's defaults
-(:data:`physdis_hub.probes.factors.OWN_GROUPS`: geom -> shape and expression, alb -> albedo) where
-the generator records shape, expression and albedo factors; otherwise the handcrafted faces' labels
-(:data:`FACES_OWN_GROUPS`: geom -> nose class and expression, alb -> skin tone and hair colour).
+(:data:`physdis_hub.probes.factors.OWN_GROUPS`: geom -> shape and expression, alb -> albedo, those
+recorded) where the generator records shape and albedo factors (ICT faces; cars: body dimensions and
+paint); otherwise the handcrafted faces' labels (:data:`FACES_OWN_GROUPS`: geom -> nose class and
+expression, alb -> skin tone and hair colour).
 
 Run::
 
@@ -68,8 +69,8 @@ def synthetic_factors(
 
 def own_groups(factors: dict[str, np.ndarray]) -> dict[str, tuple[str, ...]]:
     """Part -> the groups it should carry, for the factor groups a generator records (see the module)."""
-    if all(group in factors for owned in OWN_GROUPS.values() for group in owned):
-        return dict(OWN_GROUPS)
+    if "shape" in factors and "albedo" in factors:
+        return {part: tuple(g for g in owned if g in factors) for part, owned in OWN_GROUPS.items()}
     return FACES_OWN_GROUPS
 
 

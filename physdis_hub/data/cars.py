@@ -104,6 +104,18 @@ class SyntheticCars(ObjectCategory):
         AttributeSpec("colour", tuple(COLOURS), "identity"),
     )
 
+    factor_names = {
+        "shape": (
+            "length", "width", "sill_height", "wheel_radius",
+            *(f"belt_height_{k}" for k in range(4)),
+            *(f"roof_position_{k}" for k in range(1, 5)),
+            *(f"roof_height_{k}" for k in range(1, 5)),
+        ),
+        "albedo": ("paint_r", "paint_g", "paint_b"),
+    }  # fmt: skip
+    """The body's dimensions, belt-line heights and the inner roof keypoints (position along the
+    car, height; the roof's ends are fixed at the bumpers), and the paint colour."""
+
     def __init__(self) -> None:
         self.n_around = 2 * N_STATIONS - 1
         body = grid_faces(N_SECTIONS, self.n_around)
@@ -146,6 +158,16 @@ class SyntheticCars(ObjectCategory):
 
     def sample_image_factors(self, rng: np.random.Generator, n: int) -> Params:
         return {}
+
+    def factors(self, identity: Params, image: Params) -> dict[str, np.ndarray]:
+        """Continuous factors of each image (float32, first axis ``B``; columns :attr:`factor_names`):
+        ``shape`` ``(B, 16)``, ``albedo`` ``(B, 3)``."""
+        roof = np.asarray(identity["roof"])[:, 1:-1]
+        shape = [identity["dims"], np.asarray(identity["belt"])[:, :, 1], roof[:, :, 0], roof[:, :, 1]]
+        return {
+            "shape": np.concatenate(shape, 1).astype(np.float32),
+            "albedo": np.asarray(identity["paint"], dtype=np.float32),
+        }
 
     # -- geometry ------------------------------------------------------------------------------
     @staticmethod

@@ -113,29 +113,37 @@ def write_cache(
             "size": n,
             "fields": sorted(arrays),
             "config": config.to_dict(),
-            "factor_names": {k: list(v) for k, v in generator.factor_names().items()},
+            "factor_names": {k: list(v) for k, v in generator.factor_names().items()},  # read_cache compares
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        if folder.exists() and read_cache(config, split, root) is None:
+        if folder.exists() and read_cache(config, split, root, meta["factor_names"]) is None:
             shutil.rmtree(folder, ignore_errors=True)  # incomplete or stale: replaced
         try:
             tmp.rename(folder)
         except OSError:  # another process completed the same split first: keep its copy
-            if read_cache(config, split, root) is None:
+            if read_cache(config, split, root, meta["factor_names"]) is None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
-def read_cache(config: SyntheticConfig, split: str, root: str | Path) -> dict[str, np.ndarray] | None:
-    """Memory-mapped arrays of a complete cache, or ``None`` if there is none (or it is stale)."""
+def read_cache(
+    config: SyntheticConfig, split: str, root: str | Path, factor_names: dict[str, list[str]] | None = None
+) -> dict[str, np.ndarray] | None:
+    """Memory-mapped arrays of a complete cache, or ``None`` if there is none (or it is stale).
+
+    ``factor_names`` (group -> columns, as the generator records them now) also makes a cache
+    stale whose factors were recorded under other names, e.g. before a category recorded a group.
+    """
     folder = cache_dir(root, config, split)
     try:
         meta = json.loads((folder / "meta.json").read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     if meta.get("format") != CACHE_FORMAT or meta.get("config") != config.to_dict() or meta.get("split") != split:
+        return None
+    if factor_names is not None and meta.get("factor_names") != factor_names:
         return None
     try:
         arrays = {key: np.load(folder / f"{key.replace('/', '.')}.npy", mmap_mode="r") for key in meta["fields"]}
@@ -178,10 +186,11 @@ class SyntheticDataset(torch.utils.data.Dataset):
         self.generator = SyntheticGenerator(self.config)
         self._arrays: dict[str, np.ndarray] | None = None
         if root is not None:
-            self._arrays = read_cache(self.config, split, root)
+            names = {k: list(v) for k, v in self.generator.factor_names().items()}
+            self._arrays = read_cache(self.config, split, root, names)
             if self._arrays is None:
                 write_cache(self.config, split, root, chunk_size, progress)
-                self._arrays = read_cache(self.config, split, root)
+                self._arrays = read_cache(self.config, split, root, names)
         self._chunks: OrderedDict[int, dict[str, np.ndarray]] = OrderedDict()
 
     @property

@@ -35,3 +35,18 @@ def test_body_classes_differ_in_silhouette_and_depth() -> None:
 
 def test_cars_have_no_per_image_factors() -> None:
     assert SyntheticCars().sample_image_factors(np.random.default_rng(0), 5) == {}
+
+
+def test_cars_record_their_shape_and_paint_as_factors() -> None:
+    cat = SyntheticCars()
+    ident = cat.sample_identities(np.random.default_rng(1), 7)
+    factors = cat.factors(ident, {})
+    assert {k: v.shape for k, v in factors.items()} == {"shape": (7, 16), "albedo": (7, 3)}
+    assert {k: len(v) for k, v in cat.factor_names.items()} == {"shape": 16, "albedo": 3}
+    assert np.allclose(factors["albedo"], ident["paint"])
+    names = cat.factor_names["shape"]
+    assert np.allclose(factors["shape"][:, names.index("width")], ident["dims"][:, 1])
+    assert np.allclose(factors["shape"][:, names.index("roof_height_2")], ident["roof"][:, 2, 1])
+    # every column varies between cars (the roof's fixed ends are left out)
+    many = cat.factors(cat.sample_identities(np.random.default_rng(2), 200), {})
+    assert (many["shape"].std(0) > 1e-4).all() and (many["albedo"].std(0) > 1e-3).all()

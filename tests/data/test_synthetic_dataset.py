@@ -10,7 +10,7 @@ import torch
 from physdis_hub.config import ModelConfig
 from physdis_hub.data import SyntheticDataset, scene_from_ground_truth
 from physdis_hub.data import synthetic_dataset as sd
-from physdis_hub.data.synthetic import LIGHT_FACTORS, VIEW_FACTORS
+from physdis_hub.data.synthetic import LIGHT_FACTORS, VIEW_FACTORS, SyntheticGenerator
 from physdis_hub.render import Renderer
 
 from .conftest import tiny_config
@@ -73,6 +73,20 @@ def test_incomplete_or_other_config_cache_is_rewritten(tmp_path) -> None:
     assert sd.read_cache(cfg, "val", tmp_path) is not None
     other = tiny_config("cars", seed=3)
     assert sd.cache_dir(tmp_path, other, "val") != folder
+
+
+def test_a_cache_recorded_with_other_factor_groups_is_rewritten(tmp_path) -> None:
+    # e.g. a cars cache from before the category recorded its shape and paint
+    cfg = tiny_config("cars")
+    folder = sd.write_cache(cfg, "val", tmp_path, batch_size=4, progress=False)
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["factor_names"]["shape"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    names = {k: list(v) for k, v in SyntheticGenerator(cfg).factor_names().items()}
+    assert sd.read_cache(cfg, "val", tmp_path) is not None  # without names, as before
+    assert sd.read_cache(cfg, "val", tmp_path, names) is None
+    assert "shape" in SyntheticDataset(cfg, "val", root=tmp_path, progress=False)[0]["factors"]
+    assert sd.read_cache(cfg, "val", tmp_path, names) is not None
 
 
 def test_dataset_arguments_are_checked() -> None:
