@@ -107,21 +107,22 @@ def write_cache(
             start += len(batch.image)
         for a in arrays.values():
             a.flush()
+        names = {k: list(v) for k, v in generator.factor_names().items()}  # read_cache compares them
         meta = {
             "format": CACHE_FORMAT,
             "split": split,
             "size": n,
             "fields": sorted(arrays),
             "config": config.to_dict(),
-            "factor_names": {k: list(v) for k, v in generator.factor_names().items()},  # read_cache compares
+            "factor_names": names,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        if folder.exists() and read_cache(config, split, root, meta["factor_names"]) is None:
+        if folder.exists() and read_cache(config, split, root, names) is None:
             shutil.rmtree(folder, ignore_errors=True)  # incomplete or stale: replaced
         try:
             tmp.rename(folder)
         except OSError:  # another process completed the same split first: keep its copy
-            if read_cache(config, split, root, meta["factor_names"]) is None:
+            if read_cache(config, split, root, names) is None:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
