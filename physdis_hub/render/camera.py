@@ -142,11 +142,11 @@ def normals_from_depth(camera: Camera, depth: torch.Tensor, convention: str = "r
     # 3-vector axis of (64, 3, 62, 62) normals, one thread. Clamped before the root, so that a
     # zero normal gets a zero gradient instead of NaN.
     length = (nx * nx + ny * ny + nz * nz).clamp_min(1e-24).sqrt()
-    if convention == "replicate":
-        n = torch.stack([nx / length, ny / length, nz / length], dim=1)
-        return torch.nn.functional.pad(n, (1, 1, 1, 1), mode="replicate").permute(0, 2, 3, 1)
-    length = length + UNSUP3D_NORMAL_EPS
+    if convention == "unsup3d":
+        length = length + UNSUP3D_NORMAL_EPS
     n = torch.stack([nx / length, ny / length, nz / length], dim=1)
+    if convention == "replicate":
+        return torch.nn.functional.pad(n, (1, 1, 1, 1), mode="replicate").permute(0, 2, 3, 1)
     n = torch.nn.functional.pad(n, (1, 1, 1, 1)).permute(0, 2, 3, 1)
     ring = torch.ones_like(depth, dtype=torch.bool)
     ring[:, 1:-1, 1:-1] = False
