@@ -107,14 +107,14 @@ def write_cache(
             start += len(batch.image)
         for a in arrays.values():
             a.flush()
-        names = {k: list(v) for k, v in generator.factor_names().items()}  # read_cache compares them
+        names = generator.factor_names()  # read_cache compares them
         meta = {
             "format": CACHE_FORMAT,
             "split": split,
             "size": n,
             "fields": sorted(arrays),
             "config": config.to_dict(),
-            "factor_names": names,
+            "factor_names": {k: list(v) for k, v in names.items()},
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         if folder.exists() and read_cache(config, split, root, names) is None:
@@ -130,7 +130,7 @@ def write_cache(
 
 
 def read_cache(
-    config: SyntheticConfig, split: str, root: str | Path, factor_names: dict[str, list[str]] | None = None
+    config: SyntheticConfig, split: str, root: str | Path, factor_names: dict[str, tuple[str, ...]] | None = None
 ) -> dict[str, np.ndarray] | None:
     """Memory-mapped arrays of a complete cache, or ``None`` if there is none (or it is stale).
 
@@ -144,7 +144,8 @@ def read_cache(
         return None
     if meta.get("format") != CACHE_FORMAT or meta.get("config") != config.to_dict() or meta.get("split") != split:
         return None
-    if factor_names is not None and meta.get("factor_names") != factor_names:
+    recorded = {k: tuple(v) for k, v in meta.get("factor_names", {}).items()}  # JSON holds lists
+    if factor_names is not None and recorded != factor_names:
         return None
     try:
         arrays = {key: np.load(folder / f"{key.replace('/', '.')}.npy", mmap_mode="r") for key in meta["fields"]}
@@ -187,7 +188,7 @@ class SyntheticDataset(torch.utils.data.Dataset):
         self.generator = SyntheticGenerator(self.config)
         self._arrays: dict[str, np.ndarray] | None = None
         if root is not None:
-            names = {k: list(v) for k, v in self.generator.factor_names().items()}
+            names = self.generator.factor_names()
             self._arrays = read_cache(self.config, split, root, names)
             if self._arrays is None:
                 write_cache(self.config, split, root, chunk_size, progress)
